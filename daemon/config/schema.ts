@@ -1,0 +1,174 @@
+import { z } from "zod";
+import { LOG_LEVELS } from "../observe/logger.ts";
+
+// Every field carries `.describe()`: docs/OPERATOR.md's config reference is generated from these texts
+// (daemon/config/reference.ts), and a test fails when the two drift apart.
+
+const rpcUrl = z
+  .string()
+  .url()
+  .refine((u) => /^(https?|wss?):\/\//.test(u), "must start with http://, https://, ws:// or wss://");
+
+const chainSchema = z
+  .object({
+    chainId: z.number().int().positive().describe("Chain id the daemon expects; it refuses to start on another chain"),
+    rpcUrls: z
+      .array(rpcUrl)
+      .min(1, "give at least one RPC URL (two or more from different providers are recommended)")
+      .describe("RPC endpoints in order of preference (http(s) or ws(s)); the client fails over between them"),
+    confirmations: z
+      .number()
+      .int()
+      .min(0)
+      .default(2)
+      .describe("Blocks a log must be buried under before the watcher hands it to the roles"),
+    finalityDepth: z
+      .number()
+      .int()
+      .min(1)
+      .default(64)
+      .describe("A reorg deeper than this many blocks is raised as an alert instead of being rewound"),
+    pollIntervalMs: z.number().int().min(50).default(2_000).describe("How often the watcher polls for new blocks over HTTP"),
+    quietPeriodMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(30_000)
+      .describe("With no new block for this long, the watcher resubscribes and polls (dead subscriptions die silently)"),
+    maxBlockRange: z.number().int().min(1).default(2_000).describe("Largest block range of one eth_getLogs request"),
+    startBlock: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe("Block to backfill from when no cursor has been saved yet (the deployment block)"),
+  })
+  .strict()
+  .describe("The chain to watch and send to");
+
+const keysSchema = z
+  .object({
+    keystorePath: z.string().min(1).describe("Encrypted JSON keystore (scrypt) of the account that signs and sends"),
+    passwordFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("File holding the keystore password (mode 0600); without it the daemon prompts on the terminal"),
+  })
+  .strict()
+  .describe("The signing account");
+
+const windowsSchema = z
+  .object({
+    commitSafetyBlocks: z
+      .number()
+      .int()
+      .min(0)
+      .default(3)
+      .describe("Do not start a commit this close (in blocks) to the end of the commit phase"),
+    revealSafetyBlocks: z
+      .number()
+      .int()
+      .min(0)
+      .default(3)
+      .describe("Reveal at the latest this many blocks before the reveal phase ends"),
+  })
+  .strict()
+  .describe("Safety margins inside the on-chain commit and reveal windows");
+
+const queueSchema = z
+  .object({
+    lockDurationMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(5_000)
+      .describe("BullMQ job lock; a SIGKILLed worker's job is taken over about lockDuration + stalledInterval later"),
+    stalledIntervalMs: z.number().int().min(1_000).default(5_000).describe("How often workers look for stalled jobs"),
+    maxStalledCount: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe("Crashes a job may survive before it is failed (BullMQ's default of 1 fails it on the second crash)"),
+    attempts: z.number().int().min(1).default(8).describe("Attempts for transient faults (flaky RPC) before a job fails"),
+    backoffMs: z.number().int().min(10).default(1_000).describe("First retry delay; doubles each attempt"),
+    concurrency: z.number().int().min(1).default(4).describe("Jobs one worker process runs at once"),
+  })
+  .strict()
+  .describe("BullMQ worker settings, chosen against the protocol windows");
+
+const endpointSchema = z
+  .object({
+    url: z.string().url().describe("Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"),
+    apiKeyEnv: z.string().min(1).optional().describe("Name of the environment variable holding this endpoint's API key"),
+    timeoutMs: z.number().int().min(100).default(60_000).describe("Timeout of one request"),
+    remoteModel: z.string().min(1).optional().describe("Model name the endpoint expects, if not the on-chain name"),
+  })
+  .strict();
+
+const providerSchema = z
+  .object({
+    models: z
+      .record(
+        z.string().min(1),
+        z
+          .object({
+            endpoints: z
+              .array(endpointSchema)
+              .min(1, "list at least one endpoint for each model")
+              .describe("Endpoints tried in order; the next one is used when one fails"),
+            maxOutputBytes: z.number().int().min(1).default(64 * 1024).describe("Largest answer accepted"),
+            attemptsPerEndpoint: z.number().int().min(1).default(2).describe("Tries on one endpoint before the next"),
+          })
+          .strict()
+          .describe("One model, keyed by its on-chain name"),
+      )
+      .refine((models) => Object.keys(models).length > 0, "serve at least one model")
+      .describe("Models this provider serves, each with its endpoints in order of preference"),
+  })
+  .strict();
+
+const validatorSchema = z
+  .object({
+    evaluatorDir: z.string().min(1).describe("Folder with the evaluator model files (checked against on-chain hashes)"),
+  })
+  .strict();
+
+
+export const configSchema = z
+  .object({
+    chain: chainSchema,
+    redis: z
+      .object({ url: z.string().url().describe("Redis URL for the BullMQ queues, e.g. redis://127.0.0.1:6379") })
+      .strict()
+      .describe("The Redis server behind the work queues (use AOF persistence)"),
+    keys: keysSchema,
+    stateDir: z
+      .string()
+      .min(1)
+      .describe("Folder for durable state (salts, equivocation record, watcher cursor, nonce journal); back it up"),
+    windows: windowsSchema.default({}),
+    queue: queueSchema.default({}),
+    observe: z
+      .object({
+        host: z.string().default("127.0.0.1").describe("Address of the /health and /metrics server"),
+        port: z.number().int().min(0).max(65_535).default(9464).describe("Port of the /health and /metrics server"),
+        logLevel: z.enum(LOG_LEVELS).default("info").describe("Log level (fatal, error, warn, info, debug, trace)"),
+      })
+      .strict()
+      .default({})
+      .describe("Logs, metrics and health"),
+    roles: z
+      .object({
+        validator: validatorSchema.optional().describe("Set to run the validator role"),
+        provider: providerSchema.optional().describe("Set to run the provider role"),
+      })
+      .strict()
+      .refine((r) => r.validator !== undefined || r.provider !== undefined, "enable at least one role")
+      .describe("Which roles this daemon runs"),
+  })
+  .strict();
+
+export type PoqConfig = z.infer<typeof configSchema>;
+export type PoqConfigInput = z.input<typeof configSchema>;
