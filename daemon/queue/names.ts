@@ -1,0 +1,24 @@
+/** The roles' pipeline steps; each has its own queue so that each can be scaled and watched on its own. */
+export const STEPS = ["infer", "score", "commit", "reveal", "finalize", "claim"] as const;
+export type Step = (typeof STEPS)[number];
+
+export function queueName(step: Step): string {
+  return `poq-${step}`;
+}
+
+/**
+ * Idempotent job id: the same step for the same task and round is one job, however often the watcher delivers
+ * the event (BullMQ ignores an add whose id exists). BullMQ forbids ':' in custom ids, hence '-'.
+ */
+export function jobIdFor(step: Step, taskId: string | bigint, round: number | bigint): string {
+  const task = String(taskId);
+  if (!/^[0-9A-Za-z_.x]+$/.test(task)) throw new TypeError(`Task id "${task}" cannot be part of a job id`);
+  return `${step}-${task}-${String(round)}`;
+}
+
+/** The payload every step job carries; steps add their own fields. */
+export interface StepJobData {
+  taskId: string;
+  round: number;
+  [field: string]: unknown;
+}
