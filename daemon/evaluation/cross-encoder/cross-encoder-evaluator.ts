@@ -1,0 +1,155 @@
+/**
+ * The product's main evaluator: a Hugging Face sequence-classification cross-encoder (ONNX, fp32 or int8) with its
+ * tokenizer.json, run by onnxruntime-node on CPU. Raw logits are read as they are (never a softmax over one
+ * logit) and mapped to the on-chain integer by the manifest's score mapping.
+ */
+import { readFile } from "node:fs/promises";
+import { Tokenizer } from "@huggingface/tokenizers";
+import * as ort from "onnxruntime-node";
+import { EvaluatorClosedError, EvaluatorRuntimeError, type Evaluator, type ScorePair, type ScoreResult } from "../evaluator.ts";
+import { manifestFilePath, manifestId, verifyFiles, type EvaluatorId, type Manifest } from "../manifest.ts";
+import { mapRawToScore } from "../score-mapping.ts";
+import { planBatches, padBatch, toOrtFeeds, type BatchLimits } from "./batching.ts";
+import { readCrossEncoderSettings, type CrossEncoderSettings } from "./cross-encoder-manifest.ts";
+import { PairEncoder, type EncodedPair } from "./pair-encoder.ts";
+import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, defaultSessionOptions } from "./session-options.ts";
+
+export interface CrossEncoderLoadOptions {
+  /** Merged over defaultSessionOptions(). */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
+  maxBatchSize?: number;
+  maxBatchTokens?: number;
+}
+
+/** Two clearly different pairs scored at load: a model whose logits do not depend on the input is refused. */
+const SELF_CHECK_PAIRS: readonly ScorePair[] = [
+  { prompt: "What is the capital of France?", answer: "Paris is the capital and largest city of France." },
+  { prompt: "How do I bake bread?", answer: "zzz 0000 ))) qqq" },
+];
+
+export class CrossEncoderEvaluator implements Evaluator {
+  readonly name: string;
+  readonly id: EvaluatorId;
+  private closed = false;
+  /** Serialises model runs: one ONNX Runtime run at a time uses all intra-op threads. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    manifest: Manifest,
+    private readonly settings: CrossEncoderSettings,
+    private readonly session: ort.InferenceSession,
+    readonly encoder: PairEncoder,
+    private readonly limits: BatchLimits,
+  ) {
+    this.name = manifest.name;
+    this.id = manifestId(manifest);
+  }
+
+  /**
+   * Verifies every file of the manifest against its sha256 (ManifestMismatchError otherwise), then loads the
+   * tokenizer and the ONNX session and checks that the model's output depends on its input.
+   */
+  static async load(manifest: Manifest, dir: string, options: CrossEncoderLoadOptions = {}): Promise<CrossEncoderEvaluator> {
+    const settings = readCrossEncoderSettings(manifest, dir);
+    await verifyFiles(manifest, dir);
+    const readJson = async (file: string): Promise<object> => {
+      try {
+        return JSON.parse(await readFile(manifestFilePath(dir, file), "utf8")) as object;
+      } catch (cause) {
+        throw new EvaluatorRuntimeError(`cannot read ${file} of ${manifest.name}`, { cause });
+      }
+    };
+    const tokenizerJson = await readJson(settings.tokenizer.file);
+    const tokenizerConfig = settings.tokenizer.configFile ? await readJson(settings.tokenizer.configFile) : {};
+    let encoder: PairEncoder;
+    try {
+      encoder = new PairEncoder(new Tokenizer(tokenizerJson, tokenizerConfig), settings.tokenizer.maxTokens);
+    } catch (cause) {
+      throw new EvaluatorRuntimeError(`cannot build the tokenizer of ${manifest.name}`, { cause });
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(manifestFilePath(dir, settings.model.file), { ...defaultSessionOptions(), ...options.sessionOptions });
+    } catch (cause) {
+      throw new EvaluatorRuntimeError(`cannot load ONNX model ${settings.model.file} of ${manifest.name}`, { cause });
+    }
+    const missing = [...settings.model.inputs.filter((n) => !session.inputNames.includes(n)), ...(session.outputNames.includes(settings.model.output) ? [] : [settings.model.output])];
+    if (missing.length > 0) {
+      await session.release();
+      throw new EvaluatorRuntimeError(`ONNX model of ${manifest.name} lacks ${missing.join(", ")} (has inputs ${session.inputNames.join(", ")}; outputs ${session.outputNames.join(", ")})`);
+    }
+    const limits = { maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE, maxBatchTokens: options.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS };
+    const evaluator = new CrossEncoderEvaluator(manifest, settings, session, encoder, limits);
+    try {
+      await evaluator.score(SELF_CHECK_PAIRS);
+    } catch (cause) {
+      await evaluator.close();
+      throw new EvaluatorRuntimeError(`self-check of ${manifest.name} failed`, { cause });
+    }
+    return evaluator;
+  }
+
+  async score(pairs: readonly ScorePair[]): Promise<ScoreResult[]> {
+    if (this.closed) throw new EvaluatorClosedError(this.name);
+    // Odd input (non-strings from a JSON caller) is scored as empty text rather than crashing the validator.
+    const encoded = pairs.map((p) => this.encoder.encode(asText(p?.prompt), asText(p?.answer)));
+    const run = this.queue.then(() => this.runBatches(encoded));
+    this.queue = run.catch(() => undefined);
+    const rawRows = await run;
+    assertInputDependent(encoded, rawRows, this.settings.model.outputIndex);
+    return rawRows.map((raw, i) => ({
+      score: mapRawToScore(raw[this.settings.model.outputIndex] ?? Number.NaN, this.settings.scoreMapping),
+      raw,
+      detail: { tokens: encoded[i]!.inputIds.length, truncated: encoded[i]!.truncated },
+    }));
+  }
+
+  /** Runs the pairs in length-bucketed batches and returns each pair's logits row, in input order. */
+  private async runBatches(encoded: readonly EncodedPair[]): Promise<number[][]> {
+    if (this.closed) throw new EvaluatorClosedError(this.name);
+    const rows = new Array<number[]>(encoded.length);
+    for (const batch of planBatches(encoded.map((e) => e.inputIds.length), this.limits)) {
+      const feeds = padBatch(batch.indices.map((i) => encoded[i]!), batch.length, this.encoder.padId);
+      let logits: ort.Tensor;
+      try {
+        const outputs = await this.session.run(toOrtFeeds(feeds, this.settings.model.inputs), [this.settings.model.output]);
+        logits = outputs[this.settings.model.output]!;
+      } catch (cause) {
+        throw new EvaluatorRuntimeError(`${this.name}: model run failed for a batch of ${feeds.batchSize} x ${feeds.length} tokens`, { cause });
+      }
+      const width = logits.dims.length === 1 ? 1 : Number(logits.dims[logits.dims.length - 1]);
+      if (logits.dims[0] !== feeds.batchSize || width <= this.settings.model.outputIndex) {
+        throw new EvaluatorRuntimeError(`${this.name}: output ${this.settings.model.output} has shape [${logits.dims.join(", ")}], expected [${feeds.batchSize}, >${this.settings.model.outputIndex}]`);
+      }
+      const data = logits.data as Float32Array;
+      batch.indices.forEach((inputIndex, row) => {
+        rows[inputIndex] = Array.from(data.subarray(row * width, (row + 1) * width));
+      });
+    }
+    return rows;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.session.release();
+  }
+}
+
+function asText(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+/**
+ * Identical logits for clearly different inputs mean a broken model or graph (e.g. a softmax over one logit
+ * turns every score into 1.0): refuse to hand such scores to the chain.
+ */
+function assertInputDependent(encoded: readonly EncodedPair[], rows: readonly number[][], outputIndex: number): void {
+  const distinctInputs = new Set(encoded.map((e) => `${e.inputIds.join(",")}|${e.tokenTypeIds.join(",")}`));
+  if (distinctInputs.size < 2) return;
+  const distinctOutputs = new Set(rows.map((r) => r[outputIndex]));
+  if (distinctOutputs.size === 1) {
+    throw new EvaluatorRuntimeError(`model output ${[...distinctOutputs][0]} is identical for ${distinctInputs.size} different inputs: the model or its graph is broken`);
+  }
+}
