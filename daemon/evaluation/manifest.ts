@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { keccak256, stringToHex } from "viem";
 import { z } from "zod";
+import { CheckThresholdsSchema } from "./checks.ts";
 import { ManifestInvalidError, ManifestMismatchError } from "./evaluator.ts";
 import { MAX_RAW_DECIMALS } from "./score-mapping.ts";
 
@@ -56,6 +57,8 @@ export const CompositeSectionSchema = z.object({
   hardFailCap: z.number().int().min(0).max(10_000),
   /** Multiplier per failed soft check, as an integer in basis points (e.g. 6000 = x0.6). */
   softPenaltyBps: z.number().int().min(0).max(10_000),
+  /** Thresholds of the cheap checks (daemon/evaluation/checks.ts). */
+  checks: CheckThresholdsSchema,
 }).strict();
 
 const KindSchema = z.enum(["cross-encoder", "sentence-encoder", "composite"]);

@@ -1,0 +1,168 @@
+/**
+ * Cheap deterministic checks that catch lazy or broken answers whatever model scores them: empty, truncated,
+ * repetitive, an echo of the prompt, encoding garbage, wrong script, absurd length.
+ *
+ * Each check gives "pass", "soft" (suspicious: the composite multiplies the score by a penalty) or "hard"
+ * (clearly worthless: the composite caps the score). Thresholds are part of the composite manifest, so they
+ * are covered by the evaluator id. Only fixed code-point ranges, String.toLowerCase and plain arithmetic are
+ * used (no Unicode property classes such as \p{L}, whose tables grow with each Unicode version), so Node
+ * versions agree on the verdicts.
+ */
+import { z } from "zod";
+import { asText, wellFormed } from "./text.ts";
+
+export const CheckThresholdsSchema = z
+  .object({
+    /** Answer length in UTF-16 units above which the answer is suspicious / worthless. */
+    longAnswerSoftChars: z.number().int().positive(),
+    longAnswerHardChars: z.number().int().positive(),
+    /** Word n-gram size and minimum n-gram count for the repetition ratio (1 - distinct/total). */
+    repetitionNgram: z.number().int().min(1),
+    repetitionMinNgrams: z.number().int().min(1),
+    repetitionSoft: z.number().min(0).max(1),
+    repetitionHard: z.number().min(0).max(1),
+    /** Share of the answer's word trigrams that appear in the prompt; needs at least echoMinWords answer words. */
+    echoMinWords: z.number().int().min(3),
+    echoSoft: z.number().min(0).max(1),
+    echoHard: z.number().min(0).max(1),
+    /** Share of garbage code points (controls, U+FFFD, lone surrogates, private use, bidi overrides). */
+    garbageSoft: z.number().min(0).max(1),
+    garbageHard: z.number().min(0).max(1),
+    /** Wrong script: prompt has >= scriptMinLetters letters of one script, answer has < scriptMismatchShare of it. */
+    scriptMinLetters: z.number().int().min(1),
+    scriptMismatchShare: z.number().min(0).max(1),
+    /** Truncation heuristics apply only to answers of at least this many words. */
+    truncationMinWords: z.number().int().min(1),
+  })
+  .strict();
+export type CheckThresholds = z.infer<typeof CheckThresholdsSchema>;
+
+export type CheckVerdict = "pass" | "soft" | "hard";
+export type CheckName = "empty" | "length" | "truncated" | "repetition" | "echo" | "garbage" | "script";
+export interface CheckResult {
+  name: CheckName;
+  verdict: CheckVerdict;
+  /** The measured value (ratio, length, 0/1), for audit. */
+  value: number;
+}
+
+/** Fixed script buckets by code-point range (stable across Unicode versions for these blocks). */
+const SCRIPT_RANGES: [string, number, number][] = [
+  ["latin", 0x41, 0x5a], ["latin", 0x61, 0x7a], ["latin", 0xc0, 0x24f], ["latin", 0x1e00, 0x1eff],
+  ["greek", 0x370, 0x3ff], ["cyrillic", 0x400, 0x52f], ["hebrew", 0x590, 0x5ff], ["arabic", 0x600, 0x6ff],
+  ["devanagari", 0x900, 0x97f], ["thai", 0xe00, 0xe7f], ["hangul", 0xac00, 0xd7af],
+  ["cjk", 0x3040, 0x30ff], ["cjk", 0x3400, 0x4dbf], ["cjk", 0x4e00, 0x9fff],
+];
+/** Characters a finished text may end with: punctuation, closing marks, digits, emoji blocks. */
+const TERMINAL = /[.!?…。！？"'”’)\]}>`*_:;~\d\u{2600}-\u{27BF}\u{1F300}-\u{1FAFF}]$/u;
+const DANGLING_WORDS = new Set(["and", "or", "but", "the", "a", "an", "to", "of", "with", "for", "in", "on", "that", "which", "because", "is", "are"]);
+
+export function runChecks(promptInput: unknown, answerInput: unknown, t: CheckThresholds): CheckResult[] {
+  const prompt = wellFormed(asText(promptInput));
+  // Judge at most a bounded prefix: every check is linear, and the length check already sees the full size.
+  const fullLength = asText(answerInput).length;
+  const answer = wellFormed(asText(answerInput).slice(0, t.longAnswerHardChars));
+  const answerWords = words(answer);
+  const results: CheckResult[] = [];
+  const add = (name: CheckName, value: number, soft: boolean, hard = false) =>
+    results.push({ name, value, verdict: hard ? "hard" : soft ? "soft" : "pass" });
+
+  const visible = answer.replace(/[\s\u200b-\u200d\u2060\ufeff]/g, "");
+  add("empty", visible.length, false, visible.length === 0);
+  add("length", fullLength, fullLength > t.longAnswerSoftChars, fullLength > t.longAnswerHardChars);
+  const truncated = looksTruncated(answer, answerWords, t);
+  add("truncated", truncated ? 1 : 0, truncated);
+  const repetition = repetitionRatio(answerWords, t);
+  add("repetition", repetition, repetition > t.repetitionSoft, repetition > t.repetitionHard);
+  const echo = echoShare(words(prompt), answerWords, t);
+  add("echo", echo, echo > t.echoSoft, echo > t.echoHard);
+  const garbage = garbageShare(answer);
+  add("garbage", garbage, garbage > t.garbageSoft, garbage > t.garbageHard);
+  const scriptShare = promptScriptShareInAnswer(prompt, answer, t);
+  add("script", scriptShare, scriptShare < t.scriptMismatchShare);
+  return results;
+}
+
+function words(text: string): string[] {
+  return text.toLowerCase().split(/[\s.,;:!?()"“”'’\[\]{}<>*_`#|/\\-]+/).filter((w) => w.length > 0);
+}
+
+function looksTruncated(answer: string, answerWords: string[], t: CheckThresholds): boolean {
+  if (answerWords.length < t.truncationMinWords) return false;
+  const fences = answer.match(/```/g)?.length ?? 0;
+  if (fences % 2 === 1) return true; // an unclosed code block
+  const trimmed = answer.trimEnd();
+  if (/[,(\[{–—-]$/.test(trimmed)) return true; // ends on a comma, dash or open bracket
+  const lastWord = answerWords[answerWords.length - 1]!;
+  if (/[a-z]$/i.test(trimmed) && DANGLING_WORDS.has(lastWord)) return true; // "... and the"
+  // A final line of running prose (not a list item or heading) that stops without any closing mark.
+  const lastLine = trimmed.slice(trimmed.lastIndexOf("\n") + 1);
+  const isListOrHeading = /^\s*([-*+•#>]|\d+[.)])\s/.test(lastLine);
+  return !isListOrHeading && words(lastLine).length >= t.truncationMinWords && !TERMINAL.test(trimmed);
+}
+
+/** 1 - distinct/total over word n-grams; 0 when the answer is too short to judge. */
+function repetitionRatio(answerWords: string[], t: CheckThresholds): number {
+  const n = t.repetitionNgram;
+  const total = answerWords.length - n + 1;
+  if (total < t.repetitionMinNgrams) return characterRepetition(answerWords.join(" "), t);
+  const grams = new Set<string>();
+  for (let i = 0; i < total; i++) grams.add(answerWords.slice(i, i + n).join(" "));
+  return 1 - grams.size / total;
+}
+
+/** For text without word breaks ("aaaa...", "哈哈哈..."): the same ratio over 5-character grams. */
+function characterRepetition(text: string, t: CheckThresholds): number {
+  const chars = Array.from(text.replace(/\s+/g, ""));
+  const total = chars.length - 5 + 1;
+  if (total < t.repetitionMinNgrams * 3) return 0;
+  const grams = new Set<string>();
+  for (let i = 0; i < total; i++) grams.add(chars.slice(i, i + 5).join(""));
+  return 1 - grams.size / total;
+}
+
+function echoShare(promptWords: string[], answerWords: string[], t: CheckThresholds): number {
+  if (answerWords.length < t.echoMinWords || promptWords.length < 3) return 0;
+  const promptGrams = new Set<string>();
+  for (let i = 0; i + 3 <= promptWords.length; i++) promptGrams.add(promptWords.slice(i, i + 3).join(" "));
+  let copied = 0;
+  const total = answerWords.length - 2;
+  for (let i = 0; i < total; i++) if (promptGrams.has(answerWords.slice(i, i + 3).join(" "))) copied++;
+  return copied / total;
+}
+
+function garbageShare(answer: string): number {
+  let garbage = 0;
+  let total = 0;
+  for (const char of answer) {
+    const cp = char.codePointAt(0)!;
+    total++;
+    const control = (cp < 0x20 && cp !== 0x09 && cp !== 0x0a && cp !== 0x0d) || (cp >= 0x7f && cp <= 0x9f);
+    const replacement = cp === 0xfffd;
+    const privateUse = (cp >= 0xe000 && cp <= 0xf8ff) || cp >= 0xf0000;
+    const bidiOverride = (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+    if (control || replacement || privateUse || bidiOverride) garbage++;
+  }
+  return total === 0 ? 0 : garbage / total;
+}
+
+function scriptCounts(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const char of text) {
+    const cp = char.codePointAt(0)!;
+    const bucket = SCRIPT_RANGES.find(([, lo, hi]) => cp >= lo && cp <= hi);
+    if (bucket) counts.set(bucket[0], (counts.get(bucket[0]) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Share of the answer's letters written in the prompt's dominant script; 1 when there is nothing to compare. */
+function promptScriptShareInAnswer(prompt: string, answer: string, t: CheckThresholds): number {
+  const promptCounts = [...scriptCounts(prompt)].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const dominant = promptCounts[0];
+  if (!dominant || dominant[1] < t.scriptMinLetters) return 1;
+  const answerCounts = scriptCounts(answer);
+  const answerLetters = [...answerCounts.values()].reduce((a, b) => a + b, 0);
+  if (answerLetters < t.scriptMinLetters) return 1;
+  return (answerCounts.get(dominant[0]) ?? 0) / answerLetters;
+}
