@@ -56,7 +56,9 @@ function coalitionPayoff(
 }
 
 export function runCollusion(cfg: CollusionConfig): CollusionResult {
-  const rng = createRandom(cfg.seed, `collusion/${cfg.side}/${cfg.rule}/${cfg.share}/${cfg.params.refundBps}`);
+  // The stream leaves out the parameters under study (refund share): every option sees the same tasks and
+  // committees, so differences between options are not sampling noise.
+  const rng = createRandom(cfg.seed, `collusion/${cfg.side}/${cfg.rule}/${cfg.share}/k${cfg.committeeSize}`);
   const extreme = cfg.side === "requester" ? 0n : SCORE_MAX;
   let attacks = 0;
   let gain = 0;

@@ -49,7 +49,7 @@ function panel(attack: Attack, table: MaeTable, ox: number, oy: number, yMax: nu
     parts.push(`<line x1="${x(f)}" y1="${y(0)}" x2="${x(f)}" y2="${y(0) + 4}" stroke="#444"/>`);
     parts.push(text(x(f), y(0) + 16, f.toFixed(2), 'text-anchor="middle" font-size="10"'));
   }
-  parts.push(text(x(xMax / 2), oy + PANEL_H - 6, "attacker share of committee stake", 'text-anchor="middle" font-size="11"'));
+  parts.push(text(x(xMax / 2), oy + PANEL_H - 6, "attacker share of the validator pool", 'text-anchor="middle" font-size="11"'));
   parts.push(
     text(ox + 14, y(yMax / 2), "consensus MAE (bps)", `text-anchor="middle" font-size="11" transform="rotate(-90 ${ox + 14} ${y(yMax / 2)})"`),
   );

@@ -15,6 +15,7 @@ import { runEarnings } from "./earnings.ts";
 import { DEFAULT_ATTACK, DEFAULT_EVALUATOR, RULES, STRATEGIES, type SimRule } from "./model.ts";
 import { maeVsShareSvg } from "./plot.ts";
 import { runRobustness, shareKey } from "./robustness.ts";
+import { committeeSweep, toleranceSweep } from "./sensitivity.ts";
 
 /** TaskMarket's defaults (contracts/libraries/MarketParams.sol) for what the simulator does not vary. */
 const DEFAULT_COMMITTEE = 5;
@@ -123,6 +124,18 @@ function coalitionTable(side: CoalitionSide, refunds: readonly bigint[]) {
 }
 const requesterCollusion = coalitionTable("requester", REFUND_OPTIONS);
 const providerCollusion = coalitionTable("provider", [params.refundBps]);
+const sweepConfig = {
+  seed: opts.seed,
+  rounds: opts.rounds,
+  committeeSize: DEFAULT_COMMITTEE,
+  rule: DEFAULT_RULE,
+  trimBps: DEFAULT_TRIM_BPS,
+  params,
+  attack,
+  evaluator,
+  population: POPULATION,
+};
+const sensitivity = { tolerance: toleranceSweep(sweepConfig), committeeSize: committeeSweep(sweepConfig) };
 const runSeconds = (performance.now() - started) / 1_000;
 
 const k = String(DEFAULT_COMMITTEE);
@@ -146,6 +159,7 @@ const result = {
   honestFloorMae: robustness.honestFloorMae,
   requesterCollusion,
   providerCollusion,
+  sensitivity,
   consensusMsPerRound: Number(robustness.consensusMsPerRound.toPrecision(3)),
   runSeconds: Number(runSeconds.toFixed(1)),
 };
@@ -182,6 +196,19 @@ function printSummary(): void {
         r.toString(),
         Object.fromEntries(COALITION_SHARES.map((f) => [shareKey(f), requesterCollusion[r.toString()].median[shareKey(f)].gainPerTask])),
       ]),
+    ),
+  );
+  console.log("\nValidator pay relative to honest by reward tolerance (median, k = 5):");
+  console.table(sensitivity.tolerance);
+  console.log("\nRequester-coalition gain per task (share of fee) by committee size, refundBps and coalition share:");
+  console.table(
+    Object.fromEntries(
+      Object.entries(sensitivity.committeeSize).flatMap(([size, byRefund]) =>
+        Object.entries(byRefund).map(([refund, byShare]) => [
+          `k=${size} refund=${refund}`,
+          Object.fromEntries(Object.entries(byShare).map(([f, r]) => [f, r.gainPerTask])),
+        ]),
+      ),
     ),
   );
   console.log(`consensus compute: ${result.consensusMsPerRound} ms per round (four rules)`);
