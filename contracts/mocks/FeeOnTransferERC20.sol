@@ -12,7 +12,7 @@ contract FeeOnTransferERC20 is ERC20 {
     uint256 public immutable FEE_BPS;
 
     /// @notice Thrown when the configured fee exceeds 100%.
-    error FeeTooHigh(uint256 FEE_BPS);
+    error FeeTooHigh(uint256 feeBps);
 
     /// @param feeBps_ The transfer fee in basis points (0..10_000).
     constructor(uint256 feeBps_) ERC20("Fee On Transfer", "FOT") {
