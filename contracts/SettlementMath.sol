@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Consensus} from "./libraries/Consensus.sol";
+import {Rewards} from "./libraries/Rewards.sol";
+
+/// @title SettlementMath
+/// @notice Stateless calculator of one round's settlement: consensus over the revealed scores, then the reward
+/// split. A separate contract (called with STATICCALL) so that the task market stays under the 24 KiB code limit
+/// without linked libraries; it holds no state and no tokens.
+contract SettlementMath {
+    /// @notice One committee round to settle.
+    /// @param rule Consensus.Rule as uint8 (0 median, 1 trimmed mean, 2 stake-weighted median).
+    /// @param trimBps Trimmed-mean cut per side.
+    /// @param fee The escrowed fee.
+    /// @param scores Score of each member (ignored where not revealed).
+    /// @param revealed Whether each member revealed; at least one must have.
+    /// @param weights Stake of each member for the stake-weighted median; empty for the other rules.
+    /// @param rewards Reward parameters.
+    struct Round {
+        uint8 rule;
+        uint16 trimBps;
+        uint256 fee;
+        uint256[] scores;
+        bool[] revealed;
+        uint256[] weights;
+        Rewards.Params rewards;
+    }
+
+    /// @notice Computes the consensus and the split of the fee for one committee round.
+    /// @param r The round.
+    /// @return consensus The consensus score.
+    /// @return split The split (see Rewards.split); `split.validators[i]` belongs to member i.
+    function settle(Round calldata r) external pure returns (uint256 consensus, Rewards.Split memory split) {
+        (uint256[] memory revealedScores, uint256[] memory revealedWeights) =
+            _revealedOnly(r.scores, r.revealed, r.weights);
+        consensus = Consensus.aggregate(Consensus.Rule(r.rule), revealedScores, revealedWeights, r.trimBps);
+        split = Rewards.split(r.fee, consensus, r.scores, r.revealed, r.rewards);
+    }
+
+    /// @dev The scores (and weights, zeros when `weights` is empty) of the members that revealed, in member order.
+    function _revealedOnly(uint256[] calldata scores, bool[] calldata revealed, uint256[] calldata weights)
+        private
+        pure
+        returns (uint256[] memory revealedScores, uint256[] memory revealedWeights)
+    {
+        uint256 k = scores.length;
+        uint256 n;
+        for (uint256 i; i < k; ++i) {
+            if (revealed[i]) ++n;
+        }
+        revealedScores = new uint256[](n);
+        revealedWeights = new uint256[](n);
+        bool weighted = weights.length == k;
+        uint256 j;
+        for (uint256 i; i < k; ++i) {
+            if (!revealed[i]) continue;
+            revealedScores[j] = scores[i];
+            if (weighted) revealedWeights[j] = weights[i];
+            ++j;
+        }
+    }
+}

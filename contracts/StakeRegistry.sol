@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
+import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
+import {SortitionTree} from "./libraries/SortitionTree.sol";
+
+/// @title StakeRegistry
+/// @notice Stakes, sortition pools, locks and slashing for providers and validators (see IStakeRegistry).
+/// @dev Sortition weight = stake, for stakers at or above the role's minimum without a pending unstake request;
+/// everyone else has weight 0 and cannot be drawn. A change of the minimum applies to a staker at its next stake
+/// change (stake, slash, unstake request or cancel).
+contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SortitionTree for SortitionTree.Tree;
+
+    /// @notice A provider serves at most this many models (bounds the cost of every weight update).
+    uint256 public constant MAX_MODELS_PER_PROVIDER = 8;
+    /// @notice Upper bound of the unstake cooldown in blocks (about 139 days at 12 s per block).
+    uint256 public constant MAX_COOLDOWN_BLOCKS = 1_000_000;
+    /// @notice Committee draws try at most ATTEMPTS_PER_MEMBER * k + EXTRA_ATTEMPTS samples.
+    uint256 public constant ATTEMPTS_PER_MEMBER = 4;
+    /// @notice See ATTEMPTS_PER_MEMBER.
+    uint256 public constant EXTRA_ATTEMPTS = 8;
+    uint256 private constant BPS = 10_000;
+
+    /// @inheritdoc IStakeRegistry
+    address public immutable token;
+
+    /// @inheritdoc IStakeRegistry
+    address public taskMarket;
+    /// @inheritdoc IStakeRegistry
+    uint256 public unstakeCooldown;
+    mapping(Role role => uint256 amount) private _minStake;
+    mapping(address staker => StakeInfo info) private _stakes;
+    mapping(address provider => bytes32[] modelIds) private _models;
+    mapping(bytes32 modelId => SortitionTree.Tree pool) private _providerPools;
+    SortitionTree.Tree private _validatorPool;
+
+    modifier onlyTaskMarket() {
+        if (msg.sender != taskMarket) revert OnlyTaskMarket(msg.sender);
+        _;
+    }
+
+    /// @param stakeToken The ERC-20 used for stakes (fee-on-transfer tokens are rejected at stake time).
+    /// @param governance The owner (a timelock in production).
+    /// @param minProviderStake Minimum provider stake (non-zero).
+    /// @param minValidatorStake Minimum validator stake (non-zero).
+    /// @param cooldownBlocks Unstake cooldown; checked against the market's lifetime when the market is set.
+    constructor(
+        address stakeToken,
+        address governance,
+        uint256 minProviderStake,
+        uint256 minValidatorStake,
+        uint256 cooldownBlocks
+    ) Ownable(governance) {
+        token = stakeToken;
+        _setMinStake(Role.Provider, minProviderStake);
+        _setMinStake(Role.Validator, minValidatorStake);
+        if (cooldownBlocks == 0 || cooldownBlocks > MAX_COOLDOWN_BLOCKS) {
+            revert ParameterOutOfBounds("unstakeCooldown", cooldownBlocks);
+        }
+        unstakeCooldown = cooldownBlocks;
+        emit UnstakeCooldownSet(cooldownBlocks);
+    }
+
+    // ---------------------------------------------------------------- stakers
+
+    /// @inheritdoc IStakeRegistry
+    function stake(Role role, uint256 amount) external nonReentrant {
+        if (role == Role.None) revert InvalidRole();
+        if (amount == 0) revert ZeroAmount();
+        StakeInfo memory info = _stakes[msg.sender];
+        if (info.role != Role.None && info.role != role) revert RoleMismatch(info.role, role);
+        if (info.unstakeBlock != 0) revert UnstakeAlreadyRequested();
+        uint256 total = uint256(info.amount) + amount;
+        if (total > type(uint128).max) revert StakeTooLarge(total);
+        if (total < _minStake[role]) revert BelowMinStake(total, _minStake[role]);
+
+        uint256 balanceBefore = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = IERC20(token).balanceOf(address(this)) - balanceBefore;
+        if (received != amount) revert FeeOnTransferToken(amount, received);
+
+        info.role = role;
+        info.amount = uint128(total);
+        _stakes[msg.sender] = info;
+        _syncWeight(msg.sender, info);
+        emit Staked(msg.sender, role, amount, total);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function requestUnstake() external {
+        StakeInfo storage info = _stakes[msg.sender];
+        if (info.amount == 0) revert NotStaked(msg.sender);
+        if (info.unstakeBlock != 0) revert UnstakeAlreadyRequested();
+        info.unstakeBlock = uint64(block.number);
+        _syncWeight(msg.sender, info);
+        emit UnstakeRequested(msg.sender, block.number + unstakeCooldown);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function cancelUnstake() external {
+        StakeInfo storage info = _stakes[msg.sender];
+        if (info.unstakeBlock == 0) revert UnstakeNotRequested();
+        info.unstakeBlock = 0;
+        _syncWeight(msg.sender, info);
+        emit UnstakeCancelled(msg.sender);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function withdraw() external nonReentrant {
+        StakeInfo memory info = _stakes[msg.sender];
+        if (info.unstakeBlock == 0) revert UnstakeNotRequested();
+        uint256 withdrawableBlock = uint256(info.unstakeBlock) + unstakeCooldown;
+        if (block.number < withdrawableBlock) revert CooldownNotOver(withdrawableBlock);
+        if (info.locks != 0) revert StakeLocked(info.locks);
+        // The staker already left every pool when it requested the unstake; its models stay listed so that a
+        // returning provider keeps them, but are cleared here because the role is cleared.
+        delete _models[msg.sender];
+        delete _stakes[msg.sender];
+        if (info.amount != 0) IERC20(token).safeTransfer(msg.sender, info.amount);
+        emit Withdrawn(msg.sender, info.amount);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function registerModel(bytes32 modelId) external {
+        StakeInfo memory info = _stakes[msg.sender];
+        if (info.role != Role.Provider) revert NotProvider(msg.sender);
+        bytes32[] storage models = _models[msg.sender];
+        uint256 n = models.length;
+        for (uint256 i; i < n; ++i) {
+            if (models[i] == modelId) revert ModelAlreadyRegistered(modelId);
+        }
+        if (n == MAX_MODELS_PER_PROVIDER) revert TooManyModels();
+        models.push(modelId);
+        _providerPools[modelId].set(msg.sender, _weight(info));
+        emit ModelRegistered(msg.sender, modelId);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function unregisterModel(bytes32 modelId) external {
+        if (_stakes[msg.sender].role != Role.Provider) revert NotProvider(msg.sender);
+        bytes32[] storage models = _models[msg.sender];
+        uint256 n = models.length;
+        for (uint256 i; i < n; ++i) {
+            if (models[i] == modelId) {
+                models[i] = models[n - 1];
+                models.pop();
+                _providerPools[modelId].set(msg.sender, 0);
+                emit ModelUnregistered(msg.sender, modelId);
+                return;
+            }
+        }
+        revert ModelNotRegistered(modelId);
+    }
+
+    // ---------------------------------------------------------------- task market
+
+    /// @inheritdoc IStakeRegistry
+    function lock(address[] calldata stakers) external onlyTaskMarket {
+        for (uint256 i; i < stakers.length; ++i) {
+            StakeInfo storage info = _stakes[stakers[i]];
+            uint256 locks = info.locks + 1;
+            info.locks = uint32(locks);
+            emit LockChanged(stakers[i], locks);
+        }
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function unlock(address[] calldata stakers) external onlyTaskMarket {
+        for (uint256 i; i < stakers.length; ++i) {
+            StakeInfo storage info = _stakes[stakers[i]];
+            uint256 locks = info.locks;
+            if (locks == 0) revert LockUnderflow(stakers[i]);
+            unchecked {
+                --locks;
+            }
+            info.locks = uint32(locks);
+            emit LockChanged(stakers[i], locks);
+        }
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function slash(address[] calldata stakers, uint256 bps) external onlyTaskMarket nonReentrant returns (uint256 total) {
+        if (bps > BPS) revert ParameterOutOfBounds("slashBps", bps);
+        for (uint256 i; i < stakers.length; ++i) {
+            StakeInfo memory info = _stakes[stakers[i]];
+            uint256 amount = (uint256(info.amount) * bps) / BPS; // rounded down: the staker keeps the remainder
+            if (amount == 0) continue;
+            info.amount -= uint128(amount);
+            _stakes[stakers[i]] = info;
+            _syncWeight(stakers[i], info);
+            total += amount;
+            emit Slashed(stakers[i], amount, info.amount);
+        }
+        if (total != 0) IERC20(token).safeTransfer(msg.sender, total);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function drawProvider(bytes32 modelId, uint256 seed, address exclude) external view returns (address provider) {
+        SortitionTree.Tree storage pool = _providerPools[modelId];
+        uint256 n = pool.size();
+        if (n == 0 || (n == 1 && pool.indexOf[exclude] != 0)) return address(0);
+        // With at least one other member, 8 samples miss it only when `exclude` holds nearly all the weight; then a
+        // deterministic pick of the first other member keeps the task served.
+        for (uint256 attempt; attempt < EXTRA_ATTEMPTS; ++attempt) {
+            provider = pool.draw(uint256(keccak256(abi.encode(seed, attempt))));
+            if (provider != exclude) return provider;
+        }
+        provider = pool.members[0];
+        return provider != exclude ? provider : pool.members[1];
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function drawCommittee(uint256 seed, uint256 k, address exclude) external view returns (address[] memory members) {
+        uint256 n = _validatorPool.size();
+        if (_validatorPool.indexOf[exclude] != 0) --n;
+        if (k == 0 || n < k) return new address[](0);
+        members = new address[](k);
+        uint256 found;
+        uint256 maxAttempts = ATTEMPTS_PER_MEMBER * k + EXTRA_ATTEMPTS;
+        for (uint256 attempt; attempt < maxAttempts && found < k; ++attempt) {
+            address candidate = _validatorPool.draw(uint256(keccak256(abi.encode(seed, attempt))));
+            if (candidate == exclude || _contains(members, found, candidate)) continue;
+            members[found++] = candidate;
+        }
+        if (found < k) return new address[](0);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IStakeRegistry
+    function stakeInfo(address staker) external view returns (StakeInfo memory) {
+        return _stakes[staker];
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function stakesOf(address[] calldata stakers) external view returns (uint256[] memory amounts) {
+        amounts = new uint256[](stakers.length);
+        for (uint256 i; i < stakers.length; ++i) {
+            amounts[i] = _stakes[stakers[i]].amount;
+        }
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function modelsOf(address provider) external view returns (bytes32[] memory) {
+        return _models[provider];
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function activeValidators() external view returns (uint256) {
+        return _validatorPool.size();
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function activeProviders(bytes32 modelId) external view returns (uint256) {
+        return _providerPools[modelId].size();
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function totalValidatorWeight() external view returns (uint256) {
+        return _validatorPool.total();
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function minStake(Role role) external view returns (uint256) {
+        return _minStake[role];
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @inheritdoc IStakeRegistry
+    function setTaskMarket(address market) external onlyOwner {
+        if (taskMarket != address(0) || market == address(0)) revert TaskMarketAlreadySet();
+        _checkCooldown(market, unstakeCooldown);
+        taskMarket = market;
+        emit TaskMarketSet(market);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function setMinStake(Role role, uint256 amount) external onlyOwner {
+        _setMinStake(role, amount);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function setUnstakeCooldown(uint256 blocks) external onlyOwner {
+        if (blocks == 0 || blocks > MAX_COOLDOWN_BLOCKS) revert ParameterOutOfBounds("unstakeCooldown", blocks);
+        if (taskMarket != address(0)) _checkCooldown(taskMarket, blocks);
+        unstakeCooldown = blocks;
+        emit UnstakeCooldownSet(blocks);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    function _setMinStake(Role role, uint256 amount) private {
+        if (role == Role.None) revert InvalidRole();
+        if (amount == 0 || amount > type(uint128).max) revert ParameterOutOfBounds("minStake", amount);
+        _minStake[role] = amount;
+        emit MinStakeSet(role, amount);
+    }
+
+    /// @dev The cooldown must outlast every task the stake can be assigned to, or a staker could exit before a
+    /// slash that its open task still owes (locks cover assigned tasks; the cooldown also covers late reports).
+    function _checkCooldown(address market, uint256 blocks) private view {
+        uint256 lifetime = ITaskMarket(market).maxTaskLifetime();
+        if (blocks <= lifetime) revert ParameterOutOfBounds("unstakeCooldown", blocks);
+    }
+
+    function _weight(StakeInfo memory info) private view returns (uint256) {
+        if (info.unstakeBlock != 0 || info.amount < _minStake[info.role]) return 0;
+        return info.amount;
+    }
+
+    /// @dev Brings every sortition pool of `staker` in line with its account.
+    function _syncWeight(address staker, StakeInfo memory info) private {
+        uint256 weight = _weight(info);
+        if (info.role == Role.Validator) {
+            _validatorPool.set(staker, weight);
+        } else if (info.role == Role.Provider) {
+            bytes32[] storage models = _models[staker];
+            for (uint256 i; i < models.length; ++i) {
+                _providerPools[models[i]].set(staker, weight);
+            }
+        }
+    }
+
+    function _contains(address[] memory list, uint256 length, address account) private pure returns (bool) {
+        for (uint256 i; i < length; ++i) {
+            if (list[i] == account) return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IEvaluatorRegistry} from "./interfaces/IEvaluatorRegistry.sol";
+import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
+import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
+import {Commitments} from "./libraries/Commitments.sol";
+import {SettlementMath} from "./SettlementMath.sol";
+import {TaskSettlement} from "./TaskSettlement.sol";
+import {TaskSignatures} from "./TaskSignatures.sol";
+
+/// @title TaskMarket
+/// @notice Task escrow and life cycle (see ITaskMarket and docs/PROTOCOL.md). Settlement (finalize) lives in
+/// TaskSettlement, signatures in TaskSignatures; this file holds the state machine up to the reveals.
+/// @dev Gas layout: everything commit and reveal read sits in the task's first slot; committee member slots and
+/// commitment slots are written non-zero at the draw (commitments get SENTINEL), so commits and reveals only
+/// rewrite non-zero slots.
+contract TaskMarket is TaskSettlement, TaskSignatures {
+    using SafeERC20 for IERC20;
+
+    /// @param stakeToken The ERC-20 for fees (the registry's stake token).
+    /// @param stakeRegistry The stake registry (its cooldown must exceed the task lifetime of `initialParams`).
+    /// @param evaluatorRegistry The evaluator registry.
+    /// @param settlement The SettlementMath calculator.
+    /// @param governance The owner (a timelock in production).
+    /// @param initialTreasury Receiver of slashes, unpaid shares and dust.
+    /// @param initialParams Parameters, checked against their bounds.
+    constructor(
+        address stakeToken,
+        address stakeRegistry,
+        address evaluatorRegistry,
+        address settlement,
+        address governance,
+        address initialTreasury,
+        Params memory initialParams
+    ) Ownable(governance) {
+        if (
+            stakeToken == address(0) || stakeRegistry == address(0) || evaluatorRegistry == address(0)
+                || settlement == address(0)
+        ) revert ZeroAddress();
+        token = stakeToken;
+        registry = IStakeRegistry(stakeRegistry);
+        evaluators = IEvaluatorRegistry(evaluatorRegistry);
+        settlementMath = SettlementMath(settlement);
+        _setTreasury(initialTreasury);
+        _setParams(initialParams);
+    }
+
+    // ---------------------------------------------------------------- requester and provider
+
+    /// @inheritdoc ITaskMarket
+    function createTask(bytes32 modelId, bytes32 evaluatorId, uint256 fee, bytes calldata prompt)
+        external
+        nonReentrant
+        returns (uint256 taskId)
+    {
+        if (fee == 0) revert ZeroFee();
+        if (fee > type(uint96).max) revert FeeTooLarge(fee);
+        if (prompt.length > _params.maxPromptBytes) revert PromptTooLarge(prompt.length, _params.maxPromptBytes);
+        if (!evaluators.isActive(evaluatorId)) revert EvaluatorNotActive(evaluatorId);
+        taskId = ++taskCount;
+        // prevrandao is fixed by the proposer before the transaction runs: a requester who is not the proposer
+        // cannot choose it, and a proposer can only withhold its block (giving up the block reward) to retry.
+        address provider = registry.drawProvider(modelId, _providerSeed(taskId, 0), address(0));
+        if (provider == address(0)) revert NoProviderAvailable(modelId);
+
+        uint256 balanceBefore = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), fee);
+        uint256 received = IERC20(token).balanceOf(address(this)) - balanceBefore;
+        if (received != fee) revert FeeOnTransferToken(fee, received);
+
+        Task storage t = _tasks[taskId];
+        t.status = Status.Assigned;
+        t.answerDeadline = uint40(block.number + _params.answerWindow);
+        t.requester = msg.sender;
+        t.provider = provider;
+        t.fee = uint96(fee);
+        t.modelId = modelId;
+        t.evaluatorId = evaluatorId;
+        _lockOne(provider);
+        emit TaskCreated(taskId, msg.sender, modelId, evaluatorId, fee, prompt);
+        emit ProviderAssigned(taskId, provider, t.answerDeadline);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function reassign(uint256 taskId) external nonReentrant {
+        Task storage t = _taskIn(taskId, Status.Assigned);
+        if (block.number <= t.answerDeadline) revert AnswerDeadlineNotPassed(taskId, t.answerDeadline);
+        address late = t.provider;
+        address[] memory one = new address[](1);
+        one[0] = late;
+        uint256 slashed = registry.slash(one, _params.providerTimeoutSlashBps);
+        claimable[treasury] += slashed;
+        registry.unlock(one);
+        emit ProviderTimedOut(taskId, late, slashed);
+
+        uint256 attempt = uint256(t.reassignments) + 1;
+        if (attempt <= _params.maxReassignments) {
+            address next = registry.drawProvider(t.modelId, _providerSeed(taskId, attempt), late);
+            if (next != address(0)) {
+                t.reassignments = uint8(attempt);
+                t.provider = next;
+                t.answerDeadline = uint40(block.number + _params.answerWindow);
+                _lockOne(next);
+                emit ProviderAssigned(taskId, next, t.answerDeadline);
+                return;
+            }
+        }
+        _refund(taskId, t, RefundReason.NoProvider, false); // the late provider was unlocked above
+    }
+
+    /// @inheritdoc ITaskMarket
+    function submitAnswer(uint256 taskId, bytes32 outputHash, bytes calldata output, string calldata uri) external {
+        Task storage t = _taskIn(taskId, Status.Assigned);
+        if (msg.sender != t.provider) revert NotAssignedProvider(taskId, msg.sender);
+        if (block.number > t.answerDeadline) revert AnswerDeadlinePassed(taskId, t.answerDeadline);
+        if (outputHash == bytes32(0)) revert ZeroOutputHash();
+        if (output.length == 0 && bytes(uri).length == 0) revert EmptyAnswer();
+        uint256 size = output.length + bytes(uri).length;
+        if (size > _params.maxOutputBytes) revert OutputTooLarge(size, _params.maxOutputBytes);
+        if (output.length != 0 && keccak256(output) != outputHash) {
+            revert OutputHashMismatch(outputHash, keccak256(output));
+        }
+        t.status = Status.Answered;
+        t.outputHash = outputHash;
+        // The committee seed is the hash of the NEXT block, unknown to the provider when it sends the answer.
+        t.seedBlock = uint40(block.number + 1);
+        emit AnswerSubmitted(taskId, msg.sender, outputHash, output, uri);
+    }
+
+    // ---------------------------------------------------------------- committee
+
+    /// @inheritdoc ITaskMarket
+    function drawCommittee(uint256 taskId) external nonReentrant {
+        Task storage t = _taskIn(taskId, Status.Answered);
+        uint256 seedBlock = t.seedBlock;
+        if (block.number <= seedBlock) revert SeedNotReady(taskId, seedBlock);
+        bytes32 entropy = blockhash(seedBlock);
+        // Older than 256 blocks: the EVM forgets the hash; fall back to the latest one (documented grinding
+        // window: whoever calls first after the gap picks among the blocks it waits for).
+        if (entropy == bytes32(0)) entropy = blockhash(block.number - 1);
+        uint256 round = t.round;
+        uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
+        uint256 k = _params.committeeSize;
+        address[] memory members = registry.drawCommittee(seed, k, t.provider);
+        if (members.length == 0) {
+            _refund(taskId, t, RefundReason.NoCommittee, true);
+            return;
+        }
+        registry.lock(members);
+        uint256 base = round << 8;
+        for (uint256 i; i < k; ++i) {
+            _members[taskId][base | i] = Member({account: members[i], score: 0, revealed: false});
+            _commitments[taskId][base | i] = SENTINEL;
+        }
+        uint256 commitEnd = block.number + _params.commitWindow;
+        uint256 revealEnd = commitEnd + _params.revealWindow;
+        t.status = Status.Committee;
+        t.committeeSize = uint8(k);
+        t.revealedCount = 0;
+        t.commitEnd = uint40(commitEnd);
+        t.revealEnd = uint40(revealEnd);
+        t.drawBlock = uint40(block.number);
+        emit CommitteeDrawn(taskId, round, members, commitEnd, revealEnd);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function commit(uint256 taskId, uint256 index, bytes32 commitment) external {
+        _commit(taskId, index, commitment, msg.sender);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function reveal(uint256 taskId, uint256 index, uint256 score, bytes32 salt) external {
+        _reveal(taskId, index, score, salt, msg.sender);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function commitBySig(SignedCommit[] calldata commits) external {
+        if (commits.length == 0) revert EmptyBatch();
+        for (uint256 i; i < commits.length; ++i) {
+            SignedCommit calldata c = commits[i];
+            _checkSigned(c.taskId, c.round, c.index, c.deadline, _commitSigner(c), c.nonce);
+            _commit(c.taskId, c.index, c.commitment, _memberAt(c.taskId, c.round, c.index));
+        }
+    }
+
+    /// @inheritdoc ITaskMarket
+    function revealBySig(SignedReveal[] calldata reveals) external {
+        if (reveals.length == 0) revert EmptyBatch();
+        for (uint256 i; i < reveals.length; ++i) {
+            SignedReveal calldata r = reveals[i];
+            _checkSigned(r.taskId, r.round, r.index, r.deadline, _revealSigner(r), r.nonce);
+            _reveal(r.taskId, r.index, r.score, r.salt, _memberAt(r.taskId, r.round, r.index));
+        }
+    }
+
+    /// @inheritdoc ITaskMarket
+    function reportEquivocation(
+        Attestation calldata first,
+        bytes calldata firstSignature,
+        Attestation calldata second,
+        bytes calldata secondSignature
+    ) external nonReentrant {
+        if (first.taskId != second.taskId || first.score == second.score) revert NotEquivocation();
+        address signer = _attestationSigner(first, firstSignature);
+        if (signer != _attestationSigner(second, secondSignature)) revert NotEquivocation();
+        uint256 taskId = first.taskId;
+        if (taskId == 0 || taskId > taskCount) revert UnknownTask(taskId);
+        if (_equivocationReported[taskId][signer]) revert EquivocationAlreadyReported(taskId, signer);
+        _equivocationReported[taskId][signer] = true;
+        address[] memory one = new address[](1);
+        one[0] = signer;
+        uint256 slashed = registry.slash(one, _params.equivocationSlashBps);
+        uint256 bounty = (slashed * _params.reporterBountyBps) / BPS; // rounded down; the rest to the treasury
+        claimable[msg.sender] += bounty;
+        claimable[treasury] += slashed - bounty;
+        emit EquivocationReported(taskId, signer, msg.sender, slashed, bounty);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function attestationSigner(Attestation calldata attestation, bytes calldata signature)
+        external
+        view
+        returns (address)
+    {
+        return _attestationSigner(attestation, signature);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    function _commit(uint256 taskId, uint256 index, bytes32 commitment, address account) private {
+        Task storage t = _tasks[taskId];
+        if (t.status != Status.Committee) revert InvalidStatus(taskId, t.status);
+        if (block.number > t.commitEnd) revert CommitPhaseClosed(taskId, t.commitEnd);
+        uint256 slot = _memberSlot(t, taskId, index, account);
+        if (_commitments[taskId][slot] != SENTINEL) revert AlreadyCommitted(taskId, account);
+        _commitments[taskId][slot] = commitment;
+        emit ScoreCommitted(taskId, t.round, account, commitment);
+    }
+
+    function _reveal(uint256 taskId, uint256 index, uint256 score, bytes32 salt, address account) private {
+        Task storage t = _tasks[taskId];
+        if (t.status != Status.Committee) revert InvalidStatus(taskId, t.status);
+        if (block.number <= t.commitEnd) revert RevealTooEarly(taskId, uint256(t.commitEnd) + 1);
+        if (block.number > t.revealEnd) revert RevealPhaseClosed(taskId, t.revealEnd);
+        uint256 slot = _memberSlot(t, taskId, index, account);
+        Member storage m = _members[taskId][slot];
+        if (m.revealed) revert AlreadyRevealed(taskId, account);
+        if (score > SCORE_MAX) revert ScoreOutOfRange(score);
+        bytes32 stored = _commitments[taskId][slot];
+        if (stored == SENTINEL) revert NotCommitted(taskId, account);
+        uint256 round = t.round;
+        if (stored != Commitments.commitment(score, salt, account, taskId, round, address(this))) {
+            _revertMismatch(taskId, round, t.committeeSize, stored, score, salt, account);
+        }
+        m.score = uint16(score);
+        m.revealed = true;
+        unchecked {
+            ++t.revealedCount; // at most committeeSize <= 32
+        }
+        emit ScoreRevealed(taskId, round, account, score);
+    }
+
+    /// @dev Checks `account` is member `index` of the task's current round; returns the member's slot key.
+    function _memberSlot(Task storage t, uint256 taskId, uint256 index, address account)
+        private
+        view
+        returns (uint256 slot)
+    {
+        slot = (uint256(t.round) << 8) | index;
+        if (index >= t.committeeSize || _members[taskId][slot].account != account) {
+            revert NotCommitteeMember(taskId, index, account);
+        }
+    }
+
+    /// @dev Failure path only (the transaction reverts, so its cost does not matter): tells a copied commitment,
+    /// which opens for another member of the committee, apart from a plain wrong score or salt.
+    function _revertMismatch(
+        uint256 taskId,
+        uint256 round,
+        uint256 k,
+        bytes32 stored,
+        uint256 score,
+        bytes32 salt,
+        address account
+    ) private view {
+        for (uint256 i; i < k; ++i) {
+            address other = _members[taskId][(round << 8) | i].account;
+            if (other != account && stored == Commitments.commitment(score, salt, other, taskId, round, address(this))) {
+                revert CopiedCommitment(taskId, account, other);
+            }
+        }
+        revert CommitmentMismatch(taskId, account);
+    }
+
+    /// @dev Shared checks of a relayed message; consumes the signer's nonce (OpenZeppelin Nonces: sequential).
+    function _checkSigned(uint256 taskId, uint256 round, uint256 index, uint256 deadline, address signer, uint256 nonce)
+        private
+    {
+        if (block.timestamp > deadline) revert SignatureExpired(deadline);
+        Task storage t = _tasks[taskId];
+        if (round != t.round) revert RoundMismatch(taskId, round);
+        address member = _memberAt(taskId, round, index);
+        if (signer != member || index >= t.committeeSize) revert InvalidSigner(signer, member);
+        _useCheckedNonce(signer, nonce);
+    }
+
+    function _memberAt(uint256 taskId, uint256 round, uint256 index) private view returns (address) {
+        if (index > type(uint8).max) return address(0);
+        return _members[taskId][(round << 8) | index].account;
+    }
+
+    function _providerSeed(uint256 taskId, uint256 attempt) private view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.prevrandao, taskId, attempt)));
+    }
+
+    function _lockOne(address account) private {
+        address[] memory one = new address[](1);
+        one[0] = account;
+        registry.lock(one);
+    }
+}

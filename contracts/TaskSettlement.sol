@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IEvaluatorRegistry} from "./interfaces/IEvaluatorRegistry.sol";
+import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
+import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
+import {Commitments} from "./libraries/Commitments.sol";
+import {Consensus} from "./libraries/Consensus.sol";
+import {MarketParams} from "./libraries/MarketParams.sol";
+import {Rewards} from "./libraries/Rewards.sol";
+import {SettlementMath} from "./SettlementMath.sol";
+
+/// @title TaskSettlement
+/// @notice Storage of the task market, settlement of a round (finalize: slash non-revealers, then pay out, roll
+/// or refund), pull payments, governance and views. TaskMarket adds the life cycle up to the reveals.
+/// @dev Settlement uses the parameters in force when `finalize` runs; the committee size and phase windows of a
+/// round are fixed when its committee is drawn.
+abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice A task in storage. Slot 0 holds everything commit, reveal and finalize check.
+    struct Task {
+        Status status;
+        uint8 round;
+        uint8 reassignments;
+        uint8 committeeSize;
+        uint8 revealedCount;
+        uint40 answerDeadline;
+        uint40 seedBlock;
+        uint40 commitEnd;
+        uint40 revealEnd;
+        address requester; // slot 1
+        uint40 drawBlock;
+        uint16 consensus;
+        address provider; // slot 2
+        uint96 fee;
+        bytes32 modelId;
+        bytes32 evaluatorId;
+        bytes32 outputHash;
+    }
+
+    /// @notice A committee member of one round, packed into one slot.
+    struct Member {
+        address account;
+        uint16 score;
+        bool revealed;
+    }
+
+    /// @notice Top of the score scale.
+    uint256 public constant SCORE_MAX = 10_000;
+    uint256 internal constant BPS = 10_000;
+    /// @dev Written into every member's commitment slot at the draw so that a commit is a non-zero to non-zero
+    /// store (2,900 gas instead of 20,000). No keccak256 output is known to equal it.
+    bytes32 internal constant SENTINEL = bytes32(uint256(1));
+
+    /// @notice The fee token (equal to the registry's stake token).
+    address public immutable token;
+    /// @notice The stake registry (locks, slashes, draws).
+    IStakeRegistry public immutable registry;
+    /// @notice The evaluator registry.
+    IEvaluatorRegistry public immutable evaluators;
+    /// @notice The stateless consensus and reward calculator.
+    SettlementMath public immutable settlementMath;
+
+    /// @inheritdoc ITaskMarket
+    uint256 public taskCount;
+    /// @inheritdoc ITaskMarket
+    address public treasury;
+    /// @inheritdoc ITaskMarket
+    mapping(address account => uint256 amount) public claimable;
+    Params internal _params;
+    mapping(uint256 taskId => Task) internal _tasks;
+    /// @dev Keyed by (round << 8 | index).
+    mapping(uint256 taskId => mapping(uint256 roundIndex => Member)) internal _members;
+    /// @dev Keyed by (round << 8 | index); SENTINEL until the member commits.
+    mapping(uint256 taskId => mapping(uint256 roundIndex => bytes32 commitment)) internal _commitments;
+    mapping(uint256 taskId => mapping(address validator => bool reported)) internal _equivocationReported;
+
+    // ---------------------------------------------------------------- settlement
+
+    /// @inheritdoc ITaskMarket
+    function finalize(uint256 taskId) external nonReentrant {
+        Task storage t = _taskIn(taskId, Status.Committee);
+        uint256 k = t.committeeSize;
+        uint256 revealedCount = t.revealedCount;
+        if (revealedCount < k && block.number <= t.revealEnd) revert FinalizeTooEarly(taskId, t.revealEnd);
+        uint256 round = t.round;
+        Params memory p = _params;
+
+        // One extra slot at the end of `accounts` for the provider, used when the task settles for good.
+        address[] memory accounts = new address[](k + 1);
+        uint256[] memory scores = new uint256[](k);
+        bool[] memory revealed = new bool[](k);
+        address[] memory nonRevealers = new address[](k - revealedCount);
+        uint256 missing;
+        for (uint256 i; i < k; ++i) {
+            Member memory m = _members[taskId][(round << 8) | i];
+            accounts[i] = m.account;
+            scores[i] = m.score;
+            revealed[i] = m.revealed;
+            if (!m.revealed) nonRevealers[missing++] = m.account;
+        }
+        if (missing != 0) {
+            uint256 slashed = registry.slash(nonRevealers, p.nonRevealSlashBps);
+            claimable[treasury] += slashed;
+            emit NonRevealersSlashed(taskId, round, nonRevealers, slashed);
+        }
+
+        // Quorum: revealed >= ceil(k * quorumBps / 10_000), written without the division.
+        bool quorum = revealedCount * BPS >= k * p.quorumBps;
+        if (!quorum && round + 1 < p.maxRounds) {
+            assembly ("memory-safe") {
+                mstore(accounts, k) // unlock the members only; the provider stays locked for the next round
+            }
+            registry.unlock(accounts);
+            t.status = Status.Answered;
+            t.round = uint8(round + 1);
+            t.seedBlock = uint40(block.number + 1);
+            emit TaskRolled(taskId, round + 1);
+            return;
+        }
+        accounts[k] = t.provider;
+        registry.unlock(accounts);
+        if (!quorum) {
+            _refund(taskId, t, RefundReason.NoQuorum, false);
+            return;
+        }
+        _settle(taskId, t, p, accounts, scores, revealed);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function claim() external nonReentrant returns (uint256 amount) {
+        amount = claimable[msg.sender];
+        if (amount == 0) revert NothingToClaim(msg.sender);
+        claimable[msg.sender] = 0;
+        IERC20(token).safeTransfer(msg.sender, amount);
+        emit Claimed(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @inheritdoc ITaskMarket
+    function setParams(Params calldata newParams) external onlyOwner {
+        _setParams(newParams);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function setTreasury(address newTreasury) external onlyOwner {
+        _setTreasury(newTreasury);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc ITaskMarket
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    /// @inheritdoc ITaskMarket
+    function task(uint256 taskId) external view returns (TaskView memory v) {
+        Task storage t = _tasks[taskId];
+        if (t.status == Status.None) revert UnknownTask(taskId);
+        v.status = t.status;
+        v.round = t.round;
+        v.reassignments = t.reassignments;
+        v.committeeSize = t.committeeSize;
+        v.revealedCount = t.revealedCount;
+        v.answerDeadline = t.answerDeadline;
+        v.seedBlock = t.seedBlock;
+        v.drawBlock = t.drawBlock;
+        v.commitEnd = t.commitEnd;
+        v.revealEnd = t.revealEnd;
+        v.consensus = t.consensus;
+        v.requester = t.requester;
+        v.provider = t.provider;
+        v.fee = t.fee;
+        v.modelId = t.modelId;
+        v.evaluatorId = t.evaluatorId;
+        v.outputHash = t.outputHash;
+    }
+
+    /// @inheritdoc ITaskMarket
+    function committee(uint256 taskId, uint256 round) external view returns (MemberView[] memory members) {
+        uint256 k;
+        while (k < MarketParams.MAX_COMMITTEE && _members[taskId][(round << 8) | k].account != address(0)) ++k;
+        members = new MemberView[](k);
+        for (uint256 i; i < k; ++i) {
+            Member memory m = _members[taskId][(round << 8) | i];
+            members[i] = MemberView(m.account, m.score, m.revealed, _commitments[taskId][(round << 8) | i]);
+        }
+    }
+
+    /// @inheritdoc ITaskMarket
+    function computeCommitment(uint256 score, bytes32 salt, address validator, uint256 taskId, uint256 round)
+        external
+        view
+        returns (bytes32)
+    {
+        return Commitments.commitment(score, salt, validator, taskId, round, address(this));
+    }
+
+    /// @inheritdoc ITaskMarket
+    function maxTaskLifetime() external view returns (uint256) {
+        return MarketParams.maxTaskLifetime(_params);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// @dev Consensus and reward split (computed by SettlementMath), then credits. Conservation: Rewards.split
+    /// guarantees provider + requester + treasury + dust + sum(validators) == fee, each part credited once.
+    function _settle(
+        uint256 taskId,
+        Task storage t,
+        Params memory p,
+        address[] memory accounts,
+        uint256[] memory scores,
+        bool[] memory revealed
+    ) private {
+        uint256 k = scores.length;
+        uint256[] memory weights;
+        if (p.consensusRule == uint8(Consensus.Rule.WeightedMedian)) {
+            address[] memory members = new address[](k);
+            for (uint256 i; i < k; ++i) {
+                members[i] = accounts[i];
+            }
+            weights = registry.stakesOf(members);
+        }
+        (uint256 consensus, Rewards.Split memory s) = settlementMath.settle(
+            SettlementMath.Round({
+                rule: p.consensusRule,
+                trimBps: p.trimBps,
+                fee: t.fee,
+                scores: scores,
+                revealed: revealed,
+                weights: weights,
+                rewards: Rewards.Params(p.validatorPoolBps, p.providerFloor, p.tolerance, p.refundBps)
+            })
+        );
+        t.status = Status.Finalized;
+        t.consensus = uint16(consensus);
+        _credit(t.provider, s.provider);
+        _credit(t.requester, s.requester);
+        _credit(treasury, s.treasury + s.dust);
+        for (uint256 i; i < k; ++i) {
+            _credit(accounts[i], s.validators[i]);
+        }
+        emit TaskFinalized(taskId, t.round, consensus, s.provider, s.requester, s.treasury + s.dust, s.validators);
+    }
+
+    /// @dev Returns the whole fee to the requester; `unlockProvider` when the provider still holds this task's lock.
+    function _refund(uint256 taskId, Task storage t, RefundReason reason, bool unlockProvider) internal {
+        t.status = Status.Refunded;
+        uint256 fee = t.fee;
+        claimable[t.requester] += fee;
+        if (unlockProvider) {
+            address[] memory one = new address[](1);
+            one[0] = t.provider;
+            registry.unlock(one);
+        }
+        emit TaskRefunded(taskId, reason, fee);
+    }
+
+    function _credit(address account, uint256 amount) private {
+        if (amount != 0) claimable[account] += amount;
+    }
+
+    function _taskIn(uint256 taskId, Status expected) internal view returns (Task storage t) {
+        t = _tasks[taskId];
+        Status status = t.status;
+        if (status == Status.None) revert UnknownTask(taskId);
+        if (status != expected) revert InvalidStatus(taskId, status);
+    }
+
+    function _setParams(Params memory p) internal {
+        MarketParams.validate(p);
+        uint256 lifetime = MarketParams.maxTaskLifetime(p);
+        uint256 cooldown = registry.unstakeCooldown();
+        if (lifetime >= cooldown) revert LifetimeExceedsCooldown(lifetime, cooldown);
+        _params = p;
+        emit ParamsSet(p);
+    }
+
+    function _setTreasury(address newTreasury) internal {
+        if (newTreasury == address(0)) revert ZeroAddress();
+        treasury = newTreasury;
+        emit TreasurySet(newTreasury);
+    }
+}

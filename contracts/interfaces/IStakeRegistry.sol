@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title IStakeRegistry
+/// @notice Stakes of inference providers and validators in one ERC-20 token, their stake-weighted sortition pools,
+/// the lock counters that keep assigned stake in place, and slashing by the task market only.
+/// @dev Each address holds one role at a time (daemons use one key per role). A staker leaves the sortition pools
+/// as soon as it requests to unstake; it can withdraw only after the cooldown AND once no open task holds a lock.
+interface IStakeRegistry {
+    /// @notice The role an address stakes for.
+    enum Role {
+        None,
+        Provider,
+        Validator
+    }
+
+    /// @notice One staker's account, packed into one storage slot.
+    /// @param amount Staked tokens (after slashing).
+    /// @param unstakeBlock Block of the pending unstake request, 0 when none.
+    /// @param locks Number of open tasks this staker is assigned to (provider or committee member).
+    /// @param role The role the stake is for.
+    struct StakeInfo {
+        uint128 amount;
+        uint64 unstakeBlock;
+        uint32 locks;
+        Role role;
+    }
+
+    /// @notice Emitted when `staker` adds `amount` tokens for `role`; `total` is its stake afterwards.
+    event Staked(address indexed staker, Role indexed role, uint256 amount, uint256 total);
+    /// @notice Emitted when `staker` asks to leave; it may withdraw from block `withdrawableBlock` if unlocked.
+    event UnstakeRequested(address indexed staker, uint256 withdrawableBlock);
+    /// @notice Emitted when `staker` cancels its pending unstake request and rejoins the sortition pool.
+    event UnstakeCancelled(address indexed staker);
+    /// @notice Emitted when `staker` withdraws its whole stake of `amount` tokens.
+    event Withdrawn(address indexed staker, uint256 amount);
+    /// @notice Emitted when the task market slashes `amount` tokens from `staker`, leaving `remaining`.
+    event Slashed(address indexed staker, uint256 amount, uint256 remaining);
+    /// @notice Emitted when the lock counter of `staker` changes to `locks`.
+    event LockChanged(address indexed staker, uint256 locks);
+    /// @notice Emitted when provider `provider` starts serving model `modelId`.
+    event ModelRegistered(address indexed provider, bytes32 indexed modelId);
+    /// @notice Emitted when provider `provider` stops serving model `modelId`.
+    event ModelUnregistered(address indexed provider, bytes32 indexed modelId);
+    /// @notice Emitted once, when governance binds the registry to its task market.
+    event TaskMarketSet(address indexed taskMarket);
+    /// @notice Emitted when governance changes the minimum stake of `role`.
+    event MinStakeSet(Role indexed role, uint256 amount);
+    /// @notice Emitted when governance changes the unstake cooldown (in blocks).
+    event UnstakeCooldownSet(uint256 blocks);
+
+    /// @notice Thrown when a staking call names Role.None.
+    error InvalidRole();
+    /// @notice Thrown when `staker` already stakes for another role (withdraw first).
+    error RoleMismatch(Role current, Role requested);
+    /// @notice Thrown when a stake would end below the role's minimum.
+    error BelowMinStake(uint256 amount, uint256 minimum);
+    /// @notice Thrown when the stake amount does not fit the packed account.
+    error StakeTooLarge(uint256 amount);
+    /// @notice Thrown when a zero amount is staked.
+    error ZeroAmount();
+    /// @notice Thrown when the token delivered fewer tokens than asked (fee-on-transfer tokens are not supported).
+    error FeeOnTransferToken(uint256 expected, uint256 received);
+    /// @notice Thrown when the caller has no stake.
+    error NotStaked(address staker);
+    /// @notice Thrown when an unstake request already exists.
+    error UnstakeAlreadyRequested();
+    /// @notice Thrown when withdraw or cancel is called without an unstake request.
+    error UnstakeNotRequested();
+    /// @notice Thrown when withdraw is called before the cooldown ends.
+    error CooldownNotOver(uint256 withdrawableBlock);
+    /// @notice Thrown when withdraw is called while open tasks still hold `locks` locks.
+    error StakeLocked(uint256 locks);
+    /// @notice Thrown when a non-provider registers a model, or a model is (un)registered twice.
+    error NotProvider(address account);
+    /// @notice Thrown when a provider registers a model it already serves.
+    error ModelAlreadyRegistered(bytes32 modelId);
+    /// @notice Thrown when a provider unregisters a model it does not serve.
+    error ModelNotRegistered(bytes32 modelId);
+    /// @notice Thrown when a provider would serve more than MAX_MODELS_PER_PROVIDER models.
+    error TooManyModels();
+    /// @notice Thrown when a market-only function is called by anyone else.
+    error OnlyTaskMarket(address caller);
+    /// @notice Thrown when the task market is set a second time or to the zero address.
+    error TaskMarketAlreadySet();
+    /// @notice Thrown when an unlock would take a lock counter below zero.
+    error LockUnderflow(address staker);
+    /// @notice Thrown when a governance parameter is outside its hard-coded bounds.
+    error ParameterOutOfBounds(string name, uint256 value);
+
+    /// @notice Stakes `amount` tokens for `role`, pulling them with transferFrom (approve first).
+    /// @dev The first stake sets the role; top-ups must name the same role. Joins the sortition pool(s) once the
+    /// stake reaches the role's minimum. Cancels nothing: top-ups during a pending unstake are rejected.
+    function stake(Role role, uint256 amount) external;
+
+    /// @notice Starts the exit: leaves the sortition pools now; withdraw is possible after the cooldown and once
+    /// no open task holds a lock on the stake.
+    function requestUnstake() external;
+
+    /// @notice Cancels a pending unstake request and rejoins the sortition pools.
+    function cancelUnstake() external;
+
+    /// @notice Withdraws the whole stake after the cooldown, when no lock is held, and clears the role.
+    function withdraw() external;
+
+    /// @notice Provider only: starts serving `modelId` (enters that model's sortition pool).
+    function registerModel(bytes32 modelId) external;
+
+    /// @notice Provider only: stops serving `modelId`. Existing assignments stay locked until they settle.
+    function unregisterModel(bytes32 modelId) external;
+
+    /// @notice Task market only: adds one lock to each staker (assigned to an open task).
+    function lock(address[] calldata stakers) external;
+
+    /// @notice Task market only: removes one lock from each staker (its task settled).
+    function unlock(address[] calldata stakers) external;
+
+    /// @notice Task market only: slashes `bps` / 10_000 of each staker's current stake (rounded down) and
+    /// transfers the total to the task market, which credits it to the treasury (or a reporter bounty).
+    /// @return total The total number of tokens slashed and transferred.
+    function slash(address[] calldata stakers, uint256 bps) external returns (uint256 total);
+
+    /// @notice Draws one provider serving `modelId`, stake-weighted from `seed`, never `exclude`.
+    /// @return provider The drawn provider, or the zero address when the pool (without `exclude`) is empty.
+    function drawProvider(bytes32 modelId, uint256 seed, address exclude) external view returns (address provider);
+
+    /// @notice Draws `k` distinct validators stake-weighted from `seed`, never `exclude`; reads only.
+    /// @return members The committee, or an empty array when the pool cannot provide `k` distinct members within
+    /// the bounded number of attempts.
+    function drawCommittee(uint256 seed, uint256 k, address exclude) external view returns (address[] memory members);
+
+    /// @notice The account of `staker`.
+    function stakeInfo(address staker) external view returns (StakeInfo memory);
+
+    /// @notice Current stake of each staker (used as weights by the stake-weighted median).
+    function stakesOf(address[] calldata stakers) external view returns (uint256[] memory amounts);
+
+    /// @notice Models served by `provider`.
+    function modelsOf(address provider) external view returns (bytes32[] memory);
+
+    /// @notice Number of validators currently in the sortition pool.
+    function activeValidators() external view returns (uint256);
+
+    /// @notice Number of providers currently in the sortition pool of `modelId`.
+    function activeProviders(bytes32 modelId) external view returns (uint256);
+
+    /// @notice Total stake in the validator sortition pool.
+    function totalValidatorWeight() external view returns (uint256);
+
+    /// @notice The stake token.
+    function token() external view returns (address);
+
+    /// @notice The task market allowed to lock and slash (zero until set).
+    function taskMarket() external view returns (address);
+
+    /// @notice Minimum stake of `role`.
+    function minStake(Role role) external view returns (uint256);
+
+    /// @notice Unstake cooldown in blocks (always longer than the market's longest task lifetime).
+    function unstakeCooldown() external view returns (uint256);
+
+    /// @notice Governance: binds the registry to its task market, once.
+    function setTaskMarket(address market) external;
+
+    /// @notice Governance: sets the minimum stake of `role` (non-zero).
+    function setMinStake(Role role, uint256 amount) external;
+
+    /// @notice Governance: sets the unstake cooldown; must exceed the market's longest task lifetime and stay
+    /// within MAX_COOLDOWN_BLOCKS.
+    function setUnstakeCooldown(uint256 blocks) external;
+}

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title ITaskMarket
+/// @notice Escrow and life cycle of Proof-of-Quality inference tasks: creation with a fee, stake-weighted provider
+/// assignment, answer, committee draw after the answer, commit phase, reveal phase (strictly after), consensus,
+/// reward split and pull payments. All phases are measured in block numbers; see docs/PROTOCOL.md.
+interface ITaskMarket {
+    /// @notice Task states. A roll returns a task from Committee to Answered with round + 1.
+    enum Status {
+        None,
+        Assigned,
+        Answered,
+        Committee,
+        Finalized,
+        Refunded
+    }
+
+    /// @notice Why a task was refunded.
+    enum RefundReason {
+        NoProvider,
+        NoCommittee,
+        NoQuorum
+    }
+
+    /// @notice Governance parameters; each has hard-coded bounds (see TaskMarket constants and docs/PROTOCOL.md).
+    struct Params {
+        uint8 committeeSize; // k, members per committee
+        uint8 maxRounds; // committees tried before a refund when quorum fails
+        uint8 maxReassignments; // provider timeouts tolerated before a refund
+        uint8 consensusRule; // Consensus.Rule: 0 median, 1 trimmed mean, 2 stake-weighted median
+        uint16 quorumBps; // reveals needed: ceil(k * quorumBps / 10_000)
+        uint16 trimBps; // trimmed-mean cut per side
+        uint16 validatorPoolBps; // share of the fee for the committee
+        uint16 providerFloor; // consensus score below which the provider earns nothing
+        uint16 tolerance; // |score - consensus| at or beyond which a validator earns nothing
+        uint16 refundBps; // share of the provider's unpaid part that returns to the requester
+        uint16 nonRevealSlashBps; // share of a non-revealer's stake slashed
+        uint16 providerTimeoutSlashBps; // share of a late provider's stake slashed
+        uint16 equivocationSlashBps; // share of an equivocator's stake slashed
+        uint16 reporterBountyBps; // share of an equivocation slash paid to the reporter
+        uint32 answerWindow; // blocks a provider has to answer
+        uint32 commitWindow; // blocks of the commit phase
+        uint32 revealWindow; // blocks of the reveal phase
+        uint32 maxPromptBytes; // cap on prompt calldata
+        uint32 maxOutputBytes; // cap on output calldata
+    }
+
+    /// @notice A task as stored (read with `task`).
+    struct TaskView {
+        Status status;
+        uint8 round;
+        uint8 reassignments;
+        uint8 committeeSize;
+        uint8 revealedCount;
+        uint64 answerDeadline;
+        uint64 seedBlock;
+        uint64 drawBlock;
+        uint64 commitEnd;
+        uint64 revealEnd;
+        uint16 consensus; // set when Finalized
+        address requester;
+        address provider;
+        uint256 fee;
+        bytes32 modelId;
+        bytes32 evaluatorId;
+        bytes32 outputHash;
+    }
+
+    /// @notice A committee member slot of one round.
+    struct MemberView {
+        address account;
+        uint16 score;
+        bool revealed;
+        bytes32 commitment; // bytes32(uint256(1)) until committed
+    }
+
+    /// @notice A commit signed by a committee member (EIP-712 `Commit`), relayed by anyone.
+    struct SignedCommit {
+        uint256 taskId;
+        uint256 round;
+        uint256 index; // member position in the committee (from CommitteeDrawn); not signed, checked against signer
+        bytes32 commitment;
+        uint256 nonce;
+        uint256 deadline; // unix seconds
+        bytes signature;
+    }
+
+    /// @notice A reveal signed by a committee member (EIP-712 `Reveal`), relayed by anyone.
+    struct SignedReveal {
+        uint256 taskId;
+        uint256 round;
+        uint256 index;
+        uint256 score;
+        bytes32 salt;
+        uint256 nonce;
+        uint256 deadline; // unix seconds
+        bytes signature;
+    }
+
+    /// @notice A validator's signed statement of its score for a task's output (EIP-712 `Attestation`).
+    struct Attestation {
+        uint256 taskId;
+        bytes32 outputHash;
+        bytes32 evaluatorId;
+        uint16 score;
+    }
+
+    /// @notice Emitted when `requester` escrows `fee` for a task on `modelId` judged by `evaluatorId`.
+    event TaskCreated(
+        uint256 indexed taskId,
+        address indexed requester,
+        bytes32 indexed modelId,
+        bytes32 evaluatorId,
+        uint256 fee,
+        bytes prompt
+    );
+    /// @notice Emitted when `provider` is assigned and must answer by block `answerDeadline`.
+    event ProviderAssigned(uint256 indexed taskId, address indexed provider, uint256 answerDeadline);
+    /// @notice Emitted when `provider` missed its deadline and lost `slashed` tokens.
+    event ProviderTimedOut(uint256 indexed taskId, address indexed provider, uint256 slashed);
+    /// @notice Emitted when the provider answers: `output` bytes (may be empty) and/or `uri`, hashed to `outputHash`.
+    event AnswerSubmitted(
+        uint256 indexed taskId,
+        address indexed provider,
+        bytes32 outputHash,
+        bytes output,
+        string uri
+    );
+    /// @notice Emitted when the committee of `round` is drawn; commits are accepted until block `commitEnd`,
+    /// reveals from `commitEnd + 1` to `revealEnd`.
+    event CommitteeDrawn(
+        uint256 indexed taskId,
+        uint256 round,
+        address[] members,
+        uint256 commitEnd,
+        uint256 revealEnd
+    );
+    /// @notice Emitted when `validator` commits.
+    event ScoreCommitted(uint256 indexed taskId, uint256 round, address indexed validator, bytes32 commitment);
+    /// @notice Emitted when `validator` reveals `score`.
+    event ScoreRevealed(uint256 indexed taskId, uint256 round, address indexed validator, uint256 score);
+    /// @notice Emitted when members of `round` that did not reveal lose `total` tokens together.
+    event NonRevealersSlashed(uint256 indexed taskId, uint256 round, address[] validators, uint256 total);
+    /// @notice Emitted when a round ends below quorum and a new committee will be drawn for `newRound`.
+    event TaskRolled(uint256 indexed taskId, uint256 newRound);
+    /// @notice Emitted on settlement; `validatorPay[i]` belongs to member i of the final round.
+    event TaskFinalized(
+        uint256 indexed taskId,
+        uint256 round,
+        uint256 consensus,
+        uint256 providerPay,
+        uint256 requesterRefund,
+        uint256 treasuryShare,
+        uint256[] validatorPay
+    );
+    /// @notice Emitted when the whole fee returns to the requester.
+    event TaskRefunded(uint256 indexed taskId, RefundReason reason, uint256 amount);
+    /// @notice Emitted when `account` withdraws `amount` tokens of credits.
+    event Claimed(address indexed account, uint256 amount);
+    /// @notice Emitted when `validator` is proven to have signed two scores for `taskId`.
+    event EquivocationReported(
+        uint256 indexed taskId,
+        address indexed validator,
+        address indexed reporter,
+        uint256 slashed,
+        uint256 bounty
+    );
+    /// @notice Emitted when governance changes the parameters.
+    event ParamsSet(Params params);
+    /// @notice Emitted when governance changes the treasury.
+    event TreasurySet(address indexed treasury);
+
+    /// @notice Thrown for a zero fee.
+    error ZeroFee();
+    /// @notice Thrown when the fee does not fit 96 bits.
+    error FeeTooLarge(uint256 fee);
+    /// @notice Thrown when the token delivered fewer tokens than asked (fee-on-transfer tokens are not supported).
+    error FeeOnTransferToken(uint256 expected, uint256 received);
+    /// @notice Thrown when the prompt exceeds `maxPromptBytes`.
+    error PromptTooLarge(uint256 length, uint256 max);
+    /// @notice Thrown when the output exceeds `maxOutputBytes`.
+    error OutputTooLarge(uint256 length, uint256 max);
+    /// @notice Thrown when the task pins an unknown or inactive evaluator.
+    error EvaluatorNotActive(bytes32 evaluatorId);
+    /// @notice Thrown when no provider serves `modelId`.
+    error NoProviderAvailable(bytes32 modelId);
+    /// @notice Thrown for a task id that does not exist.
+    error UnknownTask(uint256 taskId);
+    /// @notice Thrown when the task is not in the state the call needs.
+    error InvalidStatus(uint256 taskId, Status status);
+    /// @notice Thrown when someone other than the assigned provider answers.
+    error NotAssignedProvider(uint256 taskId, address caller);
+    /// @notice Thrown when the provider answers after its deadline.
+    error AnswerDeadlinePassed(uint256 taskId, uint256 deadline);
+    /// @notice Thrown when `reassign` is called before the deadline passed.
+    error AnswerDeadlineNotPassed(uint256 taskId, uint256 deadline);
+    /// @notice Thrown when the output hash is zero.
+    error ZeroOutputHash();
+    /// @notice Thrown when an answer carries neither output bytes nor a URI.
+    error EmptyAnswer();
+    /// @notice Thrown when the output bytes do not hash (keccak256) to the claimed output hash.
+    error OutputHashMismatch(bytes32 claimed, bytes32 actual);
+    /// @notice Thrown when `drawCommittee` is called before the seed block is final (block.number <= seedBlock).
+    error SeedNotReady(uint256 taskId, uint256 seedBlock);
+    /// @notice Thrown when a commit arrives after the commit phase.
+    error CommitPhaseClosed(uint256 taskId, uint256 commitEnd);
+    /// @notice Thrown when the caller (or signer) is not the committee member at `index`.
+    error NotCommitteeMember(uint256 taskId, uint256 index, address account);
+    /// @notice Thrown when a member commits twice.
+    error AlreadyCommitted(uint256 taskId, address validator);
+    /// @notice Thrown when a member reveals without a commitment.
+    error NotCommitted(uint256 taskId, address validator);
+    /// @notice Thrown when a reveal arrives before the reveal phase opens (block `revealStart`).
+    error RevealTooEarly(uint256 taskId, uint256 revealStart);
+    /// @notice Thrown when a reveal arrives after the reveal phase.
+    error RevealPhaseClosed(uint256 taskId, uint256 revealEnd);
+    /// @notice Thrown when a member reveals twice.
+    error AlreadyRevealed(uint256 taskId, address validator);
+    /// @notice Thrown when score and salt do not open the member's commitment.
+    error CommitmentMismatch(uint256 taskId, address validator);
+    /// @notice Thrown when the member's commitment is a copy of `original`'s (it opens only for `original`).
+    error CopiedCommitment(uint256 taskId, address validator, address original);
+    /// @notice Thrown for a score above SCORE_MAX.
+    error ScoreOutOfRange(uint256 score);
+    /// @notice Thrown when a relayed message was signed by `signer`, not by the committee member `member` it names
+    /// (a message from another task, round, chain or deployment recovers to an unrelated address).
+    error InvalidSigner(address signer, address member);
+    /// @notice Thrown when a signed message names another round than the task's current one.
+    error RoundMismatch(uint256 taskId, uint256 round);
+    /// @notice Thrown when a signed message's deadline has passed.
+    error SignatureExpired(uint256 deadline);
+    /// @notice Thrown for an empty batch.
+    error EmptyBatch();
+    /// @notice Thrown when `finalize` is called while reveals are still possible.
+    error FinalizeTooEarly(uint256 taskId, uint256 revealEnd);
+    /// @notice Thrown when the caller has nothing to claim.
+    error NothingToClaim(address account);
+    /// @notice Thrown when two attestations are not an equivocation (other task, other signer or same score).
+    error NotEquivocation();
+    /// @notice Thrown when an equivocation of `validator` on `taskId` was already punished.
+    error EquivocationAlreadyReported(uint256 taskId, address validator);
+    /// @notice Thrown when a governance parameter is outside its hard-coded bounds.
+    error ParameterOutOfBounds(string name, uint256 value);
+    /// @notice Thrown when new windows would make a task outlive the registry's unstake cooldown.
+    error LifetimeExceedsCooldown(uint256 lifetime, uint256 cooldown);
+    /// @notice Thrown for a zero address where one is required.
+    error ZeroAddress();
+
+    /// @notice Escrows `fee` (transferFrom, approve first) for a task on `modelId` judged by `evaluatorId`, and
+    /// assigns a provider drawn stake-weighted from a seed mixing block.prevrandao.
+    /// @return taskId The new task's id (ids start at 1).
+    function createTask(bytes32 modelId, bytes32 evaluatorId, uint256 fee, bytes calldata prompt)
+        external
+        returns (uint256 taskId);
+
+    /// @notice After the answer deadline: slashes the late provider and assigns another one, or refunds the
+    /// requester after `maxReassignments`. Anyone may call.
+    function reassign(uint256 taskId) external;
+
+    /// @notice Assigned provider only: submits the answer as `output` bytes and/or a `uri`, with its keccak256
+    /// `outputHash` (checked when `output` is not empty).
+    function submitAnswer(uint256 taskId, bytes32 outputHash, bytes calldata output, string calldata uri) external;
+
+    /// @notice Draws the committee of the current round from the hash of the block after the answer (or after the
+    /// roll); anyone may call once that block exists. Refunds the requester when no committee can be drawn.
+    function drawCommittee(uint256 taskId) external;
+
+    /// @notice Committee member `index` commits `commitment` (see `computeCommitment`) during the commit phase.
+    function commit(uint256 taskId, uint256 index, bytes32 commitment) external;
+
+    /// @notice Committee member `index` reveals `score` and `salt` during the reveal phase.
+    function reveal(uint256 taskId, uint256 index, uint256 score, bytes32 salt) external;
+
+    /// @notice Relays signed commits (atomically: one bad item reverts the batch).
+    function commitBySig(SignedCommit[] calldata commits) external;
+
+    /// @notice Relays signed reveals (atomically: one bad item reverts the batch).
+    function revealBySig(SignedReveal[] calldata reveals) external;
+
+    /// @notice Settles the current round once every member revealed or the reveal phase ended: slashes
+    /// non-revealers, then pays out on quorum, rolls to a new committee, or refunds after `maxRounds`.
+    function finalize(uint256 taskId) external;
+
+    /// @notice Transfers the caller's whole credit balance to it.
+    /// @return amount The number of tokens transferred.
+    function claim() external returns (uint256 amount);
+
+    /// @notice Slashes a validator that signed two different scores for one task; the reporter gets a bounty.
+    function reportEquivocation(
+        Attestation calldata first,
+        bytes calldata firstSignature,
+        Attestation calldata second,
+        bytes calldata secondSignature
+    ) external;
+
+    /// @notice Governance: replaces all parameters (each checked against its bounds).
+    function setParams(Params calldata newParams) external;
+
+    /// @notice Governance: sets the treasury that receives slashes, the unpaid share and rounding dust.
+    function setTreasury(address newTreasury) external;
+
+    /// @notice The commitment a member must commit: keccak256(abi.encode(score, salt, validator, taskId, round,
+    /// block.chainid, address(this))).
+    function computeCommitment(uint256 score, bytes32 salt, address validator, uint256 taskId, uint256 round)
+        external
+        view
+        returns (bytes32);
+
+    /// @notice The signer of an attestation (reverts on invalid or high-s signatures).
+    function attestationSigner(Attestation calldata attestation, bytes calldata signature)
+        external
+        view
+        returns (address);
+
+    /// @notice Current parameters.
+    function params() external view returns (Params memory);
+
+    /// @notice Task `taskId` (reverts UnknownTask).
+    function task(uint256 taskId) external view returns (TaskView memory);
+
+    /// @notice Committee of `round` for `taskId` with commitments and reveals.
+    function committee(uint256 taskId, uint256 round) external view returns (MemberView[] memory);
+
+    /// @notice Credits `account` can claim.
+    function claimable(address account) external view returns (uint256);
+
+    /// @notice Number of tasks created so far (the last task id).
+    function taskCount() external view returns (uint256);
+
+    /// @notice Receives slashes, the unpaid share of fees and rounding dust.
+    function treasury() external view returns (address);
+
+    /// @notice Blocks from creation to the last possible settlement under current parameters, assuming the
+    /// committee is drawn in the first block it can be (the unstake cooldown must exceed it).
+    function maxTaskLifetime() external view returns (uint256);
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ITaskMarket} from "../interfaces/ITaskMarket.sol";
+
+/// @title MarketParams
+/// @notice Defaults and hard-coded bounds of the task market's governance parameters, and the task lifetime they
+/// imply. Governance can move a parameter only inside its bounds; docs/PROTOCOL.md gives the reason for each.
+library MarketParams {
+    /// @notice Largest committee (the reward split and consensus sort are O(k^2) in memory).
+    uint256 internal constant MAX_COMMITTEE = 32;
+    /// @notice Largest window, in blocks (about 7 days at 12 s per block).
+    uint256 internal constant MAX_WINDOW = 50_400;
+    /// @notice Largest prompt or output carried in calldata, in bytes.
+    uint256 internal constant MAX_PAYLOAD_BYTES = 131_072;
+
+    /// @notice Thrown when parameter `name` has the out-of-bounds `value`.
+    error ParameterOutOfBounds(string name, uint256 value);
+
+    /// @notice The parameters a fresh deployment starts with.
+    function defaults() internal pure returns (ITaskMarket.Params memory p) {
+        p.committeeSize = 5;
+        p.maxRounds = 3;
+        p.maxReassignments = 2;
+        p.consensusRule = 0; // median
+        p.quorumBps = 6_000; // 3 of 5
+        p.trimBps = 2_000;
+        p.validatorPoolBps = 2_000;
+        p.providerFloor = 3_000;
+        p.tolerance = 1_500;
+        p.refundBps = 5_000;
+        p.nonRevealSlashBps = 1_000;
+        p.providerTimeoutSlashBps = 500;
+        p.equivocationSlashBps = 5_000;
+        p.reporterBountyBps = 1_000;
+        p.answerWindow = 20;
+        p.commitWindow = 10;
+        p.revealWindow = 10;
+        p.maxPromptBytes = 8_192;
+        p.maxOutputBytes = 16_384;
+    }
+
+    /// @notice Reverts ParameterOutOfBounds naming the first parameter outside its bounds.
+    function validate(ITaskMarket.Params memory p) internal pure {
+        _check("committeeSize", p.committeeSize, 1, MAX_COMMITTEE);
+        _check("maxRounds", p.maxRounds, 1, 8);
+        _check("maxReassignments", p.maxReassignments, 0, 8);
+        _check("consensusRule", p.consensusRule, 0, 2);
+        _check("quorumBps", p.quorumBps, 5_000, 10_000); // at least half, so two disjoint quorums cannot disagree
+        _check("trimBps", p.trimBps, 0, 4_000); // a trimmed mean that keeps less than 20% is a noisy median
+        _check("validatorPoolBps", p.validatorPoolBps, 100, 5_000);
+        _check("providerFloor", p.providerFloor, 0, 9_000);
+        _check("tolerance", p.tolerance, 100, 10_000);
+        _check("refundBps", p.refundBps, 0, 5_000); // see docs/PROTOCOL.md: requester collusion
+        _check("nonRevealSlashBps", p.nonRevealSlashBps, 100, 5_000); // withholding must always cost stake
+        _check("providerTimeoutSlashBps", p.providerTimeoutSlashBps, 100, 5_000);
+        _check("equivocationSlashBps", p.equivocationSlashBps, 1_000, 10_000);
+        _check("reporterBountyBps", p.reporterBountyBps, 0, 5_000); // self-reporting must stay a loss
+        _check("answerWindow", p.answerWindow, 1, MAX_WINDOW);
+        _check("commitWindow", p.commitWindow, 1, MAX_WINDOW);
+        _check("revealWindow", p.revealWindow, 1, MAX_WINDOW);
+        _check("maxPromptBytes", p.maxPromptBytes, 1, MAX_PAYLOAD_BYTES);
+        _check("maxOutputBytes", p.maxOutputBytes, 1, MAX_PAYLOAD_BYTES);
+    }
+
+    /// @notice Blocks from creation to the last settlement when every step happens as soon as it can:
+    /// each provider attempt takes answerWindow + 1 blocks (the reassign call comes one block after the deadline);
+    /// each round takes 2 blocks until the seed block is final, commitWindow + revealWindow blocks of phases and
+    /// 1 block for the finalize call.
+    function maxTaskLifetime(ITaskMarket.Params memory p) internal pure returns (uint256) {
+        return (uint256(p.maxReassignments) + 1) * (uint256(p.answerWindow) + 1)
+            + uint256(p.maxRounds) * (uint256(p.commitWindow) + uint256(p.revealWindow) + 3);
+    }
+
+    function _check(string memory name, uint256 value, uint256 min, uint256 max) private pure {
+        if (value < min || value > max) revert ParameterOutOfBounds(name, value);
+    }
+}

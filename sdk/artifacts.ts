@@ -1,0 +1,54 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Abi, Hex } from "viem";
+
+/** Contracts whose Hardhat artifacts the SDK reads (bytecode for deployment, ABI for the committed sdk/abi.ts). */
+export const CONTRACT_NAMES = [
+  "MockERC20",
+  "StakeRegistry",
+  "EvaluatorRegistry",
+  "SettlementMath",
+  "TaskMarket",
+] as const;
+export type ContractName = (typeof CONTRACT_NAMES)[number];
+
+export interface ContractArtifact {
+  contractName: ContractName;
+  abi: Abi;
+  bytecode: Hex;
+  deployedBytecode: Hex;
+}
+
+/** Thrown when a build artifact is missing (run `npx hardhat build`) or malformed. */
+export class ArtifactNotFoundError extends Error {
+  constructor(
+    readonly contractName: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`artifact of ${contractName} not found at ${path}: run \`npx hardhat build\``, options);
+    this.name = "ArtifactNotFoundError";
+  }
+}
+
+const SOURCE_DIR: Record<ContractName, string> = {
+  MockERC20: "contracts/mocks/MockERC20.sol",
+  StakeRegistry: "contracts/StakeRegistry.sol",
+  EvaluatorRegistry: "contracts/EvaluatorRegistry.sol",
+  SettlementMath: "contracts/SettlementMath.sol",
+  TaskMarket: "contracts/TaskMarket.sol",
+};
+
+/** Reads a Hardhat 3 build artifact from the repository's artifacts/ folder. */
+export function readArtifact(name: ContractName): ContractArtifact {
+  const url = new URL(`../artifacts/${SOURCE_DIR[name]}/${name}.json`, import.meta.url);
+  const path = fileURLToPath(url);
+  let parsed: { abi?: Abi; bytecode?: Hex; deployedBytecode?: Hex };
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (cause) {
+    throw new ArtifactNotFoundError(name, path, { cause });
+  }
+  if (!parsed.abi || !parsed.bytecode || !parsed.deployedBytecode) throw new ArtifactNotFoundError(name, path);
+  return { contractName: name, abi: parsed.abi, bytecode: parsed.bytecode, deployedBytecode: parsed.deployedBytecode };
+}

@@ -1,0 +1,62 @@
+import {
+  getContract,
+  type Account,
+  type Address,
+  type Chain,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import {
+  evaluatorRegistryAbi,
+  mockERC20Abi,
+  settlementMathAbi,
+  stakeRegistryAbi,
+  taskMarketAbi,
+} from "./abi.ts";
+import type { DeploymentManifest } from "./deployment.ts";
+
+export { evaluatorRegistryAbi, mockERC20Abi, settlementMathAbi, stakeRegistryAbi, taskMarketAbi };
+
+/**
+ * Clients for typed contract instances: reads go through `public`, writes through `wallet`. Pass `{ public }` for a
+ * read-only instance or `{ public, wallet }` to also get `.write` (the wallet's account signs).
+ */
+export type ProtocolClients = { public: PublicClient; wallet: SigningWalletClient } | { public: PublicClient };
+
+/** A wallet client with its chain and account fixed, so writes need no per-call account/chain. */
+export type SigningWalletClient = WalletClient<Transport, Chain, Account>;
+
+export function getTaskMarket<const C extends ProtocolClients>(address: Address, client: C) {
+  return getContract({ address, abi: taskMarketAbi, client });
+}
+
+export function getStakeRegistry<const C extends ProtocolClients>(address: Address, client: C) {
+  return getContract({ address, abi: stakeRegistryAbi, client });
+}
+
+export function getEvaluatorRegistry<const C extends ProtocolClients>(address: Address, client: C) {
+  return getContract({ address, abi: evaluatorRegistryAbi, client });
+}
+
+/** The stake/fee token, typed with the mock's ABI (a superset of ERC-20: only call `mint` on the mock). */
+export function getToken<const C extends ProtocolClients>(address: Address, client: C) {
+  return getContract({ address, abi: mockERC20Abi, client });
+}
+
+/** All protocol contracts of a deployment manifest. */
+export function getProtocolContracts<const C extends ProtocolClients>(manifest: DeploymentManifest, clients: C) {
+  return {
+    token: getToken(manifest.contracts.token, clients),
+    stakeRegistry: getStakeRegistry(manifest.contracts.stakeRegistry, clients),
+    evaluatorRegistry: getEvaluatorRegistry(manifest.contracts.evaluatorRegistry, clients),
+    taskMarket: getTaskMarket(manifest.contracts.taskMarket, clients),
+  };
+}
+
+/** Role enum of IStakeRegistry. */
+export const Role = { None: 0, Provider: 1, Validator: 2 } as const;
+/** Status enum of ITaskMarket. */
+export const TaskStatus = { None: 0, Assigned: 1, Answered: 2, Committee: 3, Finalized: 4, Refunded: 5 } as const;
+/** RefundReason enum of ITaskMarket. */
+export const RefundReason = { NoProvider: 0, NoCommittee: 1, NoQuorum: 2 } as const;
