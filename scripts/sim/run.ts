@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--rounds N] [--seed S] [--committee-sizes 5,9,15] [--json] [--plot file.svg]`
+ * `npm run sim -- [--rounds N] [--seed S] [--committee-sizes 5,9,15] [--json] [--plot file.svg|file.png]`
  *
  * Monte-Carlo economics of Proof of Quality with the contracts' own consensus and reward math
  * (sdk/protocol-math.ts, cross-checked against the Solidity by test/sim/protocol-math.test.ts). Runs three
@@ -14,6 +14,7 @@ import { runCollusion, type CoalitionSide } from "./collusion.ts";
 import { runEarnings } from "./earnings.ts";
 import { DEFAULT_ATTACK, DEFAULT_EVALUATOR, RULES, STRATEGIES, type SimRule } from "./model.ts";
 import { maeVsShareSvg } from "./plot.ts";
+import { svgToPng } from "./rasterize.ts";
 import { runRobustness, shareKey } from "./robustness.ts";
 import { committeeSweep, toleranceSweep } from "./sensitivity.ts";
 
@@ -44,7 +45,7 @@ const program = new Command("sim")
   .option("--committee-sizes <list>", "committee sizes for the robustness grid", sizeList, [5, 9, 15])
   .option("--attack-budget <bps>", "b in boost s' = min(max, s + b) and sabotage s' = max(0, s - b)", positiveInt(1), DEFAULT_ATTACK.budget)
   .option("--json", "print the full result as one JSON object on the last line")
-  .option("--plot <file>", "write the MAE-vs-attacker-share figure (SVG) to this file")
+  .option("--plot <file>", "write the MAE-vs-attacker-share figure to this .svg (or .png, rendered by a system Chromium) file")
   .parse();
 const opts = program.opts<{
   rounds: number;
@@ -54,9 +55,8 @@ const opts = program.opts<{
   json?: boolean;
   plot?: string;
 }>();
-if (opts.plot !== undefined && !opts.plot.toLowerCase().endsWith(".svg")) {
-  program.error(`--plot writes SVG only (hand-written, no rasterizer installed): use a .svg name, got ${opts.plot}`);
-}
+const plotFormat = opts.plot === undefined ? undefined : /\.(svg|png)$/i.exec(opts.plot)?.[1].toLowerCase();
+if (opts.plot !== undefined && plotFormat === undefined) program.error(`--plot takes a .svg or .png file, got ${opts.plot}`);
 
 const started = performance.now();
 const params = DEFAULT_REWARD_PARAMS;
@@ -170,7 +170,8 @@ function mapBig(o: object): Record<string, number> {
 
 printSummary();
 if (opts.plot !== undefined) {
-  writeFileSync(opts.plot, maeVsShareSvg(robustness.mae[k], tolerance, `Consensus error vs attacker share (k = ${k}, ${opts.rounds} rounds per point)`));
+  const svg = maeVsShareSvg(robustness.mae[k], tolerance, `Consensus error vs attacker share (k = ${k}, ${opts.rounds} rounds per point)`);
+  writeFileSync(opts.plot, plotFormat === "png" ? await svgToPng(svg) : svg);
   console.log(`plot written to ${opts.plot}`);
 }
 if (opts.json) console.log(JSON.stringify(result));
