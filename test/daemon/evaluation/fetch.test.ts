@@ -4,13 +4,15 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { ModelFetchError } from "../../../daemon/evaluation/evaluator.ts";
 import { fetchModel, fileUrl, ModelNotFetchableError, type DownloadEvent } from "../../../daemon/evaluation/fetch.ts";
 import { loadManifest, manifestId, parseManifest, verifyFiles, type Manifest } from "../../../daemon/evaluation/manifest.ts";
-import { pinModel, type ManifestDraft } from "../../../daemon/evaluation/pin.ts";
+import { loadDraft, pinModel, type ManifestDraft } from "../../../daemon/evaluation/pin.ts";
 import { startModelServer, type ModelServer } from "./helpers/model-server.ts";
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const REPO = "cross-encoder/test-model";
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const MODEL = randomBytes(1_000_000);
@@ -147,6 +149,21 @@ describe("fetchModel against a local Hub-layout server", () => {
     assert.equal(id, manifestId(manifestFor()));
     assert.equal(server.requests[1]!.path, `/${REPO}/resolve/${COMMIT}/tokenizer.json`);
     assert.equal(manifestId(await loadManifest(dest)), id);
+  });
+
+  it("stops on abort with a typed error, keeping only the partial file for a later resume", async () => {
+    const controller = new AbortController();
+    server.cutOnce.set("onnx/model.onnx", 400_000); // slow the first response down: it ends early anyway
+    const onProgress = (e: DownloadEvent) => e.type === "progress" && controller.abort();
+    await assert.rejects(fetchModel(manifestFor(), dest, { baseUrl: server.baseUrl, onProgress, signal: controller.signal, ...FAST }), (err: unknown) => err instanceof ModelFetchError && /aborted/.test(err.message));
+    assert.ok(!existsSync(path.join(dest, "onnx", "model.onnx")));
+    assert.ok(existsSync(path.join(dest, "onnx", "model.onnx.partial")));
+  });
+
+  it("ships a valid ms-marco draft (no hashes) that pinning can read", async () => {
+    const draft = await loadDraft(path.join(ROOT, "models", "ms-marco-minilm-l6"));
+    assert.equal(draft.source.type, "hub");
+    assert.ok(!existsSync(path.join(ROOT, "models", "ms-marco-minilm-l6", "manifest.json")), "no unverified pinned manifest is committed");
   });
 
   it("refuses to build URLs for generated and npm sources", () => {

@@ -57,7 +57,8 @@ export async function startModelServer(repo: string, commit: string, files: Reco
     const cut = cutOnce.get(filePath);
     if (cut !== undefined) {
       cutOnce.delete(filePath);
-      res.write(body.subarray(start, start + cut), () => res.destroy());
+      // End the TCP stream gracefully (FIN, not RST) so the client surely receives the bytes sent before the cut.
+      res.write(body.subarray(start, start + cut), () => res.socket?.end());
       return;
     }
     res.end(body.subarray(start));
