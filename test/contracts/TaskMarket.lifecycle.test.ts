@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { getAddress, keccak256, parseEventLogs, toHex } from "viem";
+import { RefundReason, TaskStatus, taskMarketAbi } from "../../sdk/contracts.ts";
+import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
+import { aggregate, ConsensusRule, DEFAULT_REWARD_PARAMS, rewardSplit } from "../../sdk/protocol-math.ts";
+import { EVALUATOR_ID, expectRevert, FEE, MODEL_ID, setupProtocol } from "./protocol-fixture.ts";
+
+describe("TaskMarket life cycle", () => {
+  it("create -> assign -> answer -> draw -> commit -> reveal -> finalize -> claim, with exact credits", async () => {
+    const env = await setupProtocol({ providers: 2, validators: 6 });
+    const taskId = await env.createTask();
+    let t = await env.read.market.read.task([taskId]);
+    assert.equal(t.status, TaskStatus.Assigned);
+    assert.equal(t.fee, FEE);
+    assert.ok(env.providers.some((p) => getAddress(p.account.address) === t.provider));
+    await env.answer(taskId);
+    await expectRevert(env.read.market.write.drawCommittee([taskId]), "SeedNotReady"); // seed block not yet mined
+    const { members } = await env.draw(taskId);
+    assert.equal(members.length, 5);
+    assert.ok(!members.includes(t.provider));
+    const scores = [8000, 8200, 7900, 6000, 8100];
+    const salts = await env.commitScores(taskId, members, scores);
+    await env.toRevealPhase(taskId);
+    await env.revealScores(taskId, members, scores, salts);
+    // Fast path: every member revealed, so finalize works before the reveal phase ends.
+    const receipt = await env.wait(await env.read.market.write.finalize([taskId]));
+    t = await env.read.market.read.task([taskId]);
+    assert.equal(t.status, TaskStatus.Finalized);
+
+    const big = scores.map(BigInt);
+    const revealed = scores.map(() => true);
+    const consensus = aggregate(ConsensusRule.Median, big, big.map(() => 0n), 2_000n);
+    const split = rewardSplit(FEE, consensus, big, revealed, DEFAULT_REWARD_PARAMS);
+    assert.equal(BigInt(t.consensus), consensus);
+    const [event] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskFinalized" });
+    assert.equal(event.args.providerPay, split.provider);
+    assert.equal(event.args.requesterRefund, split.requester);
+    assert.equal(event.args.treasuryShare, split.treasury + split.dust);
+    assert.deepEqual(event.args.validatorPay, split.validators);
+    const treasury = env.manifest.treasury;
+    assert.equal(await env.read.market.read.claimable([t.provider]), split.provider);
+    assert.equal(await env.read.market.read.claimable([treasury]), split.treasury + split.dust);
+    for (let i = 0; i < members.length; i++) {
+      assert.equal(await env.read.market.read.claimable([members[i]]), split.validators[i]);
+    }
+    // Conservation: everything the market holds is claimable by someone.
+    const creditors = [t.provider, treasury, env.requester.account.address, ...members];
+    let owed = 0n;
+    for (const c of new Set(creditors.map((a) => getAddress(a)))) owed += await env.read.market.read.claimable([c]);
+    assert.equal(await env.read.token.read.balanceOf([env.manifest.contracts.taskMarket]), owed);
+    // Locks released; pull payment works once.
+    for (const m of [...members, t.provider]) {
+      assert.equal((await env.read.registry.read.stakeInfo([m])).locks, 0);
+    }
+    const provider = env.as(env.walletOf(t.provider)).market;
+    const before = await env.read.token.read.balanceOf([t.provider]);
+    await env.wait(await provider.write.claim());
+    assert.equal(await env.read.token.read.balanceOf([t.provider]), before + split.provider);
+    await expectRevert(provider.write.claim(), "NothingToClaim");
+    await expectRevert(env.read.market.write.finalize([taskId]), "InvalidStatus");
+  });
+
+  it("rejects bad task creation with typed errors", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 5 });
+    const market = env.as(env.requester).market;
+    await env.fund(env.requester, FEE * 10n, env.manifest.contracts.taskMarket);
+    await expectRevert(market.write.createTask([MODEL_ID, EVALUATOR_ID, 0n, "0x"]), "ZeroFee");
+    await expectRevert(market.write.createTask([MODEL_ID, EVALUATOR_ID, 1n << 96n, "0x"]), "FeeTooLarge");
+    const tooLong = toHex(new Uint8Array(DEFAULT_MARKET_PARAMS.maxPromptBytes + 1));
+    await expectRevert(market.write.createTask([MODEL_ID, EVALUATOR_ID, FEE, tooLong]), "PromptTooLarge");
+    await expectRevert(
+      market.write.createTask([MODEL_ID, keccak256(toHex("unregistered")), FEE, "0x"]),
+      "EvaluatorNotActive",
+    );
+    await expectRevert(
+      market.write.createTask([keccak256(toHex("no-such-model")), EVALUATOR_ID, FEE, "0x"]),
+      "NoProviderAvailable",
+    );
+    await expectRevert(env.read.market.read.task([99n]), "UnknownTask");
+  });
+
+  it("answer checks: only the provider, before the deadline, hash matches, size capped, not empty", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 5 });
+    const taskId = await env.createTask();
+    const t = await env.read.market.read.task([taskId]);
+    const provider = env.as(env.walletOf(t.provider)).market;
+    const output = toHex("Paris.");
+    await expectRevert(
+      env.as(env.requester).market.write.submitAnswer([taskId, keccak256(output), output, ""]),
+      "NotAssignedProvider",
+    );
+    await expectRevert(provider.write.submitAnswer([taskId, keccak256(toHex("x")), output, ""]), "OutputHashMismatch");
+    await expectRevert(provider.write.submitAnswer([taskId, `0x${"00".repeat(32)}`, output, ""]), "ZeroOutputHash");
+    await expectRevert(provider.write.submitAnswer([taskId, keccak256(output), "0x", ""]), "EmptyAnswer");
+    const big = toHex(new Uint8Array(DEFAULT_MARKET_PARAMS.maxOutputBytes + 1));
+    await expectRevert(provider.write.submitAnswer([taskId, keccak256(big), big, ""]), "OutputTooLarge");
+    // hash + URI only is a valid answer form
+    await env.wait(await provider.write.submitAnswer([taskId, keccak256(output), "0x", "ipfs://answer"]));
+    await expectRevert(provider.write.submitAnswer([taskId, keccak256(output), output, ""]), "InvalidStatus");
+  });
+
+  it("late provider: slashed, task reassigned, then refunded after maxReassignments", async () => {
+    const env = await setupProtocol({ providers: 2, validators: 5, params: { maxReassignments: 1 } });
+    const taskId = await env.createTask();
+    const first = await env.read.market.read.task([taskId]);
+    await expectRevert(env.read.market.write.reassign([taskId]), "AnswerDeadlineNotPassed");
+    await env.mine(DEFAULT_MARKET_PARAMS.answerWindow);
+    const provider = env.as(env.walletOf(first.provider)).market;
+    const output = toHex("late");
+    await expectRevert(provider.write.submitAnswer([taskId, keccak256(output), output, ""]), "AnswerDeadlinePassed");
+    const stakeBefore = (await env.read.registry.read.stakeInfo([first.provider])).amount;
+    await env.wait(await env.read.market.write.reassign([taskId]));
+    const slashed = (stakeBefore * BigInt(DEFAULT_MARKET_PARAMS.providerTimeoutSlashBps)) / 10_000n;
+    assert.equal((await env.read.registry.read.stakeInfo([first.provider])).amount, stakeBefore - slashed);
+    assert.equal(await env.read.market.read.claimable([env.manifest.treasury]), slashed);
+    const second = await env.read.market.read.task([taskId]);
+    assert.notEqual(second.provider, first.provider);
+    assert.equal(second.reassignments, 1);
+    await env.mine(DEFAULT_MARKET_PARAMS.answerWindow);
+    const receipt = await env.wait(await env.read.market.write.reassign([taskId]));
+    const [refund] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskRefunded" });
+    assert.equal(refund.args.reason, RefundReason.NoProvider);
+    assert.equal((await env.read.market.read.task([taskId])).status, TaskStatus.Refunded);
+    assert.equal(await env.read.market.read.claimable([env.requester.account.address]), FEE);
+    for (const p of env.providers) assert.equal((await env.read.registry.read.stakeInfo([p.account.address])).locks, 0);
+  });
+
+  it("refunds when the validator pool cannot seat a committee", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 4 }); // k = 5
+    const taskId = await env.createTask();
+    await env.answer(taskId);
+    await env.mine(1);
+    const receipt = await env.wait(await env.read.market.write.drawCommittee([taskId]));
+    const [refund] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskRefunded" });
+    assert.equal(refund.args.reason, RefundReason.NoCommittee);
+    const provider = (await env.read.market.read.task([taskId])).provider;
+    assert.equal((await env.read.registry.read.stakeInfo([provider])).locks, 0);
+  });
+
+  it("parameters: governance only, every bound enforced, lifetime below the cooldown", async () => {
+    const env = await setupProtocol({ providers: 0, validators: 0 });
+    const gov = env.read.market;
+    assert.deepEqual({ ...(await gov.read.params()) }, DEFAULT_MARKET_PARAMS);
+    await expectRevert(
+      env.as(env.wallets[9]).market.write.setParams([DEFAULT_MARKET_PARAMS]),
+      "OwnableUnauthorizedAccount",
+    );
+    const outOfBounds: [keyof typeof DEFAULT_MARKET_PARAMS, number][] = [
+      ["committeeSize", 0],
+      ["committeeSize", 33],
+      ["maxRounds", 0],
+      ["maxReassignments", 9],
+      ["consensusRule", 3],
+      ["quorumBps", 4_999],
+      ["trimBps", 4_001],
+      ["validatorPoolBps", 5_001],
+      ["providerFloor", 9_001],
+      ["tolerance", 99],
+      ["refundBps", 5_001],
+      ["nonRevealSlashBps", 99],
+      ["providerTimeoutSlashBps", 5_001],
+      ["equivocationSlashBps", 999],
+      ["reporterBountyBps", 5_001],
+      ["answerWindow", 0],
+      ["commitWindow", 50_401],
+      ["revealWindow", 0],
+      ["maxPromptBytes", 0],
+      ["maxOutputBytes", 131_073],
+    ];
+    for (const [name, value] of outOfBounds) {
+      const args = await expectRevert(
+        gov.write.setParams([{ ...DEFAULT_MARKET_PARAMS, [name]: value }]),
+        "ParameterOutOfBounds",
+      );
+      assert.equal(args[0], name);
+    }
+    await expectRevert(
+      gov.write.setParams([{ ...DEFAULT_MARKET_PARAMS, commitWindow: 50_000 }]),
+      "LifetimeExceedsCooldown",
+    );
+    await env.wait(await gov.write.setParams([{ ...DEFAULT_MARKET_PARAMS, committeeSize: 7, consensusRule: 2 }]));
+    assert.equal((await gov.read.params()).committeeSize, 7);
+    await expectRevert(gov.write.setTreasury(["0x0000000000000000000000000000000000000000"]), "ZeroAddress");
+  });
+});
