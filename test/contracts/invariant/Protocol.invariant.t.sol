@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
+import {StakeRegistry} from "../../../contracts/StakeRegistry.sol";
+import {EvaluatorRegistry} from "../../../contracts/EvaluatorRegistry.sol";
+import {SettlementMath} from "../../../contracts/SettlementMath.sol";
+import {TaskMarket} from "../../../contracts/TaskMarket.sol";
+import {MarketParams} from "../../../contracts/libraries/MarketParams.sol";
+import {IStakeRegistry} from "../../../contracts/interfaces/IStakeRegistry.sol";
+import {ITaskMarket} from "../../../contracts/interfaces/ITaskMarket.sol";
+import {TestBase} from "../helpers/TestBase.sol";
+import {ProtocolHandler} from "./ProtocolHandler.t.sol";
+
+/// @notice Stateful invariants of the whole protocol under random action sequences driven by ProtocolHandler.
+contract ProtocolInvariantTest is TestBase {
+    MockERC20 internal token;
+    StakeRegistry internal registry;
+    TaskMarket internal market;
+    ProtocolHandler internal handler;
+    address internal constant TREASURY = address(0x7EA5);
+
+    function setUp() public {
+        token = new MockERC20("Stake", "STK");
+        registry = new StakeRegistry(address(token), address(this), 100e18, 100e18, 400);
+        EvaluatorRegistry evaluators = new EvaluatorRegistry(address(this));
+        bytes32 evaluatorId = keccak256("evaluator/minilm-cross-encoder");
+        evaluators.register(evaluatorId, "ipfs://evaluator-manifest");
+        market = new TaskMarket(
+            address(token),
+            address(registry),
+            address(evaluators),
+            address(new SettlementMath()),
+            address(this),
+            TREASURY,
+            MarketParams.defaults()
+        );
+        registry.setTaskMarket(address(market));
+        handler = new ProtocolHandler(token, registry, market, evaluatorId);
+        // Everybody starts staked so that tasks and committees happen from the first call.
+        for (uint256 i; i < 3; ++i) handler.stake(i, 100e18 + i * 37e18, false);
+        for (uint256 i; i < 7; ++i) handler.stake(i, 100e18 + i * 53e18, true);
+    }
+
+    /// @notice Only the handler is fuzzed (Foundry-compatible target selection).
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    /// @dev Escrow of every task that has not settled yet.
+    function _openEscrow() internal view returns (uint256 sum) {
+        uint256 n = market.taskCount();
+        for (uint256 id = 1; id <= n; ++id) {
+            ITaskMarket.TaskView memory t = market.task(id);
+            if (t.status != ITaskMarket.Status.Finalized && t.status != ITaskMarket.Status.Refunded) sum += t.fee;
+        }
+    }
+
+    function _credits() internal view returns (uint256 sum) {
+        address[] memory accounts = handler.accounts();
+        for (uint256 i; i < accounts.length; ++i) sum += market.claimable(accounts[i]);
+    }
+
+    function _stakes() internal view returns (uint256 sum) {
+        address[] memory list = handler.stakers();
+        for (uint256 i; i < list.length; ++i) sum += registry.stakeInfo(list[i]).amount;
+    }
+
+    /// @notice All protocol invariants, checked after every handler call. One invariant function instead of six:
+    ///         each `invariant_*` function is a separate fuzzing campaign, and these checks are cheap next to the
+    ///         calls that lead to them.
+    function invariant_protocol() public view {
+        _checkMarketBalanceEqualsEscrowPlusClaimable();
+        _checkRegistryBalanceEqualsStakes();
+        _checkConservation();
+        _checkNoHandlerViolation();
+        _checkLocksMatchOpenTasks();
+        _checkValidatorPoolWeight();
+    }
+
+    /// @notice The market holds exactly the open escrow plus every credit (treasury included).
+    function _checkMarketBalanceEqualsEscrowPlusClaimable() internal view {
+        assertEq(token.balanceOf(address(market)), _openEscrow() + _credits(), "market balance");
+    }
+
+    /// @notice The registry holds exactly the sum of all stakes.
+    function _checkRegistryBalanceEqualsStakes() internal view {
+        assertEq(token.balanceOf(address(registry)), _stakes(), "registry balance");
+    }
+
+    /// @notice No token appears or disappears: deposits == held + withdrawn + claimed.
+    function _checkConservation() internal view {
+        uint256 held = token.balanceOf(address(market)) + token.balanceOf(address(registry));
+        assertEq(handler.ghostDeposited(), held + handler.ghostWithdrawn() + handler.ghostClaimed(), "conservation");
+    }
+
+    /// @notice Per-call checks in the handler: exact slashes (never beyond stake), credits equal to what was
+    ///         settled, no task settled twice, claims paid exactly once.
+    function _checkNoHandlerViolation() internal view {
+        if (handler.violations() != 0) revert AssertionFailedBool(handler.lastViolation());
+    }
+
+    /// @notice Every lock is held by an open task: provider of an unsettled task, or member of the current
+    ///         committee of a task in its commit/reveal phases.
+    function _checkLocksMatchOpenTasks() internal view {
+        address[] memory list = handler.stakers();
+        uint256[] memory expected = new uint256[](list.length);
+        uint256 n = market.taskCount();
+        for (uint256 id = 1; id <= n; ++id) {
+            ITaskMarket.TaskView memory t = market.task(id);
+            if (t.status == ITaskMarket.Status.Finalized || t.status == ITaskMarket.Status.Refunded) continue;
+            _count(list, expected, t.provider);
+            if (t.status != ITaskMarket.Status.Committee) continue;
+            ITaskMarket.MemberView[] memory members = market.committee(id, t.round);
+            for (uint256 i; i < members.length; ++i) _count(list, expected, members[i].account);
+        }
+        for (uint256 i; i < list.length; ++i) {
+            assertEq(registry.stakeInfo(list[i]).locks, expected[i], "locks == open assignments");
+        }
+    }
+
+    /// @notice The validator sortition pool weighs exactly the eligible validators' stakes.
+    function _checkValidatorPoolWeight() internal view {
+        uint256 sum;
+        uint256 min = registry.minStake(IStakeRegistry.Role.Validator);
+        for (uint256 i; i < 7; ++i) {
+            IStakeRegistry.StakeInfo memory info = registry.stakeInfo(handler.validators(i));
+            if (info.unstakeBlock == 0 && info.amount >= min) sum += info.amount;
+        }
+        assertEq(registry.totalValidatorWeight(), sum, "pool weight");
+    }
+
+    /// @notice After each run: every open task can be driven to settlement, every credit claimed and every stake
+    ///         withdrawn, leaving both contracts with a zero balance (no token is ever stuck).
+    function afterInvariant() public {
+        uint256 n = market.taskCount();
+        for (uint256 id = 1; id <= n; ++id) _settle(id);
+        address[] memory accounts = handler.accounts();
+        for (uint256 i; i < accounts.length; ++i) handler.claim(i);
+        address[] memory list = handler.stakers();
+        for (uint256 i; i < list.length; ++i) {
+            handler.requestUnstake(i);
+            handler.withdraw(i);
+        }
+        assertEq(token.balanceOf(address(market)), 0, "market drained");
+        assertEq(token.balanceOf(address(registry)), 0, "registry drained");
+        assertEq(handler.ghostDeposited(), handler.ghostWithdrawn() + handler.ghostClaimed(), "all deposits exited");
+        _checkNoHandlerViolation();
+    }
+
+    /// @dev Drives task `id` through its remaining steps with everybody honest (bounded: each step settles or
+    ///      advances the task, and rounds, reassignments and the pool are all finite).
+    function _settle(uint256 id) internal {
+        uint256 seed = id - 1; // the handler's task search starts at seed % taskCount + 1 == id
+        for (uint256 step; step < 40; ++step) {
+            ITaskMarket.Status status = market.task(id).status;
+            if (status == ITaskMarket.Status.Finalized || status == ITaskMarket.Status.Refunded) return;
+            if (status == ITaskMarket.Status.Assigned) {
+                if (block.number <= market.task(id).answerDeadline) handler.submitAnswer(seed);
+                else handler.reassign(seed);
+            } else if (status == ITaskMarket.Status.Answered) {
+                handler.drawCommittee(seed);
+            } else {
+                handler.commit(seed, type(uint256).max, id);
+                handler.reveal(seed, type(uint256).max);
+                handler.finalize(seed);
+            }
+        }
+        revert AssertionFailedBool("task did not settle");
+    }
+
+    function _count(address[] memory list, uint256[] memory counts, address account) internal pure {
+        for (uint256 i; i < list.length; ++i) {
+            if (list[i] == account) {
+                ++counts[i];
+                return;
+            }
+        }
+    }
+}
