@@ -3,11 +3,11 @@
  * (`<base>/<repo>/resolve/<revision>/<path>`) or a mirror with the same layout, verifying each sha256.
  * Files already present with the right hash are kept; nothing unverified ever lands at its final path.
  */
-import { access, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { downloadVerified, type DownloadEvent } from "./download.ts";
 import { EvaluatorError, ManifestInvalidError } from "./evaluator.ts";
-import { MANIFEST_FILE, manifestFilePath, sha256File, type Manifest, type ManifestSource } from "./manifest.ts";
+import { MANIFEST_FILE, loadManifest, manifestFilePath, manifestId, sha256File, type Manifest, type ManifestSource } from "./manifest.ts";
 
 export type { DownloadEvent } from "./download.ts";
 
@@ -79,21 +79,25 @@ export async function fetchModel(manifest: Manifest, destDir: string, options: F
     });
     result.downloaded.push(entry.path);
   }
-  await writeManifestIfAbsent(manifest, destDir);
+  await writeManifest(manifest, destDir);
   return result;
 }
 
-/** Writes the manifest beside the fetched files so `createEvaluator(destDir)` can load them. */
-export async function writeManifestIfAbsent(manifest: Manifest, destDir: string): Promise<void> {
+/**
+ * Writes the manifest beside the fetched files so `createEvaluator(destDir)` loads exactly this model. An existing
+ * manifest with the same id is left alone (formatting may differ); a different one is replaced atomically.
+ */
+export async function writeManifest(manifest: Manifest, destDir: string): Promise<void> {
   const file = path.join(destDir, MANIFEST_FILE);
   try {
-    await access(file);
-    return;
+    if (manifestId(await loadManifest(destDir)) === manifestId(manifest)) return;
   } catch {
-    // absent: write it below
+    // absent or invalid: (re)write it below
   }
+  const partial = `${file}.${process.pid}.partial`;
   try {
-    await writeFile(file, `${JSON.stringify(manifest, null, 2)}\n`, { flag: "wx" });
+    await writeFile(partial, `${JSON.stringify(manifest, null, 2)}\n`);
+    await rename(partial, file);
   } catch (cause) {
     throw new ManifestInvalidError(`cannot write ${file}`, file, { cause });
   }

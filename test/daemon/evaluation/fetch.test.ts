@@ -75,6 +75,13 @@ describe("fetchModel against a local Hub-layout server", () => {
     assert.equal(server.requests.length, 0);
   });
 
+  it("replaces a stale manifest in the destination with the fetched one", async () => {
+    const stale = manifestFor(randomBytes(10));
+    await writeFile(path.join(dest, "manifest.json"), JSON.stringify(stale));
+    await fetchModel(manifestFor(), dest, { baseUrl: server.baseUrl });
+    assert.equal(manifestId(await loadManifest(dest)), manifestId(manifestFor()));
+  });
+
   it("resumes an interrupted download with an HTTP Range request", async () => {
     server.cutOnce.set("onnx/model.onnx", 300_000);
     const events: DownloadEvent[] = [];
