@@ -3,11 +3,8 @@
  * HTTP Range request, and the file is renamed into place only after its sha256 matches. A half-written or
  * wrong file is therefore never visible at `dest`.
  */
-import { createWriteStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ModelFetchError } from "./evaluator.ts";
 import { sha256File } from "./manifest.ts";
@@ -121,30 +118,25 @@ async function attemptDownload(url: string, dest: string, partial: string, optio
   options.onEvent?.({ type: "start", file: options.label, totalBytes, resumedFrom: offset });
 
   let received = offset;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
+  // Each chunk is awaited onto disk before the next is read, so whatever arrived before a dropped connection
+  // is in the partial file and the retry resumes after it (a buffered write stream would lose its queue).
+  const handle = await open(partial, offset > 0 ? "a" : "w");
+  try {
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
       received += chunk.length;
       if (options.expectedSize !== undefined && received > options.expectedSize) {
-        callback(new ModelFetchError(`${options.label} is larger than the pinned ${options.expectedSize} bytes`, url, response.status));
-        return;
+        await handle.close();
+        await rm(partial, { force: true });
+        throw new ModelFetchError(`${options.label} is larger than the pinned ${options.expectedSize} bytes`, url, response.status);
       }
+      await handle.write(chunk);
       options.onEvent?.({ type: "progress", file: options.label, receivedBytes: received, totalBytes });
-      callback(null, chunk);
-    },
-  });
-  try {
-    await pipeline(
-      Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
-      counter,
-      createWriteStream(partial, { flags: offset > 0 ? "a" : "w" }),
-      { signal: options.signal },
-    );
-  } catch (cause) {
-    if (cause instanceof ModelFetchError) {
-      await rm(partial, { force: true });
-      throw cause;
     }
+  } catch (cause) {
+    if (cause instanceof ModelFetchError) throw cause;
     throw new RetryableError(`connection lost after ${received} bytes: ${describe(cause)}`, { cause });
+  } finally {
+    await handle.close().catch(() => undefined); // already closed when the size check fired
   }
   if (options.expectedSize !== undefined && received < options.expectedSize) {
     throw new RetryableError(`short download: ${received} of ${options.expectedSize} bytes`);
