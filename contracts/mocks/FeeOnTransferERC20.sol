@@ -6,18 +6,17 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 /// @title FeeOnTransferERC20
 /// @notice Test token that burns a fee on every transfer, so the recipient gets less than `value`. The market and
 ///         the stake registry must reject it (they check the balance delta), or their books would claim tokens
-///         they never received.
+///         they never received. The fee can be switched on later, like an upgradeable token that adds one.
 contract FeeOnTransferERC20 is ERC20 {
     /// @notice Fee taken from every transfer, in basis points of the amount (rounded down, burned).
-    uint256 public immutable FEE_BPS;
+    uint256 public feeBps;
 
     /// @notice Thrown when the configured fee exceeds 100%.
     error FeeTooHigh(uint256 feeBps);
 
-    /// @param feeBps_ The transfer fee in basis points (0..10_000).
-    constructor(uint256 feeBps_) ERC20("Fee On Transfer", "FOT") {
-        if (feeBps_ > 10_000) revert FeeTooHigh(feeBps_);
-        FEE_BPS = feeBps_;
+    /// @param initialFeeBps The transfer fee in basis points (0..10_000).
+    constructor(uint256 initialFeeBps) ERC20("Fee On Transfer", "FOT") {
+        setFeeBps(initialFeeBps);
     }
 
     /// @notice Mints `amount` tokens to `to` (no fee on minting). Anyone can mint: test use only.
@@ -27,14 +26,17 @@ contract FeeOnTransferERC20 is ERC20 {
         _mint(to, amount);
     }
 
-    /// @dev Transfers between two accounts lose `value * FEE_BPS / 10_000` (rounded down), burned from the sender.
+    /// @notice Changes the transfer fee. Anyone can call: test use only.
+    /// @param newFeeBps The transfer fee in basis points (0..10_000).
+    function setFeeBps(uint256 newFeeBps) public {
+        if (newFeeBps > 10_000) revert FeeTooHigh(newFeeBps);
+        feeBps = newFeeBps;
+    }
+
+    /// @dev Transfers between two accounts lose `value * feeBps / 10_000` (rounded down), burned from the sender.
     function _update(address from, address to, uint256 value) internal override {
-        if (from == address(0) || to == address(0) || FEE_BPS == 0) {
-            super._update(from, to, value);
-            return;
-        }
-        uint256 fee = (value * FEE_BPS) / 10_000; // rounded down
-        super._update(from, address(0), fee);
+        uint256 fee = (from == address(0) || to == address(0)) ? 0 : (value * feeBps) / 10_000; // rounded down
+        if (fee != 0) super._update(from, address(0), fee);
         super._update(from, to, value - fee);
     }
 }
