@@ -4,9 +4,11 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { ModelFetchError } from "../../../daemon/evaluation/evaluator.ts";
+import { createProgressReporter } from "../../../daemon/evaluation/fetch-progress.ts";
 import { fetchModel, fileUrl, ModelNotFetchableError, type DownloadEvent } from "../../../daemon/evaluation/fetch.ts";
 import { loadManifest, manifestId, parseManifest, verifyFiles, type Manifest } from "../../../daemon/evaluation/manifest.ts";
 import { loadDraft, pinModel, type ManifestDraft } from "../../../daemon/evaluation/pin.ts";
@@ -73,6 +75,19 @@ describe("fetchModel against a local Hub-layout server", () => {
     const again = await fetchModel(manifestFor(), dest, { baseUrl: server.baseUrl });
     assert.deepEqual(again.skipped, ["onnx/model.onnx", "tokenizer.json"]);
     assert.equal(server.requests.length, 0);
+  });
+
+  it("prints plain progress lines when the output is not a terminal", async () => {
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on("data", (c: Buffer) => chunks.push(c));
+    const reporter = createProgressReporter(sink as unknown as NodeJS.WriteStream);
+    await fetchModel(manifestFor(), dest, { baseUrl: server.baseUrl, onProgress: reporter.onProgress });
+    reporter.stop();
+    const text = Buffer.concat(chunks).toString();
+    assert.match(text, /onnx\/model\.onnx: downloading \(1000000 bytes\)/);
+    assert.match(text, new RegExp(`tokenizer\\.json: ${TOKENIZER.length} bytes, sha256 ${sha(TOKENIZER)}`));
+    assert.doesNotMatch(text, /\x1b\[/); // no terminal control sequences
   });
 
   it("replaces a stale manifest in the destination with the fetched one", async () => {
