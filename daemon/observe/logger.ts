@@ -9,7 +9,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const MAX_LOG_STRING_CHARS = 512;
 
 export interface CreateLoggerParameters {
-  level?: LogLevel;
+  /** "silent" is for tests that assert on behaviour, not on log lines. */
+  level?: LogLevel | "silent";
   /** Component name, e.g. "watcher" or "sender"; becomes the `component` field of every line. */
   name?: string;
   /** Where lines go; stdout by default. Tests pass a memory stream. */

@@ -1,0 +1,240 @@
+import { decodeEventLog, numberToHex, toEventSelector, type Abi, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import type { Logger } from "../observe/logger.ts";
+import type { DaemonMetrics } from "../observe/metrics.ts";
+import type { BlockRef, CursorStore, WatcherCursor } from "../store/cursor-store.ts";
+import { backoffDelayMs, sleep } from "./backoff.ts";
+import { DeepReorgError } from "./errors.ts";
+import type { RawLog, WatcherEvent, WatcherStatus } from "./watcher-types.ts";
+
+export type { WatcherEvent, WatchedLog, RawLog, WatcherStatus } from "./watcher-types.ts";
+
+export interface CreateLogWatcherParameters {
+  /** Key of the persisted cursor, e.g. "TaskMarket-0x1234...". */
+  name: string;
+  client: PublicClient;
+  address: Address;
+  abi: Abi;
+  cursorStore: CursorStore;
+  /** The consumer; if it throws, the cursor does not move and the same events come again (at-least-once). */
+  onEvent: (event: WatcherEvent) => Promise<void>;
+  confirmations: number;
+  finalityDepth: number;
+  maxBlockRange: number;
+  /** First block to read when no cursor is saved (the deployment block). */
+  startBlock?: bigint;
+  pollIntervalMs: number;
+  /** With a subscription: no new head for this long means the subscription may be dead; resubscribe and poll. */
+  quietPeriodMs: number;
+  /** Use eth_subscribe(newHeads) as a wake-up (WebSocket endpoints); polling still runs after quiet periods. */
+  subscribe?: boolean;
+  logger: Logger;
+  metrics?: DaemonMetrics;
+}
+
+export interface LogWatcher {
+  /** Starts the background loop (backfill, then follow the head). */
+  start(): void;
+  stop(): Promise<void>;
+  /** One pass: verify the cursor, backfill up to head - confirmations in bounded ranges. Used by the loop and tests. */
+  syncOnce(): Promise<void>;
+  status(): WatcherStatus;
+}
+
+type RpcLog = { address: Address; topics: Hex[]; data: Hex; blockNumber: Hex; blockHash: Hex; transactionHash: Hex; logIndex: Hex; removed?: boolean };
+
+const MAX_REWINDS_PER_SYNC = 4;
+
+/**
+ * Follows one contract's events with a persisted cursor (block number + hash and older checkpoints).
+ * Invariants: an event is handed over only once it is `confirmations` deep; the cursor is saved only after
+ * every event up to it was handled; a block whose parent hash does not match the cursor triggers a rewind to
+ * the newest checkpoint still on the chain; a change older than `finalityDepth` halts with DeepReorgError.
+ */
+export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
+  const log = p.logger.child({ component: "watcher", watcher: p.name });
+  const events = p.abi.filter((item): item is AbiEvent => item.type === "event");
+  const selectors = events.map((e) => toEventSelector(e));
+  let cursor: WatcherCursor | undefined = p.cursorStore.load(p.name);
+  const delivered = new Map<string, bigint>(); // `${txHash}:${logIndex}` -> block number, for de-duplication
+  const status: WatcherStatus = { cursor: cursor?.block, head: undefined, halted: false, lastError: undefined, lastSyncAt: undefined };
+  let halted: DeepReorgError | undefined;
+  let stopController = new AbortController();
+  let loop: Promise<void> | undefined;
+  let wake: () => void = () => {};
+
+  const header = async (number: bigint): Promise<BlockRef & { parentHash: Hex } | undefined> => {
+    const block = await p.client.getBlock({ blockNumber: number }).catch((error: Error) => {
+      if (error.name === "BlockNotFoundError") return undefined;
+      throw error;
+    });
+    return block === undefined ? undefined : { number, hash: block.hash!, parentHash: block.parentHash };
+  };
+
+  const saveCursor = (next: WatcherCursor) => {
+    p.cursorStore.save(p.name, next);
+    cursor = next;
+    status.cursor = next.block;
+    p.metrics?.watcherHeadBlock.set({ contract: p.name }, Number(next.block.number));
+  };
+
+  const decode = (raw: RpcLog): WatcherEvent => {
+    const base: RawLog = {
+      address: raw.address, topics: raw.topics, data: raw.data, blockNumber: BigInt(raw.blockNumber),
+      blockHash: raw.blockHash, transactionHash: raw.transactionHash, logIndex: Number(raw.logIndex),
+    };
+    try {
+      const decoded = decodeEventLog({ abi: p.abi, data: raw.data, topics: raw.topics as [Hex, ...Hex[]], strict: true });
+      return { type: "log", log: { ...base, eventName: String(decoded.eventName), args: (decoded.args ?? {}) as Record<string, unknown> } };
+    } catch (error) {
+      return { type: "malformed", raw: base, error: (error as Error).message.split("\n")[0]! };
+    }
+  };
+
+  // Finds the newest checkpoint still on the canonical chain and moves the cursor back to it.
+  const rewind = async (head: bigint): Promise<void> => {
+    const from = cursor!.block;
+    const candidates = [cursor!.block, ...cursor!.checkpoints];
+    let oldestReorged: BlockRef | undefined;
+    let ancestorIndex = -1;
+    for (let i = 0; i < candidates.length; i++) {
+      const onChain = await header(candidates[i]!.number);
+      if (onChain?.hash === candidates[i]!.hash) {
+        ancestorIndex = i;
+        break;
+      }
+      oldestReorged = candidates[i];
+    }
+    const tooDeep = oldestReorged !== undefined && head - oldestReorged.number >= BigInt(p.finalityDepth);
+    if (ancestorIndex < 0 || tooDeep) {
+      halted = new DeepReorgError(from, candidates[candidates.length - 1], p.finalityDepth);
+      status.halted = true;
+      p.metrics?.reorgs.inc({ kind: "deep" });
+      log.fatal({ from: String(from.number), oldestReorged: String(oldestReorged?.number) }, "deep reorg: watcher halted");
+      await p.onEvent({ type: "deepReorg", from, oldestChecked: candidates[candidates.length - 1] });
+      throw halted;
+    }
+    const ancestor = candidates[ancestorIndex]!;
+    for (const [key, block] of delivered) if (block > ancestor.number) delivered.delete(key);
+    saveCursor({ block: ancestor, checkpoints: candidates.slice(ancestorIndex + 1) });
+    const depth = Number(from.number - ancestor.number);
+    p.metrics?.reorgs.inc({ kind: "shallow" });
+    log.warn({ from: String(from.number), ancestor: String(ancestor.number), depth }, "reorg: rewound to a common ancestor");
+    await p.onEvent({ type: "reorg", from, ancestor, depth });
+  };
+
+  // Handles [from, to]; returns false when the chain moved under us (the caller rewinds and retries).
+  const processRange = async (from: bigint, to: bigint, head: bigint): Promise<boolean> => {
+    const toBefore = await header(to);
+    const fromHeader = from === to ? toBefore : await header(from);
+    if (toBefore === undefined || fromHeader === undefined) return false;
+    if (cursor !== undefined && fromHeader.parentHash !== cursor.block.hash) return false;
+    const logs = (await p.client.request({
+      method: "eth_getLogs",
+      params: [{ address: p.address, fromBlock: numberToHex(from), toBlock: numberToHex(to), topics: [selectors] }],
+    } as never)) as RpcLog[];
+    // The same hash for `to` before and after getLogs means no reorg touched [from, to] in between.
+    const toAfter = await header(to);
+    if (toAfter?.hash !== toBefore.hash) return false;
+    logs.sort((a, b) => Number(BigInt(a.blockNumber) - BigInt(b.blockNumber)) || Number(a.logIndex) - Number(b.logIndex));
+    for (const raw of logs) {
+      if (raw.removed === true) continue;
+      if (BigInt(raw.blockNumber) === to && raw.blockHash !== toBefore.hash) return false;
+      const key = `${raw.transactionHash}:${Number(raw.logIndex)}`;
+      if (delivered.has(key)) continue;
+      await p.onEvent(decode(raw));
+      delivered.set(key, BigInt(raw.blockNumber));
+    }
+    const finalBelow = head - BigInt(p.finalityDepth);
+    const previous = cursor === undefined ? [] : [cursor.block, ...cursor.checkpoints];
+    // Keep checkpoints inside the unfinalized zone plus the newest final one, the anchor of last resort.
+    const firstFinal = previous.findIndex((c) => c.number <= finalBelow);
+    const checkpoints = firstFinal < 0 ? previous : previous.slice(0, firstFinal + 1);
+    saveCursor({ block: { number: to, hash: toBefore.hash }, checkpoints });
+    for (const [key, block] of delivered) if (block <= finalBelow) delivered.delete(key);
+    await p.onEvent({ type: "checkpoint", block: { number: to, hash: toBefore.hash } });
+    return true;
+  };
+
+  const syncOnce = async (): Promise<void> => {
+    if (halted !== undefined) throw halted;
+    const head = await p.client.getBlockNumber({ cacheTime: 0 });
+    status.head = head;
+    const target = head - BigInt(p.confirmations);
+    let rewinds = 0;
+    if (cursor !== undefined && (await header(cursor.block.number))?.hash !== cursor.block.hash) {
+      await rewind(head);
+      rewinds++;
+    }
+    let from = cursor === undefined ? (p.startBlock ?? 0n) : cursor.block.number + 1n;
+    while (from <= target) {
+      const rangeEnd = from + BigInt(p.maxBlockRange) - 1n;
+      const to = rangeEnd < target ? rangeEnd : target;
+      if (await processRange(from, to, head)) {
+        from = to + 1n;
+        continue;
+      }
+      if (++rewinds > MAX_REWINDS_PER_SYNC) throw new Error("chain kept reorganising during one sync; retrying later");
+      if (cursor !== undefined) await rewind(head);
+      from = cursor === undefined ? (p.startBlock ?? 0n) : cursor.block.number + 1n;
+    }
+    status.lastSyncAt = Date.now();
+    status.lastError = undefined;
+  };
+
+  const waitForNextBlock = async (signal: AbortSignal, unsubscribe: { current?: () => void }) => {
+    if (p.subscribe !== true) return sleep(p.pollIntervalMs, signal);
+    let woke = false;
+    const woken = new Promise<void>((resolve) => (wake = () => ((woke = true), resolve())));
+    await Promise.race([woken, sleep(p.quietPeriodMs, signal)]);
+    if (!woke && !signal.aborted) {
+      // Subscriptions can die without an error (RELIABILITY.md): after a quiet period, resubscribe.
+      log.info({ quietPeriodMs: p.quietPeriodMs }, "no new head for a quiet period; resubscribing and polling");
+      unsubscribe.current?.();
+      unsubscribe.current = subscribeHeads();
+    }
+  };
+
+  const subscribeHeads = () =>
+    // `poll: false` is only typed for WebSocket clients; `subscribe` is set only for those (ChainClient.subscribes).
+    p.client.watchBlockNumber({
+      poll: false,
+      onBlockNumber: () => wake(),
+      onError: (error: Error) => log.warn({ err: error }, "newHeads subscription error; polling until resubscribed"),
+    } as never);
+
+  const run = async (signal: AbortSignal) => {
+    const unsubscribe: { current?: () => void } = { current: p.subscribe === true ? subscribeHeads() : undefined };
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        await syncOnce();
+        failures = 0;
+        await waitForNextBlock(signal, unsubscribe);
+      } catch (error) {
+        if (error instanceof DeepReorgError) break;
+        status.lastError = (error as Error).message.split("\n")[0];
+        p.metrics?.rpcErrors.inc({ operation: "watcher.sync" });
+        const delay = backoffDelayMs(failures++, { baseMs: Math.min(250, p.pollIntervalMs), maxMs: 30_000 });
+        log.warn({ err: error, retryInMs: delay }, "watcher sync failed; backing off");
+        await sleep(delay, signal);
+      }
+    }
+    unsubscribe.current?.();
+  };
+
+  return {
+    start() {
+      if (loop !== undefined) return;
+      stopController = new AbortController();
+      loop = run(stopController.signal);
+    },
+    async stop() {
+      stopController.abort();
+      wake();
+      await loop;
+      loop = undefined;
+    },
+    syncOnce,
+    status: () => ({ ...status }),
+  };
+}

@@ -1,0 +1,101 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startTestChain, type TestChain } from "../../helpers/chain.ts";
+import { startTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.ts";
+import { waitFor } from "../../helpers/child-process.ts";
+import { assertChainId, createChainClient } from "../../../daemon/chain/client.ts";
+import { backoffDelayMs, retryWithBackoff } from "../../../daemon/chain/backoff.ts";
+import { WrongChainError } from "../../../daemon/chain/errors.ts";
+import { createLogWatcher, type WatcherEvent } from "../../../daemon/chain/watcher.ts";
+import { CursorStore } from "../../../daemon/store/cursor-store.ts";
+import { createLogger } from "../../../daemon/observe/logger.ts";
+import { createMetrics } from "../../../daemon/observe/metrics.ts";
+
+const logger = createLogger({ level: "silent" });
+
+describe("chain/backoff", () => {
+  it("grows exponentially with jitter and never passes the ceiling", () => {
+    const low = (a: number) => backoffDelayMs(a, { baseMs: 100, maxMs: 5_000, random: () => 0 });
+    const high = (a: number) => backoffDelayMs(a, { baseMs: 100, maxMs: 5_000, random: () => 1 });
+    assert.deepEqual([0, 1, 2, 3].map(low), [50, 100, 200, 400]);
+    assert.deepEqual([0, 1, 2, 3].map(high), [100, 200, 400, 800]);
+    assert.equal(high(50), 5_000);
+    assert.equal(low(50), 2_500);
+  });
+
+  it("retries until success, but not errors marked non-retryable", async () => {
+    let calls = 0;
+    const value = await retryWithBackoff(async () => (++calls < 3 ? Promise.reject(new Error("flaky")) : "ok"), { attempts: 5, baseMs: 1 });
+    assert.equal(value, "ok");
+    assert.equal(calls, 3);
+    calls = 0;
+    await assert.rejects(
+      retryWithBackoff(async () => (calls++, Promise.reject(new TypeError("bad input"))), { attempts: 5, baseMs: 1, isRetryable: (e) => !(e instanceof TypeError) }),
+      TypeError,
+    );
+    assert.equal(calls, 1);
+  });
+});
+
+describe("chain/client and watcher through RPC outages", () => {
+  let chain: TestChain;
+  let proxy: TcpProxy;
+  before(async () => {
+    chain = await startTestChain();
+    proxy = await startTcpProxy(chain.port);
+  });
+  after(async () => {
+    await proxy?.close();
+    await chain?.close();
+  });
+
+  it("fails over to the next URL when the first is down, counting the error", async () => {
+    const metrics = createMetrics({ withProcessMetrics: false });
+    const down = await startTcpProxy(chain.port);
+    await down.drop();
+    const { client } = createChainClient({ chainId: chain.chainId, rpcUrls: [down.url("http"), chain.httpUrl], metrics, logger });
+    assert.equal(await client.getBlockNumber({ cacheTime: 0 }), await chain.publicClient.getBlockNumber());
+    await assertChainId(client, chain.chainId);
+    await assert.rejects(assertChainId(client, 1), WrongChainError);
+    assert.match(await metrics.registry.metrics(), /poq_rpc_errors_total\{operation="eth_blockNumber"\} [1-9]/);
+  });
+
+  for (const scheme of ["ws", "http"] as const) {
+    it(`keeps following events over ${scheme} when the RPC drops and comes back, losing none`, async () => {
+      const { client, subscribes, close } = createChainClient({ chainId: chain.chainId, rpcUrls: [proxy.url(scheme)], pollingIntervalMs: 100, requestTimeoutMs: 1_000 });
+      assert.equal(subscribes, scheme === "ws");
+      const seen: bigint[] = [];
+      const startBlock = (await chain.publicClient.getBlockNumber()) + 1n;
+      const watcher = createLogWatcher({
+        name: `drop-${scheme}`, client, address: chain.emitter, abi: chain.emitterAbi,
+        cursorStore: new CursorStore(mkdtempSync(path.join(tmpdir(), "poq-drop-"))),
+        onEvent: async (e: WatcherEvent) => void (e.type === "log" && seen.push(e.log.args.taskId as bigint)),
+        confirmations: 0, finalityDepth: 20, maxBlockRange: 50, startBlock,
+        // Over WebSocket the subscription must do the waking: polling only happens after a quiet period.
+        pollIntervalMs: scheme === "ws" ? 60_000 : 100, quietPeriodMs: 1_500, subscribe: subscribes, logger,
+      });
+      watcher.start();
+      try {
+        await chain.emit("postTask", [101n, "0x01"]);
+        await waitFor(() => seen.length === 1, 5_000, "the first event");
+        await proxy.drop();
+        await chain.emit("postTask", [102n, "0x01"]);
+        await chain.emit("postTask", [103n, "0x01"]);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.deepEqual(seen, [101n]);
+        await proxy.restore();
+        await waitFor(() => seen.length === 3, 10_000, `events after the outage (have ${seen})`);
+        await chain.emit("postTask", [104n, "0x01"]);
+        await waitFor(() => seen.length === 4, 10_000, "an event after recovery");
+        assert.deepEqual(seen, [101n, 102n, 103n, 104n]);
+      } finally {
+        await watcher.stop();
+        await proxy.restore();
+        await close();
+      }
+    });
+  }
+});
