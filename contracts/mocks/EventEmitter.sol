@@ -33,7 +33,7 @@ contract EventEmitter {
     /// @notice Emits `TaskPosted` once per id in one transaction, to test several logs per transaction.
     /// @param taskIds Ids to emit, in order.
     function postTasks(uint256[] calldata taskIds) external {
-        for (uint256 i = 0; i < taskIds.length; i++) {
+        for (uint256 i = 0; i < taskIds.length; ++i) {
             emit TaskPosted(taskIds[i], msg.sender, hex"01");
         }
     }
@@ -52,5 +52,6 @@ contract EventEmitter {
     }
 
     /// @notice Does nothing: a successful transaction without the event a caller expected.
+    // solhint-disable-next-line no-empty-blocks
     function silent() external {}
 }

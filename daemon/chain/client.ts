@@ -85,7 +85,7 @@ export function createChainClient({
       const instance = transports[i]!({ chain }) as { value?: { getRpcClient?: () => Promise<{ close(): void }> } };
       const socket = await Promise.race([
         instance.value?.getRpcClient?.().catch(() => undefined),
-        new Promise<undefined>((r) => setTimeout(r, 1_000).unref()),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000).unref()),
       ]);
       socket?.close();
     }
