@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
 import {IStakeRegistry} from "../../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../../contracts/interfaces/ITaskMarket.sol";
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {TestBase} from "../helpers/TestBase.sol";
 
 /// @notice Drives random but valid sequences of protocol actions for the invariant suite: stake, unstake, cancel,
@@ -14,6 +15,7 @@ contract ProtocolHandler is TestBase {
     bytes32 public constant MODEL = keccak256("model/test-llm");
     bytes32 internal constant SENTINEL = bytes32(uint256(1));
     uint256 internal constant SCAN = 16; // tasks looked at per action (from a random start)
+    uint256 internal constant VALIDATOR_KEY_BASE = 0xB0000; // test-only keys, generated here, never secrets
 
     MockERC20 public immutable token;
     IStakeRegistry public immutable registry;
@@ -43,7 +45,8 @@ contract ProtocolHandler is TestBase {
         market = market_;
         evaluatorId = evaluatorId_;
         for (uint256 i; i < 3; ++i) providers.push(address(uint160(0xA000 + i)));
-        for (uint256 i; i < 7; ++i) validators.push(address(uint160(0xB000 + i)));
+        // Validators have private keys so that they can sign (and equivocate on) attestations.
+        for (uint256 i; i < 7; ++i) validators.push(vm.addr(VALIDATOR_KEY_BASE + i));
         for (uint256 i; i < 2; ++i) requesters.push(address(uint160(0xC000 + i)));
         for (uint256 i; i < 3; ++i) _accounts.push(providers[i]);
         for (uint256 i; i < 7; ++i) _accounts.push(validators[i]);
@@ -145,7 +148,7 @@ contract ProtocolHandler is TestBase {
         (uint256 id, ITaskMarket.TaskView memory t) = _findTask(taskSeed, ITaskMarket.Status.Assigned);
         if (id == 0) return;
         if (block.number <= t.answerDeadline) vm.roll(uint256(t.answerDeadline) + 1);
-        _settlingCall(id, abi.encodeCall(ITaskMarket.reassign, (id)), _one(t.provider));
+        _settlingCall(id, abi.encodeCall(ITaskMarket.reassign, (id)), _one(t.provider), false);
         ++calls["reassign"];
     }
 
@@ -153,7 +156,7 @@ contract ProtocolHandler is TestBase {
         (uint256 id, ITaskMarket.TaskView memory t) = _findTask(taskSeed, ITaskMarket.Status.Answered);
         if (id == 0) return;
         if (block.number <= t.seedBlock) vm.roll(uint256(t.seedBlock) + 1);
-        _settlingCall(id, abi.encodeCall(ITaskMarket.drawCommittee, (id)), new address[](0));
+        _settlingCall(id, abi.encodeCall(ITaskMarket.drawCommittee, (id)), new address[](0), false);
         ++calls["drawCommittee"];
     }
 
@@ -199,8 +202,28 @@ contract ProtocolHandler is TestBase {
         ITaskMarket.MemberView[] memory members = market.committee(id, t.round);
         address[] memory watched = new address[](members.length);
         for (uint256 i; i < members.length; ++i) watched[i] = members[i].account;
-        _settlingCall(id, abi.encodeCall(ITaskMarket.finalize, (id)), watched);
+        _settlingCall(id, abi.encodeCall(ITaskMarket.finalize, (id)), watched, true);
         ++calls["finalize"];
+    }
+
+    /// @notice A validator signs two different scores for one task and a requester reports it.
+    function reportEquivocation(uint256 taskSeed, uint256 who, uint256 reporterSeed, uint16 score) external {
+        uint256 n = market.taskCount();
+        if (n == 0) return;
+        uint256 id = taskSeed % n + 1;
+        uint256 v = who % validators.length;
+        if (_reported[id][v]) return;
+        _reported[id][v] = true;
+        ITaskMarket.TaskView memory t = market.task(id);
+        ITaskMarket.Attestation memory a = ITaskMarket.Attestation(id, t.outputHash, t.evaluatorId, score % 10_001);
+        ITaskMarket.Attestation memory b =
+            ITaskMarket.Attestation(id, t.outputHash, t.evaluatorId, (a.score + 1) % 10_001);
+        bytes memory call_ = abi.encodeCall(
+            ITaskMarket.reportEquivocation, (a, _signAttestation(v, a), b, _signAttestation(v, b))
+        );
+        _nextCaller = requesters[reporterSeed % requesters.length];
+        _settlingCall(id, call_, _one(validators[v]), false);
+        ++calls["reportEquivocation"];
     }
 
     function claim(uint256 who) external {
@@ -224,27 +247,69 @@ contract ProtocolHandler is TestBase {
     // ------------------------------------------------------------------ internals
 
     mapping(bytes32 key => uint256 score) internal _scores;
+    address internal _nextCaller; // sender of the next settling call (default: this handler)
+    mapping(uint256 taskId => mapping(uint256 validator => bool reported)) internal _reported;
+
+    /// @dev EIP-712 signature of `a` by validator `v`, with the domain read from the market (EIP-5267).
+    function _signAttestation(uint256 v, ITaskMarket.Attestation memory a) internal view returns (bytes memory) {
+        (, string memory name, string memory version, uint256 chainId, address verifying,,) =
+            IERC5267(address(market)).eip712Domain();
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256(bytes(name)),
+                keccak256(bytes(version)),
+                chainId,
+                verifying
+            )
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("Attestation(uint256 taskId,bytes32 outputHash,bytes32 evaluatorId,uint16 score)"),
+                a.taskId,
+                a.outputHash,
+                a.evaluatorId,
+                a.score
+            )
+        );
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+        (uint8 sv, bytes32 r, bytes32 s) = vm.sign(VALIDATOR_KEY_BASE + v, digest);
+        return abi.encodePacked(r, s, sv);
+    }
 
     struct Snapshot {
         uint256 credits;
         uint256 registryBalance;
         uint256[] stakes;
         ITaskMarket.MemberView[] members;
+        ITaskMarket.Status status;
+    }
+
+    function _isSettled(ITaskMarket.Status status) internal pure returns (bool) {
+        return status == ITaskMarket.Status.Finalized || status == ITaskMarket.Status.Refunded;
     }
 
     /// @dev Runs a call that can slash and settle, and checks its money flows: every token the registry lost
     ///      went to the market, the credits created equal the slashed tokens plus the fee when the task settled
     ///      now (never twice), and every watched staker lost exactly 0 or its slash.
-    function _settlingCall(uint256 id, bytes memory data, address[] memory watched) internal {
-        Snapshot memory before = _snapshot(id, watched);
+    function _settlingCall(uint256 id, bytes memory data, address[] memory watched, bool watchedAreMembers)
+        internal
+    {
+        Snapshot memory before = _snapshot(id, watched, watchedAreMembers);
+        // The handler only makes calls that must succeed in the current state: a revert is a finding.
         // solhint-disable-next-line avoid-low-level-calls
-        (bool ok,) = address(market).call(data);
-        if (!ok) return; // an allowed revert (e.g. the pool shrank); nothing may have changed
+        if (_nextCaller != address(0)) vm.prank(_nextCaller);
+        _nextCaller = address(0);
+        (bool ok, bytes memory ret) = address(market).call(data);
+        if (!ok) {
+            _violation(string.concat("settling call reverted: ", _hex(ret)));
+            return;
+        }
 
         uint256 slashed = before.registryBalance - token.balanceOf(address(registry));
         ITaskMarket.TaskView memory afterwards = market.task(id);
-        bool settlesNow = afterwards.status == ITaskMarket.Status.Finalized
-            || afterwards.status == ITaskMarket.Status.Refunded;
+        bool settlesNow = !_isSettled(before.status) && _isSettled(afterwards.status);
+        if (_isSettled(before.status) && afterwards.status != before.status) _violation("settled task changed");
         if (settlesNow) {
             if (settled[id]) _violation("task settled twice");
             settled[id] = true;
@@ -252,32 +317,50 @@ contract ProtocolHandler is TestBase {
         }
         uint256 expectedCredits = slashed + (settlesNow ? afterwards.fee : 0);
         if (_totalCredits() - before.credits != expectedCredits) _violation("credits != slashed + settled fee");
-        _checkSlashes(before, watched);
+        _checkSlashes(before, watched, bytes4(data));
     }
 
-    function _snapshot(uint256 id, address[] memory watched) internal view returns (Snapshot memory snap) {
+    function _snapshot(uint256 id, address[] memory watched, bool watchedAreMembers)
+        internal
+        view
+        returns (Snapshot memory snap)
+    {
         snap.credits = _totalCredits();
         snap.registryBalance = token.balanceOf(address(registry));
         snap.stakes = new uint256[](watched.length);
         for (uint256 i; i < watched.length; ++i) snap.stakes[i] = registry.stakeInfo(watched[i]).amount;
         ITaskMarket.TaskView memory t = market.task(id);
-        if (t.status == ITaskMarket.Status.Committee) snap.members = market.committee(id, t.round);
+        snap.status = t.status;
+        if (watchedAreMembers) snap.members = market.committee(id, t.round);
     }
 
     /// @dev Revealers lose nothing; non-revealers (or a late provider) lose exactly stake * bps / 10_000.
-    function _checkSlashes(Snapshot memory before, address[] memory watched) internal {
+    function _checkSlashes(Snapshot memory before, address[] memory watched, bytes4 selector) internal {
         ITaskMarket.Params memory p = market.params();
+        uint256 bps = selector == ITaskMarket.finalize.selector
+            ? p.nonRevealSlashBps
+            : selector == ITaskMarket.reassign.selector ? p.providerTimeoutSlashBps : p.equivocationSlashBps;
         for (uint256 i; i < watched.length; ++i) {
             uint256 nowStake = registry.stakeInfo(watched[i]).amount;
             if (nowStake > before.stakes[i]) {
                 _violation("stake grew during settlement");
                 continue;
             }
-            bool isMember = before.members.length > i;
-            uint256 bps = isMember ? p.nonRevealSlashBps : p.providerTimeoutSlashBps;
-            uint256 expectedLoss = isMember && before.members[i].revealed ? 0 : (before.stakes[i] * bps) / 10_000;
+            bool revealedMember = before.members.length > i && before.members[i].revealed;
+            uint256 expectedLoss = revealedMember ? 0 : (before.stakes[i] * bps) / 10_000; // rounded down
             if (before.stakes[i] - nowStake != expectedLoss) _violation("slash differs from its rule");
         }
+    }
+
+    function _hex(bytes memory data) internal pure returns (string memory out) {
+        bytes memory digits = "0123456789abcdef";
+        uint256 n = data.length > 36 ? 36 : data.length;
+        bytes memory buf = new bytes(2 * n);
+        for (uint256 i; i < n; ++i) {
+            buf[2 * i] = digits[uint8(data[i]) >> 4];
+            buf[2 * i + 1] = digits[uint8(data[i]) & 15];
+        }
+        return string(buf);
     }
 
     function _totalCredits() internal view returns (uint256 sum) {
