@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
+import {CommitteeDraw} from "./libraries/CommitteeDraw.sol";
 import {SortitionTree} from "./libraries/SortitionTree.sol";
 
 /// @title StakeRegistry
@@ -22,10 +23,6 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     uint256 public constant MAX_MODELS_PER_PROVIDER = 8;
     /// @notice Upper bound of the unstake cooldown in blocks (about 139 days at 12 s per block).
     uint256 public constant MAX_COOLDOWN_BLOCKS = 1_000_000;
-    /// @notice Committee draws try at most ATTEMPTS_PER_MEMBER * k + EXTRA_ATTEMPTS samples.
-    uint256 public constant ATTEMPTS_PER_MEMBER = 4;
-    /// @notice See ATTEMPTS_PER_MEMBER.
-    uint256 public constant EXTRA_ATTEMPTS = 8;
     uint256 private constant BPS = 10_000;
 
     /// @inheritdoc IStakeRegistry
@@ -203,33 +200,13 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
 
     /// @inheritdoc IStakeRegistry
     function drawProvider(bytes32 modelId, uint256 seed, address exclude) external view returns (address provider) {
-        SortitionTree.Tree storage pool = _providerPools[modelId];
-        uint256 n = pool.size();
-        if (n == 0 || (n == 1 && pool.indexOf[exclude] != 0)) return address(0);
-        // With at least one other member, 8 samples miss it only when `exclude` holds nearly all the weight; then a
-        // deterministic pick of the first other member keeps the task served.
-        for (uint256 attempt; attempt < EXTRA_ATTEMPTS; ++attempt) {
-            provider = pool.draw(uint256(keccak256(abi.encode(seed, attempt))));
-            if (provider != exclude) return provider;
-        }
-        provider = pool.members[0];
-        return provider != exclude ? provider : pool.members[1];
+        address[] memory drawn = CommitteeDraw.drawDistinct(_providerPools[modelId], seed, 1, exclude);
+        return drawn.length == 0 ? address(0) : drawn[0];
     }
 
     /// @inheritdoc IStakeRegistry
     function drawCommittee(uint256 seed, uint256 k, address exclude) external view returns (address[] memory members) {
-        uint256 n = _validatorPool.size();
-        if (_validatorPool.indexOf[exclude] != 0) --n;
-        if (k == 0 || n < k) return new address[](0);
-        members = new address[](k);
-        uint256 found;
-        uint256 maxAttempts = ATTEMPTS_PER_MEMBER * k + EXTRA_ATTEMPTS;
-        for (uint256 attempt; attempt < maxAttempts && found < k; ++attempt) {
-            address candidate = _validatorPool.draw(uint256(keccak256(abi.encode(seed, attempt))));
-            if (candidate == exclude || _contains(members, found, candidate)) continue;
-            members[found++] = candidate;
-        }
-        if (found < k) return new address[](0);
+        return CommitteeDraw.drawDistinct(_validatorPool, seed, k, exclude);
     }
 
     // ---------------------------------------------------------------- views
@@ -327,12 +304,5 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
                 _providerPools[models[i]].set(staker, weight);
             }
         }
-    }
-
-    function _contains(address[] memory list, uint256 length, address account) private pure returns (bool) {
-        for (uint256 i; i < length; ++i) {
-            if (list[i] == account) return true;
-        }
-        return false;
     }
 }

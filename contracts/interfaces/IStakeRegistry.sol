@@ -125,8 +125,9 @@ interface IStakeRegistry {
     function drawProvider(bytes32 modelId, uint256 seed, address exclude) external view returns (address provider);
 
     /// @notice Draws `k` distinct validators stake-weighted from `seed`, never `exclude`; reads only.
-    /// @return members The committee, or an empty array when the pool cannot provide `k` distinct members within
-    /// the bounded number of attempts.
+    /// @dev Sampling without replacement (see CommitteeDraw): exactly k samples, O(k log n) storage reads.
+    /// @return members The committee, or an empty array when fewer than `k` validators (other than `exclude`) are
+    /// in the pool.
     function drawCommittee(uint256 seed, uint256 k, address exclude) external view returns (address[] memory members);
 
     /// @notice The account of `staker`.

@@ -102,4 +102,25 @@ describe("StakeRegistry", () => {
     assert.equal(await reg.read.drawProvider([keccak256(toHex("unknown")), 1n, zeroAddress]), zeroAddress);
     assert.deepEqual(await reg.read.drawCommittee([1n, 7n, zeroAddress]), []); // pool of 6 cannot seat 7
   });
+
+  it("draws without replacement: k == n seats the whole pool; single draws follow stake", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 4 });
+    // Give validator 0 three times the stake of the others: weights 4:1:1:1 of 7.
+    await env.stake(env.validators[0], Role.Validator, 3n * STAKE);
+    const reg = env.read.registry;
+    const everyone = new Set(env.validators.map((v) => getAddress(v.account.address)));
+    for (let seed = 0n; seed < 20n; seed++) {
+      const members = await reg.read.drawCommittee([seed, 4n, zeroAddress]);
+      assert.deepEqual(new Set(members), everyone);
+    }
+    const heavy = getAddress(env.validators[0].account.address);
+    const draws = 700;
+    let hits = 0;
+    for (let seed = 0; seed < draws; seed++) {
+      const [first] = await reg.read.drawCommittee([BigInt(seed), 1n, zeroAddress]);
+      if (first === heavy) hits++;
+    }
+    // Expected 400 of 700 (p = 4/7); 5 standard deviations (~65) keeps the test deterministic-seed safe.
+    assert.ok(Math.abs(hits - 400) < 65, `heavy validator drawn ${hits} of ${draws}`);
+  });
 });

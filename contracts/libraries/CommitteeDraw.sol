@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {SortitionTree} from "./SortitionTree.sol";
+
+/// @title CommitteeDraw
+/// @notice Stake-weighted sampling of k distinct members WITHOUT replacement from a SortitionTree, excluding one
+/// address, reading storage only: O(k log n) storage reads plus O(k^2) memory work, exactly k samples, and it never
+/// fails when at least k eligible members exist (rejection sampling would: drawing 15 of 15 needs ~50 tries).
+/// @dev Each member owns the interval [prefix(p - 1), prefix(p)) of the cumulative weight line. After drawing, its
+/// interval is removed: the next target is drawn uniformly from the remaining weight and mapped back to the full
+/// line by stepping over the removed intervals in ascending order. The chance of each remaining member is thus its
+/// weight divided by the remaining weight, as in sequential draws without replacement.
+library CommitteeDraw {
+    /// @dev Intervals already taken out of the weight line, sorted by start, and the weight still in it.
+    struct Removed {
+        uint256[] starts;
+        uint256[] widths;
+        uint256 count;
+        uint256 remaining;
+    }
+
+    /// @notice Draws `k` distinct members, never `exclude`.
+    /// @param t The sortition tree.
+    /// @param seed Randomness; sample j uses keccak256(abi.encode(seed, j)).
+    /// @param k Number of members.
+    /// @param exclude An address that must not be drawn (ignored when not a member).
+    /// @return members The members in draw order, or an empty array when fewer than k members are eligible.
+    function drawDistinct(SortitionTree.Tree storage t, uint256 seed, uint256 k, address exclude)
+        internal
+        view
+        returns (address[] memory members)
+    {
+        uint256 n = t.members.length;
+        uint256 excludedPosition = t.indexOf[exclude];
+        if (k == 0 || n - (excludedPosition == 0 ? 0 : 1) < k) return new address[](0);
+        // Removed intervals, kept sorted by start: at most k drawn members plus the excluded one.
+        Removed memory r = Removed(new uint256[](k + 1), new uint256[](k + 1), 0, _prefixSum(t, n));
+        if (excludedPosition != 0) _remove(t, r, excludedPosition);
+        members = new address[](k);
+        for (uint256 j; j < k; ++j) {
+            // r.remaining > 0: every member has a positive weight and at least k - j eligible members are left.
+            // Modulo bias is below remaining / 2**256: negligible for any real stake total.
+            uint256 target = uint256(keccak256(abi.encode(seed, j))) % r.remaining;
+            for (uint256 i; i < r.count; ++i) {
+                if (target >= r.starts[i]) target += r.widths[i];
+            }
+            uint256 position = _find(t, n, target);
+            members[j] = t.members[position - 1];
+            _remove(t, r, position);
+        }
+    }
+
+    /// @dev Takes the interval of the member at `position` out of the line (insertion into the sorted list).
+    function _remove(SortitionTree.Tree storage t, Removed memory r, uint256 position) private view {
+        uint256 start = _prefixSum(t, position - 1);
+        uint256 width = _prefixSum(t, position) - start;
+        r.remaining -= width;
+        uint256 i = r.count;
+        while (i != 0 && r.starts[i - 1] > start) {
+            r.starts[i] = r.starts[i - 1];
+            r.widths[i] = r.widths[i - 1];
+            --i;
+        }
+        r.starts[i] = start;
+        r.widths[i] = width;
+        ++r.count;
+    }
+
+    /// @dev Position (1-based) whose interval contains `target` (< total): Fenwick descent.
+    function _find(SortitionTree.Tree storage t, uint256 n, uint256 target) private view returns (uint256) {
+        uint256 position;
+        uint256 step = 1;
+        while (step <= n >> 1) step <<= 1;
+        for (; step != 0; step >>= 1) {
+            uint256 next = position + step;
+            if (next <= n) {
+                uint256 node = t.nodes[next - 1];
+                if (node <= target) {
+                    position = next;
+                    target -= node;
+                }
+            }
+        }
+        return position + 1;
+    }
+
+    function _prefixSum(SortitionTree.Tree storage t, uint256 position) private view returns (uint256 sum) {
+        for (uint256 i = position; i != 0; i &= i - 1) {
+            sum += t.nodes[i - 1];
+        }
+    }
+}

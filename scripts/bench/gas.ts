@@ -1,0 +1,146 @@
+// Gas benchmark of the protocol (not a test): `npm run bench:gas -- [--json] [--update-docs]`.
+// Prints a table, the ratio of each figure to the committed one in docs/BENCHMARKS.md, and with --json one JSON
+// object as the last line. --update-docs rewrites the gas section of docs/BENCHMARKS.md with the new figures.
+// Targets (issue 2): commit <= 50k, reveal <= 60k, finalize with k = 5 <= 200k, committee draw O(k log n).
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { benchChain, relayedCommitBatch, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
+
+export interface GasFigures {
+  commit: number;
+  reveal: number;
+  commitBySigBatchPerItem: number;
+  finalize: Record<"3" | "5" | "7" | "15", number>;
+  lifecycle: Record<"5", number>;
+  drawCommittee: Record<"100" | "1000", number>;
+}
+
+const TARGETS: { path: string; max: number }[] = [
+  { path: "commit", max: 50_000 },
+  { path: "reveal", max: 60_000 },
+  { path: "finalize.5", max: 200_000 },
+];
+const DOCS = fileURLToPath(new URL("../../docs/BENCHMARKS.md", import.meta.url));
+const BEGIN = "<!-- gas:begin (written by npm run bench:gas -- --update-docs) -->";
+const END = "<!-- gas:end -->";
+
+const num = (v: bigint) => Number(v);
+const max = (values: bigint[]) => values.reduce((a, b) => (a > b ? a : b));
+
+async function measure(log: (line: string) => void): Promise<GasFigures> {
+  const finalize = {} as GasFigures["finalize"];
+  let commit = 0;
+  let reveal = 0;
+  let lifecycle = 0;
+  let perItem = 0;
+  for (const k of [3, 5, 7, 15] as const) {
+    log(`committee k=${k}: ${k} validators, warm-up task, measured task`);
+    // Windows wide enough for k one-transaction-per-block commits (automine) in each phase.
+    const env = await benchChain(k, { committeeSize: k, commitWindow: 40, revealWindow: 40 });
+    await runDirectTask(env); // warm-up: every account gets paid once, so credits below are non-zero -> non-zero
+    const task = await runDirectTask(env);
+    finalize[String(k) as keyof GasFigures["finalize"]] = num(task.finalize);
+    if (k === 5) {
+      commit = num(max(task.commits));
+      reveal = num(max(task.reveals));
+      const total = task.create + task.answer + task.draw + task.finalize;
+      lifecycle = num([...task.commits, ...task.reveals].reduce((a, b) => a + b, total));
+      await relayedCommitBatch(env, 5); // warm-up: each signer's nonce slot becomes non-zero
+      const one = await relayedCommitBatch(env, 1);
+      const five = await relayedCommitBatch(env, 5);
+      perItem = num((five - one) / 4n);
+    }
+    await env.connection.close();
+  }
+  const drawCommittee = {} as GasFigures["drawCommittee"];
+  for (const n of [100, 1000] as const) {
+    log(`committee draw: staking ${n} validators (takes a while)`);
+    const env = await benchChain(n, { committeeSize: 5 });
+    await taskToCommittee(env); // warm-up
+    drawCommittee[String(n) as keyof GasFigures["drawCommittee"]] = num((await taskToCommittee(env)).gas.draw);
+    await env.connection.close();
+  }
+  return { commit, reveal, commitBySigBatchPerItem: perItem, finalize, lifecycle: { "5": lifecycle }, drawCommittee };
+}
+
+function flatten(figures: GasFigures): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [key, value] of Object.entries(figures)) {
+    if (typeof value === "number") out.set(key, value);
+    else for (const [sub, v] of Object.entries(value as Record<string, number>)) out.set(`${key}.${sub}`, v);
+  }
+  return out;
+}
+
+/** The committed figures: the JSON block inside the gas section of docs/BENCHMARKS.md (undefined if absent). */
+export function readCommittedFigures(markdown: string): GasFigures | undefined {
+  const start = markdown.indexOf(BEGIN);
+  const end = markdown.indexOf(END);
+  if (start < 0 || end < start) return undefined;
+  const json = /```json\n([\s\S]*?)\n```/.exec(markdown.slice(start, end));
+  return json ? (JSON.parse(json[1]) as GasFigures) : undefined;
+}
+
+function renderSection(figures: GasFigures): string {
+  return [
+    BEGIN,
+    "```json",
+    JSON.stringify(figures),
+    "```",
+    END,
+  ].join("\n");
+}
+
+function updateDocs(figures: GasFigures): void {
+  let markdown: string;
+  try {
+    markdown = readFileSync(DOCS, "utf8");
+  } catch {
+    markdown = "# Benchmarks\n\n## Gas\n\n";
+  }
+  const start = markdown.indexOf(BEGIN);
+  const end = markdown.indexOf(END);
+  const section = renderSection(figures);
+  markdown =
+    start >= 0 && end > start
+      ? markdown.slice(0, start) + section + markdown.slice(end + END.length)
+      : `${markdown.trimEnd()}\n\n${section}\n`;
+  writeFileSync(DOCS, markdown);
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.includes("--json");
+  const log = (line: string) => console.error(`bench:gas ${line}`);
+  const started = Date.now();
+  const figures = await measure(log);
+  let committed: GasFigures | undefined;
+  try {
+    committed = readCommittedFigures(readFileSync(DOCS, "utf8"));
+  } catch {
+    committed = undefined;
+  }
+  const before = committed ? flatten(committed) : new Map<string, number>();
+  console.log(`\n${"figure".padEnd(26)}${"gas".padStart(10)}${"committed".padStart(12)}${"ratio".padStart(8)}  target`);
+  for (const [key, value] of flatten(figures)) {
+    const old = before.get(key);
+    const ratio = old ? (value / old).toFixed(3) : "-";
+    const target = TARGETS.find((t) => t.path === key);
+    const verdict = target ? `<= ${target.max} ${value <= target.max ? "ok" : "MISSED"}` : "";
+    console.log(`${key.padEnd(26)}${String(value).padStart(10)}${String(old ?? "-").padStart(12)}${ratio.padStart(8)}  ${verdict}`);
+  }
+  const growth = figures.drawCommittee["1000"] / figures.drawCommittee["100"];
+  console.log(`drawCommittee growth n=100 -> n=1000: x${growth.toFixed(3)} (O(k log n): must stay well under 2)`);
+  console.log(`measured in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (process.argv.includes("--update-docs")) {
+    updateDocs(figures);
+    console.log(`updated the gas section of ${DOCS}`);
+  }
+  if (json) console.log(JSON.stringify(figures));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
