@@ -3,10 +3,11 @@
  * tokenizer.json, run by onnxruntime-node on CPU. Raw logits are read as they are (never a softmax over one
  * logit) and mapped to the on-chain integer by the manifest's score mapping.
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Tokenizer } from "@huggingface/tokenizers";
 import * as ort from "onnxruntime-node";
-import { EvaluatorClosedError, EvaluatorRuntimeError, type Evaluator, type ScorePair, type ScoreResult } from "../evaluator.ts";
+import { EvaluatorClosedError, EvaluatorRuntimeError, ManifestMismatchError, type Evaluator, type ScorePair, type ScoreResult } from "../evaluator.ts";
 import { manifestFilePath, manifestId, verifyFiles, type EvaluatorId, type Manifest } from "../manifest.ts";
 import { mapRawToScore } from "../score-mapping.ts";
 import { planBatches, padBatch, toOrtFeeds, type BatchLimits } from "./batching.ts";
@@ -19,6 +20,24 @@ export interface CrossEncoderLoadOptions {
   sessionOptions?: ort.InferenceSession.SessionOptions;
   maxBatchSize?: number;
   maxBatchTokens?: number;
+  /**
+   * Allow batching on a graph whose per-pair output depends on its batch-mates (dynamic int8 quantization). Off by
+   * default: such a graph is run one pair at a time, see isBatchCoupled.
+   */
+  allowBatchCoupledScores?: boolean;
+}
+
+/**
+ * Operators that compute one quantization scale over the whole input tensor, i.e. over every pair of a padded
+ * batch (DynamicQuantizeLinear, and ONNX Runtime's fused forms of it). With them, a pair's logit moves with the
+ * other pairs of its batch (measured: up to 0.12 logit, 15 score points, on the MiniLM-shaped int8 model), so two
+ * validators batching the same task differently would disagree. Their op_type strings are plain UTF-8 in the
+ * protobuf, so a byte search finds them without parsing the graph.
+ */
+const BATCH_COUPLED_OPERATORS = ["DynamicQuantizeLinear", "DynamicQuantizeMatMul", "QAttention", "DynamicQuantizeLSTM"];
+
+export function isBatchCoupled(modelBytes: Buffer): boolean {
+  return BATCH_COUPLED_OPERATORS.some((op) => modelBytes.includes(op));
 }
 
 /** Two clearly different pairs scored at load: a model whose logits do not depend on the input is refused. */
@@ -39,7 +58,8 @@ export class CrossEncoderEvaluator implements Evaluator {
     private readonly settings: CrossEncoderSettings,
     private readonly session: ort.InferenceSession,
     readonly encoder: PairEncoder,
-    private readonly limits: BatchLimits,
+    /** Batch limits in force (maxBatchSize 1 for a batch-coupled graph). */
+    readonly limits: BatchLimits,
   ) {
     this.name = manifest.name;
     this.id = manifestId(manifest);
@@ -68,9 +88,17 @@ export class CrossEncoderEvaluator implements Evaluator {
       throw new EvaluatorRuntimeError(`cannot build the tokenizer of ${manifest.name}`, { cause });
     }
     let session: ort.InferenceSession;
+    let batchCoupled: boolean;
     try {
-      session = await ort.InferenceSession.create(manifestFilePath(dir, settings.model.file), { ...defaultSessionOptions(), ...options.sessionOptions });
+      const modelBytes = await readFile(manifestFilePath(dir, settings.model.file));
+      // Re-check the bytes actually handed to ONNX Runtime, so a file swapped after verifyFiles is not run.
+      const pinned = manifest.files.find((entry) => entry.path === settings.model.file)!;
+      const actual = createHash("sha256").update(modelBytes).digest("hex");
+      if (actual !== pinned.sha256) throw new ManifestMismatchError(pinned.path, pinned.sha256, actual);
+      batchCoupled = isBatchCoupled(modelBytes);
+      session = await ort.InferenceSession.create(modelBytes, { ...defaultSessionOptions(), ...options.sessionOptions });
     } catch (cause) {
+      if (cause instanceof ManifestMismatchError) throw cause;
       throw new EvaluatorRuntimeError(`cannot load ONNX model ${settings.model.file} of ${manifest.name}`, { cause });
     }
     const missing = [...settings.model.inputs.filter((n) => !session.inputNames.includes(n)), ...(session.outputNames.includes(settings.model.output) ? [] : [settings.model.output])];
@@ -78,7 +106,12 @@ export class CrossEncoderEvaluator implements Evaluator {
       await session.release();
       throw new EvaluatorRuntimeError(`ONNX model of ${manifest.name} lacks ${missing.join(", ")} (has inputs ${session.inputNames.join(", ")}; outputs ${session.outputNames.join(", ")})`);
     }
-    const limits = { maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE, maxBatchTokens: options.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS };
+    // A batch-coupled graph runs one pair at a time (no padding either), so every pair's score is batch-invariant.
+    const oneAtATime = batchCoupled && !options.allowBatchCoupledScores;
+    const limits = {
+      maxBatchSize: oneAtATime ? 1 : (options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE),
+      maxBatchTokens: options.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS,
+    };
     const evaluator = new CrossEncoderEvaluator(manifest, settings, session, encoder, limits);
     try {
       await evaluator.score(SELF_CHECK_PAIRS);

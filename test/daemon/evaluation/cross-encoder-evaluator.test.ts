@@ -59,13 +59,14 @@ describe("CrossEncoderEvaluator on the generated tiny models", () => {
     assert.notEqual(good!.score, bad!.score);
   });
 
-  it("is deterministic across two separate processes (same integers and same raw logits)", async () => {
-    const inProcess = await fp32.score(CROSS_ENCODER_PAIRS);
+  it("is deterministic across separate processes, fp32 and int8 (same integers and same raw logits)", async () => {
     const child = path.join(import.meta.dirname, "helpers", "cross-encoder-child.ts");
-    const outputs = await Promise.all([fp32Dir, fp32Dir].map((dir) => run("npx", ["tsx", child, dir], { timeout: 60_000 })));
-    for (const { stdout } of outputs) {
+    const evaluators = [fp32, int8];
+    const outputs = await Promise.all([fp32Dir, int8Dir].map((dir) => run("npx", ["tsx", child, dir], { timeout: 60_000 })));
+    for (const [i, { stdout }] of outputs.entries()) {
+      const inProcess = await evaluators[i]!.score(CROSS_ENCODER_PAIRS);
       const parsed = JSON.parse(stdout.trim().split("\n").at(-1)!) as { id: string; results: ScoreResult[] };
-      assert.equal(parsed.id, fp32.id);
+      assert.equal(parsed.id, evaluators[i]!.id);
       assert.deepEqual(parsed.results.map((r) => r.score), inProcess.map((r) => r.score));
       assert.deepEqual(parsed.results.map((r) => r.raw), inProcess.map((r) => r.raw));
     }
@@ -131,6 +132,22 @@ describe("CrossEncoderEvaluator on the generated tiny models", () => {
       assert.match(String((e as Error & { cause?: Error }).cause?.message), /identical for 2 different inputs/);
       return true;
     });
+  });
+
+  it("scores int8 (batch-coupled) graphs one pair at a time, so a pair's score does not depend on its batch-mates", async () => {
+    assert.equal(int8.limits.maxBatchSize, 1);
+    assert.equal(fp32.limits.maxBatchSize, 16);
+    const inBatch = await int8.score(CROSS_ENCODER_PAIRS);
+    for (const [i, pair] of CROSS_ENCODER_PAIRS.entries()) assert.deepEqual((await int8.score([pair]))[0]!.raw, inBatch[i]!.raw);
+    // The coupling is real: allowed to batch, the same int8 graph gives a pair a different logit next to other pairs.
+    const coupled = await CrossEncoderEvaluator.load(await loadManifest(int8Dir), int8Dir, { allowBatchCoupledScores: true });
+    try {
+      const batched = await coupled.score(CROSS_ENCODER_PAIRS);
+      const gaps = batched.map((r, i) => Math.abs(r.raw[0]! - inBatch[i]!.raw[0]!));
+      assert.ok(Math.max(...gaps) > 1e-3, `max gap ${Math.max(...gaps)}`);
+    } finally {
+      await coupled.close();
+    }
   });
 
   it("throws EvaluatorClosedError after close", async () => {

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:scorer [-- --json] [-- --quick]`
+ * Speed of the cross-encoder engine on the full-size generated MiniLM-L6-H384 cross-encoder (random weights: the
+ * real ms-marco-MiniLM-L-6-v2's shape and latency, meaningless scores), int8 and fp32, plus a mixed-length
+ * workload against the transformers.js baseline on the same int8 file, and the offline evaluator's throughput.
+ * Prints a table; with --json, one JSON object as the last line. A benchmark, not a test: run it on a quiet machine
+ * (the JSON records the load average before and after).
+ */
+import { existsSync } from "node:fs";
+import { loadavg } from "node:os";
+import path from "node:path";
+import { Command } from "commander";
+import { CrossEncoderEvaluator } from "../../daemon/evaluation/cross-encoder/cross-encoder-evaluator.ts";
+import { defaultSessionOptions } from "../../daemon/evaluation/cross-encoder/session-options.ts";
+import type { ScorePair } from "../../daemon/evaluation/evaluator.ts";
+import { loadManifest } from "../../daemon/evaluation/manifest.ts";
+import { ensureGeneratedModel, MODELS_ROOT, type GeneratedModelName } from "../models/generated-models.ts";
+import { loadBaseline } from "./scorer-baseline.ts";
+import { fixedLengthPairs, mixedLengthPairs } from "./scorer-workloads.ts";
+
+const options = new Command().option("--json", "print one JSON object as the last line").option("--quick", "fewer repetitions (rough figures)").parse().opts<{ json?: boolean; quick?: boolean }>();
+const REPS = options.quick ? { single: 8, batch: 2, mixed: 1 } : { single: 40, batch: 6, mixed: 3 };
+const LENGTHS = [128, 256, 512] as const;
+const MIXED_PAIRS = 96;
+const BATCH = 16;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+async function timeMs(action: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await action();
+  return performance.now() - started;
+}
+const peakRssMb = () => round(process.resourceUsage().maxRSS / 1024, 0);
+
+async function load(name: GeneratedModelName): Promise<CrossEncoderEvaluator> {
+  const dir = ensureGeneratedModel(name);
+  return CrossEncoderEvaluator.load(await loadManifest(dir), dir);
+}
+
+interface LengthFigures { p50_ms_single: number; p95_ms_single: number; pairs_per_s_batch16: number }
+
+async function measureLength(evaluator: CrossEncoderEvaluator, tokens: number): Promise<LengthFigures> {
+  const pairs = fixedLengthPairs(tokens, BATCH, tokens);
+  for (const p of pairs) {
+    const length = evaluator.encoder.encode(p.prompt, p.answer).inputIds.length;
+    if (length !== tokens) throw new Error(`workload pair has ${length} tokens, expected ${tokens}`);
+  }
+  await evaluator.score(pairs); // warm-up: first runs allocate the memory arena for this shape
+  const single: number[] = [];
+  for (let i = 0; i < 3 + REPS.single; i++) {
+    const ms = await timeMs(() => evaluator.score([pairs[i % BATCH]!]));
+    if (i >= 3) single.push(ms);
+  }
+  const batch: number[] = [];
+  for (let i = 0; i < REPS.batch; i++) batch.push(await timeMs(() => evaluator.score(pairs)));
+  return { p50_ms_single: round(percentile(single, 50), 2), p95_ms_single: round(percentile(single, 95), 2), pairs_per_s_batch16: round((BATCH * 1000) / percentile(batch, 50)) };
+}
+
+async function measureModel(name: GeneratedModelName, afterLength?: (tokens: number) => void) {
+  const evaluator = await load(name);
+  const figures: Record<string, LengthFigures> = {};
+  for (const tokens of LENGTHS) {
+    figures[String(tokens)] = await measureLength(evaluator, tokens);
+    log(`${name} ${tokens} tokens: ${JSON.stringify(figures[String(tokens)])}`);
+    afterLength?.(tokens);
+  }
+  return { evaluator, figures };
+}
+
+/** Median pairs/s of `score` over the whole workload. */
+async function throughput(pairs: readonly ScorePair[], score: (p: readonly ScorePair[]) => Promise<unknown>): Promise<number> {
+  await score(pairs.slice(0, BATCH));
+  const times: number[] = [];
+  for (let i = 0; i < REPS.mixed; i++) times.push(await timeMs(() => score(pairs)));
+  return round((pairs.length * 1000) / percentile(times, 50));
+}
+
+async function offlineThroughput(): Promise<{ evaluator: string; pairs_per_s: number | null; note?: string }> {
+  const dir = path.join(MODELS_ROOT, "use-lite");
+  if (!existsSync(path.join(dir, "manifest.json"))) return { evaluator: "use-lite", pairs_per_s: null, note: "models/use-lite is absent" };
+  try {
+    const { createEvaluator } = await import("../../daemon/evaluation/factory.ts");
+    const evaluator = await createEvaluator(dir);
+    const pairs = mixedLengthPairs(32, 7);
+    const pairsPerS = await throughput(pairs, (p) => evaluator.score(p));
+    await evaluator.close();
+    return { evaluator: evaluator.name, pairs_per_s: pairsPerS };
+  } catch (error) {
+    return { evaluator: "use-lite", pairs_per_s: null, note: `could not run: ${(error as Error).message}` };
+  }
+}
+
+const loadBefore = loadavg().map((l) => round(l, 2));
+let rssMb = 0;
+const int8 = await measureModel("generated-minilm-l6-int8", (tokens) => {
+  if (tokens === 256) rssMb = peakRssMb(); // peak resident memory up to and including 256 tokens x 16
+});
+
+// Mixed-length workload, same int8 file and pairs: our engine (whole backlog, and requests of 16) vs transformers.js.
+const mixed = mixedLengthPairs(MIXED_PAIRS, 42);
+const ours = await throughput(mixed, (p) => int8.evaluator.score(p));
+const oursPer16 = await throughput(mixed, async (p) => {
+  for (let i = 0; i < p.length; i += BATCH) await int8.evaluator.score(p.slice(i, i + BATCH));
+});
+const ourLogits = (await int8.evaluator.score(mixed)).map((r) => r.raw[0]!);
+await int8.evaluator.close();
+const baseline = await loadBaseline(ensureGeneratedModel("generated-minilm-l6-int8"), true);
+const baselinePairsPerS = await throughput(mixed, (p) => baseline.score(p, BATCH));
+const baselineLogits = await baseline.score(mixed, BATCH);
+await baseline.close();
+const logitGap = Math.max(...ourLogits.map((v, i) => Math.abs(v - baselineLogits[i]!)));
+log(`mixed: ours ${ours} pairs/s (requests of 16: ${oursPer16}), baseline ${baselinePairsPerS} pairs/s, max logit gap ${logitGap.toExponential(2)}`);
+
+const fp32 = await measureModel("generated-minilm-l6-fp32");
+await fp32.evaluator.close();
+const offline = await offlineThroughput();
+
+const { executionProviders: _providers, ...sessionOptions } = defaultSessionOptions();
+const report = {
+  model: "generated MiniLM-L6-H384 cross-encoder (random weights, ms-marco-MiniLM-L-6-v2 shape)",
+  int8: int8.figures,
+  fp32: fp32.figures,
+  rss_mb: rssMb,
+  mixed_pairs_per_s: ours,
+  mixed_pairs_per_s_requests_of_16: oursPer16,
+  baseline_pairs_per_s_batch16: baselinePairsPerS,
+  mixed_vs_baseline: round(ours / baselinePairsPerS, 2),
+  baseline_max_logit_gap: Number(logitGap.toExponential(2)),
+  offline: offline,
+  session_options: sessionOptions,
+  load_average_before: loadBefore,
+  load_average_after: loadavg().map((l) => round(l, 2)),
+  quick: Boolean(options.quick),
+};
+
+const table = [
+  "| model | tokens | p50 single (ms) | p95 single (ms) | pairs/s (batch 16) |",
+  "|---|---|---|---|---|",
+  ...(["int8", "fp32"] as const).flatMap((variant) => LENGTHS.map((t) => {
+    const f = report[variant][String(t)]!;
+    return `| ${variant} | ${t} | ${f.p50_ms_single} | ${f.p95_ms_single} | ${f.pairs_per_s_batch16} |`;
+  })),
+  "",
+  `peak RSS up to int8 256 tokens x 16: ${rssMb} MB`,
+  `mixed-length workload (${MIXED_PAIRS} pairs, prompts 10-60 / answers 20-400 tokens), int8:`,
+  `  ours, whole backlog      ${ours} pairs/s  (${report.mixed_vs_baseline}x baseline)`,
+  `  ours, requests of 16     ${oursPer16} pairs/s  (${round(oursPer16 / baselinePairsPerS, 2)}x baseline)`,
+  `  transformers.js baseline ${baselinePairsPerS} pairs/s  (same file and pairs; max logit gap ${report.baseline_max_logit_gap})`,
+  `offline evaluator (${offline.evaluator}): ${offline.pairs_per_s ?? `n/a (${offline.note})`} pairs/s`,
+  `load average before ${loadBefore.join(" ")}, after ${report.load_average_after.join(" ")} (2 cores)`,
+];
+console.log(table.join("\n"));
+if (options.json) console.log(JSON.stringify(report));
