@@ -34,7 +34,8 @@ contract SortitionTreeHarness {
         return tree.draw(random);
     }
 
-    /// @dev Gas of one draw, measured inside the call (the tree's slots are cold, as in a fresh transaction).
+    /// @dev Gas of one draw, measured inside the call. In a Solidity test every call shares one transaction, so the
+    ///      slots are warm here; the ratio between tree sizes is what the test checks.
     function drawGas(uint256 random) external view returns (uint256 used) {
         uint256 before = gasleft();
         tree.draw(random);
