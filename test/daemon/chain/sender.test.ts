@@ -1,0 +1,127 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { encodeFunctionData, keccak256, parseEther, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { startTestChain, type TestChain } from "../../helpers/chain.ts";
+import { waitFor } from "../../helpers/child-process.ts";
+import { createChainClient } from "../../../daemon/chain/client.ts";
+import { createTransactionSender, type CreateTransactionSenderParameters } from "../../../daemon/chain/sender.ts";
+import { ExpectedEventMissingError, TransactionRevertedError } from "../../../daemon/chain/errors.ts";
+import { bumpFees } from "../../../daemon/chain/fees.ts";
+import { NonceJournal } from "../../../daemon/store/nonce-journal.ts";
+import { createLogger } from "../../../daemon/observe/logger.ts";
+import { createMetrics } from "../../../daemon/observe/metrics.ts";
+
+const logger = createLogger({ level: "silent" });
+
+describe("chain/fees", () => {
+  it("bumps both fee fields by at least the percentage, rounding up, never below the network's", () => {
+    const bumped = bumpFees({ maxFeePerGas: 100n, maxPriorityFeePerGas: 10n }, { maxFeePerGas: 50n, maxPriorityFeePerGas: 1n }, 15);
+    assert.deepEqual(bumped, { maxFeePerGas: 115n, maxPriorityFeePerGas: 12n });
+    const network = bumpFees({ maxFeePerGas: 100n, maxPriorityFeePerGas: 10n }, { maxFeePerGas: 500n, maxPriorityFeePerGas: 40n }, 15);
+    assert.deepEqual(network, { maxFeePerGas: 500n, maxPriorityFeePerGas: 40n });
+  });
+});
+
+describe("chain/sender on a real Hardhat JSON-RPC server", () => {
+  let chain: TestChain;
+  before(async () => (chain = await startTestChain()));
+  after(async () => chain?.close());
+
+  async function fundedAccount(): Promise<PrivateKeyAccount> {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const hash = await chain.walletClient.sendTransaction({ to: account.address, value: parseEther("10"), account: chain.deployer, chain: chain.walletClient.chain });
+    await chain.publicClient.waitForTransactionReceipt({ hash });
+    return account;
+  }
+
+  function senderFor(account: PrivateKeyAccount, stateDir: string, overrides: Partial<CreateTransactionSenderParameters> = {}) {
+    const { client } = createChainClient({ chainId: chain.chainId, rpcUrls: [chain.httpUrl], pollingIntervalMs: 50 });
+    const journal = new NonceJournal(stateDir, account.address);
+    const sender = createTransactionSender({ client, account, chainId: chain.chainId, journal, logger, receiptPollMs: 50, ...overrides });
+    return { sender, journal };
+  }
+  const commit = (taskId: bigint) => ({
+    label: `commit:${taskId}:0`,
+    to: chain.emitter,
+    data: encodeFunctionData({ abi: chain.emitterAbi, functionName: "commitScore", args: [taskId, keccak256(`0x${taskId.toString(16).padStart(2, "0")}`)] }),
+    expect: { abi: chain.emitterAbi, eventName: "ScoreCommitted", where: (args: Record<string, unknown>) => args.taskId === taskId },
+  });
+  const state = () => mkdtempSync(path.join(tmpdir(), "poq-sender-"));
+
+  it("serialises nonces for concurrent sends and proves each step by its event", async () => {
+    const account = await fundedAccount();
+    const metrics = createMetrics({ withProcessMetrics: false });
+    const { sender, journal } = senderFor(account, state(), { metrics });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => sender.send(commit(BigInt(i + 1)))));
+    assert.deepEqual(results.map((r) => r.nonce).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i));
+    for (const [i, r] of results.entries()) assert.equal(r.event.args.taskId, BigInt(i + 1));
+    assert.deepEqual(journal.pending(), [], "every mined nonce is released from the journal");
+    assert.match(await metrics.registry.metrics(), /poq_transactions_sent_total\{kind="new"\} 12/);
+  });
+
+  it("does not count a successful transaction without the expected event, and leaves no nonce gap", async () => {
+    const account = await fundedAccount();
+    const { sender } = senderFor(account, state());
+    const silent = { ...commit(1n), label: "silent", data: encodeFunctionData({ abi: chain.emitterAbi, functionName: "silent" }) };
+    await assert.rejects(sender.send(silent), ExpectedEventMissingError);
+    await assert.rejects(sender.send({ ...commit(5n), expect: { ...commit(5n).expect, where: (a) => a.taskId === 999n } }), ExpectedEventMissingError);
+    const empty = { ...commit(2n), label: "post-empty", data: encodeFunctionData({ abi: chain.emitterAbi, functionName: "postTask", args: [2n, "0x"] }) };
+    await assert.rejects(sender.send(empty), (e: unknown) => e instanceof TransactionRevertedError && /EmptyPrompt/.test(e.message));
+    const ok = await sender.send(commit(3n));
+    assert.equal(ok.nonce, 2, "the reverted estimate consumed no nonce");
+  });
+
+  it("replaces a stuck transaction with a fee bump on the same nonce", async () => {
+    const account = await fundedAccount();
+    const metrics = createMetrics({ withProcessMetrics: false });
+    const { sender, journal } = senderFor(account, state(), { stuckAfterMs: 300, metrics });
+    await chain.testClient.setAutomine(false);
+    try {
+      const pending = sender.send(commit(7n));
+      await waitFor(() => (journal.get(0)?.hashes.length ?? 0) >= 2, 10_000, "a replacement broadcast");
+      const original = journal.get(0)!.hashes[0]!;
+      await chain.mine(1);
+      const result = await pending;
+      assert.ok(result.broadcasts >= 2);
+      assert.equal(result.nonce, 0);
+      assert.notEqual(result.hash, original, "the bumped replacement, not the original, was mined");
+      const block = await chain.publicClient.getBlock({ blockNumber: result.receipt.blockNumber });
+      assert.equal(block.transactions.length, 1, "only one transaction with that nonce was mined");
+      assert.match(await metrics.registry.metrics(), /poq_transactions_sent_total\{kind="replacement"\} [1-9]/);
+    } finally {
+      await chain.testClient.setAutomine(true);
+    }
+  });
+
+  it("resynchronises the nonce when the key was used behind its back", async () => {
+    const account = await fundedAccount();
+    const { sender } = senderFor(account, state());
+    assert.equal((await sender.send(commit(1n))).nonce, 0);
+    // Another program spends nonce 1 with the same key (forbidden in production, but it must not wedge us).
+    const raw = await account.signTransaction({ chainId: chain.chainId, type: "eip1559", nonce: 1, to: chain.emitter, gas: 100_000n, maxFeePerGas: parseEther("0.0000001"), maxPriorityFeePerGas: 1n, data: commit(9n).data });
+    await chain.publicClient.waitForTransactionReceipt({ hash: await chain.publicClient.sendRawTransaction({ serializedTransaction: raw }) });
+    const next = await sender.send(commit(2n));
+    assert.equal(next.nonce, 2);
+  });
+
+  it("recovers after a crash between journaling and broadcasting: same signed transaction, no gap", async () => {
+    const account = await fundedAccount();
+    const dir = state();
+    const journal = new NonceJournal(dir, account.address);
+    const fees = await chain.publicClient.estimateFeesPerGas();
+    const raw: Hex = await account.signTransaction({ chainId: chain.chainId, type: "eip1559", nonce: 0, to: chain.emitter, gas: 100_000n, ...fees, data: commit(4n).data });
+    journal.reserve(0, "commit:4:0");
+    journal.addSigned(0, raw, keccak256(raw));
+    journal.reserve(1, "reveal:4:0"); // reserved, never signed: must be given back, not left as a gap
+    const { sender } = senderFor(account, dir);
+    const recovered = await sender.recover();
+    assert.deepEqual(recovered.map((r) => [r.nonce, r.outcome]), [[0, "mined"]]);
+    assert.equal(recovered[0]!.hash, keccak256(raw));
+    assert.deepEqual(journal.pending(), []);
+    assert.equal((await sender.send(commit(5n))).nonce, 1);
+  });
+});
