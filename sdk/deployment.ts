@@ -37,7 +37,7 @@ export const DEFAULT_MARKET_PARAMS: MarketParams = {
   validatorPoolBps: 2_000,
   providerFloor: 3_000,
   tolerance: 1_500,
-  refundBps: 5_000,
+  refundBps: 2_500,
   nonRevealSlashBps: 1_000,
   providerTimeoutSlashBps: 500,
   equivocationSlashBps: 5_000,

@@ -28,7 +28,7 @@ library MarketParams {
         p.validatorPoolBps = 2_000;
         p.providerFloor = 3_000;
         p.tolerance = 1_500;
-        p.refundBps = 5_000;
+        p.refundBps = 2_500; // docs/ECONOMICS.md: halves the requester-collusion gain of the refund
         p.nonRevealSlashBps = 1_000;
         p.providerTimeoutSlashBps = 500;
         p.equivocationSlashBps = 5_000;

@@ -31,7 +31,10 @@ describe("TaskMarket life cycle", () => {
     const big = scores.map(BigInt);
     const revealed = scores.map(() => true);
     const consensus = aggregate(ConsensusRule.Median, big, big.map(() => 0n), 2_000n);
-    const split = rewardSplit(FEE, consensus, big, revealed, DEFAULT_REWARD_PARAMS);
+    const split = rewardSplit(FEE, consensus, big, revealed, {
+      ...DEFAULT_REWARD_PARAMS,
+      refundBps: BigInt(DEFAULT_MARKET_PARAMS.refundBps),
+    });
     assert.equal(BigInt(t.consensus), consensus);
     const [event] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskFinalized" });
     assert.equal(event.args.providerPay, split.provider);
