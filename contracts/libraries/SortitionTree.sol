@@ -33,12 +33,11 @@ library SortitionTree {
         if (position == 0) {
             if (weight == 0) return;
             if (member == address(0)) revert ZeroAddressMember();
+            position = t.members.length + 1;
+            // The new node holds its own weight plus positions (position - lowbit, position - 1], all present.
+            t.nodes.push(_rangeSum(t, position) + weight);
             t.members.push(member);
-            t.nodes.push(0);
-            position = t.members.length;
             t.indexOf[member] = position;
-            // The new node must hold the sum of positions (position - lowbit, position - 1], all already present.
-            t.nodes[position - 1] = _rangeSum(t, position) + weight;
             return;
         }
         uint256 old = _pointValue(t, position);
