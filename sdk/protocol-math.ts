@@ -152,7 +152,8 @@ function weightedMedian(scores: readonly bigint[], weights: readonly bigint[]): 
  * t = n * trimBps / 10_000 (rounded down, reduced to keep >= 1 score) from each end, mean rounded down.
  * WeightedMedian: smallest score s with sum(weights of scores <= s) * 2 >= sum(weights).
  * `weights` must always have `scores.length` entries (read by WeightedMedian only). Errors are checked in the
- * Solidity order: NoScores, LengthMismatch, InvalidTrimBps, then ZeroTotalWeight.
+ * Solidity order: NoScores, LengthMismatch, InvalidTrimBps, then ZeroTotalWeight. Not modelled: the Panic the
+ * Solidity raises if a weight total or a trimmed sum overflows uint256 (stakes and scores never come close).
  */
 export function aggregate(
   rule: ConsensusRule,

@@ -39,8 +39,10 @@ function score(rng: Rng): bigint {
   if (r < 0.4) return BigInt(int(rng, 0, 4) * 2_500);
   return BigInt(int(rng, 0, Number(SCORE_MAX)));
 }
+/** Committee size: mostly realistic (4..15), some tiny and some up to MAX_COMMITTEE (the O(k^2) sort costs gas). */
 function committee(rng: Rng): number {
-  return rng() < 0.2 ? int(rng, 1, 3) : int(rng, 1, 32);
+  const r = rng();
+  return r < 0.2 ? int(rng, 1, 3) : r < 0.85 ? int(rng, 4, 15) : int(rng, 16, 32);
 }
 
 interface AggregateCase {
