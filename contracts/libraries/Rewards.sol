@@ -92,16 +92,6 @@ library Rewards {
         s.dust = pool - paid; // owned by the treasury
     }
 
-    /// @notice Sum of `validators` (a convenience for callers and tests).
-    /// @param s A split.
-    /// @return sum The total credited to committee members.
-    function validatorTotal(Split memory s) internal pure returns (uint256 sum) {
-        uint256 k = s.validators.length;
-        for (uint256 i; i < k; ++i) {
-            sum += s.validators[i];
-        }
-    }
-
     /// @notice w_i = tolerance - |s_i - c| for revealed members strictly inside the tolerance, else 0.
     function _closenessWeights(uint256 consensus, uint256[] memory scores, bool[] memory revealed, uint256 tolerance)
         private
