@@ -13,6 +13,9 @@ import {TestBase} from "../helpers/TestBase.sol";
 import {ProtocolHandler} from "./ProtocolHandler.t.sol";
 
 /// @notice Stateful invariants of the whole protocol under random action sequences driven by ProtocolHandler.
+/// @dev Run the folder, not this file alone: `npx hardhat test solidity test/contracts/invariant/*.t.sol`. Hardhat
+///      only emits artifacts for the files it is given, and the fuzzer needs ProtocolHandler's artifact to target it
+///      (without it: "No contracts to fuzz"). `npm test` runs everything, so it is unaffected.
 contract ProtocolInvariantTest is TestBase {
     MockERC20 internal token;
     StakeRegistry internal registry;
