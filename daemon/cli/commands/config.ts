@@ -1,0 +1,20 @@
+import type { Command } from "commander";
+import { configWarnings, loadConfig } from "../../config/load.ts";
+import { configReferenceMarkdown } from "../../config/reference.ts";
+import type { CliIo } from "../io.ts";
+
+export function registerConfigCommands(program: Command, io: CliIo): void {
+  const config = program.command("config").description("Check the config or print its reference");
+  config
+    .command("check")
+    .description("Validate the config file plus POQ_* environment overrides; print warnings")
+    .action(() => {
+      const loaded = loadConfig({ file: program.opts<{ config?: string }>().config });
+      for (const warning of configWarnings(loaded)) io.out(`warning: ${warning}`);
+      io.out("config ok");
+    });
+  config
+    .command("reference")
+    .description("Print the config reference (Markdown table generated from the schema; docs/OPERATOR.md embeds it)")
+    .action(() => io.out(configReferenceMarkdown()));
+}

@@ -1,0 +1,26 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { fetchModel } from "../../evaluation/fetch.ts";
+import { createProgressReporter } from "../../evaluation/fetch-progress.ts";
+import { parseManifest } from "../../evaluation/manifest.ts";
+import type { CliIo } from "../io.ts";
+
+export function registerModelsCommands(program: Command, io: CliIo): void {
+  const models = program.command("models").description("Evaluator model files");
+  models
+    .command("fetch")
+    .description("Download every file a pinned manifest lists, verifying each sha256 (kept files with the right hash are skipped)")
+    .argument("<manifest>", "manifest JSON file (e.g. models/<name>/manifest.json)")
+    .requiredOption("--out <dir>", "folder to put the model files and manifest in")
+    .option("--base-url <url>", "mirror serving the same layout as the manifest's source")
+    .action(async (manifestPath: string, opts: { out: string; baseUrl?: string }) => {
+      const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, "utf8")), manifestPath);
+      const progress = createProgressReporter();
+      try {
+        const result = await fetchModel(manifest, opts.out, { baseUrl: opts.baseUrl, onProgress: progress.onProgress });
+        io.out(`fetched ${result.downloaded.length} file(s), kept ${result.skipped.length} already verified, into ${result.dir}`);
+      } finally {
+        progress.stop();
+      }
+    });
+}

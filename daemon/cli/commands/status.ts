@@ -1,0 +1,66 @@
+import type { Command } from "commander";
+import { loadConfig, configWarnings } from "../../config/load.ts";
+import { createChainClient } from "../../chain/client.ts";
+import { createRedisConnection, pingRedis } from "../../queue/connection.ts";
+import { createStepQueues, closeStepQueues } from "../../queue/queues.ts";
+import { listFailedJobs } from "../../queue/failed-jobs.ts";
+import { CliExit, type CliIo } from "../io.ts";
+
+/** Shows scheme, host and port only: RPC URLs often carry an API key in their path or query. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname.length > 1 || u.search !== "" ? "/…" : ""}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number) =>
+  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+
+export function registerStatusCommand(program: Command, io: CliIo): void {
+  program
+    .command("status")
+    .description("Print the effective config, each RPC endpoint's chain head, Redis reachability and failed jobs; exit 1 if anything is down")
+    .action(async () => {
+      const config = loadConfig({ file: program.opts<{ config?: string }>().config });
+      const roles = Object.keys(config.roles).filter((r) => config.roles[r as keyof typeof config.roles] !== undefined);
+      io.out(`chain id      ${config.chain.chainId}`);
+      io.out(`roles         ${roles.join(", ")}`);
+      io.out(`state dir     ${config.stateDir}`);
+      io.out(`keystore      ${config.keys.keystorePath}`);
+      io.out(`confirmations ${config.chain.confirmations} (finality depth ${config.chain.finalityDepth})`);
+      for (const warning of configWarnings(config)) io.out(`warning       ${warning}`);
+      let healthy = true;
+      for (const url of config.chain.rpcUrls) {
+        const { client, close } = createChainClient({ chainId: config.chain.chainId, rpcUrls: [url], requestTimeoutMs: 5_000 });
+        try {
+          const [chainId, head] = await withTimeout(Promise.all([client.getChainId(), client.getBlockNumber()]), 6_000);
+          const ok = chainId === config.chain.chainId;
+          healthy &&= ok;
+          io.out(`rpc           ${redactUrl(url)} head ${head}${ok ? "" : ` WRONG CHAIN ${chainId}`}`);
+        } catch (error) {
+          healthy = false;
+          io.out(`rpc           ${redactUrl(url)} DOWN: ${(error as Error).message.split("\n")[0]}`);
+        } finally {
+          await close();
+        }
+      }
+      const redis = createRedisConnection(config.redis.url, "producer");
+      try {
+        await withTimeout(pingRedis(redis), 5_000);
+        const queues = createStepQueues(redis, { attempts: config.queue.attempts, backoffMs: config.queue.backoffMs });
+        const failed = await listFailedJobs(queues, 20);
+        await closeStepQueues(queues);
+        io.out(`redis         ${redactUrl(config.redis.url)} ok, ${failed.length} failed job(s)`);
+        for (const job of failed) io.out(`  failed      ${job.queue} ${job.jobId} task ${job.taskId}: ${job.reason}`);
+      } catch (error) {
+        healthy = false;
+        io.out(`redis         ${redactUrl(config.redis.url)} DOWN: ${(error as Error).message.split("\n")[0]}`);
+      } finally {
+        redis.disconnect();
+      }
+      if (!healthy) throw new CliExit(1, "some dependencies are down");
+    });
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env -S npx tsx
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "../config/load.ts";
+import { KeystoreError } from "../keys/keystore.ts";
+import { registerConfigCommands } from "./commands/config.ts";
+import { registerKeysCommands } from "./commands/keys.ts";
+import { registerModelsCommands } from "./commands/models.ts";
+import { registerRoleCommands } from "./commands/roles.ts";
+import { registerStatusCommand } from "./commands/status.ts";
+import { CliExit, type CliIo } from "./io.ts";
+
+/** Builds the `poq` program; exported so tests can inspect it without spawning a process. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command("poq")
+    .description("Proof-of-Quality network daemon: validator and provider roles, keys, status")
+    .option("-c, --config <file>", "JSON config file (POQ_* environment variables override it)", process.env.POQ_CONFIG)
+    .option("--dev", "local development mode: allows a raw key in POQ_DEV_PRIVATE_KEY (never with real funds)")
+    .showHelpAfterError()
+    .exitOverride()
+    // Set before the subcommands exist: commander copies these settings into each one when it is created.
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  registerRoleCommands(program, io);
+  registerKeysCommands(program, io);
+  registerStatusCommand(program, io);
+  registerConfigCommands(program, io);
+  registerModelsCommands(program, io);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 failure, 2 not wired yet, 64 usage error. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 64;
+    if (error instanceof CliExit) {
+      io.err(`poq: ${error.message}`);
+      return error.code;
+    }
+    if (error instanceof ConfigError || error instanceof KeystoreError) {
+      io.err(`poq: ${error.message}`);
+      return 1;
+    }
+    io.err(`poq: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  }
+}
+
+const isEntryPoint = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+if (isEntryPoint) {
+  const io: CliIo = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) };
+  process.exitCode = await runCli(process.argv.slice(2), io);
+}

@@ -1,0 +1,103 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { runCli } from "../../../daemon/cli/poq.ts";
+import { redactUrl } from "../../../daemon/cli/commands/status.ts";
+import { NOT_WIRED_EXIT_CODE } from "../../../daemon/cli/commands/roles.ts";
+import { startTestChain, type TestChain } from "../../helpers/chain.ts";
+import { startTestRedis, type TestRedis } from "../../helpers/redis.ts";
+import { spawnTsChild } from "../../helpers/child-process.ts";
+
+async function cli(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+function configFile(dir: string, rpcUrls: string[], redisUrl: string, chainId: number): string {
+  const file = path.join(dir, "poq.json");
+  writeFileSync(file, JSON.stringify({
+    chain: { chainId, rpcUrls }, redis: { url: redisUrl }, keys: { keystorePath: "keys/k.json" }, stateDir: "state",
+    roles: { validator: { evaluatorDir: "models/e" } },
+  }));
+  return file;
+}
+
+describe("cli/poq", () => {
+  let chain: TestChain;
+  let redis: TestRedis;
+  before(async () => {
+    [chain, redis] = await Promise.all([startTestChain(), startTestRedis()]);
+  });
+  after(async () => {
+    await chain?.close();
+    await redis?.dispose();
+  });
+
+  it("has --help on every command", async () => {
+    for (const args of [["--help"], ["keys", "new", "--help"], ["validator", "start", "--help"], ["status", "--help"], ["models", "fetch", "--help"]]) {
+      const { code, out } = await cli(args);
+      assert.equal(code, 0, args.join(" "));
+      assert.match(out, /Usage: poq/);
+    }
+    assert.equal((await cli(["no-such-command"])).code, 64);
+  });
+
+  it("creates, imports and lists keystores from password files", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "poq-cli-keys-"));
+    const passwordFile = path.join(dir, "pw");
+    writeFileSync(passwordFile, "a long password\n", { mode: 0o600 });
+    const created = await cli(["keys", "new", "--dir", path.join(dir, "ks"), "--password-file", passwordFile, "--light-kdf"]);
+    assert.equal(created.code, 0, created.err);
+    const address = /address\s+(0x[0-9a-fA-F]{40})/.exec(created.out)![1]!;
+    const keyFile = path.join(dir, "key");
+    const key = generatePrivateKey();
+    writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+    const imported = await cli(["keys", "import", "--dir", path.join(dir, "ks"), "--password-file", passwordFile, "--private-key-file", keyFile, "--light-kdf"]);
+    assert.equal(imported.code, 0, imported.err);
+    const listed = await cli(["keys", "list", "--dir", path.join(dir, "ks")]);
+    assert.ok(listed.out.includes(address.toLowerCase()));
+    assert.ok(listed.out.includes(privateKeyToAccount(key).address.toLowerCase()));
+    const file = /keystore\s+(\S+)/.exec(created.out)![1]!;
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const loosePassword = path.join(dir, "loose");
+    writeFileSync(loosePassword, "a long password\n", { mode: 0o644 });
+    const refused = await cli(["keys", "new", "--dir", path.join(dir, "ks"), "--password-file", loosePassword, "--light-kdf"]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /chmod 600/);
+  });
+
+  it("status prints the config, each RPC head and Redis, and fails when a dependency is down", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "poq-cli-status-"));
+    const ok = await cli(["--config", configFile(dir, [chain.httpUrl, chain.wsUrl], redis.url, chain.chainId), "status"]);
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    const head = await chain.publicClient.getBlockNumber();
+    assert.match(ok.out, new RegExp(`rpc\\s+http://127\\.0\\.0\\.1:${chain.port} head ${head}`));
+    assert.match(ok.out, /rpc\s+ws:\/\/127\.0\.0\.1:\d+ head \d+/);
+    assert.match(ok.out, /redis\s+redis:\/\/127\.0\.0\.1:\d+ ok, 0 failed job/);
+    const down = await cli(["--config", configFile(dir, [chain.httpUrl, "http://127.0.0.1:9"], redis.url, chain.chainId), "status"]);
+    assert.equal(down.code, 1);
+    assert.match(down.out, /127\.0\.0\.1:9 DOWN/);
+    const wrongChain = await cli(["--config", configFile(dir, [chain.httpUrl], redis.url, 1), "status"]);
+    assert.equal(wrongChain.code, 1);
+    assert.match(wrongChain.out, /WRONG CHAIN/);
+    assert.equal(redactUrl("https://mainnet.example.io/v3/SECRETKEY"), "https://mainnet.example.io/…");
+  });
+
+  it("role start validates the config, then says the pipeline is not wired (exit 2) from the real entry point", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "poq-cli-role-"));
+    const file = configFile(dir, [chain.httpUrl], redis.url, chain.chainId);
+    const lines: string[] = [];
+    const run = spawnTsChild(new URL("../../../daemon/cli/poq.ts", import.meta.url), ["--config", file, "validator", "start"], (l) => lines.push(l));
+    assert.equal(await run.exited, NOT_WIRED_EXIT_CODE, run.stderr());
+    assert.match(run.stderr(), /not wired/);
+    assert.equal((await cli(["--config", file, "provider", "start"])).code, 1, "provider role is not enabled in this config");
+    const bad = await cli(["--config", path.join(dir, "missing.json"), "validator", "start"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /Cannot read config file/);
+  });
+});
