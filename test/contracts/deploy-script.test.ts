@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { network } from "hardhat";
+import { createPublicClient, http, keccak256, toHex } from "viem";
+import { getTaskMarket } from "../../sdk/contracts.ts";
+import { readDeploymentManifest } from "../../sdk/deployment.ts";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+describe("scripts/deploy.ts", () => {
+  it("deploys over JSON-RPC and writes a manifest that matches the chain", async () => {
+    const server = await network.createServer("default", "127.0.0.1", 0);
+    const { port } = await server.listen();
+    const dir = mkdtempSync(join(tmpdir(), "poq-deploy-"));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      const out = join(dir, "deployment.json");
+      const evaluator = keccak256(toHex("evaluator"));
+      const { stdout } = await run(
+        process.execPath,
+        ["--import", "tsx", "scripts/deploy.ts", "--rpc-url", url, "--out", out, "--evaluator", `${evaluator}=ipfs://m`],
+        { cwd: ROOT },
+      );
+      assert.match(stdout, /manifest written/);
+      const manifest = readDeploymentManifest(out);
+      assert.deepEqual(manifest.evaluators, [{ id: evaluator, uri: "ipfs://m" }]);
+      const publicClient = createPublicClient({ transport: http(url) });
+      assert.equal(manifest.chainId, await publicClient.getChainId());
+      const market = getTaskMarket(manifest.contracts.taskMarket, { public: publicClient });
+      assert.equal(await market.read.registry(), manifest.contracts.stakeRegistry);
+      assert.equal((await market.read.params()).committeeSize, manifest.parameters.market.committeeSize);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await server.close();
+    }
+  });
+});
