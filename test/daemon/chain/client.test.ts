@@ -9,6 +9,7 @@ import { waitFor } from "../../helpers/child-process.ts";
 import { assertChainId, createChainClient } from "../../../daemon/chain/client.ts";
 import { backoffDelayMs, retryWithBackoff } from "../../../daemon/chain/backoff.ts";
 import { WrongChainError } from "../../../daemon/chain/errors.ts";
+import { rpcHealthCheck } from "../../../daemon/chain/health.ts";
 import { createLogWatcher, type WatcherEvent } from "../../../daemon/chain/watcher.ts";
 import { CursorStore } from "../../../daemon/store/cursor-store.ts";
 import { createLogger } from "../../../daemon/observe/logger.ts";
@@ -60,6 +61,8 @@ describe("chain/client and watcher through RPC outages", () => {
     assert.equal(await client.getBlockNumber({ cacheTime: 0 }), await chain.publicClient.getBlockNumber());
     await assertChainId(client, chain.chainId);
     await assert.rejects(assertChainId(client, 1), WrongChainError);
+    await rpcHealthCheck(client, chain.chainId)();
+    await assert.rejects(rpcHealthCheck(client, 1)(), /config expects 1/);
     assert.match(await metrics.registry.metrics(), /poq_rpc_errors_total\{operation="eth_blockNumber"\} [1-9]/);
   });
 
