@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { getAddress, parseEventLogs } from "viem";
 import { RefundReason, TaskStatus, taskMarketAbi } from "../../sdk/contracts.ts";
+import { signCommit, taskMarketDomain } from "../../sdk/eip712.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { expectRevert, type Protocol, setupProtocol } from "./protocol-fixture.ts";
 
@@ -13,7 +14,7 @@ async function committeeTask(env: Protocol) {
 }
 
 describe("TaskMarket commit-reveal matrix (each case has its own custom error)", () => {
-  it("early, late, duplicate, wrong salt, wrong sender, copied commit (replay from another task: signatures test)", async () => {
+  it("early, late, duplicate, wrong salt, wrong sender, copied commit, replay from another task", async () => {
     const env = await setupProtocol({ providers: 1, validators: 7 });
     const { taskId, members } = await committeeTask(env);
     const [a, b, c] = members;
@@ -35,6 +36,16 @@ describe("TaskMarket commit-reveal matrix (each case has its own custom error)",
     // C commits properly (for the wrong-salt case)
     const saltC = env.randomSalt();
     await env.wait(await asC.write.commit([taskId, 2n, env.commitment(6_500, saltC, c, taskId, 0)]));
+
+    // replay from another task: D's signed commit for task 99 relayed into this task recovers to another address
+    const d0 = members[3];
+    const domain = taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
+    const replayed = { taskId: 99n, round: 0n, commitment: commitA, nonce: 0n, deadline: 2n ** 40n };
+    const signature = await signCommit(env.walletOf(d0), domain, replayed);
+    await expectRevert(
+      env.as(env.wallets[18]).market.write.commitBySig([[{ ...replayed, taskId, index: 3n, signature }]]),
+      "InvalidSigner",
+    );
 
     // early: reveal during the commit phase
     await expectRevert(asA.write.reveal([taskId, 0n, 7_000n, saltA]), "RevealTooEarly");
@@ -63,7 +74,7 @@ describe("TaskMarket commit-reveal matrix (each case has its own custom error)",
     await expectRevert(asC.write.reveal([taskId, 2n, 6_500n, saltC]), "RevealPhaseClosed");
   });
 
-  it("replay from another task: a commitment bound to task 1 cannot be opened in task 2", async () => {
+  it("a commitment bound to task 1, committed again in task 2, cannot be opened there", async () => {
     const env = await setupProtocol({ providers: 1, validators: 5 });
     const first = await committeeTask(env);
     const second = await committeeTask(env);
