@@ -1,0 +1,123 @@
+import type { Redis } from "ioredis";
+import type { PrivateKeyAccount } from "viem/accounts";
+import type { PoqConfig } from "../config/schema.ts";
+import { configWarnings } from "../config/load.ts";
+import { createChainClient, assertChainId, type ChainClient } from "../chain/client.ts";
+import { retryWithBackoff } from "../chain/backoff.ts";
+import { rpcHealthCheck } from "../chain/health.ts";
+import { createTransactionSender, type TransactionSender } from "../chain/sender.ts";
+import { loadSigner } from "../keys/signer.ts";
+import { createLogger, type Logger } from "../observe/logger.ts";
+import { createMetrics, type DaemonMetrics } from "../observe/metrics.ts";
+import { startHealthServer, type HealthCheck, type HealthServer } from "../observe/health-server.ts";
+import { createRedisConnection, pingRedis } from "../queue/connection.ts";
+import { closeStepQueues, createStepQueues, type StepQueues } from "../queue/queues.ts";
+import { updateQueueDepth } from "../queue/failed-jobs.ts";
+import type { WorkerTiming } from "../queue/timing.ts";
+import { CursorStore } from "../store/cursor-store.ts";
+import { EquivocationGuard } from "../store/equivocation-guard.ts";
+import { NonceJournal } from "../store/nonce-journal.ts";
+import { SaltStore } from "../store/salt-store.ts";
+
+/** Everything a role needs, built once from the config: the one logger, client, sender, queues and stores. */
+export interface DaemonContext {
+  config: PoqConfig;
+  logger: Logger;
+  metrics: DaemonMetrics;
+  chain: ChainClient;
+  account: PrivateKeyAccount;
+  sender: TransactionSender;
+  queues: StepQueues;
+  workerTiming: WorkerTiming;
+  /** A new Redis connection for one BullMQ worker (workers block on theirs, so each needs its own). */
+  workerConnection(): Redis;
+  salts: SaltStore;
+  equivocation: EquivocationGuard;
+  cursors: CursorStore;
+  health: HealthServer;
+  /** Stops timers, the health server, Redis and RPC connections; roles close their workers first. */
+  close(): Promise<void>;
+}
+
+export interface CreateDaemonContextParameters {
+  config: PoqConfig;
+  /** `--dev`: allows POQ_DEV_PRIVATE_KEY (with a loud warning). */
+  dev?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Extra readiness checks, e.g. { evaluator } from the validator role. */
+  checks?: Record<string, HealthCheck>;
+  /** Sender tuning (tests shorten these). */
+  sender?: { stuckAfterMs?: number; receiptPollMs?: number };
+  /** How often balances and queue depths are refreshed for /metrics. */
+  gaugeIntervalMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * Builds the daemon's shared infrastructure in a safe order: check the chain id, unlock the key, re-broadcast
+ * journaled transactions (sender.recover) before anything new is sent, connect Redis, then serve /health and
+ * /metrics. Roles add their watchers and workers on top.
+ */
+export async function createDaemonContext(p: CreateDaemonContextParameters): Promise<DaemonContext> {
+  const { config } = p;
+  const logger = p.logger ?? createLogger({ level: config.observe.logLevel });
+  for (const warning of configWarnings(config)) logger.warn({ warning }, "config warning");
+  const metrics = createMetrics();
+  const chain = createChainClient({ chainId: config.chain.chainId, rpcUrls: config.chain.rpcUrls, logger, metrics });
+  await retryWithBackoff(() => assertChainId(chain.client, config.chain.chainId), {
+    attempts: 6,
+    baseMs: 500,
+    maxMs: 10_000,
+    isRetryable: (e) => (e as Error).name !== "WrongChainError",
+    onRetry: (e, attempt, delayMs) => logger.warn({ err: e, attempt, delayMs }, "RPC not reachable at start; retrying"),
+  });
+  const account = await loadSigner({ keystorePath: config.keys.keystorePath, passwordFile: config.keys.passwordFile, dev: p.dev, env: p.env, logger });
+  const sender = createTransactionSender({
+    client: chain.client, account, chainId: config.chain.chainId, journal: new NonceJournal(config.stateDir, account.address),
+    logger, metrics, confirmations: 0, ...p.sender,
+  });
+  const recovered = await sender.recover();
+  if (recovered.length > 0) logger.info({ recovered }, "journaled transactions from the last run handled");
+  const producer = createRedisConnection(config.redis.url, "producer", logger);
+  const queues = createStepQueues(producer, { attempts: config.queue.attempts, backoffMs: config.queue.backoffMs }, logger);
+  const workerConnections: Redis[] = [];
+  const health = await startHealthServer({
+    registry: metrics.registry,
+    host: config.observe.host,
+    port: config.observe.port,
+    checks: { rpc: rpcHealthCheck(chain.client, config.chain.chainId), redis: () => pingRedis(producer), ...p.checks },
+  });
+  const refreshGauges = async () => {
+    try {
+      const balance = await chain.client.getBalance({ address: account.address });
+      metrics.balanceWei.set({ address: account.address, token: "native" }, Number(balance));
+      await updateQueueDepth(queues, metrics);
+    } catch (error) {
+      logger.debug({ err: error }, "gauge refresh failed");
+    }
+  };
+  await refreshGauges();
+  const timer = setInterval(() => void refreshGauges(), p.gaugeIntervalMs ?? 15_000);
+  timer.unref();
+  logger.info({ address: account.address, health: health.url, chainId: config.chain.chainId }, "daemon context ready");
+  return {
+    config, logger, metrics, chain, account, sender, queues,
+    workerTiming: { lockDurationMs: config.queue.lockDurationMs, stalledIntervalMs: config.queue.stalledIntervalMs, maxStalledCount: config.queue.maxStalledCount },
+    workerConnection: () => {
+      const connection = createRedisConnection(config.redis.url, "worker", logger);
+      workerConnections.push(connection);
+      return connection;
+    },
+    salts: new SaltStore(config.stateDir),
+    equivocation: new EquivocationGuard(config.stateDir),
+    cursors: new CursorStore(config.stateDir),
+    health,
+    async close() {
+      clearInterval(timer);
+      await health.close();
+      await closeStepQueues(queues);
+      for (const connection of [producer, ...workerConnections]) connection.disconnect();
+      await chain.close();
+    },
+  };
+}
