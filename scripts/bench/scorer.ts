@@ -117,7 +117,18 @@ const logitGap = Math.max(...ourLogits.map((v, i) => Math.abs(v - baselineLogits
 log(`mixed: ours ${ours} pairs/s (requests of 16: ${oursPer16}), baseline ${baselinePairsPerS} pairs/s, max logit gap ${logitGap.toExponential(2)}`);
 
 const fp32 = await measureModel("generated-minilm-l6-fp32");
+// int8 drift on the mixed workload: logit gap, and how often the two agree on which of two answers is better.
+const fp32Logits = (await fp32.evaluator.score(mixed)).map((r) => r.raw[0]!);
 await fp32.evaluator.close();
+const drift = ourLogits.map((v, i) => Math.abs(v - fp32Logits[i]!));
+let agree = 0;
+let compared = 0;
+for (let i = 0; i < mixed.length; i++) {
+  for (let j = i + 1; j < mixed.length; j++) {
+    compared++;
+    if (Math.sign(ourLogits[i]! - ourLogits[j]!) === Math.sign(fp32Logits[i]! - fp32Logits[j]!)) agree++;
+  }
+}
 const offline = await offlineThroughput();
 
 const { executionProviders: _providers, ...sessionOptions } = defaultSessionOptions();
@@ -131,6 +142,8 @@ const report = {
   baseline_pairs_per_s_batch16: baselinePairsPerS,
   mixed_vs_baseline: round(ours / baselinePairsPerS, 2),
   baseline_max_logit_gap: Number(logitGap.toExponential(2)),
+  int8_max_batch_size: int8.evaluator.limits.maxBatchSize,
+  int8_vs_fp32: { max_logit_drift: round(Math.max(...drift), 4), mean_logit_drift: round(drift.reduce((a, b) => a + b, 0) / drift.length, 4), pairwise_order_agreement: round(agree / compared, 3) },
   offline: offline,
   session_options: sessionOptions,
   load_average_before: loadBefore,
@@ -151,6 +164,7 @@ const table = [
   `  ours, whole backlog      ${ours} pairs/s  (${report.mixed_vs_baseline}x baseline)`,
   `  ours, requests of 16     ${oursPer16} pairs/s  (${round(oursPer16 / baselinePairsPerS, 2)}x baseline)`,
   `  transformers.js baseline ${baselinePairsPerS} pairs/s  (same file and pairs; max logit gap ${report.baseline_max_logit_gap})`,
+  `int8 vs fp32 on the mixed pairs: max logit drift ${report.int8_vs_fp32.max_logit_drift}, mean ${report.int8_vs_fp32.mean_logit_drift}, pairwise order agreement ${report.int8_vs_fp32.pairwise_order_agreement}`,
   `offline evaluator (${offline.evaluator}): ${offline.pairs_per_s ?? `n/a (${offline.note})`} pairs/s`,
   `load average before ${loadBefore.join(" ")}, after ${report.load_average_after.join(" ")} (2 cores)`,
 ];
