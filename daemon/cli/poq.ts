@@ -3,7 +3,6 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/load.ts";
-import { KeystoreError } from "../keys/keystore.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerKeysCommands } from "./commands/keys.ts";
 import { registerModelsCommands } from "./commands/models.ts";
@@ -41,7 +40,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`poq: ${error.message}`);
       return error.code;
     }
-    if (error instanceof ConfigError || error instanceof KeystoreError) {
+    // Operator-fixable errors print their message only; anything else prints its stack for a bug report.
+    if (error instanceof ConfigError || (error instanceof Error && ["KeystoreError", "ManifestInvalidError", "ModelNotFetchableError"].includes(error.name))) {
       io.err(`poq: ${error.message}`);
       return 1;
     }

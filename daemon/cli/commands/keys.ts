@@ -1,20 +1,17 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import {
-  DEFAULT_SCRYPT_N,
-  KeystoreError,
-  createKeystore,
-  importPrivateKey,
-  listKeystores,
-  readPasswordFile,
-} from "../../keys/keystore.ts";
-import { promptPassword } from "../../keys/prompt.ts";
 import type { CliIo } from "../io.ts";
+
+// Heavy modules (ethers, viem) load inside the actions, so `poq --help` and other commands start fast.
+const keystore = () => import("../../keys/keystore.ts");
+const prompt = () => import("../../keys/prompt.ts");
 
 const LIGHT_SCRYPT_N = 2 ** 12;
 
 async function newPassword(passwordFile: string | undefined): Promise<string> {
+  const { readPasswordFile, KeystoreError } = await keystore();
   if (passwordFile !== undefined) return readPasswordFile(passwordFile);
+  const { promptPassword } = await prompt();
   const first = await promptPassword("New keystore password: ");
   const second = await promptPassword("Repeat the password: ");
   if (first !== second) throw new KeystoreError("The two passwords differ");
@@ -27,7 +24,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
   const passwordOption = ["--password-file <file>", "file with the password (mode 0600); prompts without it"] as const;
   // Like geth's --lightkdf: for throw-away dev and test keys only, never for a staked key.
   const lightKdfOption = ["--light-kdf", "weaker, faster scrypt (N=2^12) for throw-away dev/test keys"] as const;
-  const scryptN = (light?: boolean) => (light === true ? LIGHT_SCRYPT_N : DEFAULT_SCRYPT_N);
+  const scryptN = async (light?: boolean) => (light === true ? LIGHT_SCRYPT_N : (await keystore()).DEFAULT_SCRYPT_N);
 
   keys
     .command("new")
@@ -37,7 +34,8 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     .option(...lightKdfOption)
     .action(async (opts: { dir: string; passwordFile?: string; lightKdf?: boolean }) => {
       const password = await newPassword(opts.passwordFile);
-      const { address, file } = await createKeystore({ dir: opts.dir, password, scryptN: scryptN(opts.lightKdf) });
+      const { createKeystore } = await keystore();
+      const { address, file } = await createKeystore({ dir: opts.dir, password, scryptN: await scryptN(opts.lightKdf) });
       io.out(`address  ${address}\nkeystore ${file}\nBack up the keystore and its password: a lost key cannot unstake.`);
     });
 
@@ -52,9 +50,10 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
       const privateKey =
         opts.privateKeyFile !== undefined
           ? (readFileSync(opts.privateKeyFile, "utf8").split(/\r?\n/)[0] ?? "")
-          : await promptPassword("Private key (0x...): ");
+          : await (await prompt()).promptPassword("Private key (0x...): ");
       const password = await newPassword(opts.passwordFile);
-      const { address, file } = await importPrivateKey({ dir: opts.dir, privateKey, password, scryptN: scryptN(opts.lightKdf) });
+      const { importPrivateKey } = await keystore();
+      const { address, file } = await importPrivateKey({ dir: opts.dir, privateKey, password, scryptN: await scryptN(opts.lightKdf) });
       io.out(`address  ${address}\nkeystore ${file}`);
     });
 
@@ -62,8 +61,8 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     .command("list")
     .description("List the keystores in a folder and the address each holds")
     .option(...dirOption)
-    .action((opts: { dir: string }) => {
-      const found = listKeystores(opts.dir);
+    .action(async (opts: { dir: string }) => {
+      const found = (await keystore()).listKeystores(opts.dir);
       if (found.length === 0) io.out(`no keystores in ${opts.dir}`);
       for (const k of found) io.out(`${k.address}  ${k.file}`);
     });

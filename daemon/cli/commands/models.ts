@@ -1,8 +1,5 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { fetchModel } from "../../evaluation/fetch.ts";
-import { createProgressReporter } from "../../evaluation/fetch-progress.ts";
-import { parseManifest } from "../../evaluation/manifest.ts";
 import type { CliIo } from "../io.ts";
 
 export function registerModelsCommands(program: Command, io: CliIo): void {
@@ -14,6 +11,9 @@ export function registerModelsCommands(program: Command, io: CliIo): void {
     .requiredOption("--out <dir>", "folder to put the model files and manifest in")
     .option("--base-url <url>", "mirror serving the same layout as the manifest's source")
     .action(async (manifestPath: string, opts: { out: string; baseUrl?: string }) => {
+      const { fetchModel } = await import("../../evaluation/fetch.ts");
+      const { createProgressReporter } = await import("../../evaluation/fetch-progress.ts");
+      const { parseManifest } = await import("../../evaluation/manifest.ts");
       const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, "utf8")), manifestPath);
       const progress = createProgressReporter();
       try {

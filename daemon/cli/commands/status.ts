@@ -1,9 +1,5 @@
 import type { Command } from "commander";
 import { loadConfig, configWarnings } from "../../config/load.ts";
-import { createChainClient } from "../../chain/client.ts";
-import { createRedisConnection, pingRedis } from "../../queue/connection.ts";
-import { createStepQueues, closeStepQueues } from "../../queue/queues.ts";
-import { listFailedJobs } from "../../queue/failed-jobs.ts";
 import { CliExit, type CliIo } from "../io.ts";
 
 /** Shows scheme, host and port only: RPC URLs often carry an API key in their path or query. */
@@ -25,6 +21,11 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
     .description("Print the effective config, each RPC endpoint's chain head, Redis reachability and failed jobs; exit 1 if anything is down")
     .action(async () => {
       const config = loadConfig({ file: program.opts<{ config?: string }>().config });
+      // Loaded here, not at the top, so that other commands do not pay for viem and BullMQ at start.
+      const { createChainClient } = await import("../../chain/client.ts");
+      const { createRedisConnection, pingRedis } = await import("../../queue/connection.ts");
+      const { createStepQueues, closeStepQueues } = await import("../../queue/queues.ts");
+      const { listFailedJobs } = await import("../../queue/failed-jobs.ts");
       const roles = Object.keys(config.roles).filter((r) => config.roles[r as keyof typeof config.roles] !== undefined);
       io.out(`chain id      ${config.chain.chainId}`);
       io.out(`roles         ${roles.join(", ")}`);

@@ -7,6 +7,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { runCli } from "../../../daemon/cli/poq.ts";
 import { redactUrl } from "../../../daemon/cli/commands/status.ts";
 import { NOT_WIRED_EXIT_CODE } from "../../../daemon/cli/commands/roles.ts";
+import { readFileSync } from "node:fs";
 import { startTestChain, type TestChain } from "../../helpers/chain.ts";
 import { startTestRedis, type TestRedis } from "../../helpers/redis.ts";
 import { spawnTsChild } from "../../helpers/child-process.ts";
@@ -64,6 +65,7 @@ describe("cli/poq", () => {
     assert.ok(listed.out.includes(privateKeyToAccount(key).address.toLowerCase()));
     const file = /keystore\s+(\S+)/.exec(created.out)![1]!;
     assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(JSON.parse(readFileSync(file, "utf8")).Crypto.kdfparams.n, 2 ** 12, "--light-kdf");
     const loosePassword = path.join(dir, "loose");
     writeFileSync(loosePassword, "a long password\n", { mode: 0o644 });
     const refused = await cli(["keys", "new", "--dir", path.join(dir, "ks"), "--password-file", loosePassword, "--light-kdf"]);
