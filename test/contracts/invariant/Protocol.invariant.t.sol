@@ -73,6 +73,7 @@ contract ProtocolInvariantTest is TestBase {
     /// @notice All protocol invariants, checked after every handler call. One invariant function instead of six:
     ///         each `invariant_*` function is a separate fuzzing campaign, and these checks are cheap next to the
     ///         calls that lead to them.
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_protocol() public view {
         _checkMarketBalanceEqualsEscrowPlusClaimable();
         _checkRegistryBalanceEqualsStakes();
