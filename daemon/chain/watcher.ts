@@ -136,9 +136,10 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     const toAfter = await header(to);
     if (toAfter?.hash !== toBefore.hash) return false;
     logs.sort((a, b) => Number(BigInt(a.blockNumber) - BigInt(b.blockNumber)) || Number(a.logIndex) - Number(b.logIndex));
+    // Checked before anything is delivered: a log of `to` from another fork means the node answered mid-reorg.
+    if (logs.some((raw) => BigInt(raw.blockNumber) === to && raw.blockHash !== toBefore.hash)) return false;
     for (const raw of logs) {
       if (raw.removed === true) continue;
-      if (BigInt(raw.blockNumber) === to && raw.blockHash !== toBefore.hash) return false;
       const key = `${raw.transactionHash}:${Number(raw.logIndex)}`;
       if (delivered.has(key)) continue;
       await p.onEvent(decode(raw));
@@ -174,7 +175,8 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
         continue;
       }
       if (++rewinds > MAX_REWINDS_PER_SYNC) throw new Error("chain kept reorganising during one sync; retrying later");
-      if (cursor !== undefined) await rewind(head);
+      // Rewind only if the cursor itself left the chain; otherwise the chain moved above it: just read again.
+      if (cursor !== undefined && (await header(cursor.block.number))?.hash !== cursor.block.hash) await rewind(head);
       from = cursor === undefined ? (p.startBlock ?? 0n) : cursor.block.number + 1n;
     }
     status.lastSyncAt = Date.now();

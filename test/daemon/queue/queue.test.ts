@@ -72,6 +72,7 @@ describe("queue (real redis-server)", () => {
       handler: async (job) => {
         attempts.set(job.data.taskId, [...(attempts.get(job.data.taskId) ?? []), Date.now()]);
         if (job.data.taskId === "bad") throw new BadInputError("score out of range", { score: 20_000 });
+        if (job.data.taskId === "down") throw new TransientError("RPC down for good");
         if (attempts.get(job.data.taskId)!.length < 3) throw new TransientError("RPC timeout");
         return "ok";
       },
@@ -79,23 +80,26 @@ describe("queue (real redis-server)", () => {
     try {
       await enqueueStep(queues, { step: "commit", data: { taskId: "flaky", round: 0 } });
       await enqueueStep(queues, { step: "commit", data: { taskId: "bad", round: 0 } });
+      await enqueueStep(queues, { step: "commit", data: { taskId: "down", round: 0 } });
       await waitFor(async () => (await queues.commit.getJob("commit-flaky-0"))?.finishedOn !== undefined, 10_000, "flaky job");
-      await waitFor(async () => (await queues.commit.getFailedCount()) === 1, 10_000, "bad job to fail");
+      await waitFor(async () => (await queues.commit.getFailedCount()) === 2, 10_000, "bad and down jobs to fail");
       const flaky = (await queues.commit.getJob("commit-flaky-0"))!;
       assert.equal(flaky.returnvalue, "ok");
       const times = attempts.get("flaky")!;
       assert.equal(times.length, 3);
       assert.ok(times[2]! - times[1]! >= times[1]! - times[0]!, "backoff grows");
       assert.equal(attempts.get("bad")!.length, 1, "bad input is not retried");
+      assert.equal(attempts.get("down")!.length, 4, "transient faults use every attempt");
       const failed = await listFailedJobs(queues);
-      assert.equal(failed.length, 1);
-      assert.equal(failed[0]!.taskId, "bad");
-      assert.match(failed[0]!.reason, /score out of range/);
+      assert.deepEqual(failed.map((f) => f.taskId).sort(), ["bad", "down"]);
+      assert.match(failed.find((f) => f.taskId === "bad")!.reason, /score out of range/);
       const text = await metrics.registry.metrics();
       assert.match(text, /poq_jobs_failed_total\{queue="poq-commit",reason="bad-input"\} 1/);
+      assert.match(text, /poq_jobs_failed_total\{queue="poq-commit",reason="attempts-exhausted"\} 1/);
       assert.ok(lines.some((l) => l.level === "error" && l.taskId === "bad" && l.reason === "bad-input"));
+      assert.equal(lines.filter((l) => l.level === "warn" && l.taskId === "down").length, 3, "each retried attempt is a warning");
       await updateQueueDepth(queues, metrics);
-      assert.match(await metrics.registry.metrics(), /poq_queue_depth\{queue="poq-commit",state="failed"\} 1/);
+      assert.match(await metrics.registry.metrics(), /poq_queue_depth\{queue="poq-commit",state="failed"\} 2/);
     } finally {
       await worker.close();
     }
