@@ -39,6 +39,12 @@ function floatValues(tensor: TensorProto): Float32Array {
 
 const dimsOf = (tensor: TensorProto) => (tensor.dims ?? []).map(Number);
 
+/** Round half to even, as numpy.rint in onnxruntime's quantizer (and ONNX QuantizeLinear) does. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : r;
+}
+
 /** Symmetric int8 for weights [K, N]: scale = max|w| / qmax per tensor or per column N. */
 export function quantizeWeightSymmetric(values: Float32Array, rows: number, cols: number, perChannel: boolean, qmax: number) {
   const channels = perChannel ? cols : 1;
@@ -51,7 +57,7 @@ export function quantizeWeightSymmetric(values: Float32Array, rows: number, cols
   const scales = Float32Array.from(absMax, (m) => (m > 0 ? m / qmax : 1));
   const quantized = new Int8Array(rows * cols);
   for (let i = 0; i < values.length; i++) {
-    const q = Math.round(values[i]! / scales[perChannel ? i % cols : 0]!);
+    const q = roundHalfEven(values[i]! / scales[perChannel ? i % cols : 0]!);
     quantized[i] = Math.max(-qmax, Math.min(qmax, q));
   }
   return { quantized, scales };
@@ -66,8 +72,8 @@ export function quantizeAsymmetricUint8(values: Float32Array) {
     if (v > max) max = v;
   }
   const scale = max > min ? (max - min) / 255 : 1;
-  const zeroPoint = Math.max(0, Math.min(255, Math.round(-min / scale)));
-  const quantized = Uint8Array.from(values, (v) => Math.max(0, Math.min(255, Math.round(v / scale) + zeroPoint)));
+  const zeroPoint = Math.max(0, Math.min(255, roundHalfEven(-min / scale)));
+  const quantized = Uint8Array.from(values, (v) => Math.max(0, Math.min(255, roundHalfEven(v / scale) + zeroPoint)));
   return { quantized, scale, zeroPoint };
 }
 

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import * as ort from "onnxruntime-node";
+import { isBatchCoupled } from "../../../daemon/evaluation/cross-encoder/cross-encoder-evaluator.ts";
+import { generateBertCrossEncoder, TINY_BERT } from "../../../scripts/models/bert-cross-encoder-graph.ts";
+import { buildGeneratedModelFiles, MODELS_ROOT } from "../../../scripts/models/generated-models.ts";
+import { onnx } from "../../../scripts/models/onnx-graph-builder.ts";
+import { quantizeDynamic, quantizeWeightSymmetric, roundHalfEven } from "../../../scripts/models/quantize-dynamic.ts";
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const opTypes = (bytes: Uint8Array) => new Set(onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType));
+
+describe("generated cross-encoders and the int8 quantizer", () => {
+  it("generates byte-identical files for the same seed, matching the committed manifest", () => {
+    const first = buildGeneratedModelFiles("generated-tiny-int8");
+    const second = buildGeneratedModelFiles("generated-tiny-int8");
+    const manifest = JSON.parse(readFileSync(path.join(MODELS_ROOT, "generated-tiny-int8", "manifest.json"), "utf8")) as { files: { path: string; sha256: string; size: number }[] };
+    for (const entry of manifest.files) {
+      assert.equal(sha256(first.get(entry.path)!), entry.sha256, entry.path);
+      assert.equal(sha256(second.get(entry.path)!), entry.sha256, entry.path);
+      assert.equal(first.get(entry.path)!.length, entry.size);
+    }
+    assert.notEqual(sha256(generateBertCrossEncoder(TINY_BERT, 2)), sha256(generateBertCrossEncoder(TINY_BERT, 1)));
+  });
+
+  it("writes the HF cross-encoder interface: int64 [batch, sequence] inputs -> logits [batch, 1]", async () => {
+    const session = await ort.InferenceSession.create(generateBertCrossEncoder(TINY_BERT, 1));
+    try {
+      assert.deepEqual(session.inputNames, ["input_ids", "attention_mask", "token_type_ids"]);
+      assert.deepEqual(session.outputNames, ["logits"]);
+      const feed = (values: bigint[]) => new ort.Tensor("int64", BigInt64Array.from(values), [3, 2]);
+      const out = await session.run({ input_ids: feed([101n, 102n, 101n, 102n, 101n, 102n]), attention_mask: feed([1n, 1n, 1n, 1n, 1n, 1n]), token_type_ids: feed([0n, 0n, 0n, 0n, 0n, 0n]) });
+      assert.deepEqual(out.logits!.dims, [3, 1]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("rewrites every weight MatMul as quantize_dynamic does and quantizes the embedding tables", () => {
+    const fp32 = generateBertCrossEncoder(TINY_BERT, 1);
+    assert.equal(isBatchCoupled(Buffer.from(fp32)), false);
+    for (const options of [{}, { perChannel: true }, { perChannel: true, reduceRange: true }]) {
+      const { bytes, report } = quantizeDynamic(fp32, options);
+      // 2 layers x 6 dense layers + pooler + classifier; word and position embedding tables (token types are tiny).
+      assert.equal(report.matmulsQuantized, 14);
+      assert.equal(report.gathersQuantized, 2);
+      assert.ok(report.bytesOut < report.bytesIn / 3);
+      const ops = opTypes(bytes);
+      for (const op of ["DynamicQuantizeLinear", "MatMulInteger", "DequantizeLinear"]) assert.ok(ops.has(op), op);
+      assert.equal(isBatchCoupled(Buffer.from(bytes)), true);
+    }
+  });
+
+  it("quantizes weights symmetrically, per tensor or per output column, within the chosen range", () => {
+    const weights = Float32Array.from([0.5, -2, 0.25, 1, -0.5, 4]); // 3 rows x 2 columns
+    const perTensor = quantizeWeightSymmetric(weights, 3, 2, false, 127);
+    assert.deepEqual([...perTensor.scales], [Math.fround(4 / 127)]);
+    assert.equal(Math.max(...perTensor.quantized.map(Math.abs)), 127);
+    const perChannel = quantizeWeightSymmetric(weights, 3, 2, true, 63);
+    assert.deepEqual([...perChannel.scales], [Math.fround(0.5 / 63), Math.fround(4 / 63)]);
+    // -2 / fround(4 / 63) is just above -31.5 in float32 arithmetic, so it rounds to -31.
+    assert.deepEqual([...perChannel.quantized], [63, -31, 31, 16, -63, 63]);
+    // Exact halves round to even, as numpy.rint in onnxruntime's quantizer does.
+    assert.deepEqual([2.5, -2.5, 3.5, -0.5, 1.4].map(roundHalfEven), [2, -2, 4, -0, 1]);
+  });
+});
