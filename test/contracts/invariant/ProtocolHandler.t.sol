@@ -6,6 +6,10 @@ import {IStakeRegistry} from "../../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../../contracts/interfaces/ITaskMarket.sol";
 import {HandlerBase, INonces} from "./HandlerBase.sol";
 
+interface IOwnable {
+    function owner() external view returns (address);
+}
+
 /// @notice Drives random but valid sequences of protocol actions for the invariant suite: stake, unstake, cancel,
 ///         withdraw, create, answer, reassign, draw, commit, reveal, finalize, claim, and block jumps. It keeps
 ///         ghost totals of every token that entered or left the system, and checks per-call effects that the
@@ -223,8 +227,36 @@ contract ProtocolHandler is HandlerBase {
         ++calls["claim"];
     }
 
+    /// @notice Governance changes every parameter (inside its bounds) while tasks are in flight.
+    function setParams(uint256 seed) external {
+        ITaskMarket.Params memory p = market.params();
+        p.committeeSize = uint8(bound(rand(seed, 0), 1, 6));
+        p.maxRounds = uint8(bound(rand(seed, 1), 1, 4));
+        p.maxReassignments = uint8(bound(rand(seed, 2), 0, 3));
+        p.consensusRule = uint8(rand(seed, 3) % 3);
+        p.quorumBps = uint16(bound(rand(seed, 4), 5_000, 10_000));
+        p.trimBps = uint16(bound(rand(seed, 5), 0, 4_000));
+        p.validatorPoolBps = uint16(bound(rand(seed, 6), 100, 5_000));
+        p.providerFloor = uint16(bound(rand(seed, 7), 0, 9_000));
+        p.tolerance = uint16(bound(rand(seed, 8), 100, 10_000));
+        p.refundBps = uint16(bound(rand(seed, 9), 0, 5_000));
+        p.nonRevealSlashBps = uint16(bound(rand(seed, 10), 100, 5_000));
+        p.providerTimeoutSlashBps = uint16(bound(rand(seed, 11), 100, 5_000));
+        p.equivocationSlashBps = uint16(bound(rand(seed, 12), 1_000, 10_000));
+        p.reporterBountyBps = uint16(bound(rand(seed, 13), 0, 5_000));
+        // Windows small enough that the task lifetime stays below the registry's cooldown (400 blocks).
+        p.answerWindow = uint32(bound(rand(seed, 14), 1, 30));
+        p.commitWindow = uint32(bound(rand(seed, 15), 1, 20));
+        p.revealWindow = uint32(bound(rand(seed, 16), 1, 20));
+        vm.prank(IOwnable(address(market)).owner());
+        market.setParams(p);
+        ++calls["setParams"];
+    }
+
     function jump(uint256 blocks) external {
-        vm.roll(block.number + bound(blocks, 1, 60));
+        blocks = bound(blocks, 1, 60);
+        vm.roll(block.number + blocks);
+        vm.warp(block.timestamp + blocks * 12); // 12-second blocks
         ++calls["jump"];
     }
 }
