@@ -28,6 +28,9 @@ export function buildProgram(io: CliIo): Command {
   return program;
 }
 
+/** Errors an operator fixes (bad file, wrong password, failed download): printed without a stack trace. */
+const OPERATOR_ERRORS = new Set(["KeystoreError", "ManifestInvalidError", "ManifestMismatchError", "ModelFetchError", "ModelNotFetchableError"]);
+
 /** Runs the CLI and returns the exit code: 0 ok, 1 failure, 2 not wired yet, 64 usage error. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = buildProgram(io);
@@ -41,7 +44,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return error.code;
     }
     // Operator-fixable errors print their message only; anything else prints its stack for a bug report.
-    if (error instanceof ConfigError || (error instanceof Error && ["KeystoreError", "ManifestInvalidError", "ModelNotFetchableError"].includes(error.name))) {
+    if (error instanceof ConfigError || (error instanceof Error && OPERATOR_ERRORS.has(error.name))) {
       io.err(`poq: ${error.message}`);
       return 1;
     }

@@ -7,7 +7,10 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { runCli } from "../../../daemon/cli/poq.ts";
 import { redactUrl } from "../../../daemon/cli/commands/status.ts";
 import { NOT_WIRED_EXIT_CODE } from "../../../daemon/cli/commands/roles.ts";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { startTestChain, type TestChain } from "../../helpers/chain.ts";
 import { startTestRedis, type TestRedis } from "../../helpers/redis.ts";
 import { spawnTsChild } from "../../helpers/child-process.ts";
@@ -101,5 +104,37 @@ describe("cli/poq", () => {
     const bad = await cli(["--config", path.join(dir, "missing.json"), "validator", "start"]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /Cannot read config file/);
+  });
+
+  it("models fetch downloads a manifest's files through E2's fetchModel, verifying sha256", async () => {
+    const content = Buffer.from("model bytes ".repeat(1000));
+    let served = content;
+    const server = http.createServer((_req, res) => res.writeHead(200, { "content-length": served.length }).end(served));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const dir = mkdtempSync(path.join(tmpdir(), "poq-cli-models-"));
+      const manifestPath = path.join(dir, "manifest.json");
+      writeFileSync(manifestPath, JSON.stringify({
+        schema: 1, name: "tiny-test", kind: "cross-encoder",
+        source: { type: "url", baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+        files: [{ path: "model.bin", sha256: createHash("sha256").update(content).digest("hex"), size: content.length }],
+        scoreMapping: { type: "linear", min: 0, max: 1, rawDecimals: 4 },
+      }));
+      const out = path.join(dir, "out");
+      const first = await cli(["models", "fetch", manifestPath, "--out", out]);
+      assert.equal(first.code, 0, first.err);
+      assert.match(first.out, /fetched 1 file\(s\), kept 0/);
+      assert.deepEqual(readFileSync(path.join(out, "model.bin")), content);
+      assert.match((await cli(["models", "fetch", manifestPath, "--out", out])).out, /fetched 0 file\(s\), kept 1/);
+      served = Buffer.alloc(content.length, "t");
+      const tampered = await cli(["models", "fetch", manifestPath, "--out", path.join(dir, "other"), "--attempts", "1"]);
+      assert.equal(tampered.code, 1);
+      assert.match(tampered.err, /sha256/i);
+      assert.ok(!tampered.err.includes("    at "), "operator errors print no stack trace");
+      assert.equal((await cli(["models", "fetch", manifestPath, "--out", out, "--attempts", "0"])).code, 64);
+      assert.ok(!existsSync(path.join(dir, "other", "model.bin")), "an unverified file never lands at its final path");
+    } finally {
+      server.close();
+    }
   });
 });
