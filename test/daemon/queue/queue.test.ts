@@ -144,6 +144,8 @@ describe("queue (real redis-server)", () => {
       assert.ok(done[0]!.includes(String(rescuer.child.pid)));
       assert.ok(recoveryMs < 15_000, `recovered after ${recoveryMs} ms`);
       console.log(`    SIGKILL recovery: ${recoveryMs} ms (bound ${worstCaseRecoveryMs(fastTiming)} ms + process start)`);
+      // The child prints "done" just before BullMQ records the completion: wait for the record.
+      await waitFor(async () => (await queues.score.getJob("score-kill-0"))?.finishedOn !== undefined, 5_000, "completion record");
       const job = (await queues.score.getJob("score-kill-0"))!;
       assert.equal(await job.getState(), "completed");
       assert.equal(job.attemptsMade, 1, "the stall did not count as a failed attempt");
