@@ -98,6 +98,20 @@ const queueSchema = z
   .strict()
   .describe("BullMQ worker settings, chosen against the protocol windows");
 
+const senderSchema = z
+  .object({
+    stuckAfterMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(60_000)
+      .describe("A transaction without a receipt for this long is replaced with higher fees on the same nonce"),
+    feeBumpPercent: z.number().int().min(10).max(200).default(15).describe("Fee increase per replacement (nodes require at least 10)"),
+    maxFeeBumps: z.number().int().min(0).default(5).describe("Replacements before the sender gives up and alerts"),
+  })
+  .strict()
+  .describe("The transaction sender (one per key)");
+
 const endpointSchema = z
   .object({
     url: z.string().url().describe("Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"),
@@ -150,6 +164,7 @@ export const configSchema = z
       .describe("Folder for durable state (salts, equivocation record, watcher cursor, nonce journal); back it up"),
     windows: windowsSchema.default({}),
     queue: queueSchema.default({}),
+    sender: senderSchema.default({}),
     observe: z
       .object({
         host: z.string().default("127.0.0.1").describe("Address of the /health and /metrics server"),

@@ -74,7 +74,9 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
   const account = await loadSigner({ keystorePath: config.keys.keystorePath, passwordFile: config.keys.passwordFile, dev: p.dev, env: p.env, logger });
   const sender = createTransactionSender({
     client: chain.client, account, chainId: config.chain.chainId, journal: new NonceJournal(config.stateDir, account.address),
-    logger, metrics, confirmations: 0, ...p.sender,
+    logger, metrics, confirmations: 0,
+    stuckAfterMs: config.sender.stuckAfterMs, feeBumpPercent: config.sender.feeBumpPercent, maxFeeBumps: config.sender.maxFeeBumps,
+    ...p.sender,
   });
   const recovered = await sender.recover();
   if (recovered.length > 0) logger.info({ recovered }, "journaled transactions from the last run handled");
