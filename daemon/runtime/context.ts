@@ -74,7 +74,8 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
   const account = await loadSigner({ keystorePath: config.keys.keystorePath, passwordFile: config.keys.passwordFile, dev: p.dev, env: p.env, logger });
   const sender = createTransactionSender({
     client: chain.client, account, chainId: config.chain.chainId, journal: new NonceJournal(config.stateDir, account.address),
-    logger, metrics, confirmations: 0,
+    // A step counts as done only once its receipt is as deep as the watcher's confirmations (reorg safety).
+    logger, metrics, confirmations: config.chain.confirmations,
     stuckAfterMs: config.sender.stuckAfterMs, feeBumpPercent: config.sender.feeBumpPercent, maxFeeBumps: config.sender.maxFeeBumps,
     ...p.sender,
   });

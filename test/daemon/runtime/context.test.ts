@@ -30,7 +30,7 @@ describe("runtime/createDaemonContext", () => {
     await chain.walletClient.sendTransaction({ to: address, value: parseEther("1"), account: chain.deployer, chain: chain.walletClient.chain });
     const configPath = path.join(dir, "poq.json");
     writeFileSync(configPath, JSON.stringify({
-      chain: { chainId: chain.chainId, rpcUrls: [chain.httpUrl, chain.wsUrl] }, redis: { url: redis.url },
+      chain: { chainId: chain.chainId, rpcUrls: [chain.httpUrl, chain.wsUrl], confirmations: 1 }, redis: { url: redis.url },
       keys: { keystorePath, passwordFile: "pw" }, stateDir: "state", observe: { port: 0 },
       roles: { validator: { evaluatorDir: "models/e" } },
     }));
@@ -41,6 +41,7 @@ describe("runtime/createDaemonContext", () => {
       checks: { evaluator: async () => void assert.ok(evaluatorUp, "evaluator files missing") },
       sender: { receiptPollMs: 50 },
     });
+    let mining: NodeJS.Timeout | undefined;
     try {
       assert.equal(context.account.address, address);
       let res = await fetch(`${context.health.url}/health`);
@@ -50,16 +51,21 @@ describe("runtime/createDaemonContext", () => {
       res = await fetch(`${context.health.url}/health`);
       assert.equal(res.status, 503);
 
+      // confirmations: 1, and automine makes no block on its own: mine one once the commit is in.
+      mining = setInterval(() => void chain.mine(1), 200);
       const sent = await context.sender.send({
         label: "commit:1:0", to: chain.emitter,
         data: encodeFunctionData({ abi: chain.emitterAbi, functionName: "commitScore", args: [1n, keccak256("0x01")] }),
         expect: { abi: chain.emitterAbi, eventName: "ScoreCommitted" },
       });
+      clearInterval(mining);
       assert.equal(sent.event.args.validator, address);
+      assert.ok((await chain.publicClient.getBlockNumber()) >= sent.receipt.blockNumber + 1n, "waited for a confirmation");
       const metrics = await (await fetch(`${context.health.url}/metrics`)).text();
       assert.match(metrics, new RegExp(`poq_balance_wei\\{address="${address}",token="native"\\} (1e\\+18|1000000000000000000)\n`));
       assert.match(metrics, /poq_queue_depth\{queue="poq-commit",state="waiting"\} 0/);
     } finally {
+      clearInterval(mining);
       await context.close();
     }
   });
