@@ -78,7 +78,7 @@ describe("offline sentence-encoder evaluator (use-lite, real pretrained weights)
   it("gives identical results in two separate processes, with zero network attempts", async () => {
     const outputs = await Promise.all(
       [1, 2].map(async () => {
-        const { stdout } = await run("npx", ["tsx", CHILD, USE_LITE], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+        const { stdout } = await run("npx", ["tsx", CHILD, USE_LITE], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, POQ_TEST_CHILD: "1" } });
         return JSON.parse(stdout.trim().split("\n").at(-1)!) as { id: string; results: ScoreResult[]; networkAttempts: string[] };
       }),
     );
