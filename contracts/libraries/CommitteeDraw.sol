@@ -35,7 +35,7 @@ library CommitteeDraw {
         uint256 excludedPosition = t.indexOf[exclude];
         if (k == 0 || n - (excludedPosition == 0 ? 0 : 1) < k) return new address[](0);
         // Removed intervals, kept sorted by start: at most k drawn members plus the excluded one.
-        Removed memory r = Removed(new uint256[](k + 1), new uint256[](k + 1), 0, _prefixSum(t, n));
+        Removed memory r = Removed(new uint256[](k + 1), new uint256[](k + 1), 0, SortitionTree.prefixSum(t, n));
         if (excludedPosition != 0) _remove(t, r, excludedPosition);
         members = new address[](k);
         for (uint256 j; j < k; ++j) {
@@ -45,7 +45,7 @@ library CommitteeDraw {
             for (uint256 i; i < r.count; ++i) {
                 if (target >= r.starts[i]) target += r.widths[i];
             }
-            uint256 position = _find(t, n, target);
+            uint256 position = SortitionTree.positionAt(t, target);
             members[j] = t.members[position - 1];
             _remove(t, r, position);
         }
@@ -53,8 +53,8 @@ library CommitteeDraw {
 
     /// @dev Takes the interval of the member at `position` out of the line (insertion into the sorted list).
     function _remove(SortitionTree.Tree storage t, Removed memory r, uint256 position) private view {
-        uint256 start = _prefixSum(t, position - 1);
-        uint256 width = _prefixSum(t, position) - start;
+        uint256 start = SortitionTree.prefixSum(t, position - 1);
+        uint256 width = SortitionTree.prefixSum(t, position) - start;
         r.remaining -= width;
         uint256 i = r.count;
         while (i != 0 && r.starts[i - 1] > start) {
@@ -65,29 +65,5 @@ library CommitteeDraw {
         r.starts[i] = start;
         r.widths[i] = width;
         ++r.count;
-    }
-
-    /// @dev Position (1-based) whose interval contains `target` (< total): Fenwick descent.
-    function _find(SortitionTree.Tree storage t, uint256 n, uint256 target) private view returns (uint256) {
-        uint256 position;
-        uint256 step = 1;
-        while (step <= n >> 1) step <<= 1;
-        for (; step != 0; step >>= 1) {
-            uint256 next = position + step;
-            if (next <= n) {
-                uint256 node = t.nodes[next - 1];
-                if (node <= target) {
-                    position = next;
-                    target -= node;
-                }
-            }
-        }
-        return position + 1;
-    }
-
-    function _prefixSum(SortitionTree.Tree storage t, uint256 position) private view returns (uint256 sum) {
-        for (uint256 i = position; i != 0; i &= i - 1) {
-            sum += t.nodes[i - 1];
-        }
     }
 }

@@ -90,12 +90,20 @@ library SortitionTree {
     /// @param random A uniformly random word (e.g. a hash of a seed and an attempt counter).
     /// @return member The drawn member.
     function draw(Tree storage t, uint256 random) internal view returns (address member) {
-        uint256 n = t.nodes.length;
-        uint256 sum = _prefixSum(t, n);
+        uint256 sum = _prefixSum(t, t.nodes.length);
         if (sum == 0) revert EmptyTree();
-        uint256 target = random % sum; // in [0, total): the member whose weight interval contains it wins
-        // Fenwick descent: find the largest position p with prefix(p) <= target; the winner is p + 1.
-        uint256 position;
+        // In [0, total): the member whose weight interval contains it wins.
+        return t.members[positionAt(t, random % sum) - 1];
+    }
+
+    /// @notice The 1-based position whose weight interval [prefixSum(p - 1), prefixSum(p)) contains `target`.
+    /// @dev Fenwick descent in O(log n) reads: the largest p with prefixSum(p) <= target, plus one. The caller
+    ///      keeps `target` below the total weight.
+    /// @param t The tree.
+    /// @param target A point on the cumulative weight line, below the total weight.
+    /// @return position The position (members[position - 1] is the member).
+    function positionAt(Tree storage t, uint256 target) internal view returns (uint256 position) {
+        uint256 n = t.nodes.length;
         uint256 step = _highestPowerOfTwoAtMost(n);
         while (step != 0) {
             uint256 next = position + step;
@@ -108,7 +116,15 @@ library SortitionTree {
             }
             step >>= 1;
         }
-        return t.members[position]; // 0-based index of position + 1
+        return position + 1;
+    }
+
+    /// @notice Sum of the weights at positions 1..position (0 for position 0).
+    /// @param t The tree.
+    /// @param position A position in [0, size].
+    /// @return sum The prefix sum.
+    function prefixSum(Tree storage t, uint256 position) internal view returns (uint256 sum) {
+        return _prefixSum(t, position);
     }
 
     /// @notice Adds `newValue - oldValue` at `position`, walking up the Fenwick tree.
