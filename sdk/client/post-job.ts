@@ -1,0 +1,110 @@
+import { bytesToHex, parseEventLogs, stringToBytes, type Address, type Hex, type PublicClient } from "viem";
+import { getProtocolContracts, taskMarketAbi, type SigningWalletClient } from "../contracts.ts";
+import type { DeploymentManifest } from "../deployment.ts";
+import { modelId as modelIdOf } from "../model-id.ts";
+import {
+  EvaluatorNotActiveError,
+  InsufficientAllowanceError,
+  InsufficientBalanceError,
+  InvalidFeeError,
+  NoActiveEvaluatorError,
+  PromptTooLargeError,
+  TransactionFailedError,
+  UnknownModelError,
+} from "./errors.ts";
+
+/** The market stores fees in 96 bits (ITaskMarket.FeeTooLarge). */
+const MAX_FEE = (1n << 96n) - 1n;
+
+export interface PostJobParameters {
+  /** Model NAME as providers register it (on-chain id = modelId(name), sdk/model-id.ts). */
+  model: string;
+  /** The prompt: text (sent as UTF-8) or raw bytes. Public: it goes into calldata and the TaskCreated event. */
+  prompt: string | Uint8Array;
+  /** Fee escrowed for the job, in token base units. */
+  fee: bigint;
+  /** Evaluator that judges the answer; defaults to the first active evaluator of the deployment manifest. */
+  evaluatorId?: Hex;
+  /**
+   * What to do when the market's allowance is below the fee: "exact" (default) approves the fee, "none" throws
+   * InsufficientAllowanceError instead (for callers that manage allowances themselves).
+   */
+  approve?: "exact" | "none";
+}
+
+export interface PostJobReturnType {
+  taskId: bigint;
+  /** Provider the market assigned at creation. */
+  provider: Address;
+  modelId: Hex;
+  evaluatorId: Hex;
+  transactionHash: Hex;
+  blockNumber: bigint;
+}
+
+/** Encodes the prompt as the market receives it. */
+export function promptBytes(prompt: string | Uint8Array): Uint8Array {
+  return typeof prompt === "string" ? stringToBytes(prompt) : prompt;
+}
+
+/** Picks the evaluator a job names when the caller gives none: the first one in the manifest that is active. */
+export async function defaultEvaluatorId(manifest: DeploymentManifest, publicClient: PublicClient): Promise<Hex> {
+  const { evaluatorRegistry } = getProtocolContracts(manifest, { public: publicClient });
+  for (const { id } of manifest.evaluators) {
+    if (await evaluatorRegistry.read.isActive([id as Hex])) return id as Hex;
+  }
+  throw new NoActiveEvaluatorError(manifest.evaluators.map((e) => e.id));
+}
+
+/**
+ * Checks everything the market would reject (fee, prompt size, evaluator, model, balance, allowance) with a typed
+ * error, approves when allowed, creates the task and reads its id from the receipt's TaskCreated event.
+ */
+export async function postJob(
+  manifest: DeploymentManifest,
+  publicClient: PublicClient,
+  wallet: SigningWalletClient,
+  p: PostJobParameters,
+): Promise<PostJobReturnType> {
+  const { token, taskMarket, evaluatorRegistry, stakeRegistry } = getProtocolContracts(manifest, { public: publicClient, wallet });
+  const requester = wallet.account.address;
+  if (p.fee <= 0n || p.fee > MAX_FEE) throw new InvalidFeeError(p.fee);
+  const prompt = promptBytes(p.prompt);
+  const params = await taskMarket.read.params(); // live values: governance may have changed the manifest's
+  if (prompt.length > params.maxPromptBytes) throw new PromptTooLargeError(prompt.length, params.maxPromptBytes);
+  const evaluatorId = p.evaluatorId ?? (await defaultEvaluatorId(manifest, publicClient));
+  const modelId = modelIdOf(p.model);
+  const [active, providers, balance, allowance] = await Promise.all([
+    evaluatorRegistry.read.isActive([evaluatorId]),
+    stakeRegistry.read.activeProviders([modelId]),
+    token.read.balanceOf([requester]),
+    token.read.allowance([requester, manifest.contracts.taskMarket]),
+  ]);
+  if (!active) throw new EvaluatorNotActiveError(evaluatorId);
+  if (providers === 0n) throw new UnknownModelError(p.model, modelId);
+  if (balance < p.fee) throw new InsufficientBalanceError(requester, balance, p.fee);
+  if (allowance < p.fee) {
+    if (p.approve === "none") throw new InsufficientAllowanceError(requester, allowance, p.fee);
+    const hash = await token.write.approve([manifest.contracts.taskMarket, p.fee]);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new TransactionFailedError("approve", hash, "reverted");
+  }
+
+  const hash = await taskMarket.write.createTask([modelId, evaluatorId, p.fee, bytesToHex(prompt)]);
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new TransactionFailedError("createTask", hash, "reverted");
+  const ours = receipt.logs.filter((l) => l.address.toLowerCase() === manifest.contracts.taskMarket.toLowerCase());
+  const [created] = parseEventLogs({ abi: taskMarketAbi, logs: ours, eventName: "TaskCreated" });
+  const [assigned] = parseEventLogs({ abi: taskMarketAbi, logs: ours, eventName: "ProviderAssigned" });
+  if (created === undefined || assigned === undefined) {
+    throw new TransactionFailedError("createTask", hash, "the receipt has no TaskCreated/ProviderAssigned event");
+  }
+  return {
+    taskId: created.args.taskId,
+    provider: assigned.args.provider,
+    modelId,
+    evaluatorId,
+    transactionHash: hash,
+    blockNumber: receipt.blockNumber,
+  };
+}
