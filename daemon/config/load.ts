@@ -31,6 +31,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, { path: readonly string[]; k
   POQ_KEYSTORE: { path: ["keys", "keystorePath"], kind: "string" },
   POQ_PASSWORD_FILE: { path: ["keys", "passwordFile"], kind: "string" },
   POQ_STATE_DIR: { path: ["stateDir"], kind: "string" },
+  POQ_DEPLOYMENT: { path: ["deployment"], kind: "string" },
   POQ_EVALUATOR_DIR: { path: ["roles", "validator", "evaluatorDir"], kind: "string" },
   POQ_METRICS_HOST: { path: ["observe", "host"], kind: "string" },
   POQ_METRICS_PORT: { path: ["observe", "port"], kind: "int" },
@@ -106,6 +107,7 @@ export function loadConfig({ file, env = process.env }: LoadConfigParameters = {
     // Paths in the file are relative to the file, not to wherever the operator happened to start the daemon.
     const base = path.dirname(path.resolve(file));
     config.stateDir = path.resolve(base, config.stateDir);
+    if (config.deployment !== undefined) config.deployment = path.resolve(base, config.deployment);
     config.keys.keystorePath = path.resolve(base, config.keys.keystorePath);
     if (config.keys.passwordFile !== undefined) config.keys.passwordFile = path.resolve(base, config.keys.passwordFile);
     if (config.roles.validator !== undefined) {

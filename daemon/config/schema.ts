@@ -146,6 +146,18 @@ const providerSchema = z
 const validatorSchema = z
   .object({
     evaluatorDir: z.string().min(1).describe("Folder with the evaluator model files (checked against on-chain hashes)"),
+    claimBatchMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(60_000)
+      .describe("Rewards of every task finalized within this long are claimed in one transaction"),
+    drawStaggerMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(500)
+      .describe("Up to this long (chosen per task and account) before calling drawCommittee/finalize, so validators rarely race"),
   })
   .strict();
 
@@ -158,6 +170,11 @@ export const configSchema = z
       .strict()
       .describe("The Redis server behind the work queues (use AOF persistence)"),
     keys: keysSchema,
+    deployment: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Deployment manifest JSON (contract addresses, deploy block) written by scripts/deploy.ts; required by the roles"),
     stateDir: z
       .string()
       .min(1)

@@ -27,10 +27,24 @@ export interface StartHealthServerParameters {
   checkTimeoutMs?: number;
 }
 
+/** The answer of an extra route (e.g. the validator's /attestations). */
+export interface RouteResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** Handles GET `path`; gets the full request URL (with its query). */
+export type RouteHandler = (url: URL) => Promise<RouteResponse>;
+
 export interface HealthServer {
   url: string;
   port: number;
   runChecks(): Promise<HealthReport>;
+  /** Adds a readiness check after start (roles add theirs, e.g. the evaluator, once they load it). */
+  addCheck(name: string, check: HealthCheck): void;
+  /** Serves GET `path` with `handler` (roles publish their own read-only views, e.g. /attestations). */
+  addRoute(path: string, handler: RouteHandler): void;
   close(): Promise<void>;
 }
 
@@ -65,6 +79,8 @@ export async function startHealthServer({
   port = 0,
   checkTimeoutMs = 3_000,
 }: StartHealthServerParameters): Promise<HealthServer> {
+  checks = { ...checks };
+  const routes = new Map<string, RouteHandler>();
   const runChecks = async (): Promise<HealthReport> => {
     const names = Object.keys(checks);
     const results = await Promise.all(names.map((name) => runCheck(checks[name]!, checkTimeoutMs)));
@@ -92,8 +108,13 @@ export async function startHealthServer({
         (text) => reply(200, registry.contentType, text),
         (error: unknown) => reply(500, "text/plain", `${String(error)}\n`),
       );
+    } else if (path !== undefined && routes.has(path)) {
+      routes.get(path)!(new URL(req.url ?? "/", "http://localhost")).then(
+        (r) => reply(r.status, r.contentType, r.body),
+        (error: unknown) => reply(500, "text/plain", `${String(error)}\n`),
+      );
     } else {
-      reply(404, "text/plain", "not found: try /health, /live or /metrics\n");
+      reply(404, "text/plain", `not found: try /health, /live, /metrics${[...routes.keys()].map((r) => `, ${r}`).join("")}\n`);
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -105,6 +126,8 @@ export async function startHealthServer({
     url: `http://${host}:${bound}`,
     port: bound,
     runChecks,
+    addCheck: (name, check) => void (checks[name] = check),
+    addRoute: (route, handler) => void routes.set(route, handler),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -1,5 +1,5 @@
 /** The roles' pipeline steps; each has its own queue so that each can be scaled and watched on its own. */
-export const STEPS = ["infer", "score", "commit", "reveal", "finalize", "claim"] as const;
+export const STEPS = ["infer", "draw", "score", "commit", "reveal", "finalize", "claim"] as const;
 export type Step = (typeof STEPS)[number];
 
 export function queueName(step: Step): string {
@@ -21,4 +21,14 @@ export interface StepJobData {
   taskId: string;
   round: number;
   [field: string]: unknown;
+}
+
+/**
+ * BullMQ key prefix of one daemon's queues: derived from its account so that several daemons can share one
+ * Redis. Workers of the same account (scaling one validator over several machines) share the prefix and so
+ * the queues; different accounts never see each other's jobs.
+ */
+export function queuePrefixFor(address: string): string {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new TypeError(`"${address}" is not an account address`);
+  return `poq:${address.toLowerCase()}`;
 }

@@ -12,8 +12,11 @@ export interface RetryPolicy {
 
 export type StepQueues = Record<Step, Queue<StepJobData>>;
 
-/** One BullMQ queue per step, with retry defaults; failed jobs are kept (never silently dropped). */
-export function createStepQueues(connection: Redis, retry: RetryPolicy, logger?: Logger): StepQueues {
+/**
+ * One BullMQ queue per step, with retry defaults; failed jobs are kept (never silently dropped). `prefix`
+ * (see queuePrefixFor) keeps daemons that share a Redis apart; BullMQ's default "bull" when omitted.
+ */
+export function createStepQueues(connection: Redis, retry: RetryPolicy, logger?: Logger, prefix?: string): StepQueues {
   const defaultJobOptions: JobsOptions = {
     attempts: retry.attempts,
     backoff: { type: "exponential", delay: retry.backoffMs },
@@ -21,7 +24,7 @@ export function createStepQueues(connection: Redis, retry: RetryPolicy, logger?:
     removeOnFail: false,
   };
   const entries = STEPS.map((step) => {
-    const queue = new Queue<StepJobData>(queueName(step), { connection, defaultJobOptions });
+    const queue = new Queue<StepJobData>(queueName(step), { connection, defaultJobOptions, prefix });
     // Connection faults surface here too; the connection itself logs them, and callers see failed adds.
     queue.on("error", (error) => logger?.debug({ err: error, queue: queue.name }, "queue error"));
     return [step, queue];

@@ -6,7 +6,8 @@ import { isBadInput } from "./errors.ts";
 import { queueName, type Step, type StepJobData } from "./names.ts";
 import type { WorkerTiming } from "./timing.ts";
 
-export type StepHandler<R = unknown> = (job: Job<StepJobData>) => Promise<R>;
+/** `token` is the worker's lock token, needed to move the running job back to delayed (job.moveToDelayed). */
+export type StepHandler<R = unknown> = (job: Job<StepJobData>, token?: string) => Promise<R>;
 
 export interface CreateStepWorkerParameters<R> {
   step: Step;
@@ -18,6 +19,8 @@ export interface CreateStepWorkerParameters<R> {
   concurrency?: number;
   logger: Logger;
   metrics?: DaemonMetrics;
+  /** BullMQ key prefix; must equal the queues' (see queuePrefixFor). */
+  prefix?: string;
 }
 
 /**
@@ -33,10 +36,12 @@ export function createStepWorker<R>({
   concurrency = 1,
   logger,
   metrics,
+  prefix,
 }: CreateStepWorkerParameters<R>): Worker<StepJobData, R> {
   const log = logger.child({ queue: queueName(step) });
   const worker = new Worker<StepJobData, R>(queueName(step), handler, {
     connection,
+    prefix,
     concurrency,
     lockDuration: timing.lockDurationMs,
     stalledInterval: timing.stalledIntervalMs,

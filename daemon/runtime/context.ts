@@ -12,6 +12,7 @@ import { createMetrics, type DaemonMetrics } from "../observe/metrics.ts";
 import { startHealthServer, type HealthCheck, type HealthServer } from "../observe/health-server.ts";
 import { createRedisConnection, pingRedis } from "../queue/connection.ts";
 import { closeStepQueues, createStepQueues, type StepQueues } from "../queue/queues.ts";
+import { queuePrefixFor } from "../queue/names.ts";
 import { updateQueueDepth } from "../queue/failed-jobs.ts";
 import type { WorkerTiming } from "../queue/timing.ts";
 import { CursorStore } from "../store/cursor-store.ts";
@@ -28,6 +29,8 @@ export interface DaemonContext {
   account: PrivateKeyAccount;
   sender: TransactionSender;
   queues: StepQueues;
+  /** BullMQ key prefix of this account's queues (workers must use the same one). */
+  queuePrefix: string;
   workerTiming: WorkerTiming;
   /** A new Redis connection for one BullMQ worker (workers block on theirs, so each needs its own). */
   workerConnection(): Redis;
@@ -82,7 +85,9 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
   const recovered = await sender.recover();
   if (recovered.length > 0) logger.info({ recovered }, "journaled transactions from the last run handled");
   const producer = createRedisConnection(config.redis.url, "producer", logger);
-  const queues = createStepQueues(producer, { attempts: config.queue.attempts, backoffMs: config.queue.backoffMs }, logger);
+  // One prefix per account: daemons of different accounts can share a Redis, workers of one account share queues.
+  const queuePrefix = queuePrefixFor(account.address);
+  const queues = createStepQueues(producer, { attempts: config.queue.attempts, backoffMs: config.queue.backoffMs }, logger, queuePrefix);
   const workerConnections: Redis[] = [];
   const health = await startHealthServer({
     registry: metrics.registry,
@@ -104,7 +109,7 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
   timer.unref();
   logger.info({ address: account.address, health: health.url, chainId: config.chain.chainId }, "daemon context ready");
   return {
-    config, logger, metrics, chain, account, sender, queues,
+    config, logger, metrics, chain, account, sender, queues, queuePrefix,
     workerTiming: { lockDurationMs: config.queue.lockDurationMs, stalledIntervalMs: config.queue.stalledIntervalMs, maxStalledCount: config.queue.maxStalledCount },
     workerConnection: () => {
       const connection = createRedisConnection(config.redis.url, "worker", logger);

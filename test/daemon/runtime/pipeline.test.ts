@@ -66,7 +66,7 @@ describe("runtime pipeline: watcher -> BullMQ -> worker -> salt -> sender, under
       },
     });
     const worker = createStepWorker({
-      step: "score", connection: ctx.workerConnection(), timing: ctx.workerTiming, concurrency: 3, logger,
+      step: "score", connection: ctx.workerConnection(), timing: ctx.workerTiming, concurrency: 3, logger, prefix: ctx.queuePrefix,
       handler: async (job) => {
         const { taskId, round } = job.data;
         const score = (Number(taskId) * 37) % 10_001;

@@ -1,0 +1,146 @@
+import { encodeFunctionData, type Address, type Hex, type TypedDataDomain } from "viem";
+import { ConfigError } from "../config/load.ts";
+import type { DaemonContext } from "../runtime/context.ts";
+import { createLogWatcher, type LogWatcher, type WatcherEvent } from "../chain/watcher.ts";
+import { TransactionRevertedError, ExpectedEventMissingError } from "../chain/errors.ts";
+import type { SentTransaction } from "../chain/sender.ts";
+import { evaluatorRegistryAbi, mockERC20Abi, taskMarketAbi } from "../../sdk/contracts.ts";
+import { readDeploymentManifest, type DeploymentManifest } from "../../sdk/deployment.ts";
+import { taskMarketDomain } from "../../sdk/eip712.ts";
+
+export { taskMarketAbi };
+
+/** ITaskMarket.TaskView as viem decodes it. */
+export type TaskView = {
+  status: number;
+  round: number;
+  reassignments: number;
+  committeeSize: number;
+  revealedCount: number;
+  answerDeadline: bigint;
+  seedBlock: bigint;
+  drawBlock: bigint;
+  commitEnd: bigint;
+  revealEnd: bigint;
+  consensus: number;
+  requester: Address;
+  provider: Address;
+  fee: bigint;
+  modelId: Hex;
+  evaluatorId: Hex;
+  outputHash: Hex;
+};
+
+export type MemberView = { account: Address; score: number; revealed: boolean; commitment: Hex };
+
+export type MarketFunction = "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer";
+
+/** The deployment a role works against: addresses, EIP-712 domain, typed reads and one way to send. */
+export interface Market {
+  manifest: DeploymentManifest;
+  address: Address;
+  domain: TypedDataDomain;
+  task(taskId: bigint): Promise<TaskView>;
+  committee(taskId: bigint, round: number): Promise<readonly MemberView[]>;
+  claimable(account: Address): Promise<bigint>;
+  evaluatorActive(id: Hex): Promise<boolean>;
+  maxOutputBytes(): Promise<number>;
+  maxTaskLifetime(): Promise<bigint>;
+  tokenBalance(account: Address): Promise<bigint>;
+  /** Sends `functionName(args)` through the context's sender; done only when `eventName` is in the receipt. */
+  send(label: string, functionName: MarketFunction, args: readonly unknown[], eventName: string, where?: (args: Record<string, unknown>) => boolean): Promise<SentTransaction>;
+}
+
+/** Reads the deployment manifest named by `config.deployment` and checks it belongs to the configured chain. */
+export function openMarket(ctx: DaemonContext): Market {
+  const file = ctx.config.deployment;
+  if (file === undefined) throw new ConfigError("Invalid configuration", ["deployment: required to run a role (path to the deployment manifest written by scripts/deploy.ts; or POQ_DEPLOYMENT)"]);
+  const manifest = readDeploymentManifest(file);
+  if (manifest.chainId !== ctx.config.chain.chainId) {
+    throw new ConfigError("Invalid configuration", [`deployment: manifest ${file} is for chain ${manifest.chainId}, the config for chain ${ctx.config.chain.chainId}`]);
+  }
+  const client = ctx.chain.client;
+  const address = manifest.contracts.taskMarket;
+  const read = <T>(functionName: string, args: readonly unknown[] = []) =>
+    client.readContract({ address, abi: taskMarketAbi, functionName, args } as never) as Promise<T>;
+  return {
+    manifest,
+    address,
+    domain: taskMarketDomain(manifest.chainId, address),
+    task: (taskId) => read<TaskView>("task", [taskId]),
+    committee: (taskId, round) => read<readonly MemberView[]>("committee", [taskId, BigInt(round)]),
+    claimable: (account) => read<bigint>("claimable", [account]),
+    maxOutputBytes: async () => (await read<{ maxOutputBytes: number }>("params")).maxOutputBytes,
+    maxTaskLifetime: () => read<bigint>("maxTaskLifetime"),
+    evaluatorActive: (id) =>
+      client.readContract({ address: manifest.contracts.evaluatorRegistry, abi: evaluatorRegistryAbi, functionName: "isActive", args: [id] }),
+    tokenBalance: (account) => client.readContract({ address: manifest.contracts.token, abi: mockERC20Abi, functionName: "balanceOf", args: [account] }),
+    send: (label, functionName, args, eventName, where) =>
+      ctx.sender.send({
+        label,
+        to: address,
+        data: encodeFunctionData({ abi: taskMarketAbi, functionName, args } as never),
+        expect: { abi: taskMarketAbi, eventName, where },
+      }),
+  };
+}
+
+/** The custom error name of a revert (e.g. "InvalidStatus"), or undefined when `error` is not a revert. */
+export function revertName(error: unknown): string | undefined {
+  if (!(error instanceof TransactionRevertedError)) return undefined;
+  return /^([A-Za-z0-9_]+)\(/.exec(error.reason)?.[1] ?? error.reason;
+}
+
+/**
+ * Runs a transaction that any participant may send (drawCommittee, finalize): losing the race to someone else
+ * is normal, so the named reverts and a receipt without the hoped-for event both mean "someone else did it".
+ */
+export async function sendTolerating(race: readonly string[], send: () => Promise<SentTransaction>): Promise<SentTransaction | undefined> {
+  try {
+    return await send();
+  } catch (error) {
+    if (error instanceof ExpectedEventMissingError) return undefined;
+    const name = revertName(error);
+    if (name !== undefined && race.includes(name)) return undefined;
+    throw error;
+  }
+}
+
+/** A watcher over the TaskMarket's events from the deployment block, with the context's cursor store and settings. */
+export function createMarketWatcher(ctx: DaemonContext, market: Market, role: string, onEvent: (event: WatcherEvent) => Promise<void>): LogWatcher {
+  const c = ctx.config.chain;
+  return createLogWatcher({
+    name: `${role}-TaskMarket-${market.address}`,
+    client: ctx.chain.client,
+    address: market.address,
+    abi: taskMarketAbi,
+    cursorStore: ctx.cursors,
+    onEvent,
+    confirmations: c.confirmations,
+    finalityDepth: c.finalityDepth,
+    maxBlockRange: c.maxBlockRange,
+    startBlock: BigInt(Math.max(c.startBlock, market.manifest.deployBlock)),
+    pollIntervalMs: c.pollIntervalMs,
+    quietPeriodMs: c.quietPeriodMs,
+    subscribe: ctx.chain.subscribes,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+  });
+}
+
+/** Keeps the token balance and claimable credits of the daemon's account in /metrics. */
+export function startBalanceGauges(ctx: DaemonContext, market: Market, intervalMs = 15_000): () => void {
+  const refresh = async () => {
+    try {
+      const [balance, claimable] = await Promise.all([market.tokenBalance(ctx.account.address), market.claimable(ctx.account.address)]);
+      ctx.metrics.balanceWei.set({ address: ctx.account.address, token: market.manifest.token.symbol }, Number(balance));
+      ctx.metrics.balanceWei.set({ address: ctx.account.address, token: `${market.manifest.token.symbol}-claimable` }, Number(claimable));
+    } catch (error) {
+      ctx.logger.debug({ err: error }, "token balance refresh failed");
+    }
+  };
+  void refresh();
+  const timer = setInterval(() => void refresh(), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

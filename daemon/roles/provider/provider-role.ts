@@ -1,0 +1,128 @@
+import { keccak256, stringToHex, type Address, type Hex } from "viem";
+import type { Job } from "bullmq";
+import type { DaemonContext } from "../../runtime/context.ts";
+import type { WatcherEvent } from "../../chain/watcher.ts";
+import { ConfigError } from "../../config/load.ts";
+import { BadInputError } from "../../queue/errors.ts";
+import { enqueueStep } from "../../queue/queues.ts";
+import type { StepJobData } from "../../queue/names.ts";
+import type { Logger } from "../../observe/logger.ts";
+import { TaskStatus } from "../../../sdk/contracts.ts";
+import { modelId } from "../../../sdk/model-id.ts";
+import type { RunningRole } from "../role.ts";
+import { createMarketWatcher, openMarket, revertName, startBalanceGauges, type Market } from "../market.ts";
+import { bytesToText, readPrompt } from "../task-content.ts";
+import { closeWorkers, startStepWorkers } from "../workers.ts";
+import { AllEndpointsFailedError, UnknownModelError, createChatClient, type ChatClient, type ModelRoute } from "./openai-client.ts";
+
+interface ProviderDeps {
+  ctx: DaemonContext;
+  market: Market;
+  chat: ChatClient;
+  /** On-chain model id (lower-case hex) -> configured model name. */
+  modelNames: Map<string, string>;
+  log: Logger;
+  me: Address;
+}
+
+/** Routes for the chat client from roles.provider.models; API keys come from the environment variables named there. */
+function modelRoutes(ctx: DaemonContext, env: NodeJS.ProcessEnv, maxOutputBytes: number): Record<string, ModelRoute> {
+  const routes: Record<string, ModelRoute> = {};
+  for (const [name, model] of Object.entries(ctx.config.roles.provider!.models)) {
+    routes[name] = {
+      attemptsPerEndpoint: model.attemptsPerEndpoint,
+      // The on-chain cap wins when it is smaller: an answer over it could never be submitted.
+      maxOutputBytes: Math.min(model.maxOutputBytes, maxOutputBytes),
+      endpoints: model.endpoints.map((e) => {
+        const apiKey = e.apiKeyEnv === undefined ? undefined : env[e.apiKeyEnv];
+        if (e.apiKeyEnv !== undefined && (apiKey === undefined || apiKey === "")) throw new ConfigError("Invalid configuration", [`roles.provider.models.${name}: environment variable ${e.apiKeyEnv} (apiKeyEnv) is not set`]);
+        return { url: e.url, timeoutMs: e.timeoutMs, remoteModel: e.remoteModel, apiKey };
+      }),
+    };
+  }
+  return routes;
+}
+
+/**
+ * Answers one assignment: reads the prompt from the TaskCreated log, asks the model's endpoints (fallback in
+ * order), and submits the output with its keccak256 before the deadline. Bad input (unknown model, invalid
+ * UTF-8 prompt, oversize or empty output, deadline passed) fails the job at once; endpoint faults are retried.
+ */
+async function inferStep(deps: ProviderDeps, job: Job<StepJobData>): Promise<{ txHash?: Hex }> {
+  const { ctx, market } = deps;
+  const taskId = BigInt(job.data.taskId);
+  const log = deps.log.child({ taskId: job.data.taskId });
+  const task = await market.task(taskId);
+  if (task.status !== TaskStatus.Assigned || task.provider.toLowerCase() !== deps.me.toLowerCase()) {
+    log.info({ status: task.status }, "assignment no longer ours or already answered; nothing to do");
+    return {};
+  }
+  const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
+  if (block >= task.answerDeadline) throw new BadInputError(`task ${taskId}: answer deadline ${task.answerDeadline} passed (block ${block})`, { taskId: job.data.taskId });
+  const name = deps.modelNames.get(task.modelId.toLowerCase());
+  if (name === undefined) throw new BadInputError(`task ${taskId}: model ${task.modelId} is not served by this provider`, { modelId: task.modelId });
+  const prompt = bytesToText(await readPrompt(ctx, market, taskId, block), `task ${taskId} prompt`, true);
+  let content: string;
+  try {
+    content = (await deps.chat.complete({ model: name, messages: [{ role: "user", content: prompt }] })).content;
+  } catch (error) {
+    if (error instanceof UnknownModelError) throw new BadInputError(error.message);
+    if (error instanceof AllEndpointsFailedError && error.onlyOversizeOutput) throw new BadInputError(`task ${taskId}: ${error.message}`, { taskId: job.data.taskId });
+    throw error;
+  }
+  if (content.length === 0) throw new BadInputError(`task ${taskId}: the model returned an empty answer`, { taskId: job.data.taskId });
+  const output = stringToHex(content);
+  try {
+    const sent = await market.send(`answer:${taskId}`, "submitAnswer", [taskId, keccak256(output), output, ""], "AnswerSubmitted", (args) => args.taskId === taskId);
+    ctx.metrics.tasksAnswered.inc({ role: "provider" });
+    log.info({ txHash: sent.hash, model: name, outputBytes: (output.length - 2) / 2 }, "answer submitted");
+    return { txHash: sent.hash };
+  } catch (error) {
+    const reason = revertName(error);
+    if (reason === "InvalidStatus") return {}; // answered by an earlier run of this job
+    if (reason === "AnswerDeadlinePassed" || reason === "OutputTooLarge" || reason === "NotAssignedProvider") throw new BadInputError(`task ${taskId}: ${reason}`, { taskId: job.data.taskId });
+    throw error;
+  }
+}
+
+async function routeEvent(deps: ProviderDeps, event: WatcherEvent): Promise<void> {
+  if (event.type === "malformed") {
+    deps.ctx.metrics.jobsFailed.inc({ queue: "watcher", reason: "malformed-event" });
+    deps.log.warn({ txHash: event.raw.transactionHash, logIndex: event.raw.logIndex, error: event.error }, "malformed TaskMarket event ignored");
+    return;
+  }
+  if (event.type !== "log" || event.log.eventName !== "ProviderAssigned") return;
+  if (String(event.log.args.provider).toLowerCase() !== deps.me.toLowerCase()) return;
+  deps.ctx.metrics.tasksSeen.inc({ role: "provider" });
+  const taskId = String(event.log.args.taskId);
+  deps.log.info({ taskId, txHash: event.log.transactionHash, answerDeadline: String(event.log.args.answerDeadline) }, "task assigned to us");
+  // One job per assignment: `round` carries the deadline block, so a later reassignment to us is a new job.
+  await enqueueStep(deps.ctx.queues, { step: "infer", data: { taskId, round: Number(event.log.args.answerDeadline) } });
+}
+
+/** Starts the provider role: follows ProviderAssigned for this account and answers with the configured endpoints. */
+export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessEnv = process.env): Promise<RunningRole> {
+  if (ctx.config.roles.provider === undefined) throw new ConfigError("Invalid configuration", ["roles.provider: not set, cannot start the provider role"]);
+  const market = openMarket(ctx);
+  const log = ctx.logger.child({ role: "provider" });
+  const routes = modelRoutes(ctx, env, await market.maxOutputBytes());
+  const deps: ProviderDeps = {
+    ctx, market, log, me: ctx.account.address,
+    chat: createChatClient({ models: routes, logger: log, metrics: ctx.metrics }),
+    modelNames: new Map(Object.keys(routes).map((name) => [modelId(name).toLowerCase(), name])),
+  };
+  const workers = startStepWorkers(ctx, { infer: (job) => inferStep(deps, job) });
+  const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, event));
+  watcher.start();
+  const stopGauges = startBalanceGauges(ctx, market);
+  log.info({ models: Object.keys(routes), market: market.address }, "provider role started");
+  return {
+    name: "provider",
+    async stop() {
+      stopGauges();
+      await watcher.stop();
+      await closeWorkers(workers);
+      log.info("provider role stopped");
+    },
+  };
+}

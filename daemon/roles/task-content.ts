@@ -1,0 +1,61 @@
+import { getAbiItem, type Hex } from "viem";
+import type { DaemonContext } from "../runtime/context.ts";
+import { BadInputError } from "../queue/errors.ts";
+import { taskMarketAbi, type Market } from "./market.ts";
+
+const taskCreated = getAbiItem({ abi: taskMarketAbi, name: "TaskCreated" });
+const answerSubmitted = getAbiItem({ abi: taskMarketAbi, name: "AnswerSubmitted" });
+
+type TaskEvent = "TaskCreated" | "AnswerSubmitted";
+
+/**
+ * Finds the newest `eventName` log of `taskId` at or below `toBlock`, walking back in ranges of
+ * chain.maxBlockRange (RPC providers cap eth_getLogs ranges) but never below the deployment block or further
+ * back than a task can live (maxTaskLifetime), so a missing log costs a bounded number of requests.
+ */
+async function findTaskLog(ctx: DaemonContext, market: Market, eventName: TaskEvent, taskId: bigint, toBlock: bigint) {
+  const lifetime = await market.maxTaskLifetime();
+  const floor = BigInt(market.manifest.deployBlock);
+  const lowest = toBlock - lifetime - 1n > floor ? toBlock - lifetime - 1n : floor;
+  const range = BigInt(ctx.config.chain.maxBlockRange);
+  for (let to = toBlock; to >= lowest; to -= range) {
+    const from = to - range + 1n > lowest ? to - range + 1n : lowest;
+    const logs = await ctx.chain.client.getLogs({
+      address: market.address,
+      event: eventName === "TaskCreated" ? taskCreated : answerSubmitted,
+      args: { taskId },
+      fromBlock: from,
+      toBlock: to,
+      strict: true,
+    } as never);
+    const last = (logs as unknown as { args: Record<string, unknown> }[]).at(-1);
+    if (last !== undefined) return last.args;
+    if (from === lowest) break;
+  }
+  throw new BadInputError(`no ${eventName} log for task ${taskId} within its lifetime below block ${toBlock}`, { taskId: String(taskId), eventName });
+}
+
+/** The prompt bytes of a task, from its TaskCreated log (the prompt lives in the event, not in storage). */
+export async function readPrompt(ctx: DaemonContext, market: Market, taskId: bigint, atOrBelow: bigint): Promise<Hex> {
+  const args = await findTaskLog(ctx, market, "TaskCreated", taskId, atOrBelow);
+  if (typeof args.prompt !== "string") throw new BadInputError(`TaskCreated of task ${taskId} carries no prompt`, { taskId: String(taskId) });
+  return args.prompt as Hex;
+}
+
+/** The answer bytes and URI of a task, from its AnswerSubmitted log. */
+export async function readAnswer(ctx: DaemonContext, market: Market, taskId: bigint, atOrBelow: bigint): Promise<{ output: Hex; uri: string; outputHash: Hex }> {
+  const args = await findTaskLog(ctx, market, "AnswerSubmitted", taskId, atOrBelow);
+  return { output: args.output as Hex, uri: String(args.uri ?? ""), outputHash: args.outputHash as Hex };
+}
+
+/**
+ * Bytes to text the same way on every validator: UTF-8 with U+FFFD for invalid sequences (deterministic), so
+ * odd bytes get a low score rather than a crash. `strict` (the provider's prompt) refuses invalid UTF-8.
+ */
+export function bytesToText(bytes: Hex, what: string, strict = false): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: strict }).decode(Buffer.from(bytes.slice(2), "hex"));
+  } catch (error) {
+    throw new BadInputError(`${what} is not valid UTF-8`, { cause: String(error) });
+  }
+}

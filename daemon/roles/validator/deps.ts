@@ -1,0 +1,53 @@
+import { keccak256, encodePacked, type Address, type Hex } from "viem";
+import type { DaemonContext } from "../../runtime/context.ts";
+import type { Evaluator } from "../../evaluation/evaluator.ts";
+import type { Logger } from "../../observe/logger.ts";
+import { enqueueStep, type EnqueueStepParameters } from "../../queue/queues.ts";
+import { signAttestation } from "../../../sdk/eip712.ts";
+import type { Market } from "../market.ts";
+import type { AttestationLog } from "./attestation-log.ts";
+
+/** What every validator step handler works with. */
+export interface ValidatorDeps {
+  ctx: DaemonContext;
+  market: Market;
+  evaluator: Evaluator;
+  attestations: AttestationLog;
+  neverReveal: boolean;
+  log: Logger;
+  me: Address;
+}
+
+/** Jobs carry ids and block numbers as decimal strings (JSON has no bigint). */
+export interface TaskJob {
+  taskId: string;
+  round: number;
+  index?: number;
+  signature?: Hex;
+}
+
+export const enqueue = (deps: ValidatorDeps, p: EnqueueStepParameters) => enqueueStep(deps.ctx.queues, p);
+
+/** How long a step waits before looking at the chain again when it is early (a phase has not opened yet). */
+export const recheckMs = (deps: ValidatorDeps) => deps.ctx.config.chain.pollIntervalMs;
+
+/**
+ * A delay in [0, drawStaggerMs) fixed per (account, task): validators that may all send the same
+ * anyone-may-call transaction (drawCommittee, finalize) spread out, so usually one sends it and the others see
+ * it done instead of paying for a reverted race.
+ */
+export function staggerMs(deps: ValidatorDeps, taskId: string): number {
+  const span = deps.ctx.config.roles.validator?.drawStaggerMs ?? 0;
+  if (span === 0) return 0;
+  return Number(BigInt(keccak256(encodePacked(["address", "uint256"], [deps.me, BigInt(taskId)]))) % BigInt(span));
+}
+
+/**
+ * Signs the EIP-712 Attestation of `score` for the task's output, after recording it in the equivocation guard
+ * (which throws rather than let this key sign a second, different score for the task). ECDSA signatures here
+ * are deterministic (RFC 6979), so signing again after a restart yields the same bytes.
+ */
+export async function signScore(deps: ValidatorDeps, taskId: string, outputHash: Hex, score: number): Promise<Hex> {
+  deps.ctx.equivocation.checkAndRecord({ taskId, outputHash, score });
+  return signAttestation(deps.ctx.account, deps.market.domain, { taskId: BigInt(taskId), outputHash, evaluatorId: deps.evaluator.id, score });
+}

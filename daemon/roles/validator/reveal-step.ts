@@ -1,0 +1,67 @@
+import { getAbiItem, type Hex } from "viem";
+import type { Job } from "bullmq";
+import { BadInputError } from "../../queue/errors.ts";
+import type { StepJobData } from "../../queue/names.ts";
+import { postpone } from "../../queue/postpone.ts";
+import { TaskStatus } from "../../../sdk/contracts.ts";
+import { revertName, taskMarketAbi } from "../market.ts";
+import { enqueue, recheckMs, signScore, type TaskJob, type ValidatorDeps } from "./deps.ts";
+import { WindowMissedError } from "./errors.ts";
+
+const scoreRevealed = getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" });
+
+/** The hash of our ScoreRevealed transaction, for a reveal that reached the chain before a crash. */
+async function findOurReveal(deps: ValidatorDeps, taskId: string, round: number, fromBlock: bigint): Promise<Hex | undefined> {
+  const logs = await deps.ctx.chain.client.getLogs({ address: deps.market.address, event: scoreRevealed, args: { taskId: BigInt(taskId), validator: deps.me }, fromBlock, strict: true } as never);
+  return (logs as unknown as { args: { round: bigint }; transactionHash: Hex }[]).find((l) => l.args.round === BigInt(round))?.transactionHash;
+}
+
+/**
+ * Reveals from the salt store once the reveal phase is open (postponing itself until then without spending
+ * attempts), then publishes the signed attestation. Works the same after any crash: everything it needs is in
+ * the salt store and on chain, so the startup sweep can enqueue it from `salts.pendingReveals()` alone.
+ */
+export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, token?: string): Promise<{ txHash?: Hex }> {
+  const { ctx, market } = deps;
+  const { taskId, round } = job.data as TaskJob;
+  const log = deps.log.child({ taskId, round });
+  const saved = ctx.salts.get(taskId, round);
+  if (saved === undefined) throw new BadInputError(`task ${taskId} round ${round}: no saved salt, cannot reveal`, { taskId });
+  const task = await market.task(BigInt(taskId));
+  let txHash = saved.revealedTxHash;
+  if (txHash === undefined) {
+    if (task.status !== TaskStatus.Committee || task.round !== round) {
+      txHash = await findOurReveal(deps, taskId, round, task.drawBlock > 0n ? task.drawBlock - 1n : 0n);
+      if (txHash === undefined) throw new WindowMissedError(`task ${taskId} round ${round} settled (status ${task.status}) before our reveal`, { taskId });
+    } else {
+      const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
+      if (block <= task.commitEnd) return postpone(job, token, recheckMs(deps));
+      if (block > task.revealEnd) throw new WindowMissedError(`task ${taskId}: reveal phase closed at block ${task.revealEnd}`, { taskId });
+      const members = await market.committee(BigInt(taskId), round);
+      const index = members.findIndex((m) => m.account.toLowerCase() === deps.me.toLowerCase());
+      if (index < 0) throw new BadInputError(`task ${taskId} round ${round}: this account is not in the committee`, { taskId });
+      if (members[index]!.revealed) txHash = await findOurReveal(deps, taskId, round, task.drawBlock);
+      else {
+        try {
+          const sent = await market.send(`reveal:${taskId}:${round}`, "reveal", [BigInt(taskId), BigInt(index), BigInt(saved.score), saved.salt], "ScoreRevealed",
+            (args) => args.taskId === BigInt(taskId) && String(args.validator).toLowerCase() === deps.me.toLowerCase());
+          txHash = sent.hash;
+        } catch (error) {
+          const name = revertName(error);
+          if (name === "RevealTooEarly") return postpone(job, token, recheckMs(deps));
+          if (name !== "AlreadyRevealed") throw error;
+          txHash = await findOurReveal(deps, taskId, round, task.drawBlock);
+        }
+        ctx.metrics.tasksRevealed.inc({ role: "validator" });
+        log.info({ txHash, score: saved.score }, "score revealed");
+      }
+    }
+    ctx.salts.markRevealed(taskId, round, txHash ?? "0x");
+  }
+  const signature = (job.data as TaskJob).signature ?? (await signScore(deps, taskId, task.outputHash, saved.score));
+  if (deps.attestations.publish({ taskId: BigInt(taskId), outputHash: task.outputHash, evaluatorId: task.evaluatorId, score: saved.score, validator: deps.me, signature })) {
+    log.info({ score: saved.score }, "attestation published");
+  }
+  await enqueue(deps, { step: "finalize", data: { taskId, round } });
+  return { txHash };
+}

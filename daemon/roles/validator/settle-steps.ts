@@ -1,0 +1,77 @@
+import type { Job } from "bullmq";
+import type { StepJobData } from "../../queue/names.ts";
+import { postpone } from "../../queue/postpone.ts";
+import { sleep } from "../../chain/backoff.ts";
+import { TaskStatus } from "../../../sdk/contracts.ts";
+import { sendTolerating } from "../market.ts";
+import { enqueue, recheckMs, staggerMs, type TaskJob, type ValidatorDeps } from "./deps.ts";
+
+/** Claim jobs share one id per claimBatchMs window, so the rewards of many tasks leave in one claim(). */
+export async function scheduleClaim(deps: ValidatorDeps): Promise<void> {
+  const batchMs = deps.ctx.config.roles.validator?.claimBatchMs ?? 0;
+  const bucket = batchMs === 0 ? Date.now() : Math.floor(Date.now() / batchMs);
+  const runAtMs = batchMs === 0 ? undefined : (bucket + 1) * batchMs;
+  await enqueue(deps, { step: "claim", data: { taskId: "batch", round: bucket }, runAtMs });
+}
+
+/**
+ * Draws the committee of `round` once its seed block exists. Anyone may call drawCommittee, so validators
+ * stagger and tolerate losing the race (InvalidStatus: somebody drew first).
+ */
+export async function drawStep(deps: ValidatorDeps, job: Job<StepJobData>, token?: string): Promise<{ drawn: boolean }> {
+  const { ctx, market } = deps;
+  const { taskId, round } = job.data as TaskJob;
+  const isOpen = async () => {
+    const task = await market.task(BigInt(taskId));
+    return task.status === TaskStatus.Answered && task.round === round ? task : undefined;
+  };
+  let task = await isOpen();
+  if (task === undefined) return { drawn: false };
+  if ((await ctx.chain.client.getBlockNumber({ cacheTime: 0 })) <= task.seedBlock) return postpone(job, token, recheckMs(deps));
+  await sleep(staggerMs(deps, taskId));
+  task = await isOpen();
+  if (task === undefined) return { drawn: false };
+  const sent = await sendTolerating(["InvalidStatus", "UnknownTask"], () =>
+    market.send(`draw:${taskId}:${round}`, "drawCommittee", [BigInt(taskId)], "CommitteeDrawn", (args) => args.taskId === BigInt(taskId)));
+  deps.log.info({ taskId, round, txHash: sent?.hash, drawn: sent !== undefined }, sent === undefined ? "committee drawn by someone else" : "committee drawn");
+  return { drawn: sent !== undefined };
+}
+
+/**
+ * Settles the round once everyone revealed or the reveal phase ended (anyone may call finalize; losing the race
+ * is fine), then schedules a claim. A roll (quorum missed) is also an end of this round: the watcher sees
+ * TaskRolled and the next round starts with a new draw.
+ */
+export async function finalizeStep(deps: ValidatorDeps, job: Job<StepJobData>, token?: string): Promise<{ status: number }> {
+  const { ctx, market } = deps;
+  const { taskId, round } = job.data as TaskJob;
+  let task = await market.task(BigInt(taskId));
+  const settled = () => task.status !== TaskStatus.Committee || task.round !== round;
+  if (!settled()) {
+    const allRevealed = task.revealedCount >= task.committeeSize;
+    if (!allRevealed && (await ctx.chain.client.getBlockNumber({ cacheTime: 0 })) <= task.revealEnd) return postpone(job, token, recheckMs(deps));
+    await sleep(staggerMs(deps, taskId));
+    task = await market.task(BigInt(taskId));
+    if (!settled()) {
+      const sent = await sendTolerating(["InvalidStatus"], () =>
+        market.send(`finalize:${taskId}:${round}`, "finalize", [BigInt(taskId)], "TaskFinalized", (args) => args.taskId === BigInt(taskId)));
+      deps.log.info({ taskId, round, txHash: sent?.hash }, "finalize sent");
+      task = await market.task(BigInt(taskId));
+    }
+  }
+  if (task.status === TaskStatus.Finalized) await scheduleClaim(deps);
+  deps.log.info({ taskId, round, status: task.status, consensus: task.consensus }, "round settled");
+  return { status: task.status };
+}
+
+/** Withdraws every credit (rewards of all finalized tasks so far) in one claim() when there is any. */
+export async function claimStep(deps: ValidatorDeps): Promise<{ claimed: string }> {
+  const amount = await deps.market.claimable(deps.me);
+  if (amount === 0n) return { claimed: "0" };
+  const sent = await sendTolerating(["NothingToClaim"], () => deps.market.send(`claim:${Date.now()}`, "claim", [], "Claimed", (args) => String(args.account).toLowerCase() === deps.me.toLowerCase()));
+  if (sent !== undefined) {
+    deps.ctx.metrics.tasksClaimed.inc({ role: "validator" });
+    deps.log.info({ amount: amount.toString(), txHash: sent.hash }, "rewards claimed");
+  }
+  return { claimed: sent === undefined ? "0" : amount.toString() };
+}

@@ -1,0 +1,111 @@
+import type { Address } from "viem";
+import type { DaemonContext } from "../../runtime/context.ts";
+import type { Evaluator } from "../../evaluation/evaluator.ts";
+import { createEvaluator } from "../../evaluation/factory.ts";
+import type { WatcherEvent } from "../../chain/watcher.ts";
+import { ConfigError } from "../../config/load.ts";
+import { jobIdFor } from "../../queue/names.ts";
+import type { RunningRole } from "../role.ts";
+import { createMarketWatcher, openMarket, startBalanceGauges } from "../market.ts";
+import { closeWorkers, startStepWorkers } from "../workers.ts";
+import { AttestationLog } from "./attestation-log.ts";
+import { enqueue, type ValidatorDeps } from "./deps.ts";
+import { EvaluatorNotRegisteredError } from "./errors.ts";
+import { scoreStep } from "./score-step.ts";
+import { commitStep } from "./commit-step.ts";
+import { revealStep } from "./reveal-step.ts";
+import { claimStep, drawStep, finalizeStep } from "./settle-steps.ts";
+
+export { EvaluatorNotRegisteredError, EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
+
+export interface ValidatorRoleOptions {
+  /** Replaces the evaluator loaded from roles.validator.evaluatorDir (the caller keeps ownership and closes it). */
+  evaluator?: Evaluator;
+  /** Demo/test-only misbehaviour: commit but never reveal (this validator gets slashed). */
+  neverReveal?: boolean;
+}
+
+/** Turns the market's events into jobs: draws for answered/rolled tasks, scoring where we sit on the committee. */
+async function routeEvent(deps: ValidatorDeps, event: WatcherEvent): Promise<void> {
+  if (event.type === "malformed") {
+    deps.ctx.metrics.jobsFailed.inc({ queue: "watcher", reason: "malformed-event" });
+    deps.log.warn({ txHash: event.raw.transactionHash, logIndex: event.raw.logIndex, error: event.error }, "malformed TaskMarket event ignored");
+    return;
+  }
+  if (event.type !== "log") return;
+  const { eventName, args, transactionHash: txHash } = event.log;
+  const taskId = String(args.taskId);
+  if (eventName === "AnswerSubmitted") {
+    deps.ctx.metrics.tasksSeen.inc({ role: "validator" });
+    await enqueue(deps, { step: "draw", data: { taskId, round: 0 } });
+  } else if (eventName === "TaskRolled") {
+    deps.log.info({ taskId, newRound: String(args.newRound), txHash }, "task rolled to a new committee");
+    await enqueue(deps, { step: "draw", data: { taskId, round: Number(args.newRound) } });
+  } else if (eventName === "CommitteeDrawn") {
+    const members = (args.members as Address[]).map((m) => m.toLowerCase());
+    const index = members.indexOf(deps.me.toLowerCase());
+    if (index < 0) return;
+    deps.log.info({ taskId, round: String(args.round), index, txHash, commitEnd: String(args.commitEnd) }, "drawn into a committee");
+    await enqueue(deps, { step: "score", data: { taskId, round: Number(args.round), index } });
+  }
+}
+
+/** After a restart: every salt committed but not revealed gets its reveal job back (and a failed one is retried). */
+async function resumePendingReveals(deps: ValidatorDeps): Promise<number> {
+  const pending = deps.ctx.salts.pendingReveals();
+  for (const record of pending) {
+    const existing = await deps.ctx.queues.reveal.getJob(jobIdFor("reveal", record.taskId, record.round));
+    if (existing !== undefined && (await existing.isFailed())) await existing.retry();
+    else await enqueue(deps, { step: "reveal", data: { taskId: record.taskId, round: record.round }, priority: 1 });
+  }
+  return pending.length;
+}
+
+/**
+ * Starts the validator role: checks that the evaluator is registered and active on-chain (refuses to start
+ * otherwise), resumes pending reveals from the salt store, then follows the TaskMarket and runs the
+ * draw/score/commit/reveal/finalize/claim workers. Serves the published attestations at GET /attestations.
+ */
+export async function startValidatorRole(ctx: DaemonContext, options: ValidatorRoleOptions = {}): Promise<RunningRole> {
+  if (ctx.config.roles.validator === undefined) throw new ConfigError("Invalid configuration", ["roles.validator: not set, cannot start the validator role"]);
+  const market = openMarket(ctx);
+  const evaluator = options.evaluator ?? (await createEvaluator(ctx.config.roles.validator.evaluatorDir));
+  const ownsEvaluator = options.evaluator === undefined;
+  try {
+    if (!(await market.evaluatorActive(evaluator.id))) throw new EvaluatorNotRegisteredError(evaluator.id);
+  } catch (error) {
+    if (ownsEvaluator) await evaluator.close();
+    throw error;
+  }
+  const me = ctx.account.address;
+  const log = ctx.logger.child({ role: "validator" });
+  const deps: ValidatorDeps = { ctx, market, evaluator, attestations: new AttestationLog(ctx.config.stateDir), neverReveal: options.neverReveal === true, log, me };
+  if (deps.neverReveal) log.warn("MISBEHAVIOUR ENABLED (neverReveal): this validator commits and never reveals; it will be slashed");
+  ctx.health.addCheck("evaluator", async () => {
+    if (!(await market.evaluatorActive(evaluator.id))) throw new EvaluatorNotRegisteredError(evaluator.id);
+  });
+  ctx.health.addRoute("/attestations", (url) => deps.attestations.serve(url));
+  const resumed = await resumePendingReveals(deps);
+  const workers = startStepWorkers(ctx, {
+    draw: (job, token) => drawStep(deps, job, token),
+    score: (job) => scoreStep(deps, job),
+    commit: (job) => commitStep(deps, job),
+    reveal: (job, token) => revealStep(deps, job, token),
+    finalize: (job, token) => finalizeStep(deps, job, token),
+    claim: () => claimStep(deps),
+  });
+  const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, event));
+  watcher.start();
+  const stopGauges = startBalanceGauges(ctx, market);
+  log.info({ evaluator: evaluator.name, evaluatorId: evaluator.id, market: market.address, resumedReveals: resumed }, "validator role started");
+  return {
+    name: "validator",
+    async stop() {
+      stopGauges();
+      await watcher.stop();
+      await closeWorkers(workers);
+      if (ownsEvaluator) await evaluator.close();
+      log.info("validator role stopped");
+    },
+  };
+}
