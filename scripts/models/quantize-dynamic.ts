@@ -13,6 +13,7 @@
  * Works on any graph with weights stored inline (not ONNX external data), including real HF exports.
  */
 import { GraphBuilder, makeTensor, onnx, type TensorProto } from "./onnx-graph-builder.ts";
+import { RowQuantizer } from "./row-quantization.ts";
 
 export interface QuantizeOptions {
   /** One weight scale per output column instead of one per tensor (lower drift, same speed). */
@@ -22,6 +23,12 @@ export interface QuantizeOptions {
    * of x86 CPUs without VNNI (AVX2 only) at the cost of one bit of precision.
    */
   reduceRange?: boolean;
+  /**
+   * "per-tensor" (default): DynamicQuantizeLinear, exactly as quantize_dynamic; one scale per activation tensor,
+   * so a pair's score depends on the other pairs of its batch. "per-row": one scale per token row
+   * (row-quantization.ts), so batches can be run without coupling pairs.
+   */
+  activations?: "per-tensor" | "per-row";
 }
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -90,11 +97,14 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
   const model = onnx.ModelProto.decode(modelBytes);
   const graph = model.graph;
   if (!graph) throw new Error("ONNX model has no graph");
+  const opset = (model.opsetImport ?? []).find((o) => (o.domain ?? "") === "");
+  if (!opset || Number(opset.version) < 10) throw new Error("model must use ONNX opset >= 10 for MatMulInteger");
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? "", t]));
   const useCount = new Map<string, number>();
   for (const node of graph.node ?? []) for (const input of node.input ?? []) useCount.set(input, (useCount.get(input) ?? 0) + 1);
 
   const out = new GraphBuilder();
+  const rowQuantizer = options.activations === "per-row" ? new RowQuantizer(out, Number(opset.version)) : undefined;
   const replaced = new Set<string>();
   const quantizedActivations = new Map<string, [string, string, string]>();
   let matmulsQuantized = 0;
@@ -124,8 +134,14 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
         out.initializers.push(makeTensor(`${second}_zero_point`, "int8", perChannel ? [cols] : [], new Int8Array(perChannel ? cols : 1)));
         initializers.set(wName, {});
       }
-      const [aQuantized, aScale, aZeroPoint] = quantizedActivation(first);
       const base = node.name || `${second}_MatMul`;
+      if (rowQuantizer) {
+        rowQuantizer.matMul(first, wName, `${second}_scale`, `${second}_zero_point`, node.output![0]!, base);
+        replaced.add(second);
+        matmulsQuantized++;
+        continue;
+      }
+      const [aQuantized, aScale, aZeroPoint] = quantizedActivation(first);
       const integer = out.node("MatMulInteger", [aQuantized, wName, aZeroPoint, `${second}_zero_point`], `${base}_MatMulInteger`);
       const asFloat = out.node("Cast", [integer], `${base}_Cast`, { to: FLOAT });
       const scale = out.node("Mul", [aScale, `${second}_scale`], `${base}_scale_Mul`);
@@ -153,8 +169,9 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
   const stillUsed = new Set(out.nodes.flatMap((n) => n.input ?? []));
   const kept = (graph.initializer ?? []).filter((t) => !replaced.has(t.name ?? "") || stillUsed.has(t.name ?? ""));
 
-  const opset = (model.opsetImport ?? []).find((o) => (o.domain ?? "") === "");
-  if (!opset || Number(opset.version) < 10) throw new Error("model must use ONNX opset >= 10 for MatMulInteger");
+  if (rowQuantizer && !(model.opsetImport ?? []).some((o) => o.domain === "com.microsoft")) {
+    model.opsetImport = [...(model.opsetImport ?? []), { domain: "com.microsoft", version: 1 }];
+  }
   graph.node = out.nodes;
   graph.initializer = [...kept, ...out.initializers];
   model.producerName = `${model.producerName ?? ""} + poq-network int8 dynamic quantizer`;

@@ -7,9 +7,10 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { CrossEncoderEvaluator } from "../../../daemon/evaluation/cross-encoder/cross-encoder-evaluator.ts";
 import { EvaluatorClosedError, EvaluatorRuntimeError, ManifestMismatchError, SCORE_MAX, type ScoreResult } from "../../../daemon/evaluation/evaluator.ts";
-import { loadManifest, parseManifest } from "../../../daemon/evaluation/manifest.ts";
+import { loadManifest } from "../../../daemon/evaluation/manifest.ts";
 import { onnx } from "../../../scripts/models/onnx-graph-builder.ts";
 import { ensureGeneratedModel } from "../../../scripts/models/generated-models.ts";
+import { quantizeDynamic } from "../../../scripts/models/quantize-dynamic.ts";
 import { CROSS_ENCODER_PAIRS } from "./helpers/cross-encoder-child.ts";
 
 const run = promisify(execFile);
@@ -29,6 +30,20 @@ describe("CrossEncoderEvaluator on the generated tiny models", () => {
     [fp32, int8] = await Promise.all([load(fp32Dir), load(int8Dir)]);
     scratch = await mkdtemp(path.join(tmpdir(), "poq-cross-encoder-"));
   });
+  /** A copy of the tiny fp32 folder whose model file is `bytes`, with the manifest re-pinned to them. */
+  async function modelVariant(name: string, bytes: Uint8Array): Promise<string> {
+    const dir = path.join(scratch, name);
+    await cp(fp32Dir, dir, { recursive: true });
+    const file = path.join(dir, "onnx", "model.onnx");
+    await writeFile(file, bytes);
+    const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8"));
+    const entry = manifest.files.find((f: { path: string }) => f.path === "onnx/model.onnx");
+    entry.sha256 = await sha256(file);
+    entry.size = bytes.length;
+    await writeFile(path.join(dir, "manifest.json"), JSON.stringify(manifest));
+    return dir;
+  }
+
   after(async () => {
     await Promise.all([fp32?.close(), int8?.close()]);
     if (scratch) await rm(scratch, { recursive: true, force: true });
@@ -115,38 +130,43 @@ describe("CrossEncoderEvaluator on the generated tiny models", () => {
   });
 
   it("refuses at load a model whose output ignores its input (softmax over one logit)", async () => {
-    const dir = path.join(scratch, "softmaxed");
-    await cp(fp32Dir, dir, { recursive: true });
-    const file = path.join(dir, "onnx", "model.onnx");
-    const model = onnx.ModelProto.decode(await readFile(file));
+    const model = onnx.ModelProto.decode(await readFile(path.join(fp32Dir, "onnx", "model.onnx")));
     const graph = model.graph!;
     const last = graph.node!.at(-1)!;
     last.output = ["logits_raw"];
     graph.node!.push({ opType: "Softmax", name: "/softmax_bug", domain: "", input: ["logits_raw"], output: ["logits"], attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: -1 }] });
-    await writeFile(file, onnx.ModelProto.encode(model).finish());
-    const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8"));
-    manifest.files.find((f: { path: string }) => f.path === "onnx/model.onnx").sha256 = await sha256(file);
-    manifest.files.find((f: { path: string }) => f.path === "onnx/model.onnx").size = (await readFile(file)).length;
-    await assert.rejects(CrossEncoderEvaluator.load(parseManifest(manifest, dir), dir), (e: unknown) => {
+    const dir = await modelVariant("softmaxed", onnx.ModelProto.encode(model).finish());
+    await assert.rejects(load(dir), (e: unknown) => {
       assert.ok(e instanceof EvaluatorRuntimeError);
       assert.match(String((e as Error & { cause?: Error }).cause?.message), /identical for 2 different inputs/);
       return true;
     });
   });
 
-  it("scores int8 (batch-coupled) graphs one pair at a time, so a pair's score does not depend on its batch-mates", async () => {
-    assert.equal(int8.limits.maxBatchSize, 1);
+  it("batches the per-row int8 model and still gives every pair the score it gets alone, padded or not", async () => {
+    assert.equal(int8.limits.maxBatchSize, 16);
     assert.equal(fp32.limits.maxBatchSize, 16);
+    // The pairs have different lengths, so in one call they are padded; alone, they are not.
     const inBatch = await int8.score(CROSS_ENCODER_PAIRS);
     for (const [i, pair] of CROSS_ENCODER_PAIRS.entries()) assert.deepEqual((await int8.score([pair]))[0]!.raw, inBatch[i]!.raw);
-    // The coupling is real: allowed to batch, the same int8 graph gives a pair a different logit next to other pairs.
-    const coupled = await CrossEncoderEvaluator.load(await loadManifest(int8Dir), int8Dir, { allowBatchCoupledScores: true });
+    const reversed = await int8.score([...CROSS_ENCODER_PAIRS].reverse());
+    assert.deepEqual(reversed.map((r) => r.raw), inBatch.map((r) => r.raw).reverse());
+  });
+
+  it("runs a per-tensor (quantize_dynamic) int8 graph one pair at a time, because batching it couples pairs", async () => {
+    const dir = await modelVariant("per-tensor-int8", quantizeDynamic(await readFile(path.join(fp32Dir, "onnx", "model.onnx")), { perChannel: true, reduceRange: true }).bytes);
+    const perTensor = await load(dir);
+    const coupled = await CrossEncoderEvaluator.load(await loadManifest(dir), dir, { allowBatchCoupledScores: true });
     try {
+      assert.equal(perTensor.limits.maxBatchSize, 1);
+      const alone = await perTensor.score(CROSS_ENCODER_PAIRS);
+      for (const [i, pair] of CROSS_ENCODER_PAIRS.entries()) assert.deepEqual((await perTensor.score([pair]))[0]!.raw, alone[i]!.raw);
+      // The coupling is real: allowed to batch, the same graph gives a pair a different logit next to other pairs.
       const batched = await coupled.score(CROSS_ENCODER_PAIRS);
-      const gaps = batched.map((r, i) => Math.abs(r.raw[0]! - inBatch[i]!.raw[0]!));
+      const gaps = batched.map((r, i) => Math.abs(r.raw[0]! - alone[i]!.raw[0]!));
       assert.ok(Math.max(...gaps) > 1e-3, `max gap ${Math.max(...gaps)}`);
     } finally {
-      await coupled.close();
+      await Promise.all([perTensor.close(), coupled.close()]);
     }
   });
 

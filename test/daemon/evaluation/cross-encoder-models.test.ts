@@ -8,6 +8,8 @@ import { isBatchCoupled } from "../../../daemon/evaluation/cross-encoder/cross-e
 import { generateBertCrossEncoder, TINY_BERT } from "../../../scripts/models/bert-cross-encoder-graph.ts";
 import { buildGeneratedModelFiles, MODELS_ROOT } from "../../../scripts/models/generated-models.ts";
 import { onnx } from "../../../scripts/models/onnx-graph-builder.ts";
+import { maxLogitGap } from "../../../scripts/models/compare-models.ts";
+import { PruneError, pruneToClassToken } from "../../../scripts/models/prune-class-token.ts";
 import { quantizeDynamic, quantizeWeightSymmetric, roundHalfEven } from "../../../scripts/models/quantize-dynamic.ts";
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -42,7 +44,7 @@ describe("generated cross-encoders and the int8 quantizer", () => {
   it("rewrites every weight MatMul as quantize_dynamic does and quantizes the embedding tables", () => {
     const fp32 = generateBertCrossEncoder(TINY_BERT, 1);
     assert.equal(isBatchCoupled(Buffer.from(fp32)), false);
-    for (const options of [{}, { perChannel: true }, { perChannel: true, reduceRange: true }]) {
+    for (const options of [{}, { perChannel: true }, { perChannel: true, reduceRange: true }] as const) {
       const { bytes, report } = quantizeDynamic(fp32, options);
       // 2 layers x 6 dense layers + pooler + classifier; word and position embedding tables (token types are tiny).
       assert.equal(report.matmulsQuantized, 14);
@@ -52,6 +54,46 @@ describe("generated cross-encoders and the int8 quantizer", () => {
       for (const op of ["DynamicQuantizeLinear", "MatMulInteger", "DequantizeLinear"]) assert.ok(ops.has(op), op);
       assert.equal(isBatchCoupled(Buffer.from(bytes)), true);
     }
+  });
+
+  it("quantizes activations per row on request: no per-tensor operator, and every pair's logit is batch-invariant", async () => {
+    const { bytes, report } = quantizeDynamic(generateBertCrossEncoder(TINY_BERT, 1), { perChannel: true, reduceRange: true, activations: "per-row" });
+    assert.equal(report.matmulsQuantized, 14);
+    const ops = opTypes(bytes);
+    for (const op of ["ReduceMax", "Round", "MatMulIntegerToFloat", "DequantizeLinear"]) assert.ok(ops.has(op), op);
+    assert.equal(ops.has("DynamicQuantizeLinear"), false);
+    assert.equal(isBatchCoupled(Buffer.from(bytes)), false);
+    // Three pairs of different lengths: alone (no padding) and together (padded to 9) give bit-identical logits.
+    const pairs = [[101n, 2054n, 102n, 3000n, 102n], [101n, 7592n, 2088n, 102n, 4000n, 5000n, 6000n, 7000n, 102n], [101n, 102n, 102n]];
+    const session = await ort.InferenceSession.create(bytes);
+    try {
+      const run = async (batch: bigint[][]) => {
+        const length = Math.max(...batch.map((p) => p.length));
+        const tensor = (value: (p: bigint[], i: number) => bigint) =>
+          new ort.Tensor("int64", BigInt64Array.from(batch.flatMap((p) => Array.from({ length }, (_, i) => (i < p.length ? value(p, i) : 0n)))), [batch.length, length]);
+        const out = await session.run({ input_ids: tensor((p, i) => p[i]!), attention_mask: tensor(() => 1n), token_type_ids: tensor((p, i) => (i > p.indexOf(102n) ? 1n : 0n)) });
+        return Array.from(out.logits!.data as Float32Array);
+      };
+      const together = await run(pairs);
+      for (const [i, pair] of pairs.entries()) assert.equal((await run([pair]))[0], together[i], `pair ${i}`);
+      assert.notEqual(together[0], together[1]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("prunes the last layer to the [CLS] row without changing the logits, and refuses a graph without attention", async () => {
+    const fp32 = generateBertCrossEncoder(TINY_BERT, 1);
+    const pruned = pruneToClassToken(fp32);
+    const slices = onnx.ModelProto.decode(pruned).graph!.node!.filter((n) => n.opType === "Slice" && n.name!.endsWith("_class_token/Slice"));
+    assert.equal(slices.length, 1);
+    const gap = await maxLogitGap(fp32, pruned);
+    assert.ok(gap < 1e-5, `pruned logits differ by ${gap}`);
+    // A rewrite that is not exact is caught by the same comparison: a different model is far off.
+    assert.ok((await maxLogitGap(fp32, generateBertCrossEncoder(TINY_BERT, 2))) > 1e-2);
+    const noAttention = onnx.ModelProto.decode(fp32);
+    noAttention.graph!.node = noAttention.graph!.node!.filter((n) => n.opType !== "Softmax");
+    assert.throws(() => pruneToClassToken(onnx.ModelProto.encode(noAttention).finish()), PruneError);
   });
 
   it("quantizes weights symmetrically, per tensor or per output column, within the chosen range", () => {
