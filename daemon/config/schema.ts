@@ -140,6 +140,12 @@ const providerSchema = z
       )
       .refine((models) => Object.keys(models).length > 0, "serve at least one model")
       .describe("Models this provider serves, each with its endpoints in order of preference"),
+    claimBatchMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(60_000)
+      .describe("Provider pay of every task settled within this long is claimed in one transaction"),
   })
   .strict();
 

@@ -13,6 +13,7 @@ import type { RunningRole } from "../role.ts";
 import { createMarketWatcher, openMarket, revertName, startBalanceGauges, type Market } from "../market.ts";
 import { bytesToText, readPrompt } from "../task-content.ts";
 import { closeWorkers, startStepWorkers } from "../workers.ts";
+import { claimStep, scheduleClaim } from "../claim.ts";
 import { AllEndpointsFailedError, UnknownModelError, createChatClient, type ChatClient, type ModelRoute } from "./openai-client.ts";
 
 interface ProviderDeps {
@@ -91,7 +92,10 @@ async function routeEvent(deps: ProviderDeps, event: WatcherEvent): Promise<void
     deps.log.warn({ txHash: event.raw.transactionHash, logIndex: event.raw.logIndex, error: event.error }, "malformed TaskMarket event ignored");
     return;
   }
-  if (event.type !== "log" || event.log.eventName !== "ProviderAssigned") return;
+  if (event.type !== "log") return;
+  // Any settled task may have paid us; the claim job reads claimable() and does nothing when it is 0.
+  if (event.log.eventName === "TaskFinalized") return scheduleClaim(deps.ctx, deps.ctx.config.roles.provider!.claimBatchMs);
+  if (event.log.eventName !== "ProviderAssigned") return;
   if (String(event.log.args.provider).toLowerCase() !== deps.me.toLowerCase()) return;
   deps.ctx.metrics.tasksSeen.inc({ role: "provider" });
   const taskId = String(event.log.args.taskId);
@@ -111,7 +115,7 @@ export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessE
     chat: createChatClient({ models: routes, logger: log, metrics: ctx.metrics }),
     modelNames: new Map(Object.keys(routes).map((name) => [modelId(name).toLowerCase(), name])),
   };
-  const workers = startStepWorkers(ctx, { infer: (job) => inferStep(deps, job) });
+  const workers = startStepWorkers(ctx, { infer: (job) => inferStep(deps, job), claim: () => claimStep(ctx, market, deps.me, "provider", log) });
   const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, event));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);

@@ -4,15 +4,8 @@ import { postpone } from "../../queue/postpone.ts";
 import { sleep } from "../../chain/backoff.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import { sendTolerating } from "../market.ts";
-import { enqueue, recheckMs, staggerMs, type TaskJob, type ValidatorDeps } from "./deps.ts";
-
-/** Claim jobs share one id per claimBatchMs window, so the rewards of many tasks leave in one claim(). */
-export async function scheduleClaim(deps: ValidatorDeps): Promise<void> {
-  const batchMs = deps.ctx.config.roles.validator?.claimBatchMs ?? 0;
-  const bucket = batchMs === 0 ? Date.now() : Math.floor(Date.now() / batchMs);
-  const runAtMs = batchMs === 0 ? undefined : (bucket + 1) * batchMs;
-  await enqueue(deps, { step: "claim", data: { taskId: "batch", round: bucket }, runAtMs });
-}
+import { scheduleClaim } from "../claim.ts";
+import { recheckMs, staggerMs, type TaskJob, type ValidatorDeps } from "./deps.ts";
 
 /**
  * Draws the committee of `round` once its seed block exists. Anyone may call drawCommittee, so validators
@@ -59,19 +52,7 @@ export async function finalizeStep(deps: ValidatorDeps, job: Job<StepJobData>, t
       task = await market.task(BigInt(taskId));
     }
   }
-  if (task.status === TaskStatus.Finalized) await scheduleClaim(deps);
+  if (task.status === TaskStatus.Finalized) await scheduleClaim(ctx, ctx.config.roles.validator?.claimBatchMs ?? 0);
   deps.log.info({ taskId, round, status: task.status, consensus: task.consensus }, "round settled");
   return { status: task.status };
-}
-
-/** Withdraws every credit (rewards of all finalized tasks so far) in one claim() when there is any. */
-export async function claimStep(deps: ValidatorDeps): Promise<{ claimed: string }> {
-  const amount = await deps.market.claimable(deps.me);
-  if (amount === 0n) return { claimed: "0" };
-  const sent = await sendTolerating(["NothingToClaim"], () => deps.market.send(`claim:${Date.now()}`, "claim", [], "Claimed", (args) => String(args.account).toLowerCase() === deps.me.toLowerCase()));
-  if (sent !== undefined) {
-    deps.ctx.metrics.tasksClaimed.inc({ role: "validator" });
-    deps.log.info({ amount: amount.toString(), txHash: sent.hash }, "rewards claimed");
-  }
-  return { claimed: sent === undefined ? "0" : amount.toString() };
 }

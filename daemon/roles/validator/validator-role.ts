@@ -14,7 +14,8 @@ import { EvaluatorNotRegisteredError } from "./errors.ts";
 import { scoreStep } from "./score-step.ts";
 import { commitStep } from "./commit-step.ts";
 import { revealStep } from "./reveal-step.ts";
-import { claimStep, drawStep, finalizeStep } from "./settle-steps.ts";
+import { drawStep, finalizeStep } from "./settle-steps.ts";
+import { claimStep } from "../claim.ts";
 
 export { EvaluatorNotRegisteredError, EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
 
@@ -92,7 +93,7 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
     commit: (job) => commitStep(deps, job),
     reveal: (job, token) => revealStep(deps, job, token),
     finalize: (job, token) => finalizeStep(deps, job, token),
-    claim: () => claimStep(deps),
+    claim: () => claimStep(ctx, market, me, "validator", log),
   });
   const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, event));
   watcher.start();

@@ -15,7 +15,8 @@ import { ensureGeneratedModel } from "../../../scripts/models/generated-models.t
 import { loadManifest, manifestId } from "../../../daemon/evaluation/manifest.ts";
 import type { DaemonContext } from "../../../daemon/runtime/context.ts";
 import type { RunningRole } from "../../../daemon/roles/role.ts";
-import { startValidatorRole } from "../../../daemon/roles/validator/validator-role.ts";
+import { EvaluatorNotRegisteredError, startValidatorRole } from "../../../daemon/roles/validator/validator-role.ts";
+import type { Evaluator } from "../../../daemon/evaluation/evaluator.ts";
 import { startProviderRole } from "../../../daemon/roles/provider/provider-role.ts";
 import { listFailedJobs } from "../../../daemon/queue/failed-jobs.ts";
 import { getProtocolContracts, TaskStatus } from "../../../sdk/contracts.ts";
@@ -44,7 +45,8 @@ describe("roles: a full round with 1 provider and 5 validator daemons", () => {
     evaluatorDir = ensureGeneratedModel("generated-tiny-int8");
     evaluatorId = manifestId(await loadManifest(evaluatorDir)) as Hex;
     [chain, redis, chat] = await Promise.all([startTestChain(), startTestRedis(), startFakeChatServer()]);
-    protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params: { answerWindow: 40, commitWindow: 20, revealWindow: 20 } });
+    // providerFloor 0: the generated tiny model scores at random, and the provider must earn something to claim.
+    protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params: { answerWindow: 40, commitWindow: 20, revealWindow: 20, providerFloor: 0 } });
   });
   after(async () => {
     stopBlocks();
@@ -65,7 +67,7 @@ describe("roles: a full round with 1 provider and 5 validator daemons", () => {
       contexts.push(ctx);
       return ctx;
     };
-    const providerCtx = await daemon(provider, { provider: { models: { [MODEL]: { endpoints: [{ url: chat.base("ok"), timeoutMs: 5_000 }] } } } });
+    const providerCtx = await daemon(provider, { provider: { claimBatchMs: 0, models: { [MODEL]: { endpoints: [{ url: chat.base("ok"), timeoutMs: 5_000 }] } } } });
     roles.push(await startProviderRole(providerCtx));
     const validatorCtxs: DaemonContext[] = [];
     for (const v of validators) {
@@ -110,6 +112,17 @@ describe("roles: a full round with 1 provider and 5 validator daemons", () => {
       assert.match(metrics, /poq_tasks_revealed_total\{role="validator"\} 1/);
       assert.match(metrics, /poq_tasks_scored_total\{role="validator"\} 1/);
     }
+    await waitFor(async () => (await c.token.read.balanceOf([provider.address])) > 0n, 20_000, "the provider to claim its pay");
+    assert.equal(await c.taskMarket.read.claimable([provider.address]), 0n);
     assert.deepEqual(await listFailedJobs(providerCtx.queues), []);
+  });
+
+  it("refuses to start a validator whose evaluator is not registered on-chain (typed error)", async () => {
+    const account = await createTestAccount(chain, protocol, { role: "validator" });
+    const { configPath } = await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, config: { deployment: protocol.manifestPath, roles: { validator: { evaluatorDir } } } });
+    const ctx = await startTestContext(configPath);
+    contexts.push(ctx);
+    const unregistered: Evaluator = { name: "unregistered", id: keccak256(stringToHex("not on chain")), score: async () => [], close: async () => {} };
+    await assert.rejects(startValidatorRole(ctx, { evaluator: unregistered }), (error: Error) => error instanceof EvaluatorNotRegisteredError && error.message.includes(unregistered.id));
   });
 });
