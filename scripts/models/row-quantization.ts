@@ -1,6 +1,6 @@
 /**
  * Per-row dynamic quantization of activations: every row of an activation (one token of one pair) gets its own
- * scale, max|x| / 127 over the hidden axis, and is coded as uint8 round(x / scale) + 128. DynamicQuantizeLinear,
+ * scale, max|x| / 127 over the hidden axis, and is coded as uint8 round(x / scale) + 128 (QuantizeLinear). DynamicQuantizeLinear,
  * what `quantize_dynamic` emits, computes one scale over the whole tensor, i.e. over every pair of a padded batch,
  * so a pair's int8 score moves with its batch-mates; with one scale per row no pair can influence another, and an
  * int8 model can run real batches and still give every pair the same score in any batch.
@@ -36,7 +36,6 @@ export class RowQuantizer {
     this.constantsAdded = true;
     this.graph.float("row_quant/qmax", [ACTIVATION_QMAX], true);
     this.graph.float("row_quant/min_scale", [MIN_ROW_SCALE], true);
-    this.graph.float("row_quant/zero_point_float", [ACTIVATION_ZERO_POINT], true);
     this.graph.initializer("row_quant/zero_point", "uint8", [], Uint8Array.of(ACTIVATION_ZERO_POINT));
     this.graph.float("row_quant/unit_scale", [1], true);
     if (this.opsetVersion >= 18) this.graph.int64("row_quant/last_axis", [-1]);
@@ -54,10 +53,10 @@ export class RowQuantizer {
       ? g.node("ReduceMax", [magnitude, "row_quant/last_axis"], `${base}/ReduceMax`, { keepdims: 1 })
       : g.node("ReduceMax", [magnitude], `${base}/ReduceMax`, { axes: [-1], keepdims: 1 });
     const rowScale = g.node("Max", [g.node("Div", [rowMax, "row_quant/qmax"], `${base}/scale`), "row_quant/min_scale"], `${base}/scale_floor`);
-    const steps = g.node("Round", [g.node("Div", [activation, rowScale], `${base}/Div`)], `${base}/Round`);
-    const shifted = g.node("Add", [steps, "row_quant/zero_point_float"], `${base}/shift`);
-    // |x / scale| <= 127 by construction, so the shifted values are integers in 1..255: the cast is exact.
-    const codes = g.node("Cast", [shifted], `${base}/Cast`, { to: 2 /* UINT8 */ });
+    // x / scale is in [-127, 127]; QuantizeLinear with scale 1 and zero point 128 rounds it half to even and
+    // shifts it into 1..255 in one pass (its per-tensor form is ONNX Runtime's vectorised MlasQuantizeLinear).
+    const normalized = g.node("Div", [activation, rowScale], `${base}/Div`);
+    const codes = g.node("QuantizeLinear", [normalized, "row_quant/unit_scale", "row_quant/zero_point"], `${base}/QuantizeLinear`);
     const result = { codes, rowScale };
     this.cache.set(activation, result);
     return result;
