@@ -7,6 +7,7 @@ import { registerConfigCommands } from "./commands/config.ts";
 import { registerKeysCommands } from "./commands/keys.ts";
 import { registerModelsCommands } from "./commands/models.ts";
 import { registerRoleCommands } from "./commands/roles.ts";
+import { registerStakeCommands } from "./commands/stake.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { CliExit, type CliIo } from "./io.ts";
 
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo): Command {
     // Set before the subcommands exist: commander copies these settings into each one when it is created.
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   registerRoleCommands(program, io);
+  registerStakeCommands(program, io);
   registerKeysCommands(program, io);
   registerStatusCommand(program, io);
   registerConfigCommands(program, io);

@@ -92,6 +92,8 @@ export interface DaemonFixtureOptions {
   rpcUrls?: string[];
   /** The daemon's key (e.g. a staked test account), written into its keystore; a random key when omitted. */
   privateKey?: Hex;
+  /** Native currency sent from the deployer to the daemon's account for gas. */
+  fundWei?: bigint;
 }
 
 /**
@@ -114,6 +116,10 @@ export async function writeDaemonConfig(o: DaemonFixtureOptions): Promise<{ dir:
   };
   const configPath = path.join(dir, "poq.json");
   writeFileSync(configPath, JSON.stringify(config));
+  if (o.fundWei !== undefined) {
+    const hash = await o.chain.walletClient.sendTransaction({ to: address, value: o.fundWei, account: o.chain.deployer, chain: hardhat });
+    await o.chain.publicClient.waitForTransactionReceipt({ hash });
+  }
   return { dir, configPath, address };
 }
 

@@ -2,8 +2,11 @@ import type { Command } from "commander";
 import { configWarnings, loadConfig } from "../../config/load.ts";
 import { CliExit, type CliIo } from "../io.ts";
 
-/** Exit code of a role command whose pipeline is not wired yet (distinct from 1, a real failure). */
-export const NOT_WIRED_EXIT_CODE = 2;
+/** Errors an operator fixes at start (wrong manifest, unregistered evaluator, wrong chain): message only, exit 1. */
+const START_ERRORS = new Set(["EvaluatorNotRegisteredError", "InvalidManifestError", "WrongChainError", "WorkerTimingError", "CorruptStateError"]);
+
+/** How long SIGTERM/SIGINT may take to drain active jobs before the process exits anyway (code 1). */
+const SHUTDOWN_GRACE_MS = 30_000;
 
 export function registerRoleCommands(program: Command, io: CliIo): void {
   for (const role of ["validator", "provider"] as const) {
@@ -11,12 +14,41 @@ export function registerRoleCommands(program: Command, io: CliIo): void {
       .command(role)
       .description(role === "validator" ? "Score answers, commit and reveal scores, claim rewards" : "Answer tasks with an OpenAI-compatible endpoint")
       .command("start")
-      .description(`Run the ${role} role until stopped (SIGTERM/SIGINT drain the queues first)`)
-      .action(() => {
-        const config = loadConfig({ file: program.opts<{ config?: string }>().config });
+      .description(`Run the ${role} role until stopped (SIGTERM/SIGINT drain active jobs first; a second signal exits at once)`)
+      .action(async () => {
+        const global = program.opts<{ config?: string; dev?: boolean }>();
+        const config = loadConfig({ file: global.config });
         if (config.roles[role] === undefined) throw new CliExit(1, `the config does not enable roles.${role}`);
+        if (config.deployment === undefined) throw new CliExit(1, "the config has no deployment (path to the deployment manifest; or POQ_DEPLOYMENT)");
         for (const warning of configWarnings(config)) io.err(`warning: ${warning}`);
-        throw new CliExit(NOT_WIRED_EXIT_CODE, `${role} start: config is valid, but the ${role} pipeline is not wired into this build yet`);
+        // Loaded here so that `poq --help` and other commands do not pay for viem, BullMQ and onnxruntime.
+        const { createDaemonContext } = await import("../../runtime/context.ts");
+        const { installShutdownHandlers } = await import("../../runtime/shutdown.ts");
+        const { createLogger } = await import("../../observe/logger.ts");
+        const logger = createLogger({ level: config.observe.logLevel });
+        const ctx = await createDaemonContext({ config, dev: global.dev, logger });
+        let running;
+        try {
+          running = role === "validator"
+            ? await (await import("../../roles/validator/validator-role.ts")).startValidatorRole(ctx)
+            : await (await import("../../roles/provider/provider-role.ts")).startProviderRole(ctx);
+        } catch (error) {
+          await ctx.close();
+          if (error instanceof Error && START_ERRORS.has(error.name)) throw new CliExit(1, error.message);
+          throw error;
+        }
+        const stopped = running;
+        installShutdownHandlers({
+          logger,
+          graceMs: SHUTDOWN_GRACE_MS,
+          stop: async () => {
+            await stopped.stop();
+            await ctx.close();
+          },
+        });
+        io.err(`${role} running as ${ctx.account.address}; health and metrics at ${ctx.health.url} (SIGTERM or Ctrl-C to stop)`);
+        // Runs until a signal: the shutdown handler drains and exits the process.
+        await new Promise<never>(() => {});
       });
   }
 }

@@ -6,14 +6,18 @@ import path from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { runCli } from "../../../daemon/cli/poq.ts";
 import { redactUrl } from "../../../daemon/cli/commands/status.ts";
-import { NOT_WIRED_EXIT_CODE } from "../../../daemon/cli/commands/roles.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startTestChain, type TestChain } from "../../helpers/chain.ts";
 import { startTestRedis, type TestRedis } from "../../helpers/redis.ts";
-import { spawnTsChild } from "../../helpers/child-process.ts";
+import { spawnTsChild, waitFor } from "../../helpers/child-process.ts";
+import { createTestAccount, deployTestProtocol, writeDaemonConfig, type TestProtocol } from "../../helpers/daemon.ts";
+import { ensureGeneratedModel } from "../../../scripts/models/generated-models.ts";
+import { loadManifest, manifestId } from "../../../daemon/evaluation/manifest.ts";
+import { getProtocolContracts, type SigningWalletClient } from "../../../sdk/contracts.ts";
+import { parseEther, type Hex, type PublicClient } from "viem";
 
 async function cli(args: string[]) {
   const out: string[] = [];
@@ -34,8 +38,12 @@ function configFile(dir: string, rpcUrls: string[], redisUrl: string, chainId: n
 describe("cli/poq", () => {
   let chain: TestChain;
   let redis: TestRedis;
+  let protocol: TestProtocol;
+  let evaluatorDir: string;
   before(async () => {
     [chain, redis] = await Promise.all([startTestChain(), startTestRedis()]);
+    evaluatorDir = ensureGeneratedModel("generated-tiny-int8");
+    protocol = await deployTestProtocol(chain, { evaluatorIds: [manifestId(await loadManifest(evaluatorDir)) as Hex] });
   });
   after(async () => {
     await chain?.close();
@@ -43,7 +51,9 @@ describe("cli/poq", () => {
   });
 
   it("has --help on every command", async () => {
-    for (const args of [["--help"], ["keys", "new", "--help"], ["validator", "start", "--help"], ["status", "--help"], ["models", "fetch", "--help"]]) {
+    const commands = [["--help"], ["keys", "new", "--help"], ["validator", "start", "--help"], ["provider", "start", "--help"], ["status", "--help"],
+      ["models", "fetch", "--help"], ["stake", "--help"], ["unstake", "--help"], ["withdraw", "--help"]];
+    for (const args of commands) {
       const { code, out } = await cli(args);
       assert.equal(code, 0, args.join(" "));
       assert.match(out, /Usage: poq/);
@@ -93,17 +103,65 @@ describe("cli/poq", () => {
     assert.equal(redactUrl("https://mainnet.example.io/v3/SECRETKEY"), "https://mainnet.example.io/…");
   });
 
-  it("role start validates the config, then says the pipeline is not wired (exit 2) from the real entry point", async () => {
+  it("validator start runs the role from the real entry point until SIGTERM, then drains and exits 0", async () => {
+    const account = await createTestAccount(chain, protocol, { role: "validator" });
+    const { configPath } = await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, config: { deployment: protocol.manifestPath, roles: { validator: { evaluatorDir } } } });
+    const run = spawnTsChild(new URL("../../../daemon/cli/poq.ts", import.meta.url), ["--config", configPath, "validator", "start"]);
+    try {
+      await waitFor(() => /validator running as/.test(run.stderr()) || run.child.exitCode !== null, 30_000, "the validator to start");
+      const url = /health and metrics at (\S+)/.exec(run.stderr())?.[1];
+      assert.ok(url, run.stderr());
+      const health = (await (await fetch(`${url}/health`)).json()) as { ready: boolean; checks: Record<string, unknown> };
+      assert.equal(health.ready, true);
+      assert.deepEqual(Object.keys(health.checks).sort(), ["evaluator", "redis", "rpc"]);
+      assert.equal((await fetch(`${url}/attestations`)).status, 200);
+    } finally {
+      run.child.kill("SIGTERM");
+    }
+    assert.equal(await run.exited, 0, run.stderr());
+  });
+
+  it("role start refuses a config without the role, without a deployment, or unreadable, with clear errors", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "poq-cli-role-"));
     const file = configFile(dir, [chain.httpUrl], redis.url, chain.chainId);
-    const lines: string[] = [];
-    const run = spawnTsChild(new URL("../../../daemon/cli/poq.ts", import.meta.url), ["--config", file, "validator", "start"], (l) => lines.push(l));
-    assert.equal(await run.exited, NOT_WIRED_EXIT_CODE, run.stderr());
-    assert.match(run.stderr(), /not wired/);
-    assert.equal((await cli(["--config", file, "provider", "start"])).code, 1, "provider role is not enabled in this config");
+    const noRole = await cli(["--config", file, "provider", "start"]);
+    assert.equal(noRole.code, 1);
+    assert.match(noRole.err, /does not enable roles.provider/);
+    const noDeployment = await cli(["--config", file, "validator", "start"]);
+    assert.equal(noDeployment.code, 1);
+    assert.match(noDeployment.err, /no deployment/);
     const bad = await cli(["--config", path.join(dir, "missing.json"), "validator", "start"]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /Cannot read config file/);
+  });
+
+  it("stake, unstake and withdraw send the transactions and name contract errors", async () => {
+    const { configPath, address } = await writeDaemonConfig({ chain, redisUrl: redis.url, fundWei: parseEther("1"), config: { deployment: protocol.manifestPath, roles: { validator: { evaluatorDir } } } });
+    const c = getProtocolContracts(protocol.manifest, { public: chain.publicClient as PublicClient, wallet: chain.walletClient as SigningWalletClient });
+    await chain.publicClient.waitForTransactionReceipt({ hash: await c.token.write.mint([address, parseEther("500")]) });
+    const mining = setInterval(() => void chain.mine(1), 100); // confirmations: 1
+    try {
+      const usage = await cli(["--config", configPath, "stake", "100", "--role", "auditor"]);
+      assert.equal(usage.code, 64);
+      assert.match(usage.err, /must be "validator" or "provider"/);
+      assert.equal((await cli(["--config", configPath, "stake", "lots", "--role", "validator"])).code, 64);
+      const tooSmall = await cli(["--config", configPath, "stake", "1", "--role", "validator"]);
+      assert.equal(tooSmall.code, 1);
+      assert.match(tooSmall.err, /BelowMinStake\(/);
+      const staked = await cli(["--config", configPath, "stake", "250.5", "--role", "validator"]);
+      assert.equal(staked.code, 0, staked.err);
+      assert.match(staked.out, /staked\s+250\.5 POQ as validator/);
+      assert.equal((await c.stakeRegistry.read.stakeInfo([address])).amount, parseEther("250.5"));
+      const unstaked = await cli(["--config", configPath, "unstake"]);
+      assert.equal(unstaked.code, 0, unstaked.err);
+      assert.match(unstaked.out, /withdraw from block \d+/);
+      const early = await cli(["--config", configPath, "withdraw"]);
+      assert.equal(early.code, 1);
+      assert.match(early.err, /CooldownNotOver\(\d+\)/);
+      assert.ok(!early.err.includes("    at "), "operator errors print no stack trace");
+    } finally {
+      clearInterval(mining);
+    }
   });
 
   it("models fetch downloads a manifest's files through E2's fetchModel, verifying sha256", async () => {

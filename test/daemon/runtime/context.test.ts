@@ -1,13 +1,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { encodeFunctionData, parseEther, keccak256 } from "viem";
 import { startTestChain, type TestChain } from "../../helpers/chain.ts";
 import { startTestRedis, type TestRedis } from "../../helpers/redis.ts";
 import { loadConfig } from "../../../daemon/config/load.ts";
-import { createKeystore } from "../../../daemon/keys/keystore.ts";
+import { writeDaemonConfig } from "../../helpers/daemon.ts";
 import { createDaemonContext } from "../../../daemon/runtime/context.ts";
 import { createLogger } from "../../../daemon/observe/logger.ts";
 import type { HealthReport } from "../../../daemon/observe/health-server.ts";
@@ -24,16 +24,10 @@ describe("runtime/createDaemonContext", () => {
   });
 
   it("builds the shared infrastructure from a config file, serves honest /health, sends, and closes cleanly", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "poq-ctx-"));
-    const { file: keystorePath, address } = await createKeystore({ dir: path.join(dir, "keys"), password: "context password", scryptN: 2 ** 10 });
-    writeFileSync(path.join(dir, "pw"), "context password\n", { mode: 0o600 });
-    await chain.walletClient.sendTransaction({ to: address, value: parseEther("1"), account: chain.deployer, chain: chain.walletClient.chain });
-    const configPath = path.join(dir, "poq.json");
-    writeFileSync(configPath, JSON.stringify({
-      chain: { chainId: chain.chainId, rpcUrls: [chain.httpUrl, chain.wsUrl], confirmations: 1 }, redis: { url: redis.url },
-      keys: { keystorePath, passwordFile: "pw" }, stateDir: "state", observe: { port: 0 },
-      roles: { validator: { evaluatorDir: "models/e" } },
-    }));
+    const { configPath, address } = await writeDaemonConfig({
+      chain, redisUrl: redis.url, fundWei: parseEther("1"),
+      rpcUrls: [chain.httpUrl, chain.wsUrl], config: { roles: { validator: { evaluatorDir: "models/e" } } },
+    });
     let evaluatorUp = true;
     const context = await createDaemonContext({
       config: loadConfig({ file: configPath, env: {} }),

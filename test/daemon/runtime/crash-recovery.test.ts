@@ -1,13 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseEther, parseEventLogs } from "viem";
 import { startTestChain, type TestChain } from "../../helpers/chain.ts";
 import { startTestRedis, type TestRedis } from "../../helpers/redis.ts";
 import { spawnTsChild, waitFor } from "../../helpers/child-process.ts";
-import { createKeystore } from "../../../daemon/keys/keystore.ts";
+import { writeDaemonConfig } from "../../helpers/daemon.ts";
 import { createRedisConnection } from "../../../daemon/queue/connection.ts";
 import { closeStepQueues, createStepQueues, enqueueStep } from "../../../daemon/queue/queues.ts";
 import { SaltStore } from "../../../daemon/store/salt-store.ts";
@@ -26,16 +24,10 @@ describe("runtime crash recovery: SIGKILL after the salt is saved, before the co
   });
 
   it("a restarted worker commits with the salt saved before the crash", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "poq-crash-"));
-    const { file: keystorePath, address } = await createKeystore({ dir: path.join(dir, "keys"), password: "crash password", scryptN: 2 ** 10 });
-    writeFileSync(path.join(dir, "pw"), "crash password\n", { mode: 0o600 });
-    await chain.walletClient.sendTransaction({ to: address, value: parseEther("1"), account: chain.deployer, chain: chain.walletClient.chain });
-    const configPath = path.join(dir, "poq.json");
-    writeFileSync(configPath, JSON.stringify({
-      chain: { chainId: chain.chainId, rpcUrls: [chain.httpUrl], confirmations: 0 }, redis: { url: redis.url },
-      keys: { keystorePath, passwordFile: "pw" }, stateDir: "state", observe: { port: 0 },
-      queue: { lockDurationMs: 2_000, stalledIntervalMs: 2_000 }, roles: { validator: { evaluatorDir: "models/e" } },
-    }));
+    const { dir, configPath, address } = await writeDaemonConfig({
+      chain, redisUrl: redis.url, fundWei: parseEther("1"),
+      config: { chain: { chainId: chain.chainId, rpcUrls: [chain.httpUrl], confirmations: 0 }, roles: { validator: { evaluatorDir: "models/e" } } },
+    });
     const producer = createRedisConnection(redis.url, "producer");
     const queues = createStepQueues(producer, { attempts: 5, backoffMs: 100 });
     const env = { POQ_TEST_CHILD: "commit-worker" };

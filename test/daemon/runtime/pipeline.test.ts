@@ -1,15 +1,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { encodeAbiParameters, encodeFunctionData, keccak256, parseEther, parseEventLogs, type Hex } from "viem";
 import { startTestChain, type TestChain } from "../../helpers/chain.ts";
 import { startTestRedis, type TestRedis } from "../../helpers/redis.ts";
 import { startTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.ts";
 import { waitFor } from "../../helpers/child-process.ts";
 import { loadConfig } from "../../../daemon/config/load.ts";
-import { createKeystore } from "../../../daemon/keys/keystore.ts";
+import { writeDaemonConfig } from "../../helpers/daemon.ts";
 import { createDaemonContext, type DaemonContext } from "../../../daemon/runtime/context.ts";
 import { createLogWatcher } from "../../../daemon/chain/watcher.ts";
 import { enqueueStep } from "../../../daemon/queue/queues.ts";
@@ -40,18 +37,16 @@ describe("runtime pipeline: watcher -> BullMQ -> worker -> salt -> sender, under
   });
 
   it("commits every posted task with the commitment saved on disk, despite an RPC drop and a Redis restart", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "poq-pipeline-"));
-    const { file: keystorePath, address } = await createKeystore({ dir: path.join(dir, "keys"), password: "pipeline password", scryptN: 2 ** 10 });
-    writeFileSync(path.join(dir, "pw"), "pipeline password\n", { mode: 0o600 });
-    await chain.walletClient.sendTransaction({ to: address, value: parseEther("5"), account: chain.deployer, chain: chain.walletClient.chain });
     const startBlock = (await chain.publicClient.getBlockNumber()) + 1n;
-    writeFileSync(path.join(dir, "poq.json"), JSON.stringify({
-      chain: { chainId: chain.chainId, rpcUrls: [proxy.url("http")], confirmations: 0, pollIntervalMs: 100, startBlock: Number(startBlock) },
-      redis: { url: redis.url }, keys: { keystorePath, passwordFile: "pw" }, stateDir: "state", observe: { port: 0 },
-      queue: { lockDurationMs: 2_000, stalledIntervalMs: 2_000, backoffMs: 100, attempts: 20 },
-      roles: { validator: { evaluatorDir: "models/e" } },
-    }));
-    const config = loadConfig({ file: path.join(dir, "poq.json"), env: {} });
+    const { configPath, address } = await writeDaemonConfig({
+      chain, redisUrl: redis.url, fundWei: parseEther("5"),
+      config: {
+        chain: { chainId: chain.chainId, rpcUrls: [proxy.url("http")], confirmations: 0, pollIntervalMs: 100, startBlock: Number(startBlock) },
+        queue: { lockDurationMs: 2_000, stalledIntervalMs: 2_000, backoffMs: 100, attempts: 20 },
+        roles: { validator: { evaluatorDir: "models/e" } },
+      },
+    });
+    const config = loadConfig({ file: configPath, env: {} });
     const logger = createLogger({ level: "silent" });
     context = await createDaemonContext({ config, logger, sender: { receiptPollMs: 50 } });
     const ctx = context;

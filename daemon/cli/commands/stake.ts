@@ -1,0 +1,128 @@
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import { loadConfig } from "../../config/load.ts";
+import { CliExit, type CliIo } from "../io.ts";
+
+type Global = { config?: string; dev?: boolean };
+
+/** Failures an operator fixes (a revert names the contract's custom error, e.g. CooldownNotOver(1234)). */
+const OPERATOR_ERRORS = new Set(["TransactionRevertedError", "InvalidManifestError", "WrongChainError"]);
+
+/**
+ * A one-shot signer for staking commands: the chain client, the unlocked key and the nonce-safe sender over the
+ * same state folder as the daemon (its nonce journal), without Redis or the health server. Stop the daemon of
+ * this key first or expect a nonce resync (the sender recovers from "nonce too low").
+ */
+async function openStaking(global: Global) {
+  const config = loadConfig({ file: global.config });
+  if (config.deployment === undefined) throw new CliExit(1, "the config has no deployment (path to the deployment manifest; or POQ_DEPLOYMENT)");
+  const { readDeploymentManifest } = await import("../../../sdk/deployment.ts");
+  const { createChainClient, assertChainId } = await import("../../chain/client.ts");
+  const { loadSigner } = await import("../../keys/signer.ts");
+  const { createTransactionSender } = await import("../../chain/sender.ts");
+  const { NonceJournal } = await import("../../store/nonce-journal.ts");
+  const { createLogger } = await import("../../observe/logger.ts");
+  const manifest = readDeploymentManifest(config.deployment);
+  const logger = createLogger({ level: config.observe.logLevel === "info" ? "warn" : config.observe.logLevel });
+  const chain = createChainClient({ chainId: config.chain.chainId, rpcUrls: config.chain.rpcUrls, logger });
+  await assertChainId(chain.client, config.chain.chainId);
+  const account = await loadSigner({ keystorePath: config.keys.keystorePath, passwordFile: config.keys.passwordFile, dev: global.dev, logger });
+  const sender = createTransactionSender({
+    client: chain.client, account, chainId: config.chain.chainId, journal: new NonceJournal(config.stateDir, account.address),
+    logger, confirmations: config.chain.confirmations, stuckAfterMs: config.sender.stuckAfterMs,
+  });
+  await sender.recover();
+  return { manifest, chain, account, sender };
+}
+
+/** Runs `fn` with a staking session and turns reverts into one-line operator errors naming the contract error. */
+async function withStaking(global: Global, fn: (s: Awaited<ReturnType<typeof openStaking>>) => Promise<void>): Promise<void> {
+  let session: Awaited<ReturnType<typeof openStaking>> | undefined;
+  try {
+    session = await openStaking(global);
+    await fn(session);
+  } catch (error) {
+    if (error instanceof Error && OPERATOR_ERRORS.has(error.name)) throw new CliExit(1, error.message);
+    throw error;
+  } finally {
+    await session?.chain.close();
+  }
+}
+
+const parseRole = (value: string) => {
+  if (value !== "validator" && value !== "provider") throw new InvalidArgumentError('must be "validator" or "provider"');
+  return value;
+};
+
+export function registerStakeCommands(program: Command, io: CliIo): void {
+  program
+    .command("stake")
+    .description("Approve and stake tokens for a role (a provider also registers the models it serves)")
+    .argument("<amount>", "tokens to stake, in whole tokens (decimals allowed), e.g. 1000 or 12.5")
+    .requiredOption("--role <role>", "validator or provider", parseRole)
+    .option("--model <name...>", "provider only: model names to register (on-chain id = keccak256 of the name)")
+    .action(async (amountText: string, opts: { role: "validator" | "provider"; model?: string[] }) => {
+      if (!/^\d+(\.\d+)?$/.test(amountText)) throw new CliExit(64, `amount "${amountText}" is not a positive decimal number`);
+      if (opts.model !== undefined && opts.role !== "provider") throw new CliExit(64, "--model is for --role provider only");
+      await withStaking(program.opts<Global>(), async ({ manifest, sender, account }) => {
+        const { encodeFunctionData, parseUnits } = await import("viem");
+        const { mockERC20Abi, stakeRegistryAbi, Role } = await import("../../../sdk/contracts.ts");
+        const { modelId } = await import("../../../sdk/model-id.ts");
+        const amount = parseUnits(amountText, manifest.token.decimals);
+        if (amount === 0n) throw new CliExit(64, "amount must be greater than zero");
+        const registry = manifest.contracts.stakeRegistry;
+        await sender.send({
+          label: "stake:approve", to: manifest.token.address,
+          data: encodeFunctionData({ abi: mockERC20Abi, functionName: "approve", args: [registry, amount] }),
+          expect: { abi: mockERC20Abi, eventName: "Approval" },
+        });
+        const staked = await sender.send({
+          label: "stake", to: registry,
+          data: encodeFunctionData({ abi: stakeRegistryAbi, functionName: "stake", args: [opts.role === "validator" ? Role.Validator : Role.Provider, amount] }),
+          expect: { abi: stakeRegistryAbi, eventName: "Staked" },
+        });
+        io.out(`staked    ${amountText} ${manifest.token.symbol} as ${opts.role} from ${account.address} (tx ${staked.hash})`);
+        io.out(`total     ${staked.event.args.total} base units`);
+        for (const name of opts.model ?? []) {
+          const sent = await sender.send({
+            label: `registerModel:${name}`, to: registry,
+            data: encodeFunctionData({ abi: stakeRegistryAbi, functionName: "registerModel", args: [modelId(name)] }),
+            expect: { abi: stakeRegistryAbi, eventName: "ModelRegistered" },
+          });
+          io.out(`model     ${name} ${modelId(name)} registered (tx ${sent.hash})`);
+        }
+      });
+    });
+
+  program
+    .command("unstake")
+    .description("Request to unstake everything; withdraw after the cooldown (stake stays slashable until then)")
+    .action(async () => {
+      await withStaking(program.opts<Global>(), async ({ manifest, sender }) => {
+        const { encodeFunctionData } = await import("viem");
+        const { stakeRegistryAbi } = await import("../../../sdk/contracts.ts");
+        const sent = await sender.send({
+          label: "unstake", to: manifest.contracts.stakeRegistry,
+          data: encodeFunctionData({ abi: stakeRegistryAbi, functionName: "requestUnstake" }),
+          expect: { abi: stakeRegistryAbi, eventName: "UnstakeRequested" },
+        });
+        io.out(`unstake requested (tx ${sent.hash}); withdraw from block ${sent.event.args.withdrawableBlock} with \`poq withdraw\``);
+      });
+    });
+
+  program
+    .command("withdraw")
+    .description("Withdraw the stake after the unstake cooldown has passed")
+    .action(async () => {
+      await withStaking(program.opts<Global>(), async ({ manifest, sender }) => {
+        const { encodeFunctionData } = await import("viem");
+        const { stakeRegistryAbi } = await import("../../../sdk/contracts.ts");
+        const sent = await sender.send({
+          label: "withdraw", to: manifest.contracts.stakeRegistry,
+          data: encodeFunctionData({ abi: stakeRegistryAbi, functionName: "withdraw" }),
+          expect: { abi: stakeRegistryAbi, eventName: "Withdrawn" },
+        });
+        io.out(`withdrawn ${sent.event.args.amount} base units of ${manifest.token.symbol} (tx ${sent.hash})`);
+      });
+    });
+}
