@@ -3,6 +3,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/load.ts";
+import { registerAuditCommands } from "./commands/audit.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerKeysCommands } from "./commands/keys.ts";
 import { registerModelsCommands } from "./commands/models.ts";
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo): Command {
   registerStatusCommand(program, io);
   registerConfigCommands(program, io);
   registerModelsCommands(program, io);
+  registerAuditCommands(program, io);
   return program;
 }
 
