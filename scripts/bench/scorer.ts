@@ -108,6 +108,9 @@ const oursPer16 = await throughput(mixed, async (p) => {
   for (let i = 0; i < p.length; i += BATCH) await int8.evaluator.score(p.slice(i, i + BATCH));
 });
 const ourLogits = (await int8.evaluator.score(mixed)).map((r) => r.raw[0]!);
+// Batch invariance on the same pairs: the whole backlog (bucketed, padded batches) vs every pair alone.
+let differingLogits = 0;
+for (const [i, pair] of mixed.entries()) if ((await int8.evaluator.score([pair]))[0]!.raw[0] !== ourLogits[i]) differingLogits++;
 await int8.evaluator.close();
 const baseline = await loadBaseline(ensureGeneratedModel("generated-minilm-l6-int8"), true);
 const baselinePairsPerS = await throughput(mixed, (p) => baseline.score(p, BATCH));
@@ -143,6 +146,7 @@ const report = {
   mixed_vs_baseline: round(ours / baselinePairsPerS, 2),
   baseline_max_logit_gap: Number(logitGap.toExponential(2)),
   int8_max_batch_size: int8.evaluator.limits.maxBatchSize,
+  int8_batch_invariance: { pairs: mixed.length, logits_differing_from_single_pair_runs: differingLogits },
   int8_vs_fp32: { max_logit_drift: round(Math.max(...drift), 4), mean_logit_drift: round(drift.reduce((a, b) => a + b, 0) / drift.length, 4), pairwise_order_agreement: round(agree / compared, 3) },
   offline: offline,
   session_options: sessionOptions,
@@ -164,6 +168,7 @@ const table = [
   `  ours, whole backlog      ${ours} pairs/s  (${report.mixed_vs_baseline}x baseline)`,
   `  ours, requests of 16     ${oursPer16} pairs/s  (${round(oursPer16 / baselinePairsPerS, 2)}x baseline)`,
   `  transformers.js baseline ${baselinePairsPerS} pairs/s  (same file and pairs; max logit gap ${report.baseline_max_logit_gap})`,
+  `int8 batch invariance: ${differingLogits} of ${mixed.length} logits differ between the batched backlog and single-pair runs`,
   `int8 vs fp32 on the mixed pairs: max logit drift ${report.int8_vs_fp32.max_logit_drift}, mean ${report.int8_vs_fp32.mean_logit_drift}, pairwise order agreement ${report.int8_vs_fp32.pairwise_order_agreement}`,
   `offline evaluator (${offline.evaluator}): ${offline.pairs_per_s ?? `n/a (${offline.note})`} pairs/s`,
   `load average before ${loadBefore.join(" ")}, after ${report.load_average_after.join(" ")} (2 cores)`,

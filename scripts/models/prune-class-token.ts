@@ -2,15 +2,23 @@
  * Class-token pruning of a BERT sequence classifier's last layer. The classifier reads one row of the last hidden
  * state, the [CLS] token's (pooler Gather at position 0), and in the last layer every other row only feeds rows
  * that are thrown away: their keys and values are still needed, but not their queries, attention output, residual,
- * LayerNorms or feed-forward. This rewrite slices the last layer's input to its first row before the query
- * projection and the residual Add, so those run on 1 row instead of the whole sequence (about 1/7 of the model's
- * multiply-adds at 128 tokens, exact math). It works on a Hugging Face export as on the generated graphs: it needs
+ * LayerNorms or feed-forward. This rewrite slices the last layer's input to its first rows (KEPT_ROWS) before the
+ * query projection and the residual Add, so those run on 2 rows instead of the whole sequence (about 1/7 of the
+ * model's multiply-adds at 128 tokens, exact math). It works on a Hugging Face export as on the generated graphs: it needs
  * only the attention pattern (query MatMul -> ... -> scores MatMul -> ... -> Softmax) and a residual Add on the
  * layer input; callers must check the result against the original (see quantize.ts and the tests).
  */
 import { onnx, type NodeProto } from "./onnx-graph-builder.ts";
 
 export class PruneError extends Error {}
+
+/**
+ * Rows kept: [CLS] and one more. With a 1-row query, ONNX Runtime's float MatMul of attention probabilities by values
+ * takes its vector path, whose summation order depends on the (padded) key length: the same pair then scored 1 ulp
+ * differently alone and in a padded batch (seen on 1 of 96 mixed pairs). Two rows take the matrix kernel, which sums
+ * in key order whatever the padding.
+ */
+const KEPT_ROWS = 2;
 
 /** Ops that pass an activation through between a projection MatMul and the scores MatMul. */
 const PASS_THROUGH = new Set(["Add", "Reshape", "Transpose", "Mul", "Div", "Cast", "Squeeze", "Unsqueeze"]);
@@ -47,7 +55,7 @@ export function pruneToClassToken(modelBytes: Uint8Array): Uint8Array {
 
   const sliced = `${layerInput}_class_token`;
   const int64 = (name: string, value: number) => onnx.TensorProto.create({ name, dataType: onnx.TensorProto.DataType.INT64, dims: [1], int64Data: [value] });
-  graph.initializer!.push(int64(`${sliced}/start`, 0), int64(`${sliced}/end`, 1), int64(`${sliced}/axis`, 1));
+  graph.initializer!.push(int64(`${sliced}/start`, 0), int64(`${sliced}/end`, KEPT_ROWS), int64(`${sliced}/axis`, 1));
   const slice: NodeProto = { opType: "Slice", name: `${sliced}/Slice`, domain: "", input: [layerInput, `${sliced}/start`, `${sliced}/end`, `${sliced}/axis`], output: [sliced], attribute: [] };
   query.input = [sliced, ...query.input!.slice(1)];
   const residual = residuals[0]!;
