@@ -21,15 +21,16 @@ export interface CrossEncoderLoadOptions {
   maxBatchSize?: number;
   maxBatchTokens?: number;
   /**
-   * Allow batching on a graph whose per-pair output depends on its batch-mates (dynamic int8 quantization). Off by
-   * default: such a graph is run one pair at a time, see isBatchCoupled.
+   * Allow batching on a graph whose per-pair output depends on its batch-mates (per-tensor dynamic int8 quantization,
+   * as quantize_dynamic writes it; scripts/models/quantize.ts writes per-row graphs, which batch). Off by default:
+   * such a graph is run one pair at a time, see isBatchCoupled.
    */
   allowBatchCoupledScores?: boolean;
 }
 
 /**
  * Operators that compute one quantization scale over the whole input tensor, i.e. over every pair of a padded
- * batch (DynamicQuantizeLinear, and ONNX Runtime's fused forms of it). With them, a pair's logit moves with the
+ * batch (DynamicQuantizeLinear, and ONNX Runtime's fused forms of it; per-row graphs use none of them). With them, a pair's logit moves with the
  * other pairs of its batch (measured: up to 0.12 logit, 15 score points, on the MiniLM-shaped int8 model), so two
  * validators batching the same task differently would disagree. Their op_type strings are plain UTF-8 in the
  * protobuf, so a byte search finds them without parsing the graph.
