@@ -18,7 +18,7 @@ describe("poq audit serve: the read-only dashboard on real tasks", () => {
   before(async () => {
     f = await createAuditFixture();
     chain = await connectAudit({ deployment: f.deploymentPath, rpcUrl: f.rpcUrl });
-    dashboard = await startDashboard({ chain, port: 0, attestationSources: f.attestationFiles });
+    dashboard = await startDashboard({ chain, port: 0, attestationSources: f.attestationFiles, minRefreshIntervalMs: 0 });
   });
   after(async () => {
     await dashboard?.close();
@@ -95,6 +95,16 @@ describe("poq audit serve: the read-only dashboard on real tasks", () => {
     } finally {
       await browser?.close();
     }
+  });
+
+  it("follows new blocks incrementally and drops what a reorg removed", async () => {
+    const ids = async () => ((await (await fetch(new URL("api/tasks", dashboard.url))).json()) as { taskId: string }[]).map((t) => t.taskId);
+    const before = await ids();
+    const snapshot = await f.snapshot();
+    const added = await f.postTask("Which ocean is the largest?");
+    assert.deepEqual(await ids(), [added.toString(), ...before]);
+    await f.revert(snapshot); // the blocks holding the new task leave the chain
+    assert.deepEqual(await ids(), before);
   });
 
   it("`poq audit serve` from the real entry point answers the API and stops on SIGTERM", async () => {

@@ -48,6 +48,11 @@ export interface AuditFixture {
   finalized: FixtureTask[];
   /** Created and answered, committee not drawn yet. */
   openTaskId: bigint;
+  /** Creates (and lets its provider answer) one more task; returns its id. */
+  postTask(prompt: string): Promise<bigint>;
+  /** evm_snapshot / evm_revert, to make the chain drop blocks like a reorg. */
+  snapshot(): Promise<Hex>;
+  revert(id: Hex): Promise<void>;
   wallets: SigningWalletClient[];
   close(): Promise<void>;
 }
@@ -165,6 +170,16 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
       silentValidator: committee[4]!.account.address,
       finalized,
       openTaskId: open.taskId,
+      async postTask(prompt: string) {
+        const { taskId, provider } = await createTask(prompt);
+        const output = toHex(`An answer to: ${prompt}`);
+        await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
+        return taskId;
+      },
+      snapshot: () => testClient.snapshot(),
+      revert: async (id: Hex) => {
+        await testClient.revert({ id });
+      },
       async close() {
         await server.close();
         rmSync(dir, { recursive: true, force: true });
