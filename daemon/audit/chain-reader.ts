@@ -9,6 +9,7 @@ const marketEvents = (taskMarketAbi as readonly { type: string }[]).filter((item
 /** Events whose first indexed argument is the task id (so a task's logs can be filtered by topic 1). */
 export const TASK_EVENT_SELECTORS = marketEvents.filter((e) => e.inputs[0]?.name === "taskId" && e.inputs[0]?.indexed).map((e) => toEventSelector(e));
 const PARAMS_SET = toEventSelector(marketEvents.find((e) => e.name === "ParamsSet")!);
+const TASK_CREATED = toEventSelector(marketEvents.find((e) => e.name === "TaskCreated")!);
 const NON_REVEALERS_SLASHED = toEventSelector(marketEvents.find((e) => e.name === "NonRevealersSlashed")!);
 
 export interface ProtocolHistory {
@@ -51,12 +52,16 @@ export async function readTask(chain: AuditChain, taskId: bigint): Promise<{ tas
   const count = await market.read.taskCount();
   if (taskId < 1n || taskId > count) throw new TaskNotFoundError(taskId, count);
   const head = await chain.client.getBlockNumber();
-  const marketLogs = await readLogs(chain, {
-    address: chain.manifest.contracts.taskMarket,
-    topics: [TASK_EVENT_SELECTORS, pad(numberToHex(taskId), { size: 32 })],
-    fromBlock: BigInt(chain.manifest.deployBlock),
-    toBlock: head,
-  });
+  // Walk back from the head span by span and stop at the task's creation: every event of a task comes after its
+  // TaskCreated, so the cost grows with the task's age, not the chain's.
+  const topics = [TASK_EVENT_SELECTORS, pad(numberToHex(taskId), { size: 32 })];
+  const floor = BigInt(chain.manifest.deployBlock);
+  const marketLogs: Log[] = [];
+  for (let to = head; to >= floor; to -= chain.maxBlockRange) {
+    const from = to - chain.maxBlockRange + 1n > floor ? to - chain.maxBlockRange + 1n : floor;
+    marketLogs.unshift(...(await readLogs(chain, { address: chain.manifest.contracts.taskMarket, topics, fromBlock: from, toBlock: to })));
+    if (marketLogs[0]?.topics[0] === TASK_CREATED) break;
+  }
   const [params, registryLogs] = await Promise.all([readParamsChanges(chain, head), slashLogsOf(chain, marketLogs)]);
   const task = buildTaskRecords(marketLogs, registryLogs, params).get(taskId);
   // taskCount says it exists, so a missing record means the manifest's deployBlock is after the task's creation.
