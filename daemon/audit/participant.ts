@@ -1,4 +1,4 @@
-import type { Address } from "viem";
+import { getAddress, type Address } from "viem";
 import {
   providerJobs,
   summarizeProvider,
@@ -46,6 +46,7 @@ export async function auditParticipant(
   address: Address,
   options: { fromBlock?: bigint } = {},
 ): Promise<ProviderAudit | ValidatorAudit> {
+  address = getAddress(address);
   const history = await readHistory(chain, { fromBlock: options.fromBlock });
   const [role, claims] = await Promise.all([readRole(chain, address), readClaims(chain, address, history.head)]);
   if (kind === "provider") {
