@@ -210,4 +210,21 @@ describe("poq audit (CLI) against real tasks on the in-process chain", () => {
       delete process.env.POQ_RPC_URL;
     }
   });
+
+  // Last: it adds a task (and slashes) that the counts above do not expect.
+  it("a round below quorum: members that did not reveal are slashed, the round is marked rolled, the task waits", async () => {
+    const taskId = await f.rollTask("Which ocean is the largest?");
+    const report = await json(["audit", "task", taskId.toString()]);
+    assert.equal(report.status, "Answered", "back to Answered for a new committee");
+    assert.equal(report.rounds.length, 1);
+    assert.equal(report.rounds[0].rolled, true);
+    const members = report.rounds[0].members as { revealed: boolean; slashed: string; pay?: string }[];
+    assert.equal(members.filter((m) => m.revealed).length, 2);
+    assert.equal(members.filter((m) => !m.revealed && BigInt(m.slashed) > 0n).length, 3);
+    assert.ok(members.every((m) => m.pay === undefined), "nobody is paid for a rolled round");
+    const text = await cli(["audit", "task", taskId.toString(), ...chainArgs]);
+    assert.match(text.out, /round 0: .*\(below quorum: rolled\)/);
+    const silent = await json(["audit", "validator", f.silentValidator]);
+    assert.equal(silent.summary.nonReveals, f.finalized.length + 1, "the rolled round's non-reveal counts");
+  });
 });

@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import type { Address } from "viem";
+import type { AuditChain } from "../../audit/connect.ts";
 import { CliExit, type CliIo } from "../io.ts";
 
 // Heavy modules (viem clients, evaluators) load inside the actions so `poq --help` stays fast.
@@ -44,16 +45,19 @@ function withChainOptions(command: Command): Command {
  * Runs an audit action with a connected chain; the auditor's typed errors (and evaluator file errors) end as a
  * one-line message with exit code 1, anything else propagates as a bug.
  */
-async function withChain(options: ChainOptions, action: (chain: Awaited<ReturnType<Awaited<ReturnType<typeof audit>>["connectAudit"]>>) => Promise<void>): Promise<void> {
+async function withChain(options: ChainOptions, action: (chain: AuditChain) => Promise<void>): Promise<void> {
   const { connectAudit, AuditError } = await audit();
   const { EvaluatorError } = await import("../../evaluation/evaluator.ts");
   const { AttestationRecordError } = await import("../../../sdk/attestation-record.ts");
-  let chain;
+  let chain: AuditChain | undefined;
   try {
     chain = await connectAudit({ deployment: options.deployment, rpcUrl: options.rpcUrl, maxBlockRange: options.maxBlockRange });
     await action(chain);
   } catch (error) {
     if (error instanceof AuditError || error instanceof EvaluatorError || error instanceof AttestationRecordError) throw new CliExit(1, error.message);
+    // A chain read that failed after connecting (endpoint went away, timeout): viem's short message is enough.
+    const { BaseError } = await import("viem");
+    if (error instanceof BaseError) throw new CliExit(1, `chain read failed: ${error.shortMessage}`);
     throw error;
   } finally {
     await chain?.close();

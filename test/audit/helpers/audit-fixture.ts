@@ -50,6 +50,8 @@ export interface AuditFixture {
   openTaskId: bigint;
   /** Creates (and lets its provider answer) one more task; returns its id. */
   postTask(prompt: string): Promise<bigint>;
+  /** A task whose first committee reveals below quorum (2 of 5): the round rolls; returns its id. */
+  rollTask(prompt: string): Promise<bigint>;
   /** evm_snapshot / evm_revert, to make the chain drop blocks like a reorg. */
   snapshot(): Promise<Hex>;
   revert(id: Hex): Promise<void>;
@@ -174,6 +176,29 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
         const { taskId, provider } = await createTask(prompt);
         const output = toHex(`An answer to: ${prompt}`);
         await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
+        return taskId;
+      },
+      async rollTask(prompt: string) {
+        const { taskId, provider } = await createTask(prompt);
+        const output = toHex(`An answer to: ${prompt}`);
+        await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
+        await testClient.mine({ blocks: 1 });
+        await wait(await read.taskMarket.write.drawCommittee([taskId]));
+        const members = (await read.taskMarket.read.committee([taskId, 0n])).map((m) => m.account);
+        const salts = members.map(() => randomSalt());
+        for (const [i, m] of members.entries()) {
+          const commitment = computeCommitment({ score: 5_000, salt: salts[i]!, validator: m, taskId, round: 0, chainId: manifest.chainId, market: manifest.contracts.taskMarket });
+          await wait(await as(walletOf(m)).taskMarket.write.commit([taskId, BigInt(i), commitment]));
+        }
+        const t = await read.taskMarket.read.task([taskId]);
+        await testClient.mine({ blocks: Number(t.commitEnd - (await publicClient.getBlockNumber())) });
+        // Only two honest validators reveal (by address: the committee order is random).
+        for (const [i, m] of members.entries()) {
+          if (m !== committee[0]!.account.address && m !== committee[1]!.account.address) continue;
+          await wait(await as(walletOf(m)).taskMarket.write.reveal([taskId, BigInt(i), 5_000n, salts[i]!]));
+        }
+        await testClient.mine({ blocks: Number(t.revealEnd - (await publicClient.getBlockNumber())) });
+        await wait(await read.taskMarket.write.finalize([taskId]));
         return taskId;
       },
       snapshot: () => testClient.snapshot(),
