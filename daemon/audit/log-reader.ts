@@ -11,7 +11,7 @@ export interface ReadLogsParameters {
 }
 
 /** Messages endpoints use when a getLogs span or result is too large; the reader then halves the span. */
-const RANGE_LIMIT = /range|limit|too many|exceed|10000|response size/i;
+const RANGE_LIMIT = /range|limit|too many|exceed|response size/i;
 
 /**
  * eth_getLogs over [fromBlock, toBlock] in spans of at most `chain.maxBlockRange` blocks, in block order.
@@ -30,7 +30,9 @@ export async function readLogs(chain: AuditChain, p: ReadLogsParameters): Promis
         params: [{ address: p.address, topics: p.topics, fromBlock: numberToHex(from), toBlock: numberToHex(to) }],
       } as never)) as unknown[];
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      // viem's shortMessage + details carry the endpoint's words; its full message also echoes the request body.
+      const e = error as { shortMessage?: string; details?: string; message?: string };
+      const message = e.shortMessage !== undefined ? `${e.shortMessage} ${e.details ?? ""}`.trim() : String(e.message ?? error);
       if (span > 1n && RANGE_LIMIT.test(message)) {
         span /= 2n;
         continue;

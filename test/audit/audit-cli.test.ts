@@ -175,6 +175,29 @@ describe("poq audit (CLI) against real tasks on the in-process chain", () => {
     assert.deepEqual(later.tasks.map((t: { taskId: string }) => t.taskId), all.tasks.slice(3).map((t: { taskId: string }) => t.taskId));
   });
 
+  it("halves getLogs spans an endpoint refuses as too large and still reads everything", async () => {
+    // A JSON-RPC proxy that, like many public endpoints, refuses eth_getLogs spans above 16 blocks.
+    const proxy = http.createServer(async (req, res) => {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      const call = JSON.parse(body) as { id: number; method: string; params: { fromBlock: string; toBlock: string }[] };
+      if (call.method === "eth_getLogs" && BigInt(call.params[0]!.toBlock) - BigInt(call.params[0]!.fromBlock) + 1n > 16n) {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: call.id, error: { code: -32005, message: "query exceeds max block range 16" } }));
+        return;
+      }
+      const upstream = await fetch(f.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body });
+      res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    try {
+      const proxied = await cli(["audit", "export", "--json", "--deployment", f.deploymentPath, "--rpc-url", `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`]);
+      assert.equal(proxied.code, 0, proxied.err);
+      assert.deepEqual(JSON.parse(proxied.out).tasks, (await json(["audit", "export"])).tasks);
+    } finally {
+      proxy.close();
+    }
+  });
+
   it("has --help on every audit command", async () => {
     for (const command of ["task", "provider", "validator", "export", "serve"]) {
       const help = await cli(["audit", command, "--help"]);
