@@ -15,7 +15,7 @@ import { defaultSessionOptions } from "../../daemon/evaluation/cross-encoder/ses
 import type { ScorePair } from "../../daemon/evaluation/evaluator.ts";
 import { loadManifest } from "../../daemon/evaluation/manifest.ts";
 import { ensureGeneratedModel, MODELS_ROOT, type GeneratedModelName } from "../models/generated-models.ts";
-import { loadBaseline } from "./scorer-baseline.ts";
+import { loadPerTensorReference } from "./scorer-reference.ts";
 import { fixedLengthPairs, mixedLengthPairs } from "./scorer-workloads.ts";
 
 const options = new Command().option("--json", "print one JSON object as the last line").option("--quick", "fewer repetitions (rough figures)").parse().opts<{ json?: boolean; quick?: boolean }>();
@@ -61,6 +61,21 @@ async function measureLength(evaluator: CrossEncoderEvaluator, tokens: number): 
   return { p50_ms_single: round(percentile(single, 50), 2), p95_ms_single: round(percentile(single, 95), 2), pairs_per_s_batch16: round((BATCH * 1000) / percentile(batch, 50)) };
 }
 
+/** measureLength for several evaluators at once, alternating calls so that all see the same machine load. */
+async function measureInterleaved(evaluators: readonly CrossEncoderEvaluator[], tokens: number): Promise<LengthFigures[]> {
+  const pairs = fixedLengthPairs(tokens, BATCH, tokens);
+  for (const evaluator of evaluators) await evaluator.score(pairs);
+  const single = evaluators.map(() => [] as number[]);
+  const batch = evaluators.map(() => [] as number[]);
+  for (let i = 0; i < REPS.single; i++) for (const [k, e] of evaluators.entries()) single[k]!.push(await timeMs(() => e.score([pairs[i % BATCH]!])));
+  for (let i = 0; i < REPS.batch; i++) for (const [k, e] of evaluators.entries()) batch[k]!.push(await timeMs(() => e.score(pairs)));
+  return evaluators.map((_, k) => ({
+    p50_ms_single: round(percentile(single[k]!, 50), 2),
+    p95_ms_single: round(percentile(single[k]!, 95), 2),
+    pairs_per_s_batch16: round((BATCH * 1000) / percentile(batch[k]!, 50)),
+  }));
+}
+
 async function measureModel(name: GeneratedModelName, afterLength?: (tokens: number) => void) {
   const evaluator = await load(name);
   const figures: Record<string, LengthFigures> = {};
@@ -101,6 +116,13 @@ const int8 = await measureModel("generated-minilm-l6-int8", (tokens) => {
   if (tokens === 256) rssMb = peakRssMb(); // peak resident memory up to and including 256 tokens x 16
 });
 
+// In-run reference: the same model quantized per tensor (quantize_dynamic's form, run one pair at a time), timed
+// interleaved with ours at 128 tokens so both see the same machine load.
+const reference = await loadPerTensorReference();
+const [oursInterleaved, referenceFigures] = await measureInterleaved([int8.evaluator, reference.evaluator], 128);
+log(`128 tokens interleaved: ours ${JSON.stringify(oursInterleaved)}, per-tensor reference ${JSON.stringify(referenceFigures)}`);
+await reference.dispose();
+
 // Mixed-length workload, same int8 file and pairs: our engine (whole backlog, and requests of 16) vs transformers.js.
 const mixed = mixedLengthPairs(MIXED_PAIRS, 42);
 const ours = await throughput(mixed, (p) => int8.evaluator.score(p));
@@ -112,6 +134,8 @@ const ourLogits = (await int8.evaluator.score(mixed)).map((r) => r.raw[0]!);
 let differingLogits = 0;
 for (const [i, pair] of mixed.entries()) if ((await int8.evaluator.score([pair]))[0]!.raw[0] !== ourLogits[i]) differingLogits++;
 await int8.evaluator.close();
+// Imported only now: transformers.js alone adds about 145 MB of resident memory, which rss_mb must not count.
+const { loadBaseline } = await import("./scorer-baseline.ts");
 const baseline = await loadBaseline(ensureGeneratedModel("generated-minilm-l6-int8"), true);
 const baselinePairsPerS = await throughput(mixed, (p) => baseline.score(p, BATCH));
 const baselineLogits = await baseline.score(mixed, BATCH);
@@ -145,6 +169,12 @@ const report = {
   baseline_pairs_per_s_batch16: baselinePairsPerS,
   mixed_vs_baseline: round(ours / baselinePairsPerS, 2),
   baseline_max_logit_gap: Number(logitGap.toExponential(2)),
+  int8_vs_per_tensor_reference_128: {
+    ours: oursInterleaved,
+    reference: referenceFigures,
+    single_speedup: round(referenceFigures.p50_ms_single / oursInterleaved.p50_ms_single, 2),
+    batch16_speedup: round(oursInterleaved.pairs_per_s_batch16 / referenceFigures.pairs_per_s_batch16, 2),
+  },
   int8_max_batch_size: int8.evaluator.limits.maxBatchSize,
   int8_batch_invariance: { pairs: mixed.length, logits_differing_from_single_pair_runs: differingLogits },
   int8_vs_fp32: { max_logit_drift: round(Math.max(...drift), 4), mean_logit_drift: round(drift.reduce((a, b) => a + b, 0) / drift.length, 4), pairwise_order_agreement: round(agree / compared, 3) },
@@ -163,6 +193,8 @@ const table = [
     return `| ${variant} | ${t} | ${f.p50_ms_single} | ${f.p95_ms_single} | ${f.pairs_per_s_batch16} |`;
   })),
   "",
+  `int8 128 tokens, interleaved with the per-tensor (quantize_dynamic-style, one pair at a time) int8 of the same model:`,
+  `  single p50 ${oursInterleaved.p50_ms_single} vs ${referenceFigures.p50_ms_single} ms (${report.int8_vs_per_tensor_reference_128.single_speedup}x), 16 pairs ${oursInterleaved.pairs_per_s_batch16} vs ${referenceFigures.pairs_per_s_batch16} pairs/s (${report.int8_vs_per_tensor_reference_128.batch16_speedup}x)`,
   `peak RSS up to int8 256 tokens x 16: ${rssMb} MB`,
   `mixed-length workload (${MIXED_PAIRS} pairs, prompts 10-60 / answers 20-400 tokens), int8:`,
   `  ours, whole backlog      ${ours} pairs/s  (${report.mixed_vs_baseline}x baseline)`,
