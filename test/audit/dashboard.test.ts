@@ -5,6 +5,7 @@ import { chromium, type Browser } from "playwright-core";
 import { connectAudit, type AuditChain } from "../../daemon/audit/connect.ts";
 import { startDashboard, type Dashboard } from "../../daemon/audit/dashboard/server.ts";
 import { spawnTsChild, waitFor } from "../helpers/child-process.ts";
+import { startTcpProxy } from "../helpers/tcp-proxy.ts";
 import { createAuditFixture, type AuditFixture } from "./helpers/audit-fixture.ts";
 
 // Debian's chromium package; no test tool can download a browser on these machines.
@@ -105,6 +106,26 @@ describe("poq audit serve: the read-only dashboard on real tasks", () => {
     assert.deepEqual(await ids(), [added.toString(), ...before]);
     await f.revert(snapshot); // the blocks holding the new task leave the chain
     assert.deepEqual(await ids(), before);
+  });
+
+  it("answers 503 with a one-line reason while the RPC is down, and recovers when it is back", async () => {
+    const proxy = await startTcpProxy(Number(new URL(f.rpcUrl).port));
+    const viaProxy = await connectAudit({ deployment: f.deploymentPath, rpcUrl: proxy.url("http"), requestTimeoutMs: 2_000 });
+    const board = await startDashboard({ chain: viaProxy, port: 0, minRefreshIntervalMs: 0 });
+    try {
+      const tasks = () => fetch(new URL("api/tasks", board.url));
+      assert.equal((await tasks()).status, 200);
+      await proxy.drop();
+      const down = await tasks();
+      assert.equal(down.status, 503);
+      assert.match(((await down.json()) as { error: string }).error, /^chain read failed: [^\n]+$/);
+      await proxy.restore();
+      assert.equal((await tasks()).status, 200);
+    } finally {
+      await board.close();
+      await viaProxy.close();
+      await proxy.close();
+    }
   });
 
   it("`poq audit serve` from the real entry point answers the API and stops on SIGTERM", async () => {

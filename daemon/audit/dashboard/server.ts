@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { BaseError } from "viem";
 import type { AuditChain } from "../connect.ts";
 import { AuditError } from "../errors.ts";
 import { toJson } from "../json.ts";
@@ -62,9 +63,10 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Da
       if (asset === undefined) return send(res, 404, "text/plain", "not found");
       return send(res, 200, asset.type, await readFile(new URL(asset.file, STATIC_DIR)));
     } catch (error) {
-      // A chain read failed (RPC down): say so to the page; anything else is a bug worth its message too.
-      const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-      send(res, error instanceof AuditError ? 503 : 500, "application/json", toJson({ error: message }));
+      // A chain read failed (RPC down, timeout): 503 with viem's short message; anything else is a bug (500).
+      const unavailable = error instanceof AuditError || error instanceof BaseError;
+      const message = error instanceof BaseError ? `chain read failed: ${error.shortMessage}` : error instanceof Error ? error.message.split("\n")[0] : String(error);
+      send(res, unavailable ? 503 : 500, "application/json", toJson({ error: message }));
     }
   });
   await new Promise<void>((resolve, reject) => {
