@@ -6,8 +6,9 @@
  * query projection and the residual Add, so those run on 2 rows instead of the whole sequence (about 1/7 of the
  * model's multiply-adds at 128 tokens, exact math). It works on a Hugging Face export as on the generated graphs: it needs
  * only the attention pattern (query MatMul -> ... -> scores MatMul -> ... -> Softmax) and a residual Add on the
- * layer input; callers must check the result against the original (see quantize.ts and the tests).
+ * layer input; pruneIfExact checks the result against the original before it is used.
  */
+import { maxLogitGap } from "./compare-models.ts";
 import { onnx, type NodeProto } from "./onnx-graph-builder.ts";
 
 export class PruneError extends Error {}
@@ -63,4 +64,26 @@ export function pruneToClassToken(modelBytes: Uint8Array): Uint8Array {
   // Keep topological order: the Slice goes right before the query MatMul.
   nodes.splice(nodes.indexOf(query), 0, slice);
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** Largest logit difference accepted between the original and the pruned graph (float reassociation only). */
+export const PRUNE_TOLERANCE = 1e-4;
+
+/**
+ * The pruned graph if it runs and gives the original's logits on seeded padded batches, else the original bytes
+ * and why. A graph that computes its reshape targets from the layer input's length fails to run once pruned: that
+ * is a failed check, not an error.
+ */
+export async function pruneIfExact(modelBytes: Uint8Array): Promise<{ bytes: Uint8Array; pruned: boolean; reason: string }> {
+  try {
+    const pruned = pruneToClassToken(modelBytes);
+    const gap = await maxLogitGap(modelBytes, pruned).catch((cause: unknown) => {
+      throw new PruneError(`pruned graph does not run: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}`);
+    });
+    if (gap > PRUNE_TOLERANCE) throw new PruneError(`pruned graph's logits differ by ${gap}`);
+    return { bytes: pruned, pruned: true, reason: `max logit gap ${gap.toExponential(1)}` };
+  } catch (error) {
+    if (!(error instanceof PruneError)) throw error;
+    return { bytes: modelBytes, pruned: false, reason: error.message };
+  }
 }

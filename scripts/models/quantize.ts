@@ -7,12 +7,8 @@
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { Command } from "commander";
-import { maxLogitGap } from "./compare-models.ts";
-import { PruneError, pruneToClassToken } from "./prune-class-token.ts";
+import { pruneIfExact } from "./prune-class-token.ts";
 import { quantizeDynamic } from "./quantize-dynamic.ts";
-
-/** Largest logit difference accepted between the original and the pruned fp32 graph (float reassociation only). */
-const PRUNE_TOLERANCE = 1e-4;
 
 const program = new Command()
   .name("quantize")
@@ -28,16 +24,10 @@ const options = program.opts<{ perTensor?: boolean; fullRange?: boolean; perTens
 
 let fp32: Uint8Array = readFileSync(input);
 if (!options.allTokens) {
-  try {
-    const pruned = pruneToClassToken(fp32);
-    const gap = await maxLogitGap(fp32, pruned);
-    if (gap > PRUNE_TOLERANCE) throw new PruneError(`pruned graph's logits differ by ${gap}`);
-    fp32 = pruned;
-    console.log(`last layer pruned to the [CLS] row (max logit gap ${gap.toExponential(1)})`);
-  } catch (error) {
-    if (!(error instanceof PruneError)) throw error;
-    console.warn(`not pruned, all tokens kept: ${error.message}`);
-  }
+  const result = await pruneIfExact(fp32);
+  fp32 = result.bytes;
+  if (result.pruned) console.log(`last layer pruned to the [CLS] row (${result.reason})`);
+  else console.warn(`not pruned, all tokens kept: ${result.reason}`);
 }
 const { bytes, report } = quantizeDynamic(fp32, {
   perChannel: !options.perTensor,

@@ -9,7 +9,7 @@ import { generateBertCrossEncoder, TINY_BERT } from "../../../scripts/models/ber
 import { buildGeneratedModelFiles, MODELS_ROOT } from "../../../scripts/models/generated-models.ts";
 import { onnx } from "../../../scripts/models/onnx-graph-builder.ts";
 import { maxLogitGap } from "../../../scripts/models/compare-models.ts";
-import { PruneError, pruneToClassToken } from "../../../scripts/models/prune-class-token.ts";
+import { PruneError, pruneIfExact, pruneToClassToken } from "../../../scripts/models/prune-class-token.ts";
 import { quantizeDynamic, quantizeWeightSymmetric, roundHalfEven } from "../../../scripts/models/quantize-dynamic.ts";
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -84,16 +84,37 @@ describe("generated cross-encoders and the int8 quantizer", () => {
 
   it("prunes the last layer to the [CLS] row without changing the logits, and refuses a graph without attention", async () => {
     const fp32 = generateBertCrossEncoder(TINY_BERT, 1);
-    const pruned = pruneToClassToken(fp32);
-    const slices = onnx.ModelProto.decode(pruned).graph!.node!.filter((n) => n.opType === "Slice" && n.name!.endsWith("_class_token/Slice"));
+    const result = await pruneIfExact(fp32);
+    assert.equal(result.pruned, true, result.reason);
+    const slices = onnx.ModelProto.decode(result.bytes).graph!.node!.filter((n) => n.opType === "Slice" && n.name!.endsWith("_class_token/Slice"));
     assert.equal(slices.length, 1);
-    const gap = await maxLogitGap(fp32, pruned);
+    const gap = await maxLogitGap(fp32, result.bytes);
     assert.ok(gap < 1e-5, `pruned logits differ by ${gap}`);
-    // A rewrite that is not exact is caught by the same comparison: a different model is far off.
+    // The check can fail: a different model is far off.
     assert.ok((await maxLogitGap(fp32, generateBertCrossEncoder(TINY_BERT, 2))) > 1e-2);
     const noAttention = onnx.ModelProto.decode(fp32);
     noAttention.graph!.node = noAttention.graph!.node!.filter((n) => n.opType !== "Softmax");
     assert.throws(() => pruneToClassToken(onnx.ModelProto.encode(noAttention).finish()), PruneError);
+  });
+
+  it("keeps all tokens when the pruned graph cannot run (reshape targets computed from the layer input)", async () => {
+    // As some exports do: the last query Reshape takes [batch, sequence] from the layer input's Shape, which no longer
+    // matches once the queries are cut to the first rows.
+    const model = onnx.ModelProto.decode(generateBertCrossEncoder(TINY_BERT, 1));
+    const graph = model.graph!;
+    const reshape = graph.node!.find((n) => n.name === "/bert.encoder.layer.1/query/Reshape")!;
+    const layerInput = "bert.encoder.layer.0.output.LayerNorm/LayerNormalization_output_0";
+    graph.initializer!.push({ name: "heads_and_size", dataType: onnx.TensorProto.DataType.INT64, dims: [2], int64Data: [TINY_BERT.heads, TINY_BERT.hidden / TINY_BERT.heads] });
+    const ints = onnx.AttributeProto.AttributeType.INT;
+    graph.node!.splice(graph.node!.indexOf(reshape), 0,
+      { opType: "Shape", name: "leading_shape", domain: "", input: [layerInput], output: ["leading_dims"], attribute: [{ name: "start", type: ints, i: 0 }, { name: "end", type: ints, i: 2 }] },
+      { opType: "Concat", name: "query_shape", domain: "", input: ["leading_dims", "heads_and_size"], output: ["query_shape_out"], attribute: [{ name: "axis", type: ints, i: 0 }] });
+    reshape.input = [reshape.input![0]!, "query_shape_out"];
+    const bytes = onnx.ModelProto.encode(model).finish();
+    const result = await pruneIfExact(bytes);
+    assert.equal(result.pruned, false);
+    assert.match(result.reason, /does not run/);
+    assert.equal(result.bytes, bytes);
   });
 
   it("quantizes weights symmetrically, per tensor or per output column, within the chosen range", () => {
