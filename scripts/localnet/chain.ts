@@ -24,10 +24,12 @@ export interface LocalChain {
   funder: Address;
   funderWallet: WalletClient;
   /**
-   * Mines a block every `intervalMs` on top of automine (commit/reveal windows are counted in blocks, and a
-   * quiet chain with automine alone would never reach the end of a window). Returns the stop function.
+   * Produces blocks every `intervalMs` (commit/reveal windows are counted in blocks, and a quiet chain with
+   * automine alone never reaches the end of a window). `automine: true` keeps one block per transaction on top
+   * (fast confirmations, but busy periods burn through windows); `false` switches to Hardhat's interval mining
+   * only, so blocks come at a steady pace with many transactions each, like a real chain. Returns the stop function.
    */
-  startBlockProducer(intervalMs: number): () => void;
+  startBlockProducer(intervalMs: number, options?: { automine?: boolean }): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -53,7 +55,16 @@ export async function startLocalChain(): Promise<LocalChain> {
     testClient: testClient as unknown as TestClient,
     funder,
     funderWallet: createWalletClient({ chain, transport, account: funder }),
-    startBlockProducer(intervalMs) {
+    async startBlockProducer(intervalMs, { automine = true } = {}) {
+      if (!automine) {
+        await testClient.setAutomine(false);
+        // Raw request: viem's setIntervalMining takes seconds in hardhat mode; Hardhat itself takes milliseconds.
+        await testClient.request({ method: "evm_setIntervalMining", params: [intervalMs] } as never);
+        return async () => {
+          await testClient.request({ method: "evm_setIntervalMining", params: [0] } as never);
+          await testClient.setAutomine(true);
+        };
+      }
       let busy = false;
       const timer = setInterval(() => {
         if (busy) return; // never queue mines behind a slow node: that would burst blocks later
@@ -61,7 +72,7 @@ export async function startLocalChain(): Promise<LocalChain> {
         testClient.mine({ blocks: 1 }).catch(() => {}).finally(() => (busy = false));
       }, intervalMs);
       producers.add(timer);
-      return () => {
+      return async () => {
         clearInterval(timer);
         producers.delete(timer);
       };

@@ -48,7 +48,7 @@ export async function startLocalDaemonContext(o: LocalDaemonOptions): Promise<Lo
     deployment: o.manifestPath,
     stateDir,
     observe: { port: 0, logLevel: o.logLevel ?? "info" },
-    queue: { lockDurationMs: 2_000, stalledIntervalMs: 2_000, backoffMs: 200, attempts: 10 },
+    queue: { backoffMs: 200, attempts: 10 },
     ...o.extra,
     roles: o.roles,
   };

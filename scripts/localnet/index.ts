@@ -49,8 +49,8 @@ export interface Localnet {
   stake(actor: Actor, options: StakeActorOptions): Promise<void>;
   /** A DaemonContext for `actor` from a real config file; closed at teardown (after roles stop, see `track`). */
   daemon(actor: Actor, roles: LocalDaemonOptions["roles"], extra?: LocalDaemonOptions["extra"]): Promise<LocalDaemon>;
-  /** Starts mining a block every `intervalMs`; stopped at teardown. */
-  startBlocks(intervalMs: number): void;
+  /** Starts producing a block every `intervalMs` (see LocalChain.startBlockProducer); stopped at teardown. */
+  startBlocks(intervalMs: number, options?: { automine?: boolean }): Promise<void>;
 }
 
 export async function startLocalnet(options: StartLocalnetOptions = {}): Promise<Localnet> {
@@ -73,7 +73,7 @@ export async function startLocalnet(options: StartLocalnetOptions = {}): Promise
     writeDeploymentManifest(manifestPath, manifest);
     const logFile = path.join(dir, "daemons.log");
     teardown.defer("flush daemon logs", () => flushDaemonLogs());
-    let stopBlocks: (() => void) | undefined;
+    let stopBlocks: (() => Promise<void>) | undefined;
     teardown.defer("block producer", () => stopBlocks?.());
     return {
       chain,
@@ -90,9 +90,9 @@ export async function startLocalnet(options: StartLocalnetOptions = {}): Promise
         teardown.defer(`context ${actor.name}`, () => daemon.ctx.close());
         return daemon;
       },
-      startBlocks(intervalMs) {
-        stopBlocks?.();
-        stopBlocks = chain.startBlockProducer(intervalMs);
+      async startBlocks(intervalMs, blockOptions) {
+        await stopBlocks?.();
+        stopBlocks = await chain.startBlockProducer(intervalMs, blockOptions);
       },
     };
   } catch (error) {

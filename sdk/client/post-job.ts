@@ -15,6 +15,7 @@ import {
 
 /** The market stores fees in 96 bits (ITaskMarket.FeeTooLarge). */
 const MAX_FEE = (1n << 96n) - 1n;
+const GAS_HEADROOM_PERCENT = 130n;
 
 export interface PostJobParameters {
   /** Model NAME as providers register it (on-chain id = modelId(name), sdk/model-id.ts). */
@@ -90,7 +91,11 @@ export async function postJob(
     if (receipt.status !== "success") throw new TransactionFailedError("approve", hash, "reverted");
   }
 
-  const hash = await taskMarket.write.createTask([modelId, evaluatorId, p.fee, bytesToHex(prompt)]);
+  const args = [modelId, evaluatorId, p.fee, bytesToHex(prompt)] as const;
+  // The provider draw depends on block.prevrandao, so the gas used in the block that includes the transaction
+  // differs from the estimate made against the previous one: leave headroom.
+  const estimate = await taskMarket.estimateGas.createTask(args, { account: wallet.account });
+  const hash = await taskMarket.write.createTask(args, { gas: (estimate * GAS_HEADROOM_PERCENT) / 100n });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new TransactionFailedError("createTask", hash, "reverted");
   const ours = receipt.logs.filter((l) => l.address.toLowerCase() === manifest.contracts.taskMarket.toLowerCase());

@@ -36,7 +36,7 @@ describe("scripts/localnet (the local network harness)", () => {
       const health = await fetch(`${daemon.healthUrl}/metrics`);
       assert.equal(health.status, 200);
       const before = await net.chain.publicClient.getBlockNumber();
-      net.startBlocks(20);
+      await net.startBlocks(20);
       await new Promise((r) => setTimeout(r, 200));
       assert.ok((await net.chain.publicClient.getBlockNumber()) > before + 2n, "the block producer mines");
     } finally {

@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, describe, it } from "node:test";
+import { spawnTsChild } from "../helpers/child-process.ts";
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+
+interface DemoReport {
+  tasks: number;
+  finalized: number;
+  providers: { name: string; kind: string; avgScore: number | null; earned: string; tasks: number }[];
+  validators: { name: string; kind: string; earned: string; slashed: string; revealed: number; committees: number }[];
+  escrowIn: string;
+  creditsOut: string;
+  expectations: { name: string; ok: boolean }[];
+  ok: boolean;
+}
+
+/**
+ * `npm run demo` end to end with 3 jobs, as a separate process like a user runs it: every expectation holds, the
+ * report has the agreed fields, and nothing it started (Redis, chain server, temp folder) outlives it.
+ */
+describe("npm run demo", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "poq-demo-test-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("runs 3 jobs through real daemons, passes its expectations, writes the report and cleans up", async () => {
+    const reportFile = path.join(dir, "report.json");
+    const lines: string[] = [];
+    const env = { ...process.env };
+    delete env.REDIS_URL; // the demo must start (and stop) its own Redis
+    const { exited, stderr } = spawnTsChild(new URL("../../scripts/demo.ts", import.meta.url), ["--jobs", "3", "--report", reportFile], (l) => lines.push(l), env);
+    const code = await exited;
+    const output = lines.join("\n");
+    assert.equal(code, 0, `demo failed:\n${output}\n${stderr()}`);
+
+    const report = JSON.parse(readFileSync(reportFile, "utf8")) as DemoReport;
+    assert.ok(report.tasks >= 3, "at least the 3 jobs asked for");
+    assert.equal(report.finalized, report.tasks);
+    assert.ok(report.ok && report.expectations.length >= 6 && report.expectations.every((e) => e.ok));
+    assert.equal(report.escrowIn, (BigInt(report.tasks) * 10n ** 19n).toString(), "10 POQ per job");
+    assert.equal(report.creditsOut, report.escrowIn);
+    const provider = (kind: string) => report.providers.find((p) => p.kind === kind)!;
+    assert.ok(BigInt(provider("honest").earned) > BigInt(provider("lazy").earned));
+    assert.equal(report.providers.reduce((n, p) => n + p.tasks, 0), report.tasks);
+    const byKind = (kind: string) => report.validators.filter((v) => v.kind === kind);
+    assert.equal(byKind("honest").length, 3);
+    const silent = byKind("never-reveals")[0]!;
+    assert.ok(BigInt(silent.slashed) > 0n && silent.revealed === 0 && silent.committees === report.tasks);
+    for (const v of byKind("honest")) assert.ok(BigInt(v.earned) > BigInt(byKind("lazy")[0]!.earned));
+    assert.match(output, /escrow in \(fees\)/);
+    assert.match(output, /All expectations hold/);
+
+    // Cleanup: the private Redis is gone and the run's temp folder removed.
+    const redisPort = Number(/Redis at redis:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
+    assert.ok(redisPort > 0, "the demo names its Redis");
+    assert.equal(await portOpen(redisPort), false, "redis-server stopped");
+    const tempDir = /encrypted keystores in (\S+)\)/.exec(output)?.[1];
+    assert.ok(tempDir !== undefined && !existsSync(tempDir), "temp folder removed");
+  });
+
+  it("rejects a bad --jobs with a usage error before starting anything", async () => {
+    const { exited, stderr } = spawnTsChild(new URL("../../scripts/demo.ts", import.meta.url), ["--jobs", "0"]);
+    assert.notEqual(await exited, 0);
+    assert.match(stderr(), /--jobs.*integer from 1 to 100/);
+  });
+});
