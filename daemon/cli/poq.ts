@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/load.ts";
 import { registerAuditCommands } from "./commands/audit.ts";
 import { registerConfigCommands } from "./commands/config.ts";
+import { registerJobCommands } from "./commands/job.ts";
 import { registerKeysCommands } from "./commands/keys.ts";
 import { registerModelsCommands } from "./commands/models.ts";
 import { registerRoleCommands } from "./commands/roles.ts";
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIo): Command {
   registerConfigCommands(program, io);
   registerModelsCommands(program, io);
   registerAuditCommands(program, io);
+  registerJobCommands(program, io);
   return program;
 }
 
