@@ -55,3 +55,19 @@ export async function enqueueStep(queues: StepQueues, { step, data, runAtMs, pri
 export async function closeStepQueues(queues: StepQueues): Promise<void> {
   await Promise.all(Object.values(queues).map((q) => q.close()));
 }
+
+/**
+ * Like enqueueStep, but a job that already finished (completed or failed) runs again with `data`: for events
+ * re-delivered after a chain reorg, whose earlier handling may rest on blocks that left the chain. Handlers
+ * are idempotent and read the chain, so a re-run does only what is still missing.
+ */
+export async function enqueueOrRerunStep(queues: StepQueues, params: EnqueueStepParameters): Promise<string> {
+  const jobId = await enqueueStep(queues, params);
+  const job = await queues[params.step].getJob(jobId);
+  const state = await job?.getState();
+  if (job !== undefined && (state === "completed" || state === "failed")) {
+    await job.updateData(params.data);
+    await job.retry(state);
+  }
+  return jobId;
+}

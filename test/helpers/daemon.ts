@@ -74,13 +74,13 @@ export async function createTestAccount(chain: TestChain, protocol?: TestProtoco
   return { privateKey, address: account.address };
 }
 
-/** Creates a task from the deployer (minting and approving its fee) and returns its id. */
-export async function createTestTask(chain: TestChain, protocol: TestProtocol, model: string, evaluatorId: Hex, prompt: string, fee = FEE): Promise<bigint> {
+/** Creates a task from the deployer (minting and approving its fee) and returns its id; `{ hex }` gives raw prompt bytes. */
+export async function createTestTask(chain: TestChain, protocol: TestProtocol, model: string, evaluatorId: Hex, prompt: string | { hex: Hex }, fee = FEE): Promise<bigint> {
   const c = getProtocolContracts(protocol.manifest, { public: chain.publicClient as PublicClient, wallet: chain.walletClient as SigningWalletClient });
   const wait = (hash: Hex) => chain.publicClient.waitForTransactionReceipt({ hash });
   await wait(await c.token.write.mint([chain.deployer, fee]));
   await wait(await c.token.write.approve([protocol.manifest.contracts.taskMarket, fee]));
-  await wait(await c.taskMarket.write.createTask([modelId(model), evaluatorId, fee, `0x${Buffer.from(prompt, "utf8").toString("hex")}`]));
+  await wait(await c.taskMarket.write.createTask([modelId(model), evaluatorId, fee, typeof prompt === "string" ? `0x${Buffer.from(prompt, "utf8").toString("hex")}` : prompt.hex]));
   return c.taskMarket.read.taskCount();
 }
 
@@ -112,6 +112,8 @@ export async function writeDaemonConfig(o: DaemonFixtureOptions): Promise<{ dir:
     stateDir: "state",
     observe: { port: 0 },
     queue: { lockDurationMs: 2_000, stalledIntervalMs: 2_000, backoffMs: 100, attempts: 10 },
+    // A transaction lost to a reorg is replaced (same nonce, higher fee) after 3 s instead of a minute.
+    sender: { stuckAfterMs: 3_000 },
     ...o.config,
   };
   const configPath = path.join(dir, "poq.json");

@@ -4,7 +4,7 @@ import type { DaemonContext } from "../../runtime/context.ts";
 import type { WatcherEvent } from "../../chain/watcher.ts";
 import { ConfigError } from "../../config/load.ts";
 import { BadInputError } from "../../queue/errors.ts";
-import { enqueueStep } from "../../queue/queues.ts";
+import { enqueueOrRerunStep, enqueueStep } from "../../queue/queues.ts";
 import type { StepJobData } from "../../queue/names.ts";
 import type { Logger } from "../../observe/logger.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
@@ -86,10 +86,17 @@ async function inferStep(deps: ProviderDeps, job: Job<StepJobData>): Promise<{ t
   }
 }
 
-async function routeEvent(deps: ProviderDeps, event: WatcherEvent): Promise<void> {
+async function routeEvent(deps: ProviderDeps, event: WatcherEvent, reorg: { above?: bigint }): Promise<void> {
   if (event.type === "malformed") {
     deps.ctx.metrics.jobsFailed.inc({ queue: "watcher", reason: "malformed-event" });
     deps.log.warn({ txHash: event.raw.transactionHash, logIndex: event.raw.logIndex, error: event.error }, "malformed TaskMarket event ignored");
+    return;
+  }
+  if (event.type === "reorg") {
+    // Transactions of the dropped blocks may be gone: resynchronise the nonce; re-delivered logs re-run their jobs.
+    deps.log.warn({ ancestor: String(event.ancestor.number), depth: event.depth }, "reorg: resynchronising the sender");
+    await deps.ctx.sender.recover();
+    reorg.above = event.ancestor.number;
     return;
   }
   if (event.type !== "log") return;
@@ -101,7 +108,9 @@ async function routeEvent(deps: ProviderDeps, event: WatcherEvent): Promise<void
   const taskId = String(event.log.args.taskId);
   deps.log.info({ taskId, txHash: event.log.transactionHash, answerDeadline: String(event.log.args.answerDeadline) }, "task assigned to us");
   // One job per assignment: `round` carries the deadline block, so a later reassignment to us is a new job.
-  await enqueueStep(deps.ctx.queues, { step: "infer", data: { taskId, round: Number(event.log.args.answerDeadline) } });
+  const job = { step: "infer" as const, data: { taskId, round: Number(event.log.args.answerDeadline) } };
+  // An assignment from a block that replaced reorged ones runs again even if its job already finished.
+  await (reorg.above !== undefined && event.log.blockNumber > reorg.above ? enqueueOrRerunStep(deps.ctx.queues, job) : enqueueStep(deps.ctx.queues, job));
 }
 
 /** Starts the provider role: follows ProviderAssigned for this account and answers with the configured endpoints. */
@@ -116,7 +125,8 @@ export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessE
     modelNames: new Map(Object.keys(routes).map((name) => [modelId(name).toLowerCase(), name])),
   };
   const workers = startStepWorkers(ctx, { infer: (job) => inferStep(deps, job), claim: () => claimStep(ctx, market, deps.me, "provider", log) });
-  const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, event));
+  const reorg: { above?: bigint } = {};
+  const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, event, reorg));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);
   log.info({ models: Object.keys(routes), market: market.address }, "provider role started");

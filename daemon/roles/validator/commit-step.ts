@@ -12,18 +12,19 @@ import { WindowMissedError } from "./errors.ts";
  */
 export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Promise<{ txHash?: string }> {
   const { ctx, market } = deps;
-  const { taskId, round, index, signature } = job.data as TaskJob;
+  const { taskId, round, signature } = job.data as TaskJob;
   const log = deps.log.child({ taskId, round });
   const saved = ctx.salts.get(taskId, round);
   if (saved === undefined) throw new BadInputError(`task ${taskId} round ${round}: no saved salt to commit`, { taskId });
-  if (index === undefined) throw new BadInputError(`task ${taskId}: commit job without a member index`, { taskId });
   const task = await market.task(BigInt(taskId));
   if (task.status !== TaskStatus.Committee || task.round !== round) {
     log.warn({ status: task.status }, "task left this committee round before the commit");
     return {};
   }
+  // The index comes from the chain, not the job: after a reorg the committee may have been drawn again.
   const members = await market.committee(BigInt(taskId), round);
-  if (members[index]?.account.toLowerCase() !== deps.me.toLowerCase()) throw new BadInputError(`task ${taskId}: member ${index} is not this account`, { taskId, index });
+  const index = members.findIndex((m) => m.account.toLowerCase() === deps.me.toLowerCase());
+  if (index < 0) throw new BadInputError(`task ${taskId} round ${round}: this account is not in the committee`, { taskId });
   let txHash: string | undefined;
   if (members[index]!.commitment.toLowerCase() !== saved.commitment.toLowerCase()) {
     const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });

@@ -31,6 +31,18 @@ export async function drawStep(deps: ValidatorDeps, job: Job<StepJobData>, token
 }
 
 /**
+ * Members finalize in committee order, drawStaggerMs / k apart, so that usually the first one settles the round
+ * and the others find it settled instead of sending a transaction that would revert.
+ */
+async function finalizeDelayMs(deps: ValidatorDeps, taskId: string, round: number, committeeSize: number): Promise<number> {
+  const span = deps.ctx.config.roles.validator?.drawStaggerMs ?? 0;
+  const members = await deps.market.committee(BigInt(taskId), round);
+  const index = members.findIndex((m) => m.account.toLowerCase() === deps.me.toLowerCase());
+  if (index < 0) return staggerMs(deps, taskId); // not a member (should not happen): spread at random
+  return Math.floor((index * span) / Math.max(1, committeeSize));
+}
+
+/**
  * Settles the round once everyone revealed or the reveal phase ended (anyone may call finalize; losing the race
  * is fine), then schedules a claim. A roll (quorum missed) is also an end of this round: the watcher sees
  * TaskRolled and the next round starts with a new draw.
@@ -43,7 +55,7 @@ export async function finalizeStep(deps: ValidatorDeps, job: Job<StepJobData>, t
   if (!settled()) {
     const allRevealed = task.revealedCount >= task.committeeSize;
     if (!allRevealed && (await ctx.chain.client.getBlockNumber({ cacheTime: 0 })) <= task.revealEnd) return postpone(job, token, recheckMs(deps));
-    await sleep(staggerMs(deps, taskId));
+    await sleep(await finalizeDelayMs(deps, taskId, round, task.committeeSize));
     task = await market.task(BigInt(taskId));
     if (!settled()) {
       const sent = await sendTolerating(["InvalidStatus"], () =>

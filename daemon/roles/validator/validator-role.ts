@@ -5,6 +5,7 @@ import { createEvaluator } from "../../evaluation/factory.ts";
 import type { WatcherEvent } from "../../chain/watcher.ts";
 import { ConfigError } from "../../config/load.ts";
 import { jobIdFor } from "../../queue/names.ts";
+import { enqueueOrRerunStep } from "../../queue/queues.ts";
 import type { RunningRole } from "../role.ts";
 import { createMarketWatcher, openMarket, startBalanceGauges } from "../market.ts";
 import { closeWorkers, startStepWorkers } from "../workers.ts";
@@ -26,28 +27,47 @@ export interface ValidatorRoleOptions {
   neverReveal?: boolean;
 }
 
+/**
+ * After a reorg: resynchronise the sender's nonce (transactions of the dropped blocks may be gone) and re-run
+ * the commit check of every round not revealed yet (a commit in a dropped block must be sent again, with the
+ * same salt). Logs of the new blocks are re-delivered by the watcher and re-run their jobs (see routeEvent).
+ */
+async function recheckAfterReorg(deps: ValidatorDeps): Promise<void> {
+  await deps.ctx.sender.recover();
+  for (const record of deps.ctx.salts.pendingReveals()) {
+    await enqueueOrRerunStep(deps.ctx.queues, { step: "commit", data: { taskId: record.taskId, round: record.round }, priority: 2 });
+  }
+}
+
 /** Turns the market's events into jobs: draws for answered/rolled tasks, scoring where we sit on the committee. */
-async function routeEvent(deps: ValidatorDeps, event: WatcherEvent): Promise<void> {
+async function routeEvent(deps: ValidatorDeps, event: WatcherEvent, reorg: { above?: bigint }): Promise<void> {
   if (event.type === "malformed") {
     deps.ctx.metrics.jobsFailed.inc({ queue: "watcher", reason: "malformed-event" });
     deps.log.warn({ txHash: event.raw.transactionHash, logIndex: event.raw.logIndex, error: event.error }, "malformed TaskMarket event ignored");
     return;
   }
+  if (event.type === "reorg") {
+    reorg.above = event.ancestor.number;
+    deps.log.warn({ ancestor: String(event.ancestor.number), depth: event.depth }, "reorg: re-checking open commits");
+    return recheckAfterReorg(deps);
+  }
   if (event.type !== "log") return;
   const { eventName, args, transactionHash: txHash } = event.log;
+  // Events from blocks that replaced reorged ones re-run their jobs instead of being ignored as duplicates.
+  const add = reorg.above !== undefined && event.log.blockNumber > reorg.above ? (p: Parameters<typeof enqueue>[1]) => enqueueOrRerunStep(deps.ctx.queues, p) : (p: Parameters<typeof enqueue>[1]) => enqueue(deps, p);
   const taskId = String(args.taskId);
   if (eventName === "AnswerSubmitted") {
     deps.ctx.metrics.tasksSeen.inc({ role: "validator" });
-    await enqueue(deps, { step: "draw", data: { taskId, round: 0 } });
+    await add({ step: "draw", data: { taskId, round: 0 } });
   } else if (eventName === "TaskRolled") {
     deps.log.info({ taskId, newRound: String(args.newRound), txHash }, "task rolled to a new committee");
-    await enqueue(deps, { step: "draw", data: { taskId, round: Number(args.newRound) } });
+    await add({ step: "draw", data: { taskId, round: Number(args.newRound) } });
   } else if (eventName === "CommitteeDrawn") {
     const members = (args.members as Address[]).map((m) => m.toLowerCase());
     const index = members.indexOf(deps.me.toLowerCase());
     if (index < 0) return;
     deps.log.info({ taskId, round: String(args.round), index, txHash, commitEnd: String(args.commitEnd) }, "drawn into a committee");
-    await enqueue(deps, { step: "score", data: { taskId, round: Number(args.round), index } });
+    await add({ step: "score", data: { taskId, round: Number(args.round), index } });
   }
 }
 
@@ -95,7 +115,8 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
     finalize: (job, token) => finalizeStep(deps, job, token),
     claim: () => claimStep(ctx, market, me, "validator", log),
   });
-  const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, event));
+  const reorg: { above?: bigint } = {};
+  const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, event, reorg));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);
   log.info({ evaluator: evaluator.name, evaluatorId: evaluator.id, market: market.address, resumedReveals: resumed }, "validator role started");

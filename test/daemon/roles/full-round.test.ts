@@ -1,29 +1,17 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { keccak256, stringToHex, type Hex, type PublicClient } from "viem";
-import { startTestChain, type TestChain } from "../../helpers/chain.ts";
-import { startTestRedis, type TestRedis } from "../../helpers/redis.ts";
-import { startFakeChatServer, type FakeChatServer } from "../../helpers/openai-server.ts";
+import { keccak256, stringToHex, type Hex } from "viem";
 import { waitFor } from "../../helpers/child-process.ts";
-import {
-  STAKE, createTestAccount, createTestTask, deployTestProtocol, startBlockProducer, startTestContext, writeDaemonConfig,
-  type TestAccount, type TestProtocol,
-} from "../../helpers/daemon.ts";
-import { ensureGeneratedModel } from "../../../scripts/models/generated-models.ts";
-import { loadManifest, manifestId } from "../../../daemon/evaluation/manifest.ts";
-import type { DaemonContext } from "../../../daemon/runtime/context.ts";
-import type { RunningRole } from "../../../daemon/roles/role.ts";
-import { EvaluatorNotRegisteredError, startValidatorRole } from "../../../daemon/roles/validator/validator-role.ts";
+import { STAKE } from "../../helpers/daemon.ts";
+import { MODEL, startTestNetwork, type TestDaemon, type TestNetwork } from "./helpers/network.ts";
 import type { Evaluator } from "../../../daemon/evaluation/evaluator.ts";
-import { startProviderRole } from "../../../daemon/roles/provider/provider-role.ts";
+import { EvaluatorNotRegisteredError, startValidatorRole } from "../../../daemon/roles/validator/validator-role.ts";
 import { listFailedJobs } from "../../../daemon/queue/failed-jobs.ts";
-import { getProtocolContracts, TaskStatus } from "../../../sdk/contracts.ts";
+import { TaskStatus } from "../../../sdk/contracts.ts";
 import { parseAttestationRecords, verifyAttestationRecord } from "../../../sdk/attestation-record.ts";
-
-const MODEL = "test-llm";
-const PROMPT = "What is the capital of France?";
+import { taskMarketDomain } from "../../../sdk/eip712.ts";
 
 /**
  * One provider and five validator daemons, each with its own context, keystore and state folder, sharing one
@@ -31,98 +19,77 @@ const PROMPT = "What is the capital of France?";
  * producer. The validators score with the generated tiny int8 cross-encoder registered on-chain.
  */
 describe("roles: a full round with 1 provider and 5 validator daemons", () => {
-  let chain: TestChain;
-  let redis: TestRedis;
-  let chat: FakeChatServer;
-  let protocol: TestProtocol;
-  let evaluatorDir: string;
-  let evaluatorId: Hex;
-  let stopBlocks: () => void = () => {};
-  const contexts: DaemonContext[] = [];
-  const roles: RunningRole[] = [];
+  let net: TestNetwork;
+  let provider: TestDaemon;
+  const validators: TestDaemon[] = [];
+  let taskId: bigint;
 
   before(async () => {
-    evaluatorDir = ensureGeneratedModel("generated-tiny-int8");
-    evaluatorId = manifestId(await loadManifest(evaluatorDir)) as Hex;
-    [chain, redis, chat] = await Promise.all([startTestChain(), startTestRedis(), startFakeChatServer()]);
-    // providerFloor 0: the generated tiny model scores at random, and the provider must earn something to claim.
-    protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params: { answerWindow: 40, commitWindow: 20, revealWindow: 20, providerFloor: 0 } });
+    net = await startTestNetwork();
   });
   after(async () => {
-    stopBlocks();
-    for (const role of roles) await role.stop();
-    for (const ctx of contexts) await ctx.close();
-    await chat?.close();
-    await chain?.close();
-    await redis?.dispose();
+    await net?.close();
   });
 
   it("answers, draws, scores, commits, reveals, finalizes, pays and publishes verifiable attestations", async () => {
-    const provider = await createTestAccount(chain, protocol, { role: "provider", models: [MODEL] });
-    const validators: TestAccount[] = [];
-    for (let i = 0; i < 5; i++) validators.push(await createTestAccount(chain, protocol, { role: "validator" }));
-    const daemon = async (account: TestAccount, roleConfig: object) => {
-      const { configPath } = await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, config: { deployment: protocol.manifestPath, roles: roleConfig } });
-      const ctx = await startTestContext(configPath);
-      contexts.push(ctx);
-      return ctx;
-    };
-    const providerCtx = await daemon(provider, { provider: { claimBatchMs: 0, models: { [MODEL]: { endpoints: [{ url: chat.base("ok"), timeoutMs: 5_000 }] } } } });
-    roles.push(await startProviderRole(providerCtx));
-    const validatorCtxs: DaemonContext[] = [];
-    for (const v of validators) {
-      const ctx = await daemon(v, { validator: { evaluatorDir, claimBatchMs: 0, drawStaggerMs: 300 } });
-      validatorCtxs.push(ctx);
-      roles.push(await startValidatorRole(ctx));
-    }
-    stopBlocks = startBlockProducer(chain, 150);
-
-    const taskId = await createTestTask(chain, protocol, MODEL, evaluatorId, PROMPT);
-    const c = getProtocolContracts(protocol.manifest, { public: chain.publicClient as PublicClient });
+    provider = await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }]);
+    for (let i = 0; i < 5; i++) validators.push(await net.startValidator());
+    net.startBlocks();
+    const c = net.contracts;
+    taskId = await net.createTask();
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "the task to be finalized");
     const task = await c.taskMarket.read.task([taskId]);
-    const expectedOutput = stringToHex(`answer from ${MODEL}`);
-    assert.equal(task.outputHash, keccak256(expectedOutput), "the provider submitted the endpoint's answer");
+    assert.equal(task.outputHash, keccak256(stringToHex(`answer from ${MODEL}`)), "the provider submitted the endpoint's answer");
     const members = await c.taskMarket.read.committee([taskId, 0n]);
     assert.equal(members.length, 5);
     assert.ok(members.every((m) => m.revealed), "every member revealed");
     assert.equal(new Set(members.map((m) => m.score)).size, 1, "one deterministic evaluator: one score");
 
-    // Every honest validator is paid and claims; nobody is slashed.
-    for (const v of validators) {
-      await waitFor(async () => (await c.token.read.balanceOf([v.address])) > 0n && (await c.taskMarket.read.claimable([v.address])) === 0n, 20_000, `validator ${v.address} to claim`);
-      assert.equal((await c.stakeRegistry.read.stakeInfo([v.address])).amount, STAKE, "stake untouched");
+    // Every honest validator is paid and claims; nobody is slashed; the provider claims its pay too.
+    for (const v of [...validators, provider]) {
+      await waitFor(async () => (await c.token.read.balanceOf([v.account.address])) > 0n && (await c.taskMarket.read.claimable([v.account.address])) === 0n, 20_000, `${v.account.address} to claim`);
+      assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "stake untouched");
     }
     // Attestations: published after the reveal, on disk and over HTTP, signed by the validator, matching the chain.
-    for (const [i, ctx] of validatorCtxs.entries()) {
-      const fromFile = parseAttestationRecords(readFileSync(path.join(ctx.config.stateDir, "attestations.jsonl"), "utf8"));
-      const res = await fetch(`${ctx.health.url}/attestations?task=${taskId}`);
+    for (const v of validators) {
+      const fromFile = parseAttestationRecords(readFileSync(path.join(v.ctx.config.stateDir, "attestations.jsonl"), "utf8"));
+      const res = await fetch(`${v.ctx.health.url}/attestations?task=${taskId}`);
       assert.equal(res.headers.get("content-type"), "application/x-ndjson");
       const served = parseAttestationRecords(await res.text());
       assert.deepEqual(served, fromFile);
       assert.equal(served.length, 1);
       const record = served[0]!;
-      const member = members.find((m) => m.account === validators[i]!.address)!;
-      assert.equal(record.score, member.score);
+      assert.equal(record.score, members.find((m) => m.account === v.account.address)!.score);
       assert.equal(record.outputHash, task.outputHash);
-      assert.equal(record.evaluatorId, evaluatorId);
-      assert.ok(await verifyAttestationRecord({ name: "PoQ TaskMarket", version: "1", chainId: chain.chainId, verifyingContract: protocol.manifest.contracts.taskMarket }, record));
-      assert.deepEqual(await listFailedJobs(ctx.queues), []);
-      const metrics = await (await fetch(`${ctx.health.url}/metrics`)).text();
+      assert.equal(record.evaluatorId, net.evaluatorId);
+      assert.ok(await verifyAttestationRecord(taskMarketDomain(net.chain.chainId, net.protocol.manifest.contracts.taskMarket), record));
+      assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
+      const metrics = await (await fetch(`${v.ctx.health.url}/metrics`)).text();
       assert.match(metrics, /poq_tasks_revealed_total\{role="validator"\} 1/);
       assert.match(metrics, /poq_tasks_scored_total\{role="validator"\} 1/);
+      assert.match(metrics, /poq_scoring_latency_seconds_count\{evaluator="[^"]+"\} 1/);
     }
-    await waitFor(async () => (await c.token.read.balanceOf([provider.address])) > 0n, 20_000, "the provider to claim its pay");
-    assert.equal(await c.taskMarket.read.claimable([provider.address]), 0n);
-    assert.deepEqual(await listFailedJobs(providerCtx.queues), []);
+    assert.deepEqual(await listFailedJobs(provider.ctx.queues), []);
+  });
+
+  it("handles every event delivered a second time (cursor lost) without sending anything again", async () => {
+    const v = validators[0]!;
+    const nonce = await net.chain.publicClient.getTransactionCount({ address: v.account.address });
+    await v.role.stop();
+    const cursorName = `validator-TaskMarket-${net.protocol.manifest.contracts.taskMarket}`;
+    rmSync(path.join(v.ctx.cursors.dir, `${cursorName}.json`));
+    v.role = await startValidatorRole(v.ctx); // replays every TaskMarket event from the deployment block
+    const replayedTo = await net.chain.publicClient.getBlockNumber();
+    await waitFor(() => (v.ctx.cursors.load(cursorName)?.block.number ?? 0n) >= replayedTo - 1n, 20_000, "the replay to reach the head");
+    await new Promise((r) => setTimeout(r, 1_000)); // room for any (wrong) job the replay could have started
+    assert.equal(await net.chain.publicClient.getTransactionCount({ address: v.account.address }), nonce, "no transaction sent again");
+    assert.equal(parseAttestationRecords(readFileSync(path.join(v.ctx.config.stateDir, "attestations.jsonl"), "utf8")).length, 1);
+    assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
   });
 
   it("refuses to start a validator whose evaluator is not registered on-chain (typed error)", async () => {
-    const account = await createTestAccount(chain, protocol, { role: "validator" });
-    const { configPath } = await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, config: { deployment: protocol.manifestPath, roles: { validator: { evaluatorDir } } } });
-    const ctx = await startTestContext(configPath);
-    contexts.push(ctx);
-    const unregistered: Evaluator = { name: "unregistered", id: keccak256(stringToHex("not on chain")), score: async () => [], close: async () => {} };
-    await assert.rejects(startValidatorRole(ctx, { evaluator: unregistered }), (error: Error) => error instanceof EvaluatorNotRegisteredError && error.message.includes(unregistered.id));
+    const v = validators[1]!;
+    const unregistered: Evaluator = { name: "unregistered", id: keccak256(stringToHex("not on chain")) as Hex, score: async () => [], close: async () => {} };
+    await assert.rejects(startValidatorRole(v.ctx, { evaluator: unregistered }), (error: Error) => error instanceof EvaluatorNotRegisteredError && error.message.includes(unregistered.id));
   });
 });

@@ -1,0 +1,106 @@
+// A test network for the roles tests: chain + Redis + fake chat server, the protocol deployed with the generated
+// tiny int8 cross-encoder registered, and daemons (each its own context, keystore and state folder) started on it.
+import type { Hex, PublicClient } from "viem";
+import { startTestChain, type TestChain } from "../../../helpers/chain.ts";
+import { startTestRedis, type TestRedis } from "../../../helpers/redis.ts";
+import { startFakeChatServer, type FakeChatServer } from "../../../helpers/openai-server.ts";
+import { createTestAccount, createTestTask, deployTestProtocol, startBlockProducer, startTestContext, writeDaemonConfig, type TestAccount, type TestProtocol } from "../../../helpers/daemon.ts";
+import { ensureGeneratedModel } from "../../../../scripts/models/generated-models.ts";
+import { loadManifest, manifestId } from "../../../../daemon/evaluation/manifest.ts";
+import type { PoqConfigInput } from "../../../../daemon/config/schema.ts";
+import type { DaemonContext } from "../../../../daemon/runtime/context.ts";
+import type { RunningRole } from "../../../../daemon/roles/role.ts";
+import { startValidatorRole } from "../../../../daemon/roles/validator/validator-role.ts";
+import { startProviderRole } from "../../../../daemon/roles/provider/provider-role.ts";
+import { getProtocolContracts } from "../../../../sdk/contracts.ts";
+import type { MarketParams } from "../../../../sdk/deployment.ts";
+
+export const MODEL = "test-llm";
+
+// providerFloor 0: the generated tiny model scores at random, and the provider should earn something.
+// Windows of 40 blocks at a block every 200 ms (plus one per transaction): 6-8 s, longer than a crashed job's
+// worst-case takeover (lockDuration + 2 x stalledInterval = 3 s with TEST_QUEUE) plus its retries.
+export const TEST_PARAMS: Partial<MarketParams> = { answerWindow: 60, commitWindow: 40, revealWindow: 40, providerFloor: 0 };
+export const TEST_QUEUE = { lockDurationMs: 1_000, stalledIntervalMs: 1_000, backoffMs: 100, attempts: 10 };
+
+export interface TestDaemon {
+  account: TestAccount;
+  configPath: string;
+  ctx: DaemonContext;
+  role: RunningRole;
+}
+
+export interface TestNetwork {
+  chain: TestChain;
+  redis: TestRedis;
+  chat: FakeChatServer;
+  protocol: TestProtocol;
+  evaluatorDir: string;
+  evaluatorId: Hex;
+  contracts: ReturnType<typeof getProtocolContracts<{ public: PublicClient }>>;
+  /** Staked validator accounts not yet running (start them with startValidator or in a child process). */
+  validatorAccount(): Promise<TestAccount>;
+  /** Writes the config of a validator daemon for `account` (RPC URLs default to the chain's HTTP URL). */
+  validatorConfig(account: TestAccount, rpcUrls?: string[], extra?: Partial<PoqConfigInput>): Promise<string>;
+  startValidator(account?: TestAccount, rpcUrls?: string[]): Promise<TestDaemon>;
+  /** A provider daemon serving MODEL with `endpoints`; pass `account` to run a new daemon for an existing provider. */
+  startProvider(endpoints: { url: string; timeoutMs: number }[], rpcUrls?: string[], account?: TestAccount): Promise<TestDaemon>;
+  createTask(prompt?: string | { hex: Hex }): Promise<bigint>;
+  startBlocks(intervalMs?: number): void;
+  stopBlocks(): void;
+  close(): Promise<void>;
+}
+
+export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS): Promise<TestNetwork> {
+  const evaluatorDir = ensureGeneratedModel("generated-tiny-int8");
+  const evaluatorId = manifestId(await loadManifest(evaluatorDir)) as Hex;
+  const [chain, redis, chat] = await Promise.all([startTestChain(), startTestRedis(), startFakeChatServer()]);
+  const protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params });
+  const daemons: TestDaemon[] = [];
+  let stopBlocks = () => {};
+  const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls?: string[], extra: Partial<PoqConfigInput> = {}) =>
+    (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: { deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...extra } })).configPath;
+  const validatorConfig = (account: TestAccount, rpcUrls?: string[], extra?: Partial<PoqConfigInput>) =>
+    config(account, { validator: { evaluatorDir, claimBatchMs: 0, drawStaggerMs: 1_000 } }, rpcUrls, extra);
+  const start = async (account: TestAccount, configPath: string, run: (ctx: DaemonContext) => Promise<RunningRole>) => {
+    const ctx = await startTestContext(configPath);
+    const daemon = { account, configPath, ctx, role: await run(ctx) };
+    daemons.push(daemon);
+    return daemon;
+  };
+  return {
+    chain, redis, chat, protocol, evaluatorDir, evaluatorId,
+    contracts: getProtocolContracts(protocol.manifest, { public: chain.publicClient as PublicClient }),
+    validatorAccount: () => createTestAccount(chain, protocol, { role: "validator" }),
+    validatorConfig,
+    async startValidator(account, rpcUrls) {
+      const a = account ?? (await createTestAccount(chain, protocol, { role: "validator" }));
+      return start(a, await validatorConfig(a, rpcUrls), (ctx) => startValidatorRole(ctx));
+    },
+    async startProvider(endpoints, rpcUrls, account) {
+      const a = account ?? (await createTestAccount(chain, protocol, { role: "provider", models: [MODEL] }));
+      const path = await config(a, { provider: { claimBatchMs: 0, models: { [MODEL]: { endpoints, attemptsPerEndpoint: 2 } } } }, rpcUrls);
+      return start(a, path, (ctx) => startProviderRole(ctx));
+    },
+    createTask: (prompt = "What is the capital of France?") => createTestTask(chain, protocol, MODEL, evaluatorId, prompt),
+    startBlocks(intervalMs = 200) {
+      stopBlocks();
+      stopBlocks = startBlockProducer(chain, intervalMs);
+    },
+    stopBlocks: () => stopBlocks(),
+    async close() {
+      // Blocks keep coming until the roles stopped: a draining job may be waiting for its confirmation.
+      const step = async (what: string, fn: () => Promise<unknown>) => {
+        const t = Date.now();
+        await fn().catch(() => {});
+        if (process.env.POQ_TEST_LOG) console.error(`close: ${what} ${Date.now() - t} ms`);
+      };
+      for (const [i, d] of daemons.entries()) await step(`role ${i}`, () => d.role.stop());
+      stopBlocks();
+      for (const [i, d] of daemons.entries()) await step(`ctx ${i}`, () => d.ctx.close());
+      await step("chat", () => chat.close());
+      await step("chain", () => chain.close());
+      await step("redis", () => redis.dispose());
+    },
+  };
+}

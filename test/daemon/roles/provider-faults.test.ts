@@ -1,0 +1,69 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { keccak256, stringToHex } from "viem";
+import { waitFor } from "../../helpers/child-process.ts";
+import { MODEL, startTestNetwork, type TestDaemon, type TestNetwork } from "./helpers/network.ts";
+import { listFailedJobs } from "../../../daemon/queue/failed-jobs.ts";
+import { TaskStatus } from "../../../sdk/contracts.ts";
+
+/**
+ * The provider daemon against endpoints that fail the way real ones do, and against bad input: a prompt that
+ * is not UTF-8 (a malformed payload in a real TaskCreated event) and an answer over the size cap. Bad input
+ * fails its job at once with a typed error, counted in /metrics, never retried; endpoint faults fall back.
+ */
+describe("provider role: endpoint faults and bad input", () => {
+  let net: TestNetwork;
+  let first: TestDaemon;
+  before(async () => {
+    net = await startTestNetwork();
+    net.startBlocks();
+  });
+  after(async () => {
+    await net?.close();
+  });
+
+  const failedFor = async (d: TestDaemon, taskId: bigint) => (await listFailedJobs(d.ctx.queues)).filter((j) => j.taskId === String(taskId));
+
+  it("falls back past an endpoint answering 500 and one that times out, and answers in time", async () => {
+    const provider = (first = await net.startProvider([
+      { url: net.chat.base("500"), timeoutMs: 2_000 },
+      { url: net.chat.base("hang"), timeoutMs: 300 },
+      { url: net.chat.base("ok"), timeoutMs: 2_000 },
+    ]));
+    const hits = { ...net.chat.hits };
+    const taskId = await net.createTask();
+    await waitFor(async () => (await net.contracts.taskMarket.read.task([taskId])).status === TaskStatus.Answered, 30_000, "the answer");
+    const task = await net.contracts.taskMarket.read.task([taskId]);
+    assert.equal(task.outputHash, keccak256(stringToHex(`answer from ${MODEL}`)));
+    assert.equal(net.chat.hits["500"]! - (hits["500"] ?? 0), 2, "two tries on the failing endpoint");
+    assert.equal(net.chat.hits.hang! - (hits.hang ?? 0), 2, "two tries on the hanging one");
+    assert.deepEqual(await failedFor(provider, taskId), []);
+    const metrics = await (await fetch(`${provider.ctx.health.url}/metrics`)).text();
+    assert.match(metrics, /poq_provider_requests_total\{model="test-llm",outcome="timeout"\} 2/);
+    assert.match(metrics, /poq_tasks_answered_total\{role="provider"\} 1/);
+    await provider.role.stop();
+    await provider.ctx.close();
+  });
+
+  it("fails a prompt that is not UTF-8 and an oversize answer at once (BadInputError), without retries", async () => {
+    // The same (only) provider account, restarted with an endpoint that answers too much: every task is its.
+    const provider = await net.startProvider([{ url: net.chat.base("huge"), timeoutMs: 2_000 }], undefined, first.account);
+    const hugeHits = net.chat.hits.huge ?? 0;
+    const malformed = await net.createTask({ hex: "0xfffe00c3" });
+    await waitFor(async () => (await failedFor(provider, malformed)).length === 1, 20_000, "the malformed prompt's job to fail");
+    const [badPrompt] = await failedFor(provider, malformed);
+    assert.match(badPrompt!.reason, /not valid UTF-8/);
+    assert.equal(badPrompt!.attemptsMade, 1, "bad input is not retried");
+    assert.equal((net.chat.hits.huge ?? 0) - hugeHits, 0, "no endpoint was called for a malformed prompt");
+
+    const oversize = await net.createTask();
+    await waitFor(async () => (await failedFor(provider, oversize)).length === 1, 20_000, "the oversize answer's job to fail");
+    const [tooBig] = await failedFor(provider, oversize);
+    assert.match(tooBig!.reason, /oversize|over \d+ bytes|over the \d+-byte cap/);
+    assert.equal(tooBig!.attemptsMade, 1);
+    assert.equal((net.chat.hits.huge ?? 0) - hugeHits, 1, "an oversize answer is not asked for again");
+    assert.equal((await net.contracts.taskMarket.read.task([oversize])).status, TaskStatus.Assigned, "nothing submitted");
+    const metrics = await (await fetch(`${provider.ctx.health.url}/metrics`)).text();
+    assert.match(metrics, /poq_jobs_failed_total\{queue="poq-infer",reason="bad-input"\} 2/);
+  });
+});
