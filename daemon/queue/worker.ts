@@ -7,6 +7,20 @@ import { queueName, type Step, type StepJobData } from "./names.ts";
 import type { WorkerTiming } from "./timing.ts";
 
 /** `token` is the worker's lock token, needed to move the running job back to delayed (job.moveToDelayed). */
+/**
+ * An error as a small log object: viem errors carry the whole contract ABI and request bodies in their fields
+ * and causes, which would make one failed attempt a 100 kB log line.
+ */
+export function compactError(error: Error): Record<string, unknown> {
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  return {
+    type: error.name,
+    message: error.message.split("\n")[0],
+    cause: cause === undefined ? undefined : `${cause.name}: ${cause.message.split("\n").find((l) => l.startsWith("Details:")) ?? cause.message.split("\n")[0]}`,
+    stack: error.stack?.split("\n").slice(1, 6).join("\n"),
+  };
+}
+
 export type StepHandler<R = unknown> = (job: Job<StepJobData>, token?: string) => Promise<R>;
 
 export interface CreateStepWorkerParameters<R> {
@@ -49,7 +63,7 @@ export function createStepWorker<R>({
   });
   worker.on("failed", (job, error) => {
     if (job === undefined) return;
-    const fields = { jobId: job.id, taskId: job.data.taskId, round: job.data.round, attemptsMade: job.attemptsMade, err: error };
+    const fields = { jobId: job.id, taskId: job.data.taskId, round: job.data.round, attemptsMade: job.attemptsMade, err: compactError(error) };
     const final = isBadInput(error) || job.attemptsMade >= (job.opts.attempts ?? 1) || error.message.includes("stalled");
     if (!final) {
       log.warn(fields, "job attempt failed; will retry with backoff");
