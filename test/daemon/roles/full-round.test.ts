@@ -87,6 +87,23 @@ describe("roles: a full round with 1 provider and 5 validator daemons", () => {
     assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
   });
 
+  it("neverReveal (demo misbehaviour): the lazy validator commits, never reveals and is slashed; the others are not", async () => {
+    const lazy = validators[2]!;
+    await lazy.role.stop();
+    lazy.role = await startValidatorRole(lazy.ctx, { neverReveal: true });
+    const id = await net.createTask();
+    const c = net.contracts;
+    await waitFor(async () => (await c.taskMarket.read.task([id])).status === TaskStatus.Finalized, 60_000, "finalization after the reveal window");
+    const members = await c.taskMarket.read.committee([id, 0n]);
+    const lazyMember = members.find((m) => m.account === lazy.account.address)!;
+    assert.notEqual(lazyMember.commitment, `0x${"0".repeat(63)}1`, "the lazy validator committed");
+    assert.equal(lazyMember.revealed, false);
+    assert.equal(members.filter((m) => m.revealed).length, 4);
+    assert.ok((await c.stakeRegistry.read.stakeInfo([lazy.account.address])).amount < STAKE, "the non-revealer was slashed");
+    for (const v of validators.filter((x) => x !== lazy)) assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE);
+    assert.equal((await (await fetch(`${lazy.ctx.health.url}/attestations?task=${id}`)).text()), "", "nothing published without a reveal");
+  });
+
   it("refuses to start a validator whose evaluator is not registered on-chain (typed error)", async () => {
     const v = validators[1]!;
     const unregistered: Evaluator = { name: "unregistered", id: keccak256(stringToHex("not on chain")) as Hex, score: async () => [], close: async () => {} };
