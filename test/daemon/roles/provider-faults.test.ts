@@ -31,18 +31,23 @@ describe("provider role: endpoint faults and bad input", () => {
       { url: net.chat.base("ok"), timeoutMs: 2_000 },
     ]));
     const hits = { ...net.chat.hits };
-    const taskId = await net.createTask();
-    await waitFor(async () => (await net.contracts.taskMarket.read.task([taskId])).status === TaskStatus.Answered, 30_000, "the answer");
-    const task = await net.contracts.taskMarket.read.task([taskId]);
-    assert.equal(task.outputHash, keccak256(stringToHex(`answer from ${MODEL}`)));
-    assert.equal(net.chat.hits["500"]! - (hits["500"] ?? 0), 2, "two tries on the failing endpoint");
-    assert.equal(net.chat.hits.hang! - (hits.hang ?? 0), 2, "two tries on the hanging one");
-    assert.deepEqual(await failedFor(provider, taskId), []);
-    const metrics = await (await fetch(`${provider.ctx.health.url}/metrics`)).text();
-    assert.match(metrics, /poq_provider_requests_total\{model="test-llm",outcome="timeout"\} 2/);
-    assert.match(metrics, /poq_tasks_answered_total\{role="provider"\} 1/);
-    await provider.role.stop();
-    await provider.ctx.close();
+    try {
+      const taskId = await net.createTask();
+      await waitFor(async () => (await net.contracts.taskMarket.read.task([taskId])).status === TaskStatus.Answered, 30_000, "the answer");
+      const task = await net.contracts.taskMarket.read.task([taskId]);
+      assert.equal(task.outputHash, keccak256(stringToHex(`answer from ${MODEL}`)));
+      assert.equal(net.chat.hits["500"]! - (hits["500"] ?? 0), 2, "two tries on the failing endpoint");
+      assert.equal(net.chat.hits.hang! - (hits.hang ?? 0), 2, "two tries on the hanging one");
+      assert.deepEqual(await failedFor(provider, taskId), []);
+      const metrics = () => fetch(`${provider.ctx.health.url}/metrics`).then((r) => r.text());
+      // The answer counts once its confirmation is in, a moment after the chain shows it.
+      await waitFor(async () => /poq_tasks_answered_total\{role="provider"\} 1/.test(await metrics()), 10_000, "the answer metric");
+      assert.match(await metrics(), /poq_provider_requests_total\{model="test-llm",outcome="timeout"\} 2/);
+    } finally {
+      // Stopped for good: the next test runs another daemon of the same account (same queues).
+      await provider.role.stop();
+      await provider.ctx.close();
+    }
   });
 
   it("fails a prompt that is not UTF-8 and an oversize answer at once (BadInputError), without retries", async () => {
