@@ -68,12 +68,21 @@ export function listKeystores(dir: string): KeystoreInfo[] {
   const out: KeystoreInfo[] = [];
   for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
     const file = path.join(dir, name);
-    const text = readFileSync(file, "utf8");
-    if (!isKeystoreJson(text)) continue;
-    const address = (JSON.parse(text) as { address: string }).address;
-    out.push({ address: `0x${address.replace(/^0x/, "").toLowerCase()}` as Hex, file });
+    const address = keystoreAddress(file);
+    if (address !== undefined) out.push({ address, file });
   }
   return out;
+}
+
+/**
+ * The address a keystore holds, read from its plaintext `address` field without decrypting (no password
+ * needed); undefined when the file is not keystore JSON. Used to find a daemon's queues (poq status).
+ */
+export function keystoreAddress(file: string): Hex | undefined {
+  const text = readFileSync(file, "utf8");
+  if (!isKeystoreJson(text)) return undefined;
+  const address = (JSON.parse(text) as { address: string }).address;
+  return `0x${address.replace(/^0x/, "").toLowerCase()}` as Hex;
 }
 
 /** Decrypts a keystore into a viem account. Throws KeystoreError on a wrong password or a bad file. */

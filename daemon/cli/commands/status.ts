@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { loadConfig, configWarnings } from "../../config/load.ts";
+import { keystoreAddress } from "../../keys/keystore.ts";
+import { queuePrefixFor } from "../../queue/names.ts";
 import { CliExit, type CliIo } from "../io.ts";
 
 /** Shows scheme, host and port only: RPC URLs often carry an API key in their path or query. */
@@ -9,6 +11,16 @@ export function redactUrl(url: string): string {
     return `${u.protocol}//${u.host}${u.pathname.length > 1 || u.search !== "" ? "/…" : ""}`;
   } catch {
     return "(invalid URL)";
+  }
+}
+
+/** The queue prefix of the daemon whose keystore this is, or undefined when the file is missing or not a keystore. */
+function daemonQueuePrefix(keystorePath: string): string | undefined {
+  try {
+    const address = keystoreAddress(keystorePath);
+    return address === undefined ? undefined : queuePrefixFor(address);
+  } catch {
+    return undefined;
   }
 }
 
@@ -51,11 +63,17 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
       const redis = createRedisConnection(config.redis.url, "producer");
       try {
         await withTimeout(pingRedis(redis), 5_000);
-        const queues = createStepQueues(redis, { attempts: config.queue.attempts, backoffMs: config.queue.backoffMs });
-        const failed = await listFailedJobs(queues, 20);
-        await closeStepQueues(queues);
-        io.out(`redis         ${redactUrl(config.redis.url)} ok, ${failed.length} failed job(s)`);
-        for (const job of failed) io.out(`  failed      ${job.queue} ${job.jobId} task ${job.taskId}: ${job.reason}`);
+        const prefix = daemonQueuePrefix(config.keys.keystorePath);
+        if (prefix === undefined) {
+          io.out(`redis         ${redactUrl(config.redis.url)} ok (failed jobs unknown: cannot read the keystore's address)`);
+        } else {
+          // The daemon's queues live under a prefix derived from its address (several daemons share one Redis).
+          const queues = createStepQueues(redis, { attempts: config.queue.attempts, backoffMs: config.queue.backoffMs }, undefined, prefix);
+          const failed = await listFailedJobs(queues, 20);
+          await closeStepQueues(queues);
+          io.out(`redis         ${redactUrl(config.redis.url)} ok, queues ${prefix}, ${failed.length} failed job(s)`);
+          for (const job of failed) io.out(`  failed      ${job.queue} ${job.jobId} task ${job.taskId}: ${job.reason}`);
+        }
       } catch (error) {
         healthy = false;
         io.out(`redis         ${redactUrl(config.redis.url)} DOWN: ${(error as Error).message.split("\n")[0]}`);

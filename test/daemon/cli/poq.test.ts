@@ -1,11 +1,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { runCli } from "../../../daemon/cli/poq.ts";
 import { redactUrl } from "../../../daemon/cli/commands/status.ts";
+import { createKeystore } from "../../../daemon/keys/keystore.ts";
+import { queuePrefixFor } from "../../../daemon/queue/names.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import http from "node:http";
@@ -88,12 +90,17 @@ describe("cli/poq", () => {
 
   it("status prints the config, each RPC head and Redis, and fails when a dependency is down", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "poq-cli-status-"));
+    const noKeystore = await cli(["--config", configFile(dir, [chain.httpUrl], redis.url, chain.chainId), "status"]);
+    assert.match(noKeystore.out, /failed jobs unknown: cannot read the keystore's address/);
+    // With the keystore in place, status finds the daemon's queues under the prefix derived from its address.
+    const keystore = await createKeystore({ dir: path.join(dir, "keys"), password: "status test password", scryptN: 2 ** 4 });
+    renameSync(keystore.file, path.join(dir, "keys", "k.json"));
     const ok = await cli(["--config", configFile(dir, [chain.httpUrl, chain.wsUrl], redis.url, chain.chainId), "status"]);
     assert.equal(ok.code, 0, ok.out + ok.err);
     const head = await chain.publicClient.getBlockNumber();
     assert.match(ok.out, new RegExp(`rpc\\s+http://127\\.0\\.0\\.1:${chain.port} head ${head}`));
     assert.match(ok.out, /rpc\s+ws:\/\/127\.0\.0\.1:\d+ head \d+/);
-    assert.match(ok.out, /redis\s+redis:\/\/127\.0\.0\.1:\d+ ok, 0 failed job/);
+    assert.match(ok.out, new RegExp(`redis\\s+redis://127\\.0\\.0\\.1:\\d+ ok, queues ${queuePrefixFor(keystore.address)}, 0 failed job`));
     const down = await cli(["--config", configFile(dir, [chain.httpUrl, "http://127.0.0.1:9"], redis.url, chain.chainId), "status"]);
     assert.equal(down.code, 1);
     assert.match(down.out, /127\.0\.0\.1:9 DOWN/);
