@@ -101,8 +101,11 @@ function revertReason(error: unknown, abi: Abi): string {
   return messageOf(error);
 }
 
+// Nodes that mine on receipt (Hardhat automine, anvil) report a revert from eth_sendRawTransaction as an
+// unknown RPC error whose details say "reverted": the nonce is used, so it must not be retried as a broadcast fault.
 const isRevert = (error: unknown) =>
-  error instanceof BaseError && error.walk((e) => /revert/i.test((e as Error).name) || /revert/i.test((e as BaseError).shortMessage ?? "")) !== null;
+  error instanceof BaseError &&
+  error.walk((e) => [(e as Error).name, (e as BaseError).shortMessage, (e as BaseError).details].some((text) => /revert/i.test(text ?? ""))) !== null;
 
 /**
  * The one transaction sender per key. Nonces are handed out one at a time behind a lock; each is journaled,

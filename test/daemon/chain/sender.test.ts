@@ -75,6 +75,17 @@ describe("chain/sender on a real Hardhat JSON-RPC server", () => {
     assert.equal(ok.nonce, 2, "the reverted estimate consumed no nonce");
   });
 
+  it("names a revert reported by the broadcast itself (a chain that mines on receipt) and resyncs past its nonce", async () => {
+    const account = await fundedAccount();
+    const { sender, journal } = senderFor(account, state());
+    // An explicit gas limit skips the estimate, so the revert surfaces from eth_sendRawTransaction (automine).
+    const empty = { ...commit(2n), label: "post-empty", gas: 100_000n, data: encodeFunctionData({ abi: chain.emitterAbi, functionName: "postTask", args: [2n, "0x"] }) };
+    await assert.rejects(sender.send(empty), (e: unknown) => e instanceof TransactionRevertedError && /EmptyPrompt/.test(e.message));
+    assert.deepEqual(journal.pending(), [], "the reverted nonce is not left in the journal");
+    const next = await sender.send(commit(3n));
+    assert.equal(next.nonce, await chain.publicClient.getTransactionCount({ address: account.address }) - 1, "no gap, no reuse");
+  });
+
   it("replaces a stuck transaction with a fee bump on the same nonce", async () => {
     const account = await fundedAccount();
     const metrics = createMetrics({ withProcessMetrics: false });
