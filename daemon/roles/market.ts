@@ -51,8 +51,11 @@ export interface Market {
   send(label: string, functionName: MarketFunction, args: readonly unknown[], eventName: string, where?: (args: Record<string, unknown>) => boolean): Promise<SentTransaction>;
 }
 
+/** What reading the market needs; `sender` only to send (a score-only worker has none: it never sends). */
+export type MarketContext = Pick<DaemonContext, "config" | "chain"> & Partial<Pick<DaemonContext, "sender">>;
+
 /** Reads the deployment manifest named by `config.deployment` and checks it belongs to the configured chain. */
-export function openMarket(ctx: DaemonContext): Market {
+export function openMarket(ctx: MarketContext): Market {
   const file = ctx.config.deployment;
   if (file === undefined) throw new ConfigError("Invalid configuration", ["deployment: required to run a role (path to the deployment manifest written by scripts/deploy.ts; or POQ_DEPLOYMENT)"]);
   const manifest = readDeploymentManifest(file);
@@ -75,13 +78,15 @@ export function openMarket(ctx: DaemonContext): Market {
     evaluatorActive: (id) =>
       client.readContract({ address: manifest.contracts.evaluatorRegistry, abi: evaluatorRegistryAbi, functionName: "isActive", args: [id] }),
     tokenBalance: (account) => client.readContract({ address: manifest.contracts.token, abi: mockERC20Abi, functionName: "balanceOf", args: [account] }),
-    send: (label, functionName, args, eventName, where) =>
-      ctx.sender.send({
+    send: (label, functionName, args, eventName, where) => {
+      if (ctx.sender === undefined) throw new Error(`${label}: this process has no signing key (a read-only worker cannot send)`);
+      return ctx.sender.send({
         label,
         to: address,
         data: encodeFunctionData({ abi: taskMarketAbi, functionName, args } as never),
         expect: { abi: taskMarketAbi, eventName, where },
-      }),
+      });
+    },
   };
 }
 

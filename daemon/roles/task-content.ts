@@ -3,6 +3,9 @@ import type { DaemonContext } from "../runtime/context.ts";
 import { BadInputError } from "../queue/errors.ts";
 import { taskMarketAbi, type Market } from "./market.ts";
 
+/** Reading task content needs only the config and a read-only chain client. */
+type ReadContext = Pick<DaemonContext, "config" | "chain">;
+
 const taskCreated = getAbiItem({ abi: taskMarketAbi, name: "TaskCreated" });
 const answerSubmitted = getAbiItem({ abi: taskMarketAbi, name: "AnswerSubmitted" });
 
@@ -13,7 +16,7 @@ type TaskEvent = "TaskCreated" | "AnswerSubmitted";
  * chain.maxBlockRange (RPC providers cap eth_getLogs ranges) but never below the deployment block or further
  * back than a task can live (maxTaskLifetime), so a missing log costs a bounded number of requests.
  */
-async function findTaskLog(ctx: DaemonContext, market: Market, eventName: TaskEvent, taskId: bigint, toBlock: bigint) {
+async function findTaskLog(ctx: ReadContext, market: Market, eventName: TaskEvent, taskId: bigint, toBlock: bigint) {
   const lifetime = await market.maxTaskLifetime();
   const floor = BigInt(market.manifest.deployBlock);
   const lowest = toBlock - lifetime - 1n > floor ? toBlock - lifetime - 1n : floor;
@@ -36,14 +39,14 @@ async function findTaskLog(ctx: DaemonContext, market: Market, eventName: TaskEv
 }
 
 /** The prompt bytes of a task, from its TaskCreated log (the prompt lives in the event, not in storage). */
-export async function readPrompt(ctx: DaemonContext, market: Market, taskId: bigint, atOrBelow: bigint): Promise<Hex> {
+export async function readPrompt(ctx: ReadContext, market: Market, taskId: bigint, atOrBelow: bigint): Promise<Hex> {
   const args = await findTaskLog(ctx, market, "TaskCreated", taskId, atOrBelow);
   if (typeof args.prompt !== "string") throw new BadInputError(`TaskCreated of task ${taskId} carries no prompt`, { taskId: String(taskId) });
   return args.prompt as Hex;
 }
 
 /** The answer bytes and URI of a task, from its AnswerSubmitted log. */
-export async function readAnswer(ctx: DaemonContext, market: Market, taskId: bigint, atOrBelow: bigint): Promise<{ output: Hex; uri: string; outputHash: Hex }> {
+export async function readAnswer(ctx: ReadContext, market: Market, taskId: bigint, atOrBelow: bigint): Promise<{ output: Hex; uri: string; outputHash: Hex }> {
   const args = await findTaskLog(ctx, market, "AnswerSubmitted", taskId, atOrBelow);
   return { output: args.output as Hex, uri: String(args.uri ?? ""), outputHash: args.outputHash as Hex };
 }

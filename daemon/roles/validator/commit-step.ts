@@ -1,10 +1,34 @@
+import type { Hex } from "viem";
 import type { Job } from "bullmq";
 import { BadInputError } from "../../queue/errors.ts";
 import type { StepJobData } from "../../queue/names.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
-import { revertName } from "../market.ts";
-import { enqueue, type TaskJob, type ValidatorDeps } from "./deps.ts";
+import { newSalt, type SaltRecord } from "../../store/salt-store.ts";
+import { computeCommitment } from "../../../sdk/commitment.ts";
+import { revertName, type TaskView } from "../market.ts";
+import { enqueue, signScore, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
+
+/**
+ * Seals the score job's result: signs the attestation through the equivocation guard, then saves salt and
+ * commitment durably (fsynced) BEFORE anything is broadcast. A saved salt always wins over a re-run's score, and
+ * a score the guard already recorded for this answer wins over a new one (a crash between signing and saving).
+ */
+async function sealScore(deps: ValidatorDeps, job: TaskJob, task: TaskView): Promise<{ saved: SaltRecord; signature: Hex }> {
+  const { ctx, market } = deps;
+  const existing = ctx.salts.get(job.taskId, job.round);
+  const recorded = ctx.equivocation.recorded(job.taskId);
+  const sameAnswer = recorded !== undefined && recorded.outputHash.toLowerCase() === task.outputHash.toLowerCase();
+  const score = existing?.score ?? (sameAnswer ? recorded.score : job.score);
+  if (score === undefined) throw new BadInputError(`task ${job.taskId} round ${job.round}: no score to commit and no saved salt`, { taskId: job.taskId });
+  if (job.score !== undefined && job.score !== score) deps.log.error({ taskId: job.taskId, kept: score, now: job.score }, "evaluator is not deterministic: keeping the score already signed");
+  const signature = await signScore(deps, job.taskId, task.outputHash, task.evaluatorId, score);
+  if (existing !== undefined) return { saved: existing, signature };
+  const salt: Hex = newSalt();
+  const commitment = computeCommitment({ score, salt, validator: deps.me, taskId: BigInt(job.taskId), round: job.round, chainId: ctx.config.chain.chainId, market: market.address });
+  // fsynced before the commit below can be broadcast
+  return { saved: ctx.salts.save({ taskId: job.taskId, round: job.round, score, salt, commitment }), signature };
+}
 
 /**
  * Commits the saved commitment (never a new one) within the commit phase, then schedules the reveal and the
@@ -12,15 +36,14 @@ import { WindowMissedError } from "./errors.ts";
  */
 export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Promise<{ txHash?: string }> {
   const { ctx, market } = deps;
-  const { taskId, round, signature } = job.data as TaskJob;
+  const { taskId, round } = job.data as TaskJob;
   const log = deps.log.child({ taskId, round });
-  const saved = ctx.salts.get(taskId, round);
-  if (saved === undefined) throw new BadInputError(`task ${taskId} round ${round}: no saved salt to commit`, { taskId });
   const task = await market.task(BigInt(taskId));
   if (task.status !== TaskStatus.Committee || task.round !== round) {
     log.warn({ status: task.status }, "task left this committee round before the commit");
     return {};
   }
+  const { saved, signature } = await sealScore(deps, job.data as TaskJob, task);
   // The index comes from the chain, not the job: after a reorg the committee may have been drawn again.
   const members = await market.committee(BigInt(taskId), round);
   const index = members.findIndex((m) => m.account.toLowerCase() === deps.me.toLowerCase());

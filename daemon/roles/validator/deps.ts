@@ -1,17 +1,15 @@
 import { keccak256, encodePacked, type Address, type Hex } from "viem";
 import type { DaemonContext } from "../../runtime/context.ts";
-import type { Evaluator } from "../../evaluation/evaluator.ts";
 import type { Logger } from "../../observe/logger.ts";
 import { enqueueStep, type EnqueueStepParameters } from "../../queue/queues.ts";
 import { signAttestation } from "../../../sdk/eip712.ts";
 import type { Market } from "../market.ts";
 import type { AttestationLog } from "./attestation-log.ts";
 
-/** What every validator step handler works with. */
+/** What every validator step handler except score works with (score needs less: see score-step.ts ScoreDeps). */
 export interface ValidatorDeps {
   ctx: DaemonContext;
   market: Market;
-  evaluator: Evaluator;
   attestations: AttestationLog;
   neverReveal: boolean;
   log: Logger;
@@ -24,6 +22,8 @@ export interface TaskJob {
   round: number;
   index?: number;
   signature?: Hex;
+  /** The score job's result, carried to the commit job (which seals it with a salt and signs it). */
+  score?: number;
 }
 
 export const enqueue = (deps: ValidatorDeps, p: EnqueueStepParameters) => enqueueStep(deps.ctx.queues, p);
@@ -47,7 +47,7 @@ export function staggerMs(deps: ValidatorDeps, taskId: string): number {
  * (which throws rather than let this key sign a second, different score for the task). ECDSA signatures here
  * are deterministic (RFC 6979), so signing again after a restart yields the same bytes.
  */
-export async function signScore(deps: ValidatorDeps, taskId: string, outputHash: Hex, score: number): Promise<Hex> {
+export async function signScore(deps: ValidatorDeps, taskId: string, outputHash: Hex, evaluatorId: Hex, score: number): Promise<Hex> {
   deps.ctx.equivocation.checkAndRecord({ taskId, outputHash, score });
-  return signAttestation(deps.ctx.account, deps.market.domain, { taskId: BigInt(taskId), outputHash, evaluatorId: deps.evaluator.id, score });
+  return signAttestation(deps.ctx.account, deps.market.domain, { taskId: BigInt(taskId), outputHash, evaluatorId, score });
 }

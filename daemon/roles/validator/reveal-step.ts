@@ -58,7 +58,7 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
     }
     ctx.salts.markRevealed(taskId, round, txHash ?? "0x");
   }
-  const signature = (job.data as TaskJob).signature ?? (await signScore(deps, taskId, task.outputHash, saved.score));
+  const signature = (job.data as TaskJob).signature ?? (await signScore(deps, taskId, task.outputHash, task.evaluatorId, saved.score));
   if (deps.attestations.publish({ taskId: BigInt(taskId), outputHash: task.outputHash, evaluatorId: task.evaluatorId, score: saved.score, validator: deps.me, signature })) {
     log.info({ score: saved.score }, "attestation published");
   }

@@ -1,21 +1,46 @@
-import { keccak256, type Hex } from "viem";
+import { keccak256, type Address } from "viem";
 import type { Job } from "bullmq";
+import type { DaemonContext } from "../../runtime/context.ts";
+import type { Evaluator } from "../../evaluation/evaluator.ts";
+import type { Logger } from "../../observe/logger.ts";
 import { BadInputError } from "../../queue/errors.ts";
 import type { StepJobData } from "../../queue/names.ts";
-import { newSalt } from "../../store/salt-store.ts";
+import { enqueueStep } from "../../queue/queues.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
-import { computeCommitment } from "../../../sdk/commitment.ts";
+import type { Market } from "../market.ts";
 import { bytesToText, readAnswer, readPrompt } from "../task-content.ts";
-import { enqueue, signScore, type TaskJob, type ValidatorDeps } from "./deps.ts";
+import type { TaskJob } from "./deps.ts";
 import { EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
+
+const NO_COMMITMENT = `0x${"0".repeat(63)}1`;
+
+/**
+ * What scoring needs, and all it needs: the evaluator, read-only RPC, this account's queues in Redis and its
+ * ADDRESS (to find itself in the committee). No key, no salt store: so score workers can run as separate
+ * processes or machines (`poq validator start --steps score`) that never hold a secret.
+ */
+export interface ScoreDeps {
+  ctx: Pick<DaemonContext, "config" | "chain" | "metrics" | "queues">;
+  market: Market;
+  evaluator: Evaluator;
+  log: Logger;
+  me: Address;
+}
+
+/** True when the chain already holds this account's commitment for the round (a re-run after the commit). */
+async function alreadyCommitted(deps: ScoreDeps, taskId: string, round: number): Promise<boolean> {
+  const members = await deps.market.committee(BigInt(taskId), round);
+  const mine = members.find((m) => m.account.toLowerCase() === deps.me.toLowerCase());
+  return mine !== undefined && mine.commitment.toLowerCase() !== NO_COMMITMENT;
+}
 
 /**
  * Scores a task this validator must judge: reads prompt and answer from the chain's logs, checks the answer
- * against the stored output hash, scores it with the pinned evaluator, signs the attestation through the
- * equivocation guard and saves the salt + commitment durably, all BEFORE the commit job may broadcast anything.
- * Idempotent: a re-run reuses the saved salt (a second salt would commit something the first reveal cannot open).
+ * against the stored output hash, scores it with the pinned evaluator and hands the score to the commit job.
+ * The commit job (in the process that holds the key and the salt store) signs it through the equivocation
+ * guard and saves the salt durably before broadcasting; a re-run here is harmless because a saved salt wins.
  */
-export async function scoreStep(deps: ValidatorDeps, job: Job<StepJobData>): Promise<{ score: number }> {
+export async function scoreStep(deps: ScoreDeps, job: Job<StepJobData>): Promise<{ score: number }> {
   const { ctx, market, evaluator } = deps;
   const { taskId, round, index } = job.data as TaskJob;
   const log = deps.log.child({ taskId, round });
@@ -25,14 +50,12 @@ export async function scoreStep(deps: ValidatorDeps, job: Job<StepJobData>): Pro
     return { score: -1 };
   }
   if (task.evaluatorId.toLowerCase() !== evaluator.id.toLowerCase()) throw new EvaluatorMismatchError(taskId, task.evaluatorId, evaluator.id);
-  const saved = ctx.salts.get(taskId, round);
-  if (saved === undefined) {
-    const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
-    const lastStart = task.commitEnd - BigInt(ctx.config.windows.commitSafetyBlocks);
-    if (block > lastStart) {
-      ctx.metrics.jobsFailed.inc({ queue: "poq-score", reason: "window-missed" });
-      throw new WindowMissedError(`task ${taskId}: block ${block} is past the last safe commit start ${lastStart} (commitEnd ${task.commitEnd})`, { taskId });
-    }
+  const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
+  const lastStart = task.commitEnd - BigInt(ctx.config.windows.commitSafetyBlocks);
+  if (block > lastStart) {
+    if (await alreadyCommitted(deps, taskId, round)) return { score: -1 };
+    ctx.metrics.jobsFailed.inc({ queue: "poq-score", reason: "window-missed" });
+    throw new WindowMissedError(`task ${taskId}: block ${block} is past the last safe commit start ${lastStart} (commitEnd ${task.commitEnd})`, { taskId });
   }
   const answer = await readAnswer(ctx, market, BigInt(taskId), task.drawBlock);
   if (answer.output === "0x") throw new BadInputError(`task ${taskId}: the answer is only a URI (${answer.uri}); fetching URIs is not supported`, { taskId });
@@ -43,16 +66,9 @@ export async function scoreStep(deps: ValidatorDeps, job: Job<StepJobData>): Pro
   const started = performance.now();
   const [result] = await evaluator.score([{ prompt, answer: bytesToText(answer.output, "answer") }]);
   ctx.metrics.scoringLatencySeconds.observe({ evaluator: evaluator.name }, (performance.now() - started) / 1_000);
-  const score = saved?.score ?? result!.score;
-  if (saved !== undefined && saved.score !== result!.score) log.error({ saved: saved.score, now: result!.score }, "evaluator is not deterministic: keeping the saved score");
-  const signature = await signScore(deps, taskId, task.outputHash, score);
-  if (saved === undefined) {
-    const salt: Hex = newSalt();
-    const commitment = computeCommitment({ score, salt, validator: deps.me, taskId: BigInt(taskId), round, chainId: ctx.config.chain.chainId, market: market.address });
-    ctx.salts.save({ taskId, round, score, salt, commitment }); // fsynced before the commit job can exist
-  }
+  const score = result!.score;
   ctx.metrics.tasksScored.inc({ role: "validator" });
-  log.info({ score, scoringMs: Math.round(performance.now() - started) }, "answer scored; salt saved");
-  await enqueue(deps, { step: "commit", data: { taskId, round, index, signature }, priority: 2 });
+  log.info({ score, scoringMs: Math.round(performance.now() - started) }, "answer scored");
+  await enqueueStep(ctx.queues, { step: "commit", data: { taskId, round, index, score }, priority: 2 });
   return { score };
 }

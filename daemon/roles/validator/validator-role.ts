@@ -5,9 +5,11 @@ import { createEvaluator } from "../../evaluation/factory.ts";
 import type { WatcherEvent } from "../../chain/watcher.ts";
 import { ConfigError } from "../../config/load.ts";
 import { jobIdFor } from "../../queue/names.ts";
+import { VALIDATOR_STEPS, type ValidatorStep } from "./steps.ts";
 import { enqueueOrRerunStep } from "../../queue/queues.ts";
 import type { RunningRole } from "../role.ts";
-import { createMarketWatcher, openMarket, startBalanceGauges } from "../market.ts";
+import { createMarketWatcher, openMarket, startBalanceGauges, type Market } from "../market.ts";
+import type { StepHandler } from "../../queue/worker.ts";
 import { closeWorkers, startStepWorkers } from "../workers.ts";
 import { AttestationLog } from "./attestation-log.ts";
 import { enqueue, type ValidatorDeps } from "./deps.ts";
@@ -18,13 +20,32 @@ import { revealStep } from "./reveal-step.ts";
 import { drawStep, finalizeStep } from "./settle-steps.ts";
 import { claimStep } from "../claim.ts";
 
+export { VALIDATOR_STEPS, type ValidatorStep } from "./steps.ts";
 export { EvaluatorNotRegisteredError, EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
 
 export interface ValidatorRoleOptions {
+  /**
+   * The steps whose queues this process consumes (default: all). Leave "score" out when separate score-only
+   * workers (score-worker.ts, `poq validator start --steps score`) consume the score queue; the evaluator is then
+   * not loaded here. This process still follows the chain and enqueues every step's jobs.
+   */
+  steps?: readonly ValidatorStep[];
   /** Replaces the evaluator loaded from roles.validator.evaluatorDir (the caller keeps ownership and closes it). */
   evaluator?: Evaluator;
   /** Demo/test-only misbehaviour: commit but never reveal (this validator gets slashed). */
   neverReveal?: boolean;
+}
+
+/** The evaluator to score with (`given`, or loaded from `dir`), refused unless registered and active on-chain. */
+export async function loadCheckedEvaluator(market: Market, dir: string, given?: Evaluator): Promise<Evaluator> {
+  const evaluator = given ?? (await createEvaluator(dir));
+  try {
+    if (!(await market.evaluatorActive(evaluator.id))) throw new EvaluatorNotRegisteredError(evaluator.id);
+  } catch (error) {
+    if (given === undefined) await evaluator.close();
+    throw error;
+  }
+  return evaluator;
 }
 
 /**
@@ -89,44 +110,42 @@ async function resumePendingReveals(deps: ValidatorDeps): Promise<number> {
  */
 export async function startValidatorRole(ctx: DaemonContext, options: ValidatorRoleOptions = {}): Promise<RunningRole> {
   if (ctx.config.roles.validator === undefined) throw new ConfigError("Invalid configuration", ["roles.validator: not set, cannot start the validator role"]);
+  const steps = new Set<ValidatorStep>(options.steps ?? VALIDATOR_STEPS);
   const market = openMarket(ctx);
-  const evaluator = options.evaluator ?? (await createEvaluator(ctx.config.roles.validator.evaluatorDir));
+  const evaluator = steps.has("score") ? await loadCheckedEvaluator(market, ctx.config.roles.validator.evaluatorDir, options.evaluator) : undefined;
   const ownsEvaluator = options.evaluator === undefined;
-  try {
-    if (!(await market.evaluatorActive(evaluator.id))) throw new EvaluatorNotRegisteredError(evaluator.id);
-  } catch (error) {
-    if (ownsEvaluator) await evaluator.close();
-    throw error;
-  }
   const me = ctx.account.address;
   const log = ctx.logger.child({ role: "validator" });
-  const deps: ValidatorDeps = { ctx, market, evaluator, attestations: new AttestationLog(ctx.config.stateDir), neverReveal: options.neverReveal === true, log, me };
+  const deps: ValidatorDeps = { ctx, market, attestations: new AttestationLog(ctx.config.stateDir), neverReveal: options.neverReveal === true, log, me };
   if (deps.neverReveal) log.warn("MISBEHAVIOUR ENABLED (neverReveal): this validator commits and never reveals; it will be slashed");
-  ctx.health.addCheck("evaluator", async () => {
-    if (!(await market.evaluatorActive(evaluator.id))) throw new EvaluatorNotRegisteredError(evaluator.id);
-  });
+  if (evaluator !== undefined) {
+    ctx.health.addCheck("evaluator", async () => {
+      if (!(await market.evaluatorActive(evaluator.id))) throw new EvaluatorNotRegisteredError(evaluator.id);
+    });
+  }
   ctx.health.addRoute("/attestations", (url) => deps.attestations.serve(url));
   const resumed = await resumePendingReveals(deps);
-  const workers = startStepWorkers(ctx, {
+  const handlers: Record<ValidatorStep, StepHandler> = {
     draw: (job, token) => drawStep(deps, job, token),
-    score: (job) => scoreStep(deps, job),
+    score: (job) => scoreStep({ ...deps, evaluator: evaluator! }, job),
     commit: (job) => commitStep(deps, job),
     reveal: (job, token) => revealStep(deps, job, token),
     finalize: (job, token) => finalizeStep(deps, job, token),
     claim: () => claimStep(ctx, market, me, "validator", log),
-  });
+  };
+  const workers = startStepWorkers(ctx, Object.fromEntries([...steps].map((step) => [step, handlers[step]])));
   const reorg: { above?: bigint } = {};
   const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, event, reorg));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);
-  log.info({ evaluator: evaluator.name, evaluatorId: evaluator.id, market: market.address, resumedReveals: resumed }, "validator role started");
+  log.info({ steps: [...steps], evaluator: evaluator?.name, evaluatorId: evaluator?.id, market: market.address, resumedReveals: resumed }, "validator role started");
   return {
     name: "validator",
     async stop() {
       stopGauges();
       await watcher.stop();
       await closeWorkers(workers);
-      if (ownsEvaluator) await evaluator.close();
+      if (ownsEvaluator) await evaluator?.close();
       log.info("validator role stopped");
     },
   };
