@@ -29,8 +29,9 @@ async function main(): Promise<number> {
     .option("--evaluator <dir>", "evaluator model folder (default: a fetched cross-encoder if present, else models/use-lite-checked)")
     .option("--timeout <seconds>", "give up when the jobs have not settled after this long", positiveInt(3600), 150)
     .option("--keep", "keep the temp folder (keystores, configs, daemon state and logs) for inspection")
+    .option("--hold", "after the table, keep the network running for `poq audit` / `poq job` until Ctrl-C")
     .parse()
-    .opts<{ jobs: number; fee: string; report?: string; evaluator?: string; timeout: number; keep?: boolean }>();
+    .opts<{ jobs: number; fee: string; report?: string; evaluator?: string; timeout: number; keep?: boolean; hold?: boolean }>();
 
   const started = performance.now();
   const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -68,11 +69,25 @@ async function main(): Promise<number> {
     }
     const ok = input.expectations.every((e) => e.ok);
     say(ok ? "\nAll expectations hold." : "\nSome expectations FAILED (see above).");
+    if (opts.hold) await holdForAudit(demo);
     return ok ? 0 : 1;
   } finally {
     progress.stop();
     await demo.net.teardown.run();
   }
+}
+
+/** Prints how to reach the still-running network, then waits for Ctrl-C (the teardown's signal handler exits). */
+async function holdForAudit(demo: Awaited<ReturnType<typeof startDemoNetwork>>): Promise<never> {
+  const connection = `--deployment ${demo.net.manifestPath} --rpc-url ${demo.net.chain.rpcUrl}`;
+  const attestations = demo.participants.filter((p) => p.role === "validator").map((p) => `${p.daemon.healthUrl}/attestations`);
+  process.stdout.write(
+    `\nThe network keeps running (Ctrl-C stops everything). From another terminal:\n` +
+      `  npm run poq -- audit task 1 ${connection} --attestations ${attestations.join(" ")}\n` +
+      `  npm run poq -- audit serve ${connection} --attestations ${attestations.join(" ")}\n` +
+      `  npm run poq -- job get 1 ${connection}\n`,
+  );
+  return new Promise<never>(() => {});
 }
 
 main().then(

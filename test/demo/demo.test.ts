@@ -4,7 +4,8 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { spawnTsChild } from "../helpers/child-process.ts";
+import { runCli } from "../../daemon/cli/poq.ts";
+import { spawnTsChild, waitFor } from "../helpers/child-process.ts";
 
 const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -32,15 +33,26 @@ describe("npm run demo", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "poq-demo-test-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("runs 3 jobs through real daemons, passes its expectations, writes the report and cleans up", async () => {
+  it("runs 3 jobs through real daemons, passes its expectations, writes the report, holds for audits and cleans up on Ctrl-C", async () => {
     const reportFile = path.join(dir, "report.json");
     const lines: string[] = [];
     const env = { ...process.env };
     delete env.REDIS_URL; // the demo must start (and stop) its own Redis
-    const { exited, stderr } = spawnTsChild(new URL("../../scripts/demo.ts", import.meta.url), ["--jobs", "3", "--report", reportFile], (l) => lines.push(l), env);
-    const code = await exited;
+    const args = ["--jobs", "3", "--report", reportFile, "--hold"];
+    const { child, exited, stderr } = spawnTsChild(new URL("../../scripts/demo.ts", import.meta.url), args, (l) => lines.push(l), env);
+    let code: number | null | undefined;
+    void exited.then((c) => (code = c));
+    await waitFor(() => code !== undefined || lines.some((l) => l.includes("keeps running")), 150_000, "the demo to finish its jobs");
     const output = lines.join("\n");
-    assert.equal(code, 0, `demo failed:\n${output}\n${stderr()}`);
+    assert.equal(code, undefined, `demo exited early:\n${output}\n${stderr()}`);
+
+    // While it holds, the printed connection works for the CLI (what `poq audit` and `poq job` users get).
+    const jobGet = lines.find((l) => l.includes("job get 1"))!.replace(/^\s*npm run poq -- /, "").split(" ");
+    const out: string[] = [];
+    assert.equal(await runCli(jobGet, { out: (s) => out.push(s), err: (s) => out.push(s) }), 0, out.join("\n"));
+    assert.match(out.join("\n"), /status\s+Finalized/);
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, "Ctrl-C stops the demo after tearing down");
 
     const report = JSON.parse(readFileSync(reportFile, "utf8")) as DemoReport;
     assert.ok(report.tasks >= 3, "at least the 3 jobs asked for");
