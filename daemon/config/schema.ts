@@ -164,6 +164,27 @@ const validatorSchema = z
       .min(0)
       .default(500)
       .describe("Up to this long (chosen per task and account) before calling drawCommittee/finalize, so validators rarely race"),
+    submit: z
+      .enum(["direct", "relayer"])
+      .default("direct")
+      .describe("How commits and reveals reach the chain: own transactions, or EIP-712 signed messages through a relayer"),
+    relayerUrl: z.string().url().optional().describe("Base URL of the relayer (poq relayer start) when submit is relayer"),
+    relayFallbackBlocks: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe("Send directly when a relayed message is not on chain this many blocks before its phase ends"),
+  })
+  .strict()
+  .refine((v) => v.submit === "direct" || v.relayerUrl !== undefined, { message: "set relayerUrl when submit is relayer", path: ["relayerUrl"] });
+
+const relayerSchema = z
+  .object({
+    host: z.string().default("127.0.0.1").describe("Address the relayer's HTTP endpoint listens on"),
+    port: z.number().int().min(0).max(65_535).default(9470).describe("Port of the relayer's HTTP endpoint (POST /relay/commit, /relay/reveal)"),
+    batchMs: z.number().int().min(1).default(1_000).describe("Signed messages are sent together at most this long after the first one arrives"),
+    maxBatch: z.number().int().min(1).max(256).default(32).describe("A batch is sent at once when it holds this many messages"),
   })
   .strict();
 
@@ -201,9 +222,10 @@ export const configSchema = z
       .object({
         validator: validatorSchema.optional().describe("Set to run the validator role"),
         provider: providerSchema.optional().describe("Set to run the provider role"),
+        relayer: relayerSchema.optional().describe("Set to run a relayer: batches validators' signed commits and reveals"),
       })
       .strict()
-      .refine((r) => r.validator !== undefined || r.provider !== undefined, "enable at least one role")
+      .refine((r) => r.validator !== undefined || r.provider !== undefined || r.relayer !== undefined, "enable at least one role")
       .describe("Which roles this daemon runs"),
   })
   .strict();

@@ -33,7 +33,7 @@ export type TaskView = {
 
 export type MemberView = { account: Address; score: number; revealed: boolean; commitment: Hex };
 
-export type MarketFunction = "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer";
+export type MarketFunction = "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
 
 /** The deployment a role works against: addresses, EIP-712 domain, typed reads and one way to send. */
 export interface Market {

@@ -12,11 +12,17 @@ const START_ERRORS = new Set(["EvaluatorNotRegisteredError", "InvalidManifestErr
 /** How long SIGTERM/SIGINT may take to drain active jobs before the process exits anyway (code 1). */
 const SHUTDOWN_GRACE_MS = 30_000;
 
+const ROLE_DESCRIPTIONS = {
+  validator: "Score answers, commit and reveal scores, claim rewards",
+  provider: "Answer tasks with an OpenAI-compatible endpoint",
+  relayer: "Batch validators' EIP-712 signed commits and reveals into commitBySig/revealBySig transactions (pays their gas)",
+} as const;
+
 export function registerRoleCommands(program: Command, io: CliIo): void {
-  for (const role of ["validator", "provider"] as const) {
+  for (const role of ["validator", "provider", "relayer"] as const) {
     const start = program
       .command(role)
-      .description(role === "validator" ? "Score answers, commit and reveal scores, claim rewards" : "Answer tasks with an OpenAI-compatible endpoint")
+      .description(ROLE_DESCRIPTIONS[role])
       .command("start")
       .description(`Run the ${role} role until stopped (SIGTERM/SIGINT drain active jobs first; a second signal exits at once)`);
     if (role === "validator") {
@@ -48,7 +54,9 @@ export function registerRoleCommands(program: Command, io: CliIo): void {
         try {
           running = role === "validator"
             ? await (await import("../../roles/validator/validator-role.ts")).startValidatorRole(ctx, { steps })
-            : await (await import("../../roles/provider/provider-role.ts")).startProviderRole(ctx);
+            : role === "provider"
+              ? await (await import("../../roles/provider/provider-role.ts")).startProviderRole(ctx)
+              : await (await import("../../roles/relayer/relayer-role.ts")).startRelayerRole(ctx);
         } catch (error) {
           await ctx.close();
           if (error instanceof Error && START_ERRORS.has(error.name)) throw new CliExit(1, error.message);

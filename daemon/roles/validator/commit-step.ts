@@ -8,6 +8,7 @@ import { computeCommitment } from "../../../sdk/commitment.ts";
 import { revertName, type TaskView } from "../market.ts";
 import { enqueue, signScore, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
+import { submitThroughRelayer } from "./relay-submit.ts";
 
 /**
  * Seals the score job's result: signs the attestation through the equivocation guard, then saves salt and
@@ -52,7 +53,10 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
   if (members[index]!.commitment.toLowerCase() !== saved.commitment.toLowerCase()) {
     const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
     if (block > task.commitEnd) throw new WindowMissedError(`task ${taskId}: commit phase closed at block ${task.commitEnd}`, { taskId });
-    try {
+    const relayed = deps.relayNonces !== undefined && (await submitThroughRelayer(deps,
+      { kind: "commit", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), commitment: saved.commitment }, task.commitEnd,
+      async () => (await market.committee(BigInt(taskId), round))[index]!.commitment.toLowerCase() === saved.commitment.toLowerCase()));
+    if (!relayed) try {
       const sent = await market.send(`commit:${taskId}:${round}`, "commit", [BigInt(taskId), BigInt(index), saved.commitment], "ScoreCommitted",
         (args) => args.taskId === BigInt(taskId) && String(args.validator).toLowerCase() === deps.me.toLowerCase());
       txHash = sent.hash;
@@ -62,7 +66,7 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
       if (name !== "AlreadyCommitted") throw error;
     }
     ctx.metrics.tasksCommitted.inc({ role: "validator" });
-    log.info({ txHash, commitEnd: String(task.commitEnd) }, "score committed");
+    log.info({ txHash, relayed, commitEnd: String(task.commitEnd) }, "score committed");
   }
   if (deps.neverReveal) log.warn("neverReveal is set: NOT scheduling the reveal (this validator will be slashed)");
   else await enqueue(deps, { step: "reveal", data: { taskId, round, index, signature }, priority: 1 });

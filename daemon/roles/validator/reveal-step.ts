@@ -7,6 +7,7 @@ import { TaskStatus } from "../../../sdk/contracts.ts";
 import { revertName, taskMarketAbi } from "../market.ts";
 import { enqueue, recheckMs, signScore, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
+import { submitThroughRelayer } from "./relay-submit.ts";
 
 const scoreRevealed = getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" });
 
@@ -40,8 +41,16 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
       const members = await market.committee(BigInt(taskId), round);
       const index = members.findIndex((m) => m.account.toLowerCase() === deps.me.toLowerCase());
       if (index < 0) throw new BadInputError(`task ${taskId} round ${round}: this account is not in the committee`, { taskId });
-      if (members[index]!.revealed) txHash = await findOurReveal(deps, taskId, round, task.drawBlock);
-      else {
+      const relayed = !members[index]!.revealed && deps.relayNonces !== undefined && (await submitThroughRelayer(deps,
+        { kind: "reveal", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), score: BigInt(saved.score), salt: saved.salt }, task.revealEnd,
+        async () => (await market.committee(BigInt(taskId), round))[index]!.revealed));
+      if (members[index]!.revealed || relayed) {
+        txHash = await findOurReveal(deps, taskId, round, task.drawBlock);
+        if (relayed) {
+          ctx.metrics.tasksRevealed.inc({ role: "validator" });
+          log.info({ txHash, score: saved.score, relayed }, "score revealed");
+        }
+      } else {
         try {
           const sent = await market.send(`reveal:${taskId}:${round}`, "reveal", [BigInt(taskId), BigInt(index), BigInt(saved.score), saved.salt], "ScoreRevealed",
             (args) => args.taskId === BigInt(taskId) && String(args.validator).toLowerCase() === deps.me.toLowerCase());

@@ -12,10 +12,13 @@ import type { DaemonContext } from "../../../../daemon/runtime/context.ts";
 import type { RunningRole } from "../../../../daemon/roles/role.ts";
 import { startValidatorRole } from "../../../../daemon/roles/validator/validator-role.ts";
 import { startProviderRole } from "../../../../daemon/roles/provider/provider-role.ts";
+import { startRelayerRole, type RunningRelayer } from "../../../../daemon/roles/relayer/relayer-role.ts";
 import { getProtocolContracts } from "../../../../sdk/contracts.ts";
 import type { MarketParams } from "../../../../sdk/deployment.ts";
 
 export const MODEL = "test-llm";
+
+type ValidatorInput = NonNullable<PoqConfigInput["roles"]["validator"]>;
 
 // providerFloor 0: the generated tiny model scores at random, and the provider should earn something.
 // Windows of 40 blocks at a block every 200 ms (plus one per transaction): 6-8 s, longer than a crashed job's
@@ -42,7 +45,10 @@ export interface TestNetwork {
   validatorAccount(): Promise<TestAccount>;
   /** Writes the config of a validator daemon for `account` (RPC URLs default to the chain's HTTP URL). */
   validatorConfig(account: TestAccount, rpcUrls?: string[], extra?: Partial<PoqConfigInput>): Promise<string>;
-  startValidator(account?: TestAccount, rpcUrls?: string[]): Promise<TestDaemon>;
+  /** `validator` overrides fields of roles.validator (e.g. submit through a relayer). */
+  startValidator(account?: TestAccount, rpcUrls?: string[], validator?: Partial<ValidatorInput>): Promise<TestDaemon>;
+  /** A relayer daemon (funded, not staked) on a free port; its role's `url` is the relay endpoint. */
+  startRelayer(relayer?: Partial<NonNullable<PoqConfigInput["roles"]["relayer"]>>): Promise<TestDaemon & { role: RunningRelayer }>;
   /** A provider daemon serving MODEL with `endpoints`; pass `account` to run a new daemon for an existing provider. */
   startProvider(endpoints: { url: string; timeoutMs: number }[], rpcUrls?: string[], account?: TestAccount): Promise<TestDaemon>;
   createTask(prompt?: string | { hex: Hex }): Promise<bigint>;
@@ -60,8 +66,8 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
   let stopBlocks = () => {};
   const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls?: string[], extra: Partial<PoqConfigInput> = {}) =>
     (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: { deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...extra } })).configPath;
-  const validatorConfig = (account: TestAccount, rpcUrls?: string[], extra?: Partial<PoqConfigInput>) =>
-    config(account, { validator: { evaluatorDir, claimBatchMs: 0, drawStaggerMs: 1_000 } }, rpcUrls, extra);
+  const validatorConfig = (account: TestAccount, rpcUrls?: string[], extra?: Partial<PoqConfigInput>, validator: Partial<ValidatorInput> = {}) =>
+    config(account, { validator: { evaluatorDir, claimBatchMs: 0, drawStaggerMs: 1_000, ...validator } }, rpcUrls, extra);
   const start = async (account: TestAccount, configPath: string, run: (ctx: DaemonContext) => Promise<RunningRole>) => {
     const ctx = await startTestContext(configPath);
     const daemon = { account, configPath, ctx, role: await run(ctx) };
@@ -73,9 +79,14 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
     contracts: getProtocolContracts(protocol.manifest, { public: chain.publicClient as PublicClient }),
     validatorAccount: () => createTestAccount(chain, protocol, { role: "validator" }),
     validatorConfig,
-    async startValidator(account, rpcUrls) {
+    async startValidator(account, rpcUrls, validator) {
       const a = account ?? (await createTestAccount(chain, protocol, { role: "validator" }));
-      return start(a, await validatorConfig(a, rpcUrls), (ctx) => startValidatorRole(ctx));
+      return start(a, await validatorConfig(a, rpcUrls, undefined, validator), (ctx) => startValidatorRole(ctx));
+    },
+    async startRelayer(relayer = {}) {
+      const a = await createTestAccount(chain);
+      const path = await config(a, { relayer: { port: 0, batchMs: 500, ...relayer } });
+      return start(a, path, (ctx) => startRelayerRole(ctx)) as Promise<TestDaemon & { role: RunningRelayer }>;
     },
     async startProvider(endpoints, rpcUrls, account) {
       const a = account ?? (await createTestAccount(chain, protocol, { role: "provider", models: [MODEL] }));

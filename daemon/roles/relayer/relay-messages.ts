@@ -1,0 +1,49 @@
+import { z } from "zod";
+import type { Address, Hex, TypedDataDomain } from "viem";
+import { recoverCommitSigner, recoverRevealSigner } from "../../../sdk/eip712.ts";
+
+/** The two kinds of message a relayer batches: each goes to its own contract function (commitBySig, revealBySig). */
+export type RelayKind = "commit" | "reveal";
+
+const uint = z.string().regex(/^[0-9]{1,78}$/, "a decimal integer string").transform((v) => BigInt(v));
+const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "32 bytes as 0x-hex").transform((v) => v as Hex);
+const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "a 65-byte signature as 0x-hex").transform((v) => v as Hex);
+const common = { taskId: uint, round: uint, index: uint, nonce: uint, deadline: uint, signature };
+
+/** Wire format (JSON, integers as decimal strings) of ITaskMarket.SignedCommit / SignedReveal. */
+export const signedCommitSchema = z.object({ ...common, commitment: bytes32 }).strict();
+export const signedRevealSchema = z.object({ ...common, score: uint, salt: bytes32 }).strict();
+export type SignedCommitItem = z.output<typeof signedCommitSchema>;
+export type SignedRevealItem = z.output<typeof signedRevealSchema>;
+export type SignedItem = SignedCommitItem | SignedRevealItem;
+
+/** A message the relayer refused; `status` is the HTTP status it answers with. */
+export class RelayRejectedError extends Error {
+  override name = "RelayRejectedError";
+  constructor(readonly status: number, readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+export function parseSignedItem(kind: RelayKind, body: unknown): SignedItem {
+  const parsed = (kind === "commit" ? signedCommitSchema : signedRevealSchema).safeParse(body);
+  if (!parsed.success) {
+    throw new RelayRejectedError(400, "malformed", parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; "));
+  }
+  return parsed.data;
+}
+
+/** JSON wire form of an item (what a validator POSTs). */
+export function formatSignedItem(item: SignedItem): Record<string, string> {
+  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : String(v)]));
+}
+
+/** The address whose EIP-712 signature the item carries. */
+export function recoverItemSigner(kind: RelayKind, domain: TypedDataDomain, item: SignedItem): Promise<Address> {
+  if (kind === "commit") {
+    const c = item as SignedCommitItem;
+    return recoverCommitSigner(domain, { taskId: c.taskId, round: c.round, commitment: c.commitment, nonce: c.nonce, deadline: c.deadline }, c.signature);
+  }
+  const r = item as SignedRevealItem;
+  return recoverRevealSigner(domain, { taskId: r.taskId, round: r.round, score: r.score, salt: r.salt, nonce: r.nonce, deadline: r.deadline }, r.signature);
+}
