@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { ensureDurableDir, readJsonFile, safeFileKey, writeFileDurable } from "./durable-file.ts";
+import { createFileDurableExclusive, ensureDurableDir, readJsonFile, safeFileKey, writeFileDurable } from "./durable-file.ts";
 
 export type Hex = `0x${string}`;
 
@@ -38,10 +38,16 @@ export class SaltStore {
     return path.join(this.dir, `${safeFileKey(taskId, round)}.json`);
   }
 
+  /**
+   * Saves the salt of (task, round) unless one is saved already, and returns the record that is on disk: the
+   * first writer wins, atomically across processes. A job that BullMQ re-runs while its first run is still alive
+   * (a stall under CPU load) must commit with the salt the first run may already have broadcast; overwriting it
+   * would make the reveal fail (CommitmentMismatch) and get the validator slashed.
+   */
   save(record: Omit<SaltRecord, "createdAt">): SaltRecord {
     const full: SaltRecord = { ...record, createdAt: new Date().toISOString() };
-    writeFileDurable(this.#file(record.taskId, record.round), JSON.stringify(full));
-    return full;
+    if (createFileDurableExclusive(this.#file(record.taskId, record.round), JSON.stringify(full))) return full;
+    return this.get(record.taskId, record.round)!;
   }
 
   get(taskId: string, round: number): SaltRecord | undefined {

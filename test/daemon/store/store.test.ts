@@ -29,6 +29,15 @@ describe("store/SaltStore", () => {
     assert.equal(store.get("7", 0)?.revealedTxHash, hash("aa"));
   });
 
+  it("keeps the first salt of a (task, round): a re-run job gets the saved record back, never a new salt", () => {
+    const dir = tempState();
+    const first = new SaltStore(dir).save({ taskId: "5", round: 1, score: 7000, salt: newSalt(), commitment: hash("11") });
+    // A second writer (another process, or a stalled job's re-run) with a fresh salt and another score.
+    const second = new SaltStore(dir).save({ taskId: "5", round: 1, score: 7100, salt: newSalt(), commitment: hash("22") });
+    assert.deepEqual(second, first);
+    assert.equal(new SaltStore(dir).get("5", 1)?.commitment, hash("11"));
+  });
+
   it("refuses identifiers that are not safe file names", () => {
     assert.throws(() => safeFileKey("../etc/passwd"), TypeError);
     assert.throws(() => new SaltStore(tempState()).get("a/b", 0), TypeError);
