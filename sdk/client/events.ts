@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import type { Address, GetContractEventsReturnType, PublicClient } from "viem";
 import { taskMarketAbi } from "../contracts.ts";
 
@@ -18,17 +19,8 @@ export interface MarketEventsParameters {
   signal?: AbortSignal;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
+// Resolves early (never rejects) when `signal` aborts: the iterator then ends cleanly.
+const sleep = (ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /**
  * Every TaskMarket event from `fromBlock` on, in chain order (block, then log index), read in bounded getLogs
