@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createWalletClient, getAbiItem, http as viemHttp, type Hex, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { waitFor } from "../../helpers/child-process.ts";
 import { STAKE } from "../../helpers/daemon.ts";
@@ -83,6 +83,30 @@ describe("relayer: batched signed commits and reveals", () => {
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
       assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
     }
+    checked = { relayerUrl: relayer.role.url, taskId, member: validators[0]!.account };
+  });
+
+  let checked: { relayerUrl: string; taskId: bigint; member: TestDaemon["account"] } | undefined;
+  it("refuses malformed items, foreign signers, out-of-order nonces and expired deadlines with named errors", async () => {
+    assert.ok(checked !== undefined, "runs after the round above");
+    const { relayerUrl, taskId, member } = checked;
+    const c = net.contracts;
+    const domain = taskMarketDomain(net.chain.chainId, net.protocol.manifest.contracts.taskMarket);
+    const index = BigInt((await c.taskMarket.read.committee([taskId, 0n])).findIndex((m) => m.account === member.address));
+    const now = (await net.chain.publicClient.getBlock()).timestamp;
+    const nonce = await c.taskMarket.read.nonces([member.address]);
+    const post = async (body: unknown) => {
+      const res = await fetch(`${relayerUrl}/relay/commit`, { method: "POST", body: JSON.stringify(body) });
+      return { status: res.status, error: ((await res.json()) as { error: string }).error };
+    };
+    const item = async (key: Hex, fields: { nonce?: bigint; deadline?: bigint } = {}) => {
+      const message = { taskId, round: 0n, commitment: `0x${"ab".repeat(32)}` as Hex, nonce: fields.nonce ?? nonce, deadline: fields.deadline ?? now + 600n };
+      return formatSignedItem({ ...message, index, signature: await signCommit(privateKeyToAccount(key), domain, message) });
+    };
+    assert.deepEqual(await post({ taskId: "1" }), { status: 400, error: "malformed" });
+    assert.deepEqual(await post(await item(generatePrivateKey())), { status: 403, error: "InvalidSigner" });
+    assert.deepEqual(await post(await item(member.privateKey, { nonce: nonce + 5n })), { status: 409, error: "InvalidAccountNonce" });
+    assert.deepEqual(await post(await item(member.privateKey, { deadline: now - 1n })), { status: 422, error: "SignatureExpired" });
   });
 });
 
