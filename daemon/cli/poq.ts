@@ -37,7 +37,7 @@ export function buildProgram(io: CliIo): Command {
 /** Errors an operator fixes (bad file, wrong password, failed download): printed without a stack trace. */
 const OPERATOR_ERRORS = new Set(["KeystoreError", "ManifestInvalidError", "ManifestMismatchError", "ModelFetchError", "ModelNotFetchableError"]);
 
-/** Runs the CLI and returns the exit code: 0 ok, 1 failure, 2 not wired yet, 64 usage error. */
+/** Runs the CLI and returns the exit code: 0 ok, 1 failure, 64 usage error. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = buildProgram(io);
   try {
