@@ -1,4 +1,4 @@
-import { encodeFunctionData, type Address, type Hex, type TypedDataDomain } from "viem";
+import { encodeFunctionData, type Address, type ContractFunctionReturnType, type Hex, type TypedDataDomain } from "viem";
 import { ConfigError } from "../config/load.ts";
 import type { DaemonContext } from "../runtime/context.ts";
 import { createLogWatcher, type LogWatcher, type WatcherEvent } from "../chain/watcher.ts";
@@ -10,28 +10,11 @@ import { taskMarketDomain } from "../../sdk/eip712.ts";
 
 export { taskMarketAbi };
 
-/** ITaskMarket.TaskView as viem decodes it. */
-export type TaskView = {
-  status: number;
-  round: number;
-  reassignments: number;
-  committeeSize: number;
-  revealedCount: number;
-  answerDeadline: bigint;
-  seedBlock: bigint;
-  drawBlock: bigint;
-  commitEnd: bigint;
-  revealEnd: bigint;
-  consensus: number;
-  requester: Address;
-  provider: Address;
-  fee: bigint;
-  modelId: Hex;
-  evaluatorId: Hex;
-  outputHash: Hex;
-};
+/** ITaskMarket.TaskView as viem decodes it, derived from the ABI so it cannot drift from the contract. */
+export type TaskView = ContractFunctionReturnType<typeof taskMarketAbi, "view", "task">;
 
-export type MemberView = { account: Address; score: number; revealed: boolean; commitment: Hex };
+/** One ITaskMarket.MemberView (a committee seat), derived from the ABI. */
+export type MemberView = ContractFunctionReturnType<typeof taskMarketAbi, "view", "committee">[number];
 
 export type MarketFunction = "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
 
