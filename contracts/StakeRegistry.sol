@@ -19,8 +19,9 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     using SafeERC20 for IERC20;
     using SortitionTree for SortitionTree.Tree;
 
-    /// @notice A provider serves at most this many models (bounds the cost of every weight update).
-    uint256 public constant MAX_MODELS_PER_PROVIDER = 8;
+    /// @notice A provider serves at most this many models, a validator runs at most this many evaluators (bounds
+    /// the cost of every weight update: one sortition pool per registration).
+    uint256 public constant MAX_REGISTRATIONS = 8;
     /// @notice Upper bound of the unstake cooldown in blocks (about 139 days at 12 s per block).
     uint256 public constant MAX_COOLDOWN_BLOCKS = 1_000_000;
     uint256 private constant BPS = 10_000;
@@ -34,9 +35,10 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     uint256 public unstakeCooldown;
     mapping(Role role => uint256 amount) private _minStake;
     mapping(address staker => StakeInfo info) private _stakes;
-    mapping(address provider => bytes32[] modelIds) private _models;
-    mapping(bytes32 modelId => SortitionTree.Tree pool) private _providerPools;
-    SortitionTree.Tree private _validatorPool;
+    /// @dev Models a provider serves, or evaluators a validator runs (one role per address).
+    mapping(address staker => bytes32[] ids) private _registrations;
+    /// @dev One pool per (role, model or evaluator): providers of a model, validators running an evaluator.
+    mapping(Role role => mapping(bytes32 id => SortitionTree.Tree pool)) private _pools;
 
     modifier onlyTaskMarket() {
         if (msg.sender != taskMarket) revert OnlyTaskMarket(msg.sender);
@@ -116,9 +118,9 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
         uint256 withdrawableBlock = uint256(info.unstakeBlock) + unstakeCooldown;
         if (block.number < withdrawableBlock) revert CooldownNotOver(withdrawableBlock);
         if (info.locks != 0) revert StakeLocked(info.locks);
-        // The staker already left every pool when it requested the unstake; its models stay listed so that a
-        // returning provider keeps them, but are cleared here because the role is cleared.
-        delete _models[msg.sender];
+        // The staker already left every pool when it requested the unstake; its registrations stay listed so that
+        // a returning staker keeps them, but are cleared here because the role is cleared.
+        delete _registrations[msg.sender];
         delete _stakes[msg.sender];
         if (info.amount != 0) IERC20(token).safeTransfer(msg.sender, info.amount);
         emit Withdrawn(msg.sender, info.amount);
@@ -126,34 +128,22 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
 
     /// @inheritdoc IStakeRegistry
     function registerModel(bytes32 modelId) external {
-        StakeInfo memory info = _stakes[msg.sender];
-        if (info.role != Role.Provider) revert NotProvider(msg.sender);
-        bytes32[] storage models = _models[msg.sender];
-        uint256 n = models.length;
-        for (uint256 i; i < n; ++i) {
-            if (models[i] == modelId) revert ModelAlreadyRegistered(modelId);
-        }
-        if (n == MAX_MODELS_PER_PROVIDER) revert TooManyModels();
-        models.push(modelId);
-        _providerPools[modelId].set(msg.sender, _weight(info));
-        emit ModelRegistered(msg.sender, modelId);
+        _register(Role.Provider, modelId);
     }
 
     /// @inheritdoc IStakeRegistry
     function unregisterModel(bytes32 modelId) external {
-        if (_stakes[msg.sender].role != Role.Provider) revert NotProvider(msg.sender);
-        bytes32[] storage models = _models[msg.sender];
-        uint256 n = models.length;
-        for (uint256 i; i < n; ++i) {
-            if (models[i] == modelId) {
-                models[i] = models[n - 1];
-                models.pop();
-                _providerPools[modelId].set(msg.sender, 0);
-                emit ModelUnregistered(msg.sender, modelId);
-                return;
-            }
-        }
-        revert ModelNotRegistered(modelId);
+        _unregister(Role.Provider, modelId);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function registerEvaluator(bytes32 evaluatorId) external {
+        _register(Role.Validator, evaluatorId);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function unregisterEvaluator(bytes32 evaluatorId) external {
+        _unregister(Role.Validator, evaluatorId);
     }
 
     // ---------------------------------------------------------------- task market
@@ -200,13 +190,17 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
 
     /// @inheritdoc IStakeRegistry
     function drawProvider(bytes32 modelId, uint256 seed, address exclude) external view returns (address provider) {
-        address[] memory drawn = CommitteeDraw.drawDistinct(_providerPools[modelId], seed, 1, exclude);
+        address[] memory drawn = CommitteeDraw.drawDistinct(_pools[Role.Provider][modelId], seed, 1, exclude);
         return drawn.length == 0 ? address(0) : drawn[0];
     }
 
     /// @inheritdoc IStakeRegistry
-    function drawCommittee(uint256 seed, uint256 k, address exclude) external view returns (address[] memory members) {
-        return CommitteeDraw.drawDistinct(_validatorPool, seed, k, exclude);
+    function drawCommittee(bytes32 evaluatorId, uint256 seed, uint256 k, address exclude)
+        external
+        view
+        returns (address[] memory members)
+    {
+        return CommitteeDraw.drawDistinct(_pools[Role.Validator][evaluatorId], seed, k, exclude);
     }
 
     // ---------------------------------------------------------------- views
@@ -226,22 +220,27 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
 
     /// @inheritdoc IStakeRegistry
     function modelsOf(address provider) external view returns (bytes32[] memory) {
-        return _models[provider];
+        return _stakes[provider].role == Role.Provider ? _registrations[provider] : new bytes32[](0);
     }
 
     /// @inheritdoc IStakeRegistry
-    function activeValidators() external view returns (uint256) {
-        return _validatorPool.size();
+    function evaluatorsOf(address validator) external view returns (bytes32[] memory) {
+        return _stakes[validator].role == Role.Validator ? _registrations[validator] : new bytes32[](0);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function activeValidators(bytes32 evaluatorId) external view returns (uint256) {
+        return _pools[Role.Validator][evaluatorId].size();
     }
 
     /// @inheritdoc IStakeRegistry
     function activeProviders(bytes32 modelId) external view returns (uint256) {
-        return _providerPools[modelId].size();
+        return _pools[Role.Provider][modelId].size();
     }
 
     /// @inheritdoc IStakeRegistry
-    function totalValidatorWeight() external view returns (uint256) {
-        return _validatorPool.total();
+    function totalValidatorWeight(bytes32 evaluatorId) external view returns (uint256) {
+        return _pools[Role.Validator][evaluatorId].total();
     }
 
     /// @inheritdoc IStakeRegistry
@@ -296,13 +295,43 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     /// @dev Brings every sortition pool of `staker` in line with its account.
     function _syncWeight(address staker, StakeInfo memory info) private {
         uint256 weight = _weight(info);
-        if (info.role == Role.Validator) {
-            _validatorPool.set(staker, weight);
-        } else if (info.role == Role.Provider) {
-            bytes32[] storage models = _models[staker];
-            for (uint256 i; i < models.length; ++i) {
-                _providerPools[models[i]].set(staker, weight);
+        bytes32[] storage ids = _registrations[staker];
+        for (uint256 i; i < ids.length; ++i) {
+            _pools[info.role][ids[i]].set(staker, weight);
+        }
+    }
+
+    /// @dev Adds `id` (a model for a provider, an evaluator for a validator) and joins its pool.
+    function _register(Role role, bytes32 id) private {
+        StakeInfo memory info = _stakes[msg.sender];
+        if (info.role != role) revert WrongRole(msg.sender, role);
+        bytes32[] storage ids = _registrations[msg.sender];
+        uint256 n = ids.length;
+        for (uint256 i; i < n; ++i) {
+            if (ids[i] == id) revert AlreadyRegistered(id);
+        }
+        if (n == MAX_REGISTRATIONS) revert TooManyRegistrations();
+        ids.push(id);
+        _pools[role][id].set(msg.sender, _weight(info));
+        if (role == Role.Provider) emit ModelRegistered(msg.sender, id);
+        else emit EvaluatorJoined(msg.sender, id);
+    }
+
+    /// @dev Removes `id` and leaves its pool; assignments already drawn stay locked until they settle.
+    function _unregister(Role role, bytes32 id) private {
+        if (_stakes[msg.sender].role != role) revert WrongRole(msg.sender, role);
+        bytes32[] storage ids = _registrations[msg.sender];
+        uint256 n = ids.length;
+        for (uint256 i; i < n; ++i) {
+            if (ids[i] == id) {
+                ids[i] = ids[n - 1];
+                ids.pop();
+                _pools[role][id].set(msg.sender, 0);
+                if (role == Role.Provider) emit ModelUnregistered(msg.sender, id);
+                else emit EvaluatorLeft(msg.sender, id);
+                return;
             }
         }
+        revert NotRegistered(id);
     }
 }

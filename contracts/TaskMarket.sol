@@ -76,6 +76,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         t.status = Status.Assigned;
         t.answerDeadline = uint40(block.number + _params.answerWindow);
         t.requester = msg.sender;
+        t.createdBlock = uint40(block.number);
         t.provider = provider;
         t.fee = uint96(fee);
         t.modelId = modelId;
@@ -96,20 +97,19 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         claimable[treasury] += slashed;
         registry.unlock(one);
         emit ProviderTimedOut(taskId, late, slashed);
+        _nextProvider(taskId, t, late, RefundReason.NoProvider);
+    }
 
-        uint256 attempt = uint256(t.reassignments) + 1;
-        if (attempt <= _params.maxReassignments) {
-            address next = registry.drawProvider(t.modelId, _providerSeed(taskId, attempt), late);
-            if (next != address(0)) {
-                t.reassignments = uint8(attempt);
-                t.provider = next;
-                t.answerDeadline = uint40(block.number + _params.answerWindow);
-                _lockOne(next);
-                emit ProviderAssigned(taskId, next, t.answerDeadline);
-                return;
-            }
-        }
-        _refund(taskId, t, RefundReason.NoProvider, false); // the late provider was unlocked above
+    /// @inheritdoc ITaskMarket
+    function declineTask(uint256 taskId) external nonReentrant {
+        Task storage t = _taskIn(taskId, Status.Assigned);
+        if (msg.sender != t.provider) revert NotAssignedProvider(taskId, msg.sender);
+        if (block.number > t.answerDeadline) revert AnswerDeadlinePassed(taskId, t.answerDeadline);
+        address[] memory one = new address[](1);
+        one[0] = msg.sender;
+        registry.unlock(one);
+        emit ProviderDeclined(taskId, msg.sender);
+        _nextProvider(taskId, t, msg.sender, RefundReason.Declined);
     }
 
     /// @inheritdoc ITaskMarket
@@ -118,12 +118,12 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (msg.sender != t.provider) revert NotAssignedProvider(taskId, msg.sender);
         if (block.number > t.answerDeadline) revert AnswerDeadlinePassed(taskId, t.answerDeadline);
         if (outputHash == bytes32(0)) revert ZeroOutputHash();
-        if (output.length == 0 && bytes(uri).length == 0) revert EmptyAnswer();
+        // The answer itself goes on chain: every validator can then read and score it, so no one can make a
+        // committee abstain with an answer it cannot fetch or verify. A URI is optional metadata beside the bytes.
+        if (output.length == 0) revert AnswerBytesRequired();
         uint256 size = output.length + bytes(uri).length;
         if (size > _params.maxOutputBytes) revert OutputTooLarge(size, _params.maxOutputBytes);
-        if (output.length != 0 && keccak256(output) != outputHash) {
-            revert OutputHashMismatch(outputHash, keccak256(output));
-        }
+        if (keccak256(output) != outputHash) revert OutputHashMismatch(outputHash, keccak256(output));
         t.status = Status.Answered;
         t.outputHash = outputHash;
         // The committee seed is the hash of the NEXT block, unknown to the provider when it sends the answer.
@@ -145,7 +145,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         uint256 round = t.round;
         uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
         uint256 k = _params.committeeSize;
-        address[] memory members = registry.drawCommittee(seed, k, t.provider);
+        address[] memory members = registry.drawCommittee(t.evaluatorId, seed, k, t.provider);
         if (members.length == 0) {
             _refund(taskId, t, RefundReason.NoCommittee, true);
             return;
@@ -315,6 +315,25 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
 
     function _providerSeed(uint256 taskId, uint256 attempt) private view returns (uint256) {
         return uint256(keccak256(abi.encode(block.prevrandao, taskId, attempt)));
+    }
+
+    /// @dev After a timeout or a decline (`previous` already unlocked): assigns another provider, never
+    /// `previous`, as reassignment number `reassignments + 1`, or refunds the requester in full with `reason` when
+    /// the reassignments are used up or no other provider serves the model.
+    function _nextProvider(uint256 taskId, Task storage t, address previous, RefundReason reason) private {
+        uint256 attempt = uint256(t.reassignments) + 1;
+        if (attempt <= _params.maxReassignments) {
+            address next = registry.drawProvider(t.modelId, _providerSeed(taskId, attempt), previous);
+            if (next != address(0)) {
+                t.reassignments = uint8(attempt);
+                t.provider = next;
+                t.answerDeadline = uint40(block.number + _params.answerWindow);
+                _lockOne(next);
+                emit ProviderAssigned(taskId, next, t.answerDeadline);
+                return;
+            }
+        }
+        _refund(taskId, t, reason, false);
     }
 
     function _lockOne(address account) private {

@@ -36,6 +36,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         address requester; // slot 1
         uint40 drawBlock;
         uint16 consensus;
+        uint40 createdBlock;
         address provider; // slot 2
         uint96 fee;
         bytes32 modelId;
@@ -175,6 +176,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         v.commitEnd = t.commitEnd;
         v.revealEnd = t.revealEnd;
         v.consensus = t.consensus;
+        v.createdBlock = t.createdBlock;
         v.requester = t.requester;
         v.provider = t.provider;
         v.fee = t.fee;

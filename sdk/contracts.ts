@@ -59,4 +59,4 @@ export const Role = { None: 0, Provider: 1, Validator: 2 } as const;
 /** Status enum of ITaskMarket. */
 export const TaskStatus = { None: 0, Assigned: 1, Answered: 2, Committee: 3, Finalized: 4, Refunded: 5 } as const;
 /** RefundReason enum of ITaskMarket. */
-export const RefundReason = { NoProvider: 0, NoCommittee: 1, NoQuorum: 2 } as const;
+export const RefundReason = { NoProvider: 0, NoCommittee: 1, NoQuorum: 2, Declined: 3 } as const;

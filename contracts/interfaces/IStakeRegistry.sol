@@ -42,6 +42,10 @@ interface IStakeRegistry {
     event ModelRegistered(address indexed provider, bytes32 indexed modelId);
     /// @notice Emitted when provider `provider` stops serving model `modelId`.
     event ModelUnregistered(address indexed provider, bytes32 indexed modelId);
+    /// @notice Emitted when `validator` declares it runs evaluator `evaluatorId` (joins that committee pool).
+    event EvaluatorJoined(address indexed validator, bytes32 indexed evaluatorId);
+    /// @notice Emitted when `validator` stops running evaluator `evaluatorId`.
+    event EvaluatorLeft(address indexed validator, bytes32 indexed evaluatorId);
     /// @notice Emitted once, when governance binds the registry to its task market.
     event TaskMarketSet(address indexed taskMarket);
     /// @notice Emitted when governance changes the minimum stake of `role`.
@@ -71,14 +75,14 @@ interface IStakeRegistry {
     error CooldownNotOver(uint256 withdrawableBlock);
     /// @notice Thrown when withdraw is called while open tasks still hold `locks` locks.
     error StakeLocked(uint256 locks);
-    /// @notice Thrown when a non-provider registers a model, or a model is (un)registered twice.
-    error NotProvider(address account);
-    /// @notice Thrown when a provider registers a model it already serves.
-    error ModelAlreadyRegistered(bytes32 modelId);
-    /// @notice Thrown when a provider unregisters a model it does not serve.
-    error ModelNotRegistered(bytes32 modelId);
-    /// @notice Thrown when a provider would serve more than MAX_MODELS_PER_PROVIDER models.
-    error TooManyModels();
+    /// @notice Thrown when a model is (un)registered by a non-provider or an evaluator by a non-validator.
+    error WrongRole(address account, Role required);
+    /// @notice Thrown when a staker registers a model or evaluator it already has.
+    error AlreadyRegistered(bytes32 id);
+    /// @notice Thrown when a staker unregisters a model or evaluator it does not have.
+    error NotRegistered(bytes32 id);
+    /// @notice Thrown when a staker would hold more than MAX_REGISTRATIONS models or evaluators.
+    error TooManyRegistrations();
     /// @notice Thrown when a market-only function is called by anyone else.
     error OnlyTaskMarket(address caller);
     /// @notice Thrown when the task market is set a second time or to the zero address.
@@ -109,6 +113,13 @@ interface IStakeRegistry {
     /// @notice Provider only: stops serving `modelId`. Existing assignments stay locked until they settle.
     function unregisterModel(bytes32 modelId) external;
 
+    /// @notice Validator only: declares that it runs evaluator `evaluatorId`; committees of tasks pinning that
+    /// evaluator are drawn only from validators that declared it (nobody is drawn for a model it cannot run).
+    function registerEvaluator(bytes32 evaluatorId) external;
+
+    /// @notice Validator only: stops running `evaluatorId`. Committees already drawn stay locked until they settle.
+    function unregisterEvaluator(bytes32 evaluatorId) external;
+
     /// @notice Task market only: adds one lock to each staker (assigned to an open task).
     function lock(address[] calldata stakers) external;
 
@@ -124,11 +135,14 @@ interface IStakeRegistry {
     /// @return provider The drawn provider, or the zero address when the pool (without `exclude`) is empty.
     function drawProvider(bytes32 modelId, uint256 seed, address exclude) external view returns (address provider);
 
-    /// @notice Draws `k` distinct validators stake-weighted from `seed`, never `exclude`; reads only.
+    /// @notice Draws `k` distinct validators running `evaluatorId`, stake-weighted from `seed`, never `exclude`.
     /// @dev Sampling without replacement (see CommitteeDraw): exactly k samples, O(k log n) storage reads.
     /// @return members The committee, or an empty array when fewer than `k` validators (other than `exclude`) are
     /// in the pool.
-    function drawCommittee(uint256 seed, uint256 k, address exclude) external view returns (address[] memory members);
+    function drawCommittee(bytes32 evaluatorId, uint256 seed, uint256 k, address exclude)
+        external
+        view
+        returns (address[] memory members);
 
     /// @notice The account of `staker`.
     function stakeInfo(address staker) external view returns (StakeInfo memory);
@@ -139,14 +153,17 @@ interface IStakeRegistry {
     /// @notice Models served by `provider`.
     function modelsOf(address provider) external view returns (bytes32[] memory);
 
-    /// @notice Number of validators currently in the sortition pool.
-    function activeValidators() external view returns (uint256);
+    /// @notice Evaluators run by `validator`.
+    function evaluatorsOf(address validator) external view returns (bytes32[] memory);
+
+    /// @notice Number of validators currently in the sortition pool of `evaluatorId`.
+    function activeValidators(bytes32 evaluatorId) external view returns (uint256);
 
     /// @notice Number of providers currently in the sortition pool of `modelId`.
     function activeProviders(bytes32 modelId) external view returns (uint256);
 
-    /// @notice Total stake in the validator sortition pool.
-    function totalValidatorWeight() external view returns (uint256);
+    /// @notice Total stake in the sortition pool of validators running `evaluatorId`.
+    function totalValidatorWeight(bytes32 evaluatorId) external view returns (uint256);
 
     /// @notice The stake token.
     function token() external view returns (address);

@@ -20,7 +20,8 @@ interface ITaskMarket {
     enum RefundReason {
         NoProvider,
         NoCommittee,
-        NoQuorum
+        NoQuorum,
+        Declined // every provider drawn declined (or none other was left): the requester got no answer
     }
 
     /// @notice Governance parameters; each has hard-coded bounds (see TaskMarket constants and docs/PROTOCOL.md).
@@ -59,6 +60,7 @@ interface ITaskMarket {
         uint64 commitEnd;
         uint64 revealEnd;
         uint16 consensus; // set when Finalized
+        uint64 createdBlock; // block of createTask: where its TaskCreated log (with the prompt) is
         address requester;
         address provider;
         uint256 fee;
@@ -117,6 +119,8 @@ interface ITaskMarket {
     );
     /// @notice Emitted when `provider` is assigned and must answer by block `answerDeadline`.
     event ProviderAssigned(uint256 indexed taskId, address indexed provider, uint256 answerDeadline);
+    /// @notice Emitted when the assigned `provider` declined the task before its deadline (no slash).
+    event ProviderDeclined(uint256 indexed taskId, address indexed provider);
     /// @notice Emitted when `provider` missed its deadline and lost `slashed` tokens.
     event ProviderTimedOut(uint256 indexed taskId, address indexed provider, uint256 slashed);
     /// @notice Emitted when the provider answers: `output` bytes (may be empty) and/or `uri`, hashed to `outputHash`.
@@ -197,8 +201,8 @@ interface ITaskMarket {
     error AnswerDeadlineNotPassed(uint256 taskId, uint256 deadline);
     /// @notice Thrown when the output hash is zero.
     error ZeroOutputHash();
-    /// @notice Thrown when an answer carries neither output bytes nor a URI.
-    error EmptyAnswer();
+    /// @notice Thrown when an answer carries no output bytes (a URI alone cannot be scored by every validator).
+    error AnswerBytesRequired();
     /// @notice Thrown when the output bytes do not hash (keccak256) to the claimed output hash.
     error OutputHashMismatch(bytes32 claimed, bytes32 actual);
     /// @notice Thrown when `drawCommittee` is called before the seed block is final (block.number <= seedBlock).
@@ -258,9 +262,14 @@ interface ITaskMarket {
     /// requester after `maxReassignments`. Anyone may call.
     function reassign(uint256 taskId) external;
 
-    /// @notice Assigned provider only: submits the answer as `output` bytes and/or a `uri`, with its keccak256
-    /// `outputHash` (checked when `output` is not empty).
+    /// @notice Assigned provider only: submits the answer as `output` bytes (required, non-empty) with their
+    /// keccak256 `outputHash` (checked on chain); `uri` is optional metadata, never what validators score.
     function submitAnswer(uint256 taskId, bytes32 outputHash, bytes calldata output, string calldata uri) external;
+
+    /// @notice Assigned provider only, before its answer deadline: gives the task up without slash (for a prompt
+    /// it cannot answer). Another provider is drawn (never the decliner; counts as a reassignment) or, when none
+    /// is left, the requester is refunded in full with RefundReason.Declined.
+    function declineTask(uint256 taskId) external;
 
     /// @notice Draws the committee of the current round from the hash of the block after the answer (or after the
     /// roll); anyone may call once that block exists. Refunds the requester when no committee can be drawn.

@@ -45,7 +45,7 @@ export interface Settlement {
 }
 
 export type TaskStatusName = "Assigned" | "Answered" | "Committee" | "Finalized" | "Refunded";
-export const REFUND_REASONS = ["NoProvider", "NoCommittee", "NoQuorum"] as const;
+export const REFUND_REASONS = ["NoProvider", "NoCommittee", "NoQuorum", "Declined"] as const;
 
 export interface TaskRecord {
   taskId: bigint;

@@ -62,9 +62,10 @@ export async function benchChain(validatorCount: number, params: Partial<MarketP
     await deployerContracts.token.write.mint([account.address, STAKE]);
     await as(wallet).token.write.approve([manifest.contracts.stakeRegistry, STAKE]);
     await as(wallet).stakeRegistry.write.stake([Role.Validator, STAKE]);
+    await as(wallet).stakeRegistry.write.registerEvaluator([EVALUATOR_ID]);
     validators.push(wallet);
   }
-  const active = await deployerContracts.stakeRegistry.read.activeValidators();
+  const active = await deployerContracts.stakeRegistry.read.activeValidators([EVALUATOR_ID]);
   if (active !== BigInt(validatorCount)) throw new Error(`staked ${active} validators, wanted ${validatorCount}`);
   await deployerContracts.token.write.mint([provider.account.address, STAKE]);
   await as(provider).token.write.approve([manifest.contracts.stakeRegistry, STAKE]);

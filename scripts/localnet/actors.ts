@@ -66,4 +66,11 @@ export async function stakeActor(chain: LocalChain, manifest: DeploymentManifest
   for (const model of o.models ?? []) {
     await waitOk(chain.publicClient, await stakeRegistry.write.registerModel([modelId(model)]), `registerModel ${model} (${actor.name})`);
   }
+  // Committees are drawn only from validators that run the task's evaluator: a local validator runs every
+  // evaluator of the deployment.
+  if (role === Role.Validator) {
+    for (const evaluator of manifest.evaluators) {
+      await waitOk(chain.publicClient, await stakeRegistry.write.registerEvaluator([evaluator.id as Hex]), `registerEvaluator (${actor.name})`);
+    }
+  }
 }

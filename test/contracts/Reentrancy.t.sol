@@ -98,6 +98,10 @@ contract ReentrancyTest is TestBase {
         token.approve(address(registry), STAKE);
         vm.prank(who);
         registry.stake(role, STAKE);
+        if (role == IStakeRegistry.Role.Validator) {
+            vm.prank(who);
+            registry.registerEvaluator(EVALUATOR);
+        }
     }
 
     /// @dev Runs one task from creation to the end of the reveal phase; member `skip` (>= 5: none) never reveals.

@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { getAddress, keccak256, toHex, zeroAddress } from "viem";
 import { Role } from "../../sdk/contracts.ts";
-import { expectRevert, MODEL_ID, setupProtocol, STAKE } from "./protocol-fixture.ts";
+import { EVALUATOR_ID, expectRevert, MODEL_ID, setupProtocol, STAKE } from "./protocol-fixture.ts";
 
 describe("StakeRegistry", () => {
   it("stakes, joins the sortition pools and tops up", async () => {
     const env = await setupProtocol({ providers: 2, validators: 3 });
-    assert.equal(await env.read.registry.read.activeValidators(), 3n);
+    assert.equal(await env.read.registry.read.activeValidators([EVALUATOR_ID]), 3n);
     assert.equal(await env.read.registry.read.activeProviders([MODEL_ID]), 2n);
-    assert.equal(await env.read.registry.read.totalValidatorWeight(), 3n * STAKE);
+    assert.equal(await env.read.registry.read.totalValidatorWeight([EVALUATOR_ID]), 3n * STAKE);
     const v = env.validators[0];
     await env.stake(v, Role.Validator, 5n);
     const info = await env.read.registry.read.stakeInfo([v.account.address]);
@@ -29,9 +29,12 @@ describe("StakeRegistry", () => {
     await expectRevert(env.as(env.validators[0]).registry.write.stake([Role.Provider, STAKE]), "RoleMismatch");
     await expectRevert(registry.write.requestUnstake(), "NotStaked");
     await expectRevert(registry.write.withdraw(), "UnstakeNotRequested");
-    await expectRevert(registry.write.registerModel([MODEL_ID]), "NotProvider");
-    await expectRevert(env.as(env.providers[0]).registry.write.registerModel([MODEL_ID]), "ModelAlreadyRegistered");
-    await expectRevert(env.as(env.providers[0]).registry.write.unregisterModel([keccak256(toHex("x"))]), "ModelNotRegistered");
+    await expectRevert(registry.write.registerModel([MODEL_ID]), "WrongRole");
+    await expectRevert(env.as(env.validators[0]).registry.write.registerModel([MODEL_ID]), "WrongRole");
+    await expectRevert(env.as(env.providers[0]).registry.write.registerEvaluator([EVALUATOR_ID]), "WrongRole");
+    await expectRevert(env.as(env.providers[0]).registry.write.registerModel([MODEL_ID]), "AlreadyRegistered");
+    await expectRevert(env.as(env.validators[0]).registry.write.registerEvaluator([EVALUATOR_ID]), "AlreadyRegistered");
+    await expectRevert(env.as(env.providers[0]).registry.write.unregisterModel([keccak256(toHex("x"))]), "NotRegistered");
   });
 
   it("unstake: leaves the pool at once, withdraws only after the cooldown, can be cancelled", async () => {
@@ -39,12 +42,12 @@ describe("StakeRegistry", () => {
     const v = env.validators[0];
     const registry = env.as(v).registry;
     await env.wait(await registry.write.requestUnstake());
-    assert.equal(await env.read.registry.read.activeValidators(), 1n);
+    assert.equal(await env.read.registry.read.activeValidators([EVALUATOR_ID]), 1n);
     await expectRevert(registry.write.requestUnstake(), "UnstakeAlreadyRequested");
     await expectRevert(registry.write.stake([Role.Validator, STAKE]), "UnstakeAlreadyRequested");
     await expectRevert(registry.write.withdraw(), "CooldownNotOver");
     await env.wait(await registry.write.cancelUnstake());
-    assert.equal(await env.read.registry.read.activeValidators(), 2n);
+    assert.equal(await env.read.registry.read.activeValidators([EVALUATOR_ID]), 2n);
     await env.wait(await registry.write.requestUnstake());
     const cooldown = await env.read.registry.read.unstakeCooldown();
     await env.mine(Number(cooldown));
@@ -65,7 +68,7 @@ describe("StakeRegistry", () => {
     await env.wait(await p.write.unregisterModel([MODEL_ID]));
     assert.equal(await env.read.registry.read.activeProviders([MODEL_ID]), 0n);
     for (let i = 0; i < 8; i++) await env.wait(await p.write.registerModel([keccak256(toHex(`m${i}`))]));
-    await expectRevert(p.write.registerModel([MODEL_ID]), "TooManyModels");
+    await expectRevert(p.write.registerModel([MODEL_ID]), "TooManyRegistrations");
   });
 
   it("only the task market locks and slashes; governance bounds and one-time market binding", async () => {
@@ -95,12 +98,12 @@ describe("StakeRegistry", () => {
     const [p0, p1] = env.providers.map((p) => getAddress(p.account.address));
     for (let seed = 0n; seed < 10n; seed++) {
       assert.equal(await reg.read.drawProvider([MODEL_ID, seed, p0]), p1);
-      const members = await reg.read.drawCommittee([seed, 5n, p0]);
+      const members = await reg.read.drawCommittee([EVALUATOR_ID, seed, 5n, p0]);
       assert.equal(members.length, 5);
       assert.equal(new Set(members).size, 5);
     }
     assert.equal(await reg.read.drawProvider([keccak256(toHex("unknown")), 1n, zeroAddress]), zeroAddress);
-    assert.deepEqual(await reg.read.drawCommittee([1n, 7n, zeroAddress]), []); // pool of 6 cannot seat 7
+    assert.deepEqual(await reg.read.drawCommittee([EVALUATOR_ID, 1n, 7n, zeroAddress]), []); // pool of 6 cannot seat 7
   });
 
   it("draws without replacement: k == n seats the whole pool; single draws follow stake", async () => {
@@ -110,14 +113,14 @@ describe("StakeRegistry", () => {
     const reg = env.read.registry;
     const everyone = new Set(env.validators.map((v) => getAddress(v.account.address)));
     for (let seed = 0n; seed < 20n; seed++) {
-      const members = await reg.read.drawCommittee([seed, 4n, zeroAddress]);
+      const members = await reg.read.drawCommittee([EVALUATOR_ID, seed, 4n, zeroAddress]);
       assert.deepEqual(new Set(members), everyone);
     }
     const heavy = getAddress(env.validators[0].account.address);
     const draws = 700;
     let hits = 0;
     for (let seed = 0; seed < draws; seed++) {
-      const [first] = await reg.read.drawCommittee([BigInt(seed), 1n, zeroAddress]);
+      const [first] = await reg.read.drawCommittee([EVALUATOR_ID, BigInt(seed), 1n, zeroAddress]);
       if (first === heavy) hits++;
     }
     // Expected 400 of 700 (p = 4/7); 5 standard deviations (~65) keeps the test deterministic-seed safe.

@@ -95,11 +95,12 @@ describe("TaskMarket life cycle", () => {
     );
     await expectRevert(provider.write.submitAnswer([taskId, keccak256(toHex("x")), output, ""]), "OutputHashMismatch");
     await expectRevert(provider.write.submitAnswer([taskId, `0x${"00".repeat(32)}`, output, ""]), "ZeroOutputHash");
-    await expectRevert(provider.write.submitAnswer([taskId, keccak256(output), "0x", ""]), "EmptyAnswer");
+    await expectRevert(provider.write.submitAnswer([taskId, keccak256(output), "0x", ""]), "AnswerBytesRequired");
     const big = toHex(new Uint8Array(DEFAULT_MARKET_PARAMS.maxOutputBytes + 1));
     await expectRevert(provider.write.submitAnswer([taskId, keccak256(big), big, ""]), "OutputTooLarge");
-    // hash + URI only is a valid answer form
-    await env.wait(await provider.write.submitAnswer([taskId, keccak256(output), "0x", "ipfs://answer"]));
+    // A URI alone is refused (validators could not all score it); beside the bytes it is optional metadata.
+    await expectRevert(provider.write.submitAnswer([taskId, keccak256(output), "0x", "ipfs://answer"]), "AnswerBytesRequired");
+    await env.wait(await provider.write.submitAnswer([taskId, keccak256(output), output, "ipfs://answer"]));
     await expectRevert(provider.write.submitAnswer([taskId, keccak256(output), output, ""]), "InvalidStatus");
   });
 

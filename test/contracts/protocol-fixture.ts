@@ -90,7 +90,14 @@ export async function setupProtocol(options: SetupOptions = {}) {
   const stake = async (wallet: WalletClient, role: number, amount = STAKE) => {
     await fund(wallet, amount, manifest.contracts.stakeRegistry);
     await wait(await as(wallet).registry.write.stake([role, amount]));
-    if (role === Role.Provider) await wait(await as(wallet).registry.write.registerModel([MODEL_ID]));
+    // A first stake registers the test model (provider) or evaluator (validator); a top-up keeps them.
+    const address = wallet.account!.address;
+    if (role === Role.Provider && (await read.registry.read.modelsOf([address])).length === 0) {
+      await wait(await as(wallet).registry.write.registerModel([MODEL_ID]));
+    }
+    if (role === Role.Validator && (await read.registry.read.evaluatorsOf([address])).length === 0) {
+      await wait(await as(wallet).registry.write.registerEvaluator([EVALUATOR_ID]));
+    }
   };
   const providers = rest.slice(0, providerCount);
   const validators = rest.slice(providerCount, providerCount + validatorCount);

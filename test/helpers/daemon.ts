@@ -70,6 +70,10 @@ export async function createTestAccount(chain: TestChain, protocol?: TestProtoco
     await wait(await c.token.write.approve([protocol.manifest.contracts.stakeRegistry, STAKE]));
     await wait(await c.stakeRegistry.write.stake([stake.role === "validator" ? Role.Validator : Role.Provider, STAKE]));
     for (const name of stake.models ?? []) await wait(await c.stakeRegistry.write.registerModel([modelId(name)]));
+    // A test validator runs every evaluator of the deployment (committees are drawn per evaluator).
+    if (stake.role === "validator") {
+      for (const e of protocol.manifest.evaluators) await wait(await c.stakeRegistry.write.registerEvaluator([e.id as Hex]));
+    }
   }
   return { privateKey, address: account.address };
 }

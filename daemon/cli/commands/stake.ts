@@ -61,9 +61,11 @@ export function registerStakeCommands(program: Command, io: CliIo): void {
     .argument("<amount>", "tokens to stake, in whole tokens (decimals allowed), e.g. 1000 or 12.5")
     .requiredOption("--role <role>", "validator or provider", parseRole)
     .option("--model <name...>", "provider only: model names to register (on-chain id = keccak256 of the name)")
-    .action(async (amountText: string, opts: { role: "validator" | "provider"; model?: string[] }) => {
+    .option("--evaluator-dir <dir...>", "validator only: evaluator folders it runs (committees are drawn per evaluator)")
+    .action(async (amountText: string, opts: { role: "validator" | "provider"; model?: string[]; evaluatorDir?: string[] }) => {
       if (!/^\d+(\.\d+)?$/.test(amountText)) throw new CliExit(64, `amount "${amountText}" is not a positive decimal number`);
       if (opts.model !== undefined && opts.role !== "provider") throw new CliExit(64, "--model is for --role provider only");
+      if (opts.evaluatorDir !== undefined && opts.role !== "validator") throw new CliExit(64, "--evaluator-dir is for --role validator only");
       await withStaking(program.opts<Global>(), async ({ manifest, sender, account }) => {
         const { encodeFunctionData, parseUnits } = await import("viem");
         const { mockERC20Abi, stakeRegistryAbi, Role } = await import("../../../sdk/contracts.ts");
@@ -90,6 +92,16 @@ export function registerStakeCommands(program: Command, io: CliIo): void {
             expect: { abi: stakeRegistryAbi, eventName: "ModelRegistered" },
           });
           io.out(`model     ${name} ${modelId(name)} registered (tx ${sent.hash})`);
+        }
+        const { loadManifest, manifestId } = await import("../../evaluation/manifest.ts");
+        for (const dir of opts.evaluatorDir ?? []) {
+          const id = manifestId(await loadManifest(dir));
+          const sent = await sender.send({
+            label: `registerEvaluator:${id}`, to: registry,
+            data: encodeFunctionData({ abi: stakeRegistryAbi, functionName: "registerEvaluator", args: [id] }),
+            expect: { abi: stakeRegistryAbi, eventName: "EvaluatorJoined" },
+          });
+          io.out(`evaluator ${id} registered (tx ${sent.hash})`);
         }
       });
     });

@@ -104,6 +104,7 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
     for (const w of [honestP!, lazyP!, ...committee]) {
       await fund(w, STAKE, manifest.contracts.stakeRegistry);
       await wait(await as(w).stakeRegistry.write.stake([w === honestP || w === lazyP ? Role.Provider : Role.Validator, STAKE]));
+      if (w !== honestP && w !== lazyP) await wait(await as(w).stakeRegistry.write.registerEvaluator([evaluatorId]));
     }
     const domain = taskMarketDomain(manifest.chainId, manifest.contracts.taskMarket);
     const attestationFiles = committee.slice(0, 4).map((w, i) => path.join(dir, `validator-${i}-attestations.jsonl`));

@@ -38,6 +38,10 @@ contract ProtocolHandler is HandlerBase {
             vm.prank(actor);
             registry.registerModel(MODEL);
         }
+        if (asValidator && registry.evaluatorsOf(actor).length == 0) {
+            vm.prank(actor);
+            registry.registerEvaluator(evaluatorId);
+        }
         ++calls["stake"];
     }
 
