@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {Consensus} from "./libraries/Consensus.sol";
+import {MarketParams} from "./libraries/MarketParams.sol";
 import {Rewards} from "./libraries/Rewards.sol";
 
 /// @title SettlementMath
@@ -36,6 +38,16 @@ contract SettlementMath {
             _revealedOnly(r.scores, r.revealed, r.weights);
         consensus = Consensus.aggregate(Consensus.Rule(r.rule), revealedScores, revealedWeights, r.trimBps);
         split = Rewards.split(r.fee, consensus, r.scores, r.revealed, r.rewards);
+    }
+
+    /// @notice Checks governance parameters against their bounds (reverts ParameterOutOfBounds naming the first
+    /// one outside) and returns the task lifetime they imply. Here rather than in the market to keep the market
+    /// under the code size limit.
+    /// @param p The parameters.
+    /// @return lifetime MarketParams.maxTaskLifetime(p).
+    function checkParams(ITaskMarket.Params calldata p) external pure returns (uint256 lifetime) {
+        MarketParams.validate(p);
+        return MarketParams.maxTaskLifetime(p);
     }
 
     /// @dev The scores (and weights, zeros when `weights` is empty) of the members that revealed, in member order.

@@ -189,18 +189,40 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @inheritdoc IStakeRegistry
-    function drawProvider(bytes32 modelId, uint256 seed, address exclude) external view returns (address provider) {
-        address[] memory drawn = CommitteeDraw.drawDistinct(_pools[Role.Provider][modelId], seed, 1, exclude);
+    function drawProvider(bytes32 modelId, uint256 seed, address exclude, uint256 snapshotBlock)
+        external
+        view
+        returns (address provider)
+    {
+        _checkSnapshot(snapshotBlock);
+        address[] memory drawn =
+            CommitteeDraw.drawDistinct(_pools[Role.Provider][modelId], seed, 1, exclude, snapshotBlock);
         return drawn.length == 0 ? address(0) : drawn[0];
     }
 
     /// @inheritdoc IStakeRegistry
-    function drawCommittee(bytes32 evaluatorId, uint256 seed, uint256 k, address exclude)
+    function drawCommittee(bytes32 evaluatorId, uint256 seed, uint256 k, address exclude, uint256 snapshotBlock)
         external
         view
         returns (address[] memory members)
     {
-        return CommitteeDraw.drawDistinct(_pools[Role.Validator][evaluatorId], seed, k, exclude);
+        _checkSnapshot(snapshotBlock);
+        return CommitteeDraw.drawDistinct(_pools[Role.Validator][evaluatorId], seed, k, exclude, snapshotBlock);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function drawWeights(bytes32 evaluatorId, address[] calldata validators, uint256 snapshotBlock)
+        external
+        view
+        returns (uint256[] memory weights)
+    {
+        SortitionTree.Tree storage pool = _pools[Role.Validator][evaluatorId];
+        weights = new uint256[](validators.length);
+        for (uint256 i; i < validators.length; ++i) {
+            uint256 atDraw = pool.weightAt(validators[i], snapshotBlock);
+            uint256 current = _stakes[validators[i]].amount;
+            weights[i] = atDraw < current ? atDraw : current;
+        }
     }
 
     // ---------------------------------------------------------------- views
@@ -285,6 +307,12 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     function _checkCooldown(address market, uint256 blocks) private view {
         uint256 lifetime = ITaskMarket(market).maxTaskLifetime();
         if (blocks <= lifetime) revert ParameterOutOfBounds("unstakeCooldown", blocks);
+    }
+
+    /// @dev A draw reads a finished block only: the state of the current block can still change after the seed
+    /// is known.
+    function _checkSnapshot(uint256 snapshotBlock) private view {
+        if (snapshotBlock >= block.number) revert SnapshotNotFinal(snapshotBlock);
     }
 
     function _weight(StakeInfo memory info) private view returns (uint256) {

@@ -62,9 +62,9 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (prompt.length > _params.maxPromptBytes) revert PromptTooLarge(prompt.length, _params.maxPromptBytes);
         if (!evaluators.isActive(evaluatorId)) revert EvaluatorNotActive(evaluatorId);
         taskId = ++taskCount;
-        // prevrandao is fixed by the proposer before the transaction runs: a requester who is not the proposer
-        // cannot choose it, and a proposer can only withhold its block (giving up the block reward) to retry.
-        address provider = registry.drawProvider(modelId, _providerSeed(taskId, 0), address(0));
+        // The pool is read as of the previous block, so nothing in this transaction can reshape it (see
+        // docs/PROTOCOL.md for what prevrandao still lets a requester choose).
+        address provider = registry.drawProvider(modelId, _providerSeed(taskId, 0), address(0), block.number - 1);
         if (provider == address(0)) revert NoProviderAvailable(modelId);
 
         uint256 balanceBefore = IERC20(token).balanceOf(address(this));
@@ -128,6 +128,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         t.outputHash = outputHash;
         // The committee seed is the hash of the NEXT block, unknown to the provider when it sends the answer.
         t.seedBlock = uint40(block.number + 1);
+        t.drawDeadline = uint40(block.number + _params.drawWindow);
         emit AnswerSubmitted(taskId, msg.sender, outputHash, output, uri);
     }
 
@@ -139,15 +140,23 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         uint256 seedBlock = t.seedBlock;
         if (block.number <= seedBlock) revert SeedNotReady(taskId, seedBlock);
         bytes32 entropy = blockhash(seedBlock);
-        // Older than 256 blocks: the EVM forgets the hash; fall back to the latest one (documented grinding
-        // window: whoever calls first after the gap picks among the blocks it waits for).
-        if (entropy == bytes32(0)) entropy = blockhash(block.number - 1);
         uint256 round = t.round;
-        uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
+        address[] memory members;
         uint256 k = _params.committeeSize;
-        address[] memory members = registry.drawCommittee(t.evaluatorId, seed, k, t.provider);
+        if (entropy != bytes32(0)) {
+            // The pool as of the block before the seed block: fixed before anyone could know the seed.
+            uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
+            members = registry.drawCommittee(t.evaluatorId, seed, k, t.provider, seedBlock - 1);
+        }
         if (members.length == 0) {
-            _refund(taskId, t, RefundReason.NoCommittee, true);
+            // A seed older than 256 blocks is gone (the EVM forgets it): a fresh one, never the caller's choice.
+            // Too few eligible validators: wait for the pool to grow, with a new seed, until the deadline.
+            if (entropy == bytes32(0) || block.number <= t.drawDeadline) {
+                t.seedBlock = uint40(block.number + 1);
+                emit CommitteeReseeded(taskId, round, block.number + 1);
+                return;
+            }
+            _settleUnjudged(taskId, t);
             return;
         }
         registry.lock(members);
@@ -323,7 +332,8 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
     function _nextProvider(uint256 taskId, Task storage t, address previous, RefundReason reason) private {
         uint256 attempt = uint256(t.reassignments) + 1;
         if (attempt <= _params.maxReassignments) {
-            address next = registry.drawProvider(t.modelId, _providerSeed(taskId, attempt), previous);
+            address next =
+                registry.drawProvider(t.modelId, _providerSeed(taskId, attempt), previous, block.number - 1);
             if (next != address(0)) {
                 t.reassignments = uint8(attempt);
                 t.provider = next;

@@ -33,6 +33,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint40 seedBlock;
         uint40 commitEnd;
         uint40 revealEnd;
+        uint40 drawDeadline;
         address requester; // slot 1
         uint40 drawBlock;
         uint16 consensus;
@@ -121,6 +122,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
             t.status = Status.Answered;
             t.round = uint8(round + 1);
             t.seedBlock = uint40(block.number + 1);
+            t.drawDeadline = uint40(block.number + p.drawWindow);
             emit TaskRolled(taskId, round + 1);
             return;
         }
@@ -175,6 +177,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         v.drawBlock = t.drawBlock;
         v.commitEnd = t.commitEnd;
         v.revealEnd = t.revealEnd;
+        v.drawDeadline = t.drawDeadline;
         v.consensus = t.consensus;
         v.createdBlock = t.createdBlock;
         v.requester = t.requester;
@@ -266,6 +269,23 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         emit TaskRefunded(taskId, reason, fee);
     }
 
+    /// @dev No committee could be seated before the draw deadline, so nobody judged the answer. The task settles as
+    /// a zero score would without validators: the provider is unpaid, the requester gets back `refundBps` of the
+    /// provider pool (never the whole fee: an answer for free would pay anyone who can empty the pool), and the
+    /// treasury keeps the rest.
+    function _settleUnjudged(uint256 taskId, Task storage t) internal {
+        Params memory p = _params;
+        uint256 fee = t.fee;
+        uint256 refund = ((fee - (fee * p.validatorPoolBps) / BPS) * p.refundBps) / BPS; // rounded down
+        t.status = Status.Refunded;
+        _credit(t.requester, refund);
+        claimable[treasury] += fee - refund;
+        address[] memory one = new address[](1);
+        one[0] = t.provider;
+        registry.unlock(one);
+        emit TaskRefunded(taskId, RefundReason.NoCommittee, refund);
+    }
+
     function _credit(address account, uint256 amount) private {
         if (amount != 0) claimable[account] += amount;
     }
@@ -278,8 +298,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     }
 
     function _setParams(Params memory p) internal {
-        MarketParams.validate(p);
-        uint256 lifetime = MarketParams.maxTaskLifetime(p);
+        uint256 lifetime = settlementMath.checkParams(p);
         uint256 cooldown = registry.unstakeCooldown();
         if (lifetime >= cooldown) revert LifetimeExceedsCooldown(lifetime, cooldown);
         _params = p;

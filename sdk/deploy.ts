@@ -35,7 +35,7 @@ export class DeploymentError extends Error {
 export function maxTaskLifetime(p: MarketParams): bigint {
   return (
     BigInt(p.maxReassignments + 1) * BigInt(p.answerWindow + 1) +
-    BigInt(p.maxRounds) * BigInt(p.commitWindow + p.revealWindow + 3)
+    BigInt(p.maxRounds) * BigInt(p.drawWindow + p.commitWindow + p.revealWindow + 3)
   );
 }
 

@@ -22,6 +22,7 @@ export interface MarketParams {
   answerWindow: number; // blocks
   commitWindow: number; // blocks
   revealWindow: number; // blocks
+  drawWindow: number; // blocks a round waits (reseeding) for enough eligible validators
   maxPromptBytes: number;
   maxOutputBytes: number;
 }
@@ -45,6 +46,7 @@ export const DEFAULT_MARKET_PARAMS: MarketParams = {
   answerWindow: 20,
   commitWindow: 10,
   revealWindow: 10,
+  drawWindow: 50,
   maxPromptBytes: 8_192,
   maxOutputBytes: 16_384,
 };
@@ -74,6 +76,7 @@ const marketParamsSchema = z.object({
   answerWindow: nonNegative,
   commitWindow: nonNegative,
   revealWindow: nonNegative,
+  drawWindow: nonNegative,
   maxPromptBytes: nonNegative,
   maxOutputBytes: nonNegative,
 });

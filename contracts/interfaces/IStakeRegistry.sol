@@ -89,6 +89,8 @@ interface IStakeRegistry {
     error TaskMarketAlreadySet();
     /// @notice Thrown when an unlock would take a lock counter below zero.
     error LockUnderflow(address staker);
+    /// @notice Thrown when a draw names the current or a future block as its pool snapshot.
+    error SnapshotNotFinal(uint256 snapshotBlock);
     /// @notice Thrown when a governance parameter is outside its hard-coded bounds.
     error ParameterOutOfBounds(string name, uint256 value);
 
@@ -131,18 +133,31 @@ interface IStakeRegistry {
     /// @return total The total number of tokens slashed and transferred.
     function slash(address[] calldata stakers, uint256 bps) external returns (uint256 total);
 
-    /// @notice Draws one provider serving `modelId`, stake-weighted from `seed`, never `exclude`.
+    /// @notice Draws one provider serving `modelId`, stake-weighted from `seed`, never `exclude`, over the pool as
+    /// it was at the end of block `snapshotBlock` (a past block).
     /// @return provider The drawn provider, or the zero address when the pool (without `exclude`) is empty.
-    function drawProvider(bytes32 modelId, uint256 seed, address exclude) external view returns (address provider);
+    function drawProvider(bytes32 modelId, uint256 seed, address exclude, uint256 snapshotBlock)
+        external
+        view
+        returns (address provider);
 
-    /// @notice Draws `k` distinct validators running `evaluatorId`, stake-weighted from `seed`, never `exclude`.
-    /// @dev Sampling without replacement (see CommitteeDraw): exactly k samples, O(k log n) storage reads.
-    /// @return members The committee, or an empty array when fewer than `k` validators (other than `exclude`) are
+    /// @notice Draws `k` distinct validators running `evaluatorId`, stake-weighted from `seed`, never `exclude`,
+    /// over the pool as it was at the end of block `snapshotBlock` (a past block, fixed before the seed was known:
+    /// changing the pool after seeing the seed changes nothing).
+    /// @dev Sampling without replacement (see CommitteeDraw): exactly k samples, O(k log n) storage lookups.
+    /// @return members The committee, or an empty array when fewer than `k` validators (other than `exclude`) were
     /// in the pool.
-    function drawCommittee(bytes32 evaluatorId, uint256 seed, uint256 k, address exclude)
+    function drawCommittee(bytes32 evaluatorId, uint256 seed, uint256 k, address exclude, uint256 snapshotBlock)
         external
         view
         returns (address[] memory members);
+
+    /// @notice Weight of each validator for the stake-weighted median: the smaller of its weight in the pool of
+    /// `evaluatorId` at `snapshotBlock` (the draw) and its stake now, so a top-up after the reveals moves nothing.
+    function drawWeights(bytes32 evaluatorId, address[] calldata validators, uint256 snapshotBlock)
+        external
+        view
+        returns (uint256[] memory weights);
 
     /// @notice The account of `staker`.
     function stakeInfo(address staker) external view returns (StakeInfo memory);

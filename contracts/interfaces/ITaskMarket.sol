@@ -43,6 +43,7 @@ interface ITaskMarket {
         uint32 answerWindow; // blocks a provider has to answer
         uint32 commitWindow; // blocks of the commit phase
         uint32 revealWindow; // blocks of the reveal phase
+        uint32 drawWindow; // blocks a round waits (reseeding) for enough eligible validators before it gives up
         uint32 maxPromptBytes; // cap on prompt calldata
         uint32 maxOutputBytes; // cap on output calldata
     }
@@ -59,6 +60,7 @@ interface ITaskMarket {
         uint64 drawBlock;
         uint64 commitEnd;
         uint64 revealEnd;
+        uint64 drawDeadline; // while Answered: last block a too-small pool is waited for (reseeding)
         uint16 consensus; // set when Finalized
         uint64 createdBlock; // block of createTask: where its TaskCreated log (with the prompt) is
         address requester;
@@ -140,6 +142,9 @@ interface ITaskMarket {
         uint256 commitEnd,
         uint256 revealEnd
     );
+    /// @notice Emitted when the draw of `round` could not use its seed (pool too small, or the seed block is older
+    /// than the 256 blocks the EVM remembers): it will use the hash of block `seedBlock` instead.
+    event CommitteeReseeded(uint256 indexed taskId, uint256 round, uint256 seedBlock);
     /// @notice Emitted when `validator` commits.
     event ScoreCommitted(uint256 indexed taskId, uint256 round, address indexed validator, bytes32 commitment);
     /// @notice Emitted when `validator` reveals `score`.
@@ -272,7 +277,10 @@ interface ITaskMarket {
     function declineTask(uint256 taskId) external;
 
     /// @notice Draws the committee of the current round from the hash of the block after the answer (or after the
-    /// roll); anyone may call once that block exists. Refunds the requester when no committee can be drawn.
+    /// roll) over the validator pool of the task's evaluator as it was one block before (fixed before the seed
+    /// existed); anyone may call once that block exists. When fewer than k validators are eligible it reseeds from
+    /// the next block until `drawDeadline`, then settles the task unjudged (see docs/PROTOCOL.md: the provider is
+    /// unpaid and the requester gets back only the refund share of a zero score).
     function drawCommittee(uint256 taskId) external;
 
     /// @notice Committee member `index` commits `commitment` (see `computeCommitment`) during the commit phase.

@@ -20,41 +20,48 @@ library CommitteeDraw {
         uint256 remaining;
     }
 
-    /// @notice Draws `k` distinct members, never `exclude`.
+    /// @notice Draws `k` distinct members, never `exclude`, over the pool as it was at the end of `blockNumber`.
     /// @param t The sortition tree.
     /// @param seed Randomness; sample j uses keccak256(abi.encode(seed, j)).
     /// @param k Number of members.
     /// @param exclude An address that must not be drawn (ignored when not a member).
+    /// @param blockNumber The pool snapshot: a block whose state was final before `seed` could be known.
     /// @return members The members in draw order, or an empty array when fewer than k members are eligible.
-    function drawDistinct(SortitionTree.Tree storage t, uint256 seed, uint256 k, address exclude)
+    function drawDistinct(SortitionTree.Tree storage t, uint256 seed, uint256 k, address exclude, uint256 blockNumber)
         internal
         view
         returns (address[] memory members)
     {
-        uint256 n = t.members.length;
+        uint256 n = SortitionTree.lengthAt(t, blockNumber);
+        uint256 eligible = SortitionTree.sizeAt(t, blockNumber);
         uint256 excludedPosition = t.indexOf[exclude];
-        if (k == 0 || n - (excludedPosition == 0 ? 0 : 1) < k) return new address[](0);
+        if (excludedPosition > n || SortitionTree.weightAt(t, exclude, blockNumber) == 0) excludedPosition = 0;
+        if (k == 0 || eligible - (excludedPosition == 0 ? 0 : 1) < k) return new address[](0);
         // Removed intervals, kept sorted by start: at most k drawn members plus the excluded one.
-        Removed memory r = Removed(new uint256[](k + 1), new uint256[](k + 1), 0, SortitionTree.prefixSum(t, n));
-        if (excludedPosition != 0) _remove(t, r, excludedPosition);
+        Removed memory r =
+            Removed(new uint256[](k + 1), new uint256[](k + 1), 0, SortitionTree.prefixSumAt(t, n, blockNumber));
+        if (excludedPosition != 0) _remove(t, r, excludedPosition, blockNumber);
         members = new address[](k);
         for (uint256 j; j < k; ++j) {
-            // r.remaining > 0: every member has a positive weight and at least k - j eligible members are left.
+            // r.remaining > 0: at least k - j members with a positive weight are left.
             // Modulo bias is below remaining / 2**256: negligible for any real stake total.
             uint256 target = uint256(keccak256(abi.encode(seed, j))) % r.remaining;
             for (uint256 i; i < r.count; ++i) {
                 if (target >= r.starts[i]) target += r.widths[i];
             }
-            uint256 position = SortitionTree.positionAt(t, target);
-            members[j] = t.members[position - 1];
-            _remove(t, r, position);
+            uint256 position = SortitionTree.positionAt(t, target, n, blockNumber);
+            members[j] = t.memberAt[position];
+            _remove(t, r, position, blockNumber);
         }
     }
 
     /// @dev Takes the interval of the member at `position` out of the line (insertion into the sorted list).
-    function _remove(SortitionTree.Tree storage t, Removed memory r, uint256 position) private view {
-        uint256 start = SortitionTree.prefixSum(t, position - 1);
-        uint256 width = SortitionTree.prefixSum(t, position) - start;
+    function _remove(SortitionTree.Tree storage t, Removed memory r, uint256 position, uint256 blockNumber)
+        private
+        view
+    {
+        uint256 start = SortitionTree.prefixSumAt(t, position - 1, blockNumber);
+        uint256 width = SortitionTree.prefixSumAt(t, position, blockNumber) - start;
         r.remaining -= width;
         uint256 i = r.count;
         while (i != 0 && r.starts[i - 1] > start) {

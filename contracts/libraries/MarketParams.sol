@@ -36,6 +36,7 @@ library MarketParams {
         p.answerWindow = 20;
         p.commitWindow = 10;
         p.revealWindow = 10;
+        p.drawWindow = 50;
         p.maxPromptBytes = 8_192;
         p.maxOutputBytes = 16_384;
     }
@@ -59,17 +60,18 @@ library MarketParams {
         _check("answerWindow", p.answerWindow, 1, MAX_WINDOW);
         _check("commitWindow", p.commitWindow, 1, MAX_WINDOW);
         _check("revealWindow", p.revealWindow, 1, MAX_WINDOW);
+        _check("drawWindow", p.drawWindow, 1, MAX_WINDOW);
         _check("maxPromptBytes", p.maxPromptBytes, 1, MAX_PAYLOAD_BYTES);
         _check("maxOutputBytes", p.maxOutputBytes, 1, MAX_PAYLOAD_BYTES);
     }
 
     /// @notice Blocks from creation to the last settlement when every step happens as soon as it can:
     /// each provider attempt takes answerWindow + 1 blocks (the reassign call comes one block after the deadline);
-    /// each round takes 2 blocks until the seed block is final, commitWindow + revealWindow blocks of phases and
-    /// 1 block for the finalize call.
+    /// each round takes up to drawWindow + 2 blocks until a committee is drawn (waiting for a pool that is too
+    /// small), commitWindow + revealWindow blocks of phases and 1 block for the finalize call.
     function maxTaskLifetime(ITaskMarket.Params memory p) internal pure returns (uint256) {
         return (uint256(p.maxReassignments) + 1) * (uint256(p.answerWindow) + 1)
-            + uint256(p.maxRounds) * (uint256(p.commitWindow) + uint256(p.revealWindow) + 3);
+            + uint256(p.maxRounds) * (uint256(p.drawWindow) + uint256(p.commitWindow) + uint256(p.revealWindow) + 3);
     }
 
     function _check(string memory name, uint256 value, uint256 min, uint256 max) private pure {

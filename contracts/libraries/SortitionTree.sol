@@ -1,22 +1,35 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
 /// @title SortitionTree
-/// @notice Stake-weighted sampling in O(log n): a Fenwick (binary indexed) tree over member weights.
-/// @dev Position i (1-based) holds one member. Fenwick node i stores the sum of the weights at positions
-///      (i - lowbit(i), i]; it lives at `nodes[i - 1]`. Members with weight 0 are removed by moving the last member
-///      into the hole, which keeps the tree dense (n == number of members with positive weight), so:
-///      - `set` costs O(log n) storage writes (two Fenwick updates when a member leaves),
-///      - `draw` costs O(log n) storage reads (a Fenwick descent) plus the O(log n) reads of `total`,
-///      - `weightOf` and `total` cost O(log n) reads and no writes.
-///      A Fenwick array of length n - 1 is exactly the first n - 1 nodes of one of length n (node j only covers
-///      positions <= j), so popping the last node after zeroing its position keeps the tree valid.
+/// @notice Stake-weighted sampling in O(log n) over a pool whose state at any past block can be read: a Fenwick
+/// (binary indexed) tree whose nodes keep their history (OpenZeppelin Checkpoints, keyed by block number).
+/// @dev Why history: a draw must read the pool as it was BEFORE its seed became known, or whoever can change the
+///      pool after seeing the seed (a 1-wei top-up, an unstake request and cancel) re-rolls the draw until it likes
+///      the result. The market draws over the pool as of `seedBlock - 1`, a state fixed before `blockhash(seedBlock)`
+///      exists.
+///      Layout: position i (1-based) belongs to one member forever (append-only, no swap-removal: a member that
+///      leaves keeps its position at weight 0), so the position -> member map needs no history. Fenwick node i
+///      holds the sum of the weights at positions (i - lowbit(i), i]. The number of positions is checkpointed too,
+///      and a read at block B only touches nodes below the length at B: a node created later (which covers older
+///      positions) is never read for a block before it existed, and it is created with the current sums of the
+///      positions it covers, so it is right from its first checkpoint on.
+///      Costs: `set` writes O(log n) checkpoints (a new slot for each node on its first change in a block);
+///      every read at a block costs O(log n) node lookups, each one or two storage reads when the node's last
+///      change is older than the block (the common case), a binary search otherwise.
 library SortitionTree {
+    using Checkpoints for Checkpoints.Trace208;
+
     /// @notice The tree. Use only through this library.
     struct Tree {
-        uint256[] nodes; // Fenwick node i (1-based) at nodes[i - 1]
-        mapping(address member => uint256 position) indexOf; // 1-based position; 0 = not a member
-        address[] members; // member at position i is members[i - 1]
+        mapping(uint256 node => Checkpoints.Trace208 sums) nodes; // Fenwick node i (1-based)
+        mapping(address member => uint256 position) indexOf; // 1-based position; 0 = never a member
+        mapping(uint256 position => address member) memberAt;
+        Checkpoints.Trace208 length; // positions ever used
+        Checkpoints.Trace208 count; // members with positive weight
     }
 
     /// @notice Thrown by `draw` when the total weight is zero.
@@ -24,91 +37,99 @@ library SortitionTree {
     /// @notice Thrown when adding the zero address as a member.
     error ZeroAddressMember();
 
-    /// @notice Inserts, updates or (with weight 0) removes `member`.
+    /// @notice Inserts, updates or (with weight 0) empties `member`, effective from the current block.
     /// @param t The tree.
     /// @param member The member.
-    /// @param weight The new weight; 0 removes the member (a no-op for a non-member).
+    /// @param weight The new weight; 0 takes the member out of every draw (its position stays reserved).
     function set(Tree storage t, address member, uint256 weight) internal {
+        uint48 now_ = SafeCast.toUint48(block.number);
         uint256 position = t.indexOf[member];
+        uint256 old;
         if (position == 0) {
             if (weight == 0) return;
             if (member == address(0)) revert ZeroAddressMember();
-            position = t.members.length + 1;
-            // The new node holds its own weight plus positions (position - lowbit, position - 1], all present.
-            t.nodes.push(_rangeSum(t, position) + weight);
-            t.members.push(member);
+            position = t.length.latest() + 1;
             t.indexOf[member] = position;
-            return;
+            t.memberAt[position] = member;
+            t.length.push(now_, SafeCast.toUint208(position));
+            // The new node covers positions (position - lowbit, position - 1] plus its own (still 0) weight.
+            t.nodes[position].push(now_, SafeCast.toUint208(_rangeSum(t, position, now_)));
+        } else {
+            old = _pointValue(t, position, now_);
+            if (old == weight) return;
         }
-        uint256 old = _pointValue(t, position);
-        if (weight != 0) {
-            _update(t, position, old, weight);
-            return;
-        }
-        // Removal: drop the last position, then move its member into the hole. Node `last` is the only node that
-        // depends on position `last`, and it is dropped whole, so the shorter array is a valid Fenwick tree.
-        uint256 last = t.members.length;
-        address moved = t.members[last - 1];
-        uint256 movedWeight = _pointValue(t, last);
-        t.nodes.pop();
-        t.members.pop();
-        delete t.indexOf[member];
-        if (position != last) {
-            _update(t, position, old, movedWeight);
-            t.members[position - 1] = moved;
-            t.indexOf[moved] = position;
+        if (old == 0) t.count.push(now_, t.count.latest() + 1);
+        else if (weight == 0) t.count.push(now_, t.count.latest() - 1);
+        uint256 n = t.length.latest();
+        for (uint256 i = position; i <= n; i = _nextNode(i)) {
+            Checkpoints.Trace208 storage node = t.nodes[i];
+            // Adding the difference keeps every node exact: weights are bounded by uint208 sums (stakes are
+            // uint128), and the subtraction never underflows because node i includes the old weight.
+            node.push(now_, SafeCast.toUint208(node.latest() + weight - old));
         }
     }
 
-    /// @notice Sum of all weights.
-    /// @param t The tree.
-    /// @return sum The total weight.
-    function total(Tree storage t) internal view returns (uint256 sum) {
-        return _prefixSum(t, t.nodes.length);
+    /// @notice Sum of all weights now.
+    function total(Tree storage t) internal view returns (uint256) {
+        return totalAt(t, block.number);
     }
 
-    /// @notice Current weight of `member` (0 for a non-member).
-    /// @param t The tree.
-    /// @param member The member.
-    /// @return weight The weight.
-    function weightOf(Tree storage t, address member) internal view returns (uint256 weight) {
+    /// @notice Sum of all weights at the end of block `blockNumber` (or now, for the current block).
+    function totalAt(Tree storage t, uint256 blockNumber) internal view returns (uint256) {
+        uint48 key = SafeCast.toUint48(blockNumber);
+        return _prefixSum(t, lengthAt(t, blockNumber), key);
+    }
+
+    /// @notice Weight of `member` now (0 for a non-member).
+    function weightOf(Tree storage t, address member) internal view returns (uint256) {
+        return weightAt(t, member, block.number);
+    }
+
+    /// @notice Weight of `member` at the end of block `blockNumber`.
+    function weightAt(Tree storage t, address member, uint256 blockNumber) internal view returns (uint256) {
         uint256 position = t.indexOf[member];
-        if (position == 0) return 0;
-        return _pointValue(t, position);
+        if (position == 0 || position > lengthAt(t, blockNumber)) return 0;
+        return _pointValue(t, position, SafeCast.toUint48(blockNumber));
     }
 
-    /// @notice Number of members (positions with positive weight).
-    /// @param t The tree.
-    /// @return n The member count.
-    function size(Tree storage t) internal view returns (uint256 n) {
-        return t.members.length;
+    /// @notice Number of members with a positive weight now.
+    function size(Tree storage t) internal view returns (uint256) {
+        return t.count.latest();
     }
 
-    /// @notice Draws one member with probability weight / total.
-    /// @dev `random % total` has a bias below total / 2**256, negligible for any real stake total.
-    /// @param t The tree.
-    /// @param random A uniformly random word (e.g. a hash of a seed and an attempt counter).
-    /// @return member The drawn member.
-    function draw(Tree storage t, uint256 random) internal view returns (address member) {
-        uint256 sum = _prefixSum(t, t.nodes.length);
+    /// @notice Number of members with a positive weight at the end of block `blockNumber`.
+    function sizeAt(Tree storage t, uint256 blockNumber) internal view returns (uint256) {
+        return _at(t.count, SafeCast.toUint48(blockNumber));
+    }
+
+    /// @notice Number of positions in use at the end of block `blockNumber`.
+    function lengthAt(Tree storage t, uint256 blockNumber) internal view returns (uint256) {
+        return _at(t.length, SafeCast.toUint48(blockNumber));
+    }
+
+    /// @notice Draws one member now with probability weight / total (reverts on an empty pool).
+    function draw(Tree storage t, uint256 random) internal view returns (address) {
+        uint256 n = t.length.latest();
+        uint256 sum = _prefixSum(t, n, SafeCast.toUint48(block.number));
         if (sum == 0) revert EmptyTree();
-        // In [0, total): the member whose weight interval contains it wins.
-        return t.members[positionAt(t, random % sum) - 1];
+        return t.memberAt[positionAt(t, random % sum, n, block.number)];
     }
 
-    /// @notice The 1-based position whose weight interval [prefixSum(p - 1), prefixSum(p)) contains `target`.
-    /// @dev Fenwick descent in O(log n) reads: the largest p with prefixSum(p) <= target, plus one. The caller
-    ///      keeps `target` below the total weight.
-    /// @param t The tree.
-    /// @param target A point on the cumulative weight line, below the total weight.
-    /// @return position The position (members[position - 1] is the member).
-    function positionAt(Tree storage t, uint256 target) internal view returns (uint256 position) {
-        uint256 n = t.nodes.length;
+    /// @notice The 1-based position whose weight interval [prefixSum(p - 1), prefixSum(p)) contains `target`, in
+    /// the tree of `n` positions as it was at block `blockNumber`.
+    /// @dev Fenwick descent in O(log n) lookups: the largest p with prefixSum(p) <= target, plus one. The caller
+    ///      keeps `target` below the total weight (so the result has a positive weight).
+    function positionAt(Tree storage t, uint256 target, uint256 n, uint256 blockNumber)
+        internal
+        view
+        returns (uint256 position)
+    {
+        uint48 key = SafeCast.toUint48(blockNumber);
         uint256 step = _highestPowerOfTwoAtMost(n);
         while (step != 0) {
             uint256 next = position + step;
             if (next <= n) {
-                uint256 node = t.nodes[next - 1];
+                uint256 node = _at(t.nodes[next], key);
                 if (node <= target) {
                     position = next;
                     target -= node;
@@ -119,60 +140,46 @@ library SortitionTree {
         return position + 1;
     }
 
-    /// @notice Sum of the weights at positions 1..position (0 for position 0).
-    /// @param t The tree.
-    /// @param position A position in [0, size].
-    /// @return sum The prefix sum.
-    function prefixSum(Tree storage t, uint256 position) internal view returns (uint256 sum) {
-        return _prefixSum(t, position);
+    /// @notice Sum of the weights at positions 1..position at block `blockNumber` (0 for position 0).
+    function prefixSumAt(Tree storage t, uint256 position, uint256 blockNumber) internal view returns (uint256) {
+        return _prefixSum(t, position, SafeCast.toUint48(blockNumber));
     }
 
-    /// @notice Adds `newValue - oldValue` at `position`, walking up the Fenwick tree.
-    function _update(Tree storage t, uint256 position, uint256 oldValue, uint256 newValue) private {
-        if (oldValue == newValue) return;
-        uint256 n = t.nodes.length;
-        if (newValue > oldValue) {
-            uint256 delta = newValue - oldValue;
-            for (uint256 i = position; i <= n; i = _nextNode(i)) {
-                t.nodes[i - 1] += delta;
-            }
-        } else {
-            uint256 delta = oldValue - newValue;
-            for (uint256 i = position; i <= n; i = _nextNode(i)) {
-                t.nodes[i - 1] -= delta;
-            }
+    /// @dev Value of a checkpointed sum at the end of block `key`: the last checkpoint is checked first because a
+    ///      draw usually reads a block after the node's last change.
+    function _at(Checkpoints.Trace208 storage trace, uint48 key) private view returns (uint256) {
+        (bool exists, uint48 lastKey, uint208 lastValue) = trace.latestCheckpoint();
+        if (!exists) return 0;
+        if (lastKey <= key) return lastValue;
+        return trace.upperLookupRecent(key);
+    }
+
+    function _prefixSum(Tree storage t, uint256 position, uint48 key) private view returns (uint256 sum) {
+        for (uint256 i = position; i != 0; i &= i - 1) {
+            sum += _at(t.nodes[i], key);
         }
     }
 
-    /// @notice Next Fenwick node whose range also covers position i: i + lowbit(i).
+    /// @dev Sum of positions (position - lowbit(position), position - 1]: what node `position` holds beyond its
+    ///      own point value.
+    function _rangeSum(Tree storage t, uint256 position, uint48 key) private view returns (uint256 sum) {
+        uint256 stop = position & (position - 1);
+        for (uint256 i = position - 1; i > stop; i &= i - 1) {
+            sum += _at(t.nodes[i], key);
+        }
+    }
+
+    function _pointValue(Tree storage t, uint256 position, uint48 key) private view returns (uint256) {
+        return _at(t.nodes[position], key) - _rangeSum(t, position, key);
+    }
+
+    /// @dev Next Fenwick node whose range also covers position i: i + lowbit(i).
     function _nextNode(uint256 i) private pure returns (uint256) {
         unchecked {
-            return i + (i & (0 - i)); // i >= 1 and i <= n << 2**255, so this neither wraps nor overflows
+            return i + (i & (0 - i)); // 1 <= i << 2**255: neither wraps nor overflows
         }
     }
 
-    /// @notice Sum of positions 1..position.
-    function _prefixSum(Tree storage t, uint256 position) private view returns (uint256 sum) {
-        for (uint256 i = position; i != 0; i &= i - 1) {
-            sum += t.nodes[i - 1];
-        }
-    }
-
-    /// @notice Sum of positions (position - lowbit(position), position - 1]: what node `position` holds beyond its
-    ///         own point value.
-    function _rangeSum(Tree storage t, uint256 position) private view returns (uint256 sum) {
-        uint256 stop = position & (position - 1); // position - lowbit(position)
-        for (uint256 i = position - 1; i > stop; i &= i - 1) {
-            sum += t.nodes[i - 1];
-        }
-    }
-
-    /// @notice Weight at one position: its node minus the sums of the child ranges it covers.
-    function _pointValue(Tree storage t, uint256 position) private view returns (uint256) {
-        return t.nodes[position - 1] - _rangeSum(t, position);
-    }
-
-    /// @notice Largest power of two <= n (0 for n == 0).
     function _highestPowerOfTwoAtMost(uint256 n) private pure returns (uint256 p) {
         if (n == 0) return 0;
         p = 1;

@@ -70,6 +70,7 @@ contract ReentrancyTest is TestBase {
         vm.prank(PROVIDER);
         registry.registerModel(MODEL);
         for (uint256 i; i < 5; ++i) _stake(_validator(i), IStakeRegistry.Role.Validator);
+        vm.roll(block.number + 1); // draws read the pools as of a finished block
     }
 
     function _deploy(address stakeToken) internal returns (StakeRegistry r, TaskMarket m) {
@@ -230,6 +231,7 @@ contract ReentrancyTest is TestBase {
         r.stake(IStakeRegistry.Role.Provider, STAKE);
         vm.prank(PROVIDER);
         r.registerModel(MODEL);
+        vm.roll(block.number + 1);
         fot.setFeeBps(100);
 
         address staker = _validator(9);

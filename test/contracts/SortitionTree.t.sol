@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {CommitteeDraw} from "../../contracts/libraries/CommitteeDraw.sol";
 import {SortitionTree} from "../../contracts/libraries/SortitionTree.sol";
 import {TestBase} from "./helpers/TestBase.sol";
 
@@ -26,8 +27,28 @@ contract SortitionTreeHarness {
         return tree.size();
     }
 
+    function length() external view returns (uint256) {
+        return tree.lengthAt(block.number);
+    }
+
     function memberAt(uint256 index) external view returns (address) {
-        return tree.members[index];
+        return tree.memberAt[index + 1];
+    }
+
+    function totalAt(uint256 blockNumber) external view returns (uint256) {
+        return tree.totalAt(blockNumber);
+    }
+
+    function weightAt(address member, uint256 blockNumber) external view returns (uint256) {
+        return tree.weightAt(member, blockNumber);
+    }
+
+    function sizeAt(uint256 blockNumber) external view returns (uint256) {
+        return tree.sizeAt(blockNumber);
+    }
+
+    function drawAt(uint256 seed, uint256 k, uint256 blockNumber) external view returns (address[] memory) {
+        return CommitteeDraw.drawDistinct(tree, seed, k, address(0), blockNumber);
     }
 
     function draw(uint256 random) external view returns (address) {
@@ -57,7 +78,7 @@ contract SortitionTreeTest is TestBase {
     /// @dev The draw every implementation must agree with: a linear scan over positions in member order.
     function _linearDraw(uint256 random) internal view returns (address) {
         uint256 target = random % harness.total();
-        uint256 n = harness.size();
+        uint256 n = harness.length();
         for (uint256 i; i < n; ++i) {
             address m = harness.memberAt(i);
             uint256 w = harness.weightOf(m);
@@ -75,13 +96,68 @@ contract SortitionTreeTest is TestBase {
         harness.set(_actor(2), 5);
         assertEq(harness.weightOf(_actor(2)), 5, "updated");
         assertEq(harness.total(), 45, "total after update");
-        harness.set(_actor(1), 0); // removal moves actor 3 into position 1
+        harness.set(_actor(1), 0); // actor 1 keeps its position at weight 0
         assertEq(harness.size(), 2, "size after removal");
         assertEq(harness.weightOf(_actor(1)), 0, "removed");
         assertEq(harness.weightOf(_actor(3)), 30, "moved member keeps weight");
         assertEq(harness.total(), 35, "total after removal");
         harness.set(_actor(9), 0); // removing a non-member is a no-op
         assertEq(harness.size(), 2, "no-op removal");
+    }
+
+    /// @dev The grinding attack of issue 10 (finding 2): after the seed is known, a validator tops up by 1 wei or
+    ///      requests an unstake and cancels to re-roll the draw. A draw over the snapshot of an earlier block sees
+    ///      none of it: the same seed draws the same committee before and after every such change.
+    function testSnapshotDrawIgnoresLaterChanges() public {
+        for (uint256 i; i < 10; ++i) harness.set(_actor(i), 100e18 + i);
+        uint256 snapshot = block.number;
+        vm.roll(block.number + 1);
+        address[] memory before = harness.drawAt(42, 5, snapshot);
+        uint256 totalBefore = harness.totalAt(snapshot);
+        // Everything a grinder can do after the seed block: top up, leave, rejoin, join with a new key.
+        harness.set(_actor(3), 100e18 + 3 + 1);
+        harness.set(_actor(4), 0);
+        harness.set(_actor(4), 100e18 + 4);
+        harness.set(_actor(5), 0);
+        harness.set(_actor(77), 500e18);
+        vm.roll(block.number + 1);
+        harness.set(_actor(6), 1);
+        vm.roll(block.number + 1);
+        address[] memory afterwards = harness.drawAt(42, 5, snapshot);
+        for (uint256 i; i < 5; ++i) assertTrue(before[i] == afterwards[i], "same committee");
+        assertEq(harness.totalAt(snapshot), totalBefore, "total at the snapshot");
+        assertEq(harness.weightAt(_actor(77), snapshot), 0, "a later joiner is not in the snapshot");
+        assertEq(harness.weightAt(_actor(5), snapshot), 100e18 + 5, "a later leaver is");
+        assertEq(harness.sizeAt(snapshot), 10, "size at the snapshot");
+        assertEq(harness.size(), 10, "size now (5 left, 77 joined)");
+    }
+
+    /// @dev Random histories over 12 actors and 16 blocks: every block's total, size, weights and a k = 3 draw
+    ///      read later at that block equal what they were when the block was current.
+    function testFuzzHistoryMatchesPastState(uint256 seed) public {
+        uint256 blocks = 16;
+        uint256[] memory totals = new uint256[](blocks);
+        uint256[] memory sizes = new uint256[](blocks);
+        bytes32[] memory draws = new bytes32[](blocks);
+        uint256 start = block.number;
+        for (uint256 b; b < blocks; ++b) {
+            uint256 changes = rand(seed, b) % 4;
+            for (uint256 c; c < changes; ++c) {
+                uint256 r = rand(seed, 100 * b + c);
+                harness.set(_actor(r % 12), (r >> 8) % 3 == 0 ? 0 : bound(r >> 16, 1, 1e24));
+            }
+            totals[b] = harness.total();
+            sizes[b] = harness.size();
+            if (sizes[b] >= 3) draws[b] = keccak256(abi.encode(harness.drawAt(seed, 3, block.number)));
+            vm.roll(block.number + 1);
+        }
+        for (uint256 b; b < blocks; ++b) {
+            assertEq(harness.totalAt(start + b), totals[b], "total at block");
+            assertEq(harness.sizeAt(start + b), sizes[b], "size at block");
+            if (sizes[b] >= 3) {
+                assertTrue(keccak256(abi.encode(harness.drawAt(seed, 3, start + b))) == draws[b], "draw at block");
+            }
+        }
     }
 
     function testDrawBoundaries() public {

@@ -95,15 +95,16 @@ describe("StakeRegistry", () => {
   it("draws: providers never the excluded one, committees distinct and never the provider", async () => {
     const env = await setupProtocol({ providers: 2, validators: 6 });
     const reg = env.read.registry;
+    const snapshot = (await env.blockNumber()) - 1n;
     const [p0, p1] = env.providers.map((p) => getAddress(p.account.address));
     for (let seed = 0n; seed < 10n; seed++) {
-      assert.equal(await reg.read.drawProvider([MODEL_ID, seed, p0]), p1);
-      const members = await reg.read.drawCommittee([EVALUATOR_ID, seed, 5n, p0]);
+      assert.equal(await reg.read.drawProvider([MODEL_ID, seed, p0, snapshot]), p1);
+      const members = await reg.read.drawCommittee([EVALUATOR_ID, seed, 5n, p0, snapshot]);
       assert.equal(members.length, 5);
       assert.equal(new Set(members).size, 5);
     }
-    assert.equal(await reg.read.drawProvider([keccak256(toHex("unknown")), 1n, zeroAddress]), zeroAddress);
-    assert.deepEqual(await reg.read.drawCommittee([EVALUATOR_ID, 1n, 7n, zeroAddress]), []); // pool of 6 cannot seat 7
+    assert.equal(await reg.read.drawProvider([keccak256(toHex("unknown")), 1n, zeroAddress, snapshot]), zeroAddress);
+    assert.deepEqual(await reg.read.drawCommittee([EVALUATOR_ID, 1n, 7n, zeroAddress, snapshot]), []); // pool of 6 cannot seat 7
   });
 
   it("draws without replacement: k == n seats the whole pool; single draws follow stake", async () => {
@@ -111,16 +112,18 @@ describe("StakeRegistry", () => {
     // Give validator 0 three times the stake of the others: weights 4:1:1:1 of 7.
     await env.stake(env.validators[0], Role.Validator, 3n * STAKE);
     const reg = env.read.registry;
+    await env.mine(1);
+    const snapshot = (await env.blockNumber()) - 1n;
     const everyone = new Set(env.validators.map((v) => getAddress(v.account.address)));
     for (let seed = 0n; seed < 20n; seed++) {
-      const members = await reg.read.drawCommittee([EVALUATOR_ID, seed, 4n, zeroAddress]);
+      const members = await reg.read.drawCommittee([EVALUATOR_ID, seed, 4n, zeroAddress, snapshot]);
       assert.deepEqual(new Set(members), everyone);
     }
     const heavy = getAddress(env.validators[0].account.address);
     const draws = 700;
     let hits = 0;
     for (let seed = 0; seed < draws; seed++) {
-      const [first] = await reg.read.drawCommittee([EVALUATOR_ID, BigInt(seed), 1n, zeroAddress]);
+      const [first] = await reg.read.drawCommittee([EVALUATOR_ID, BigInt(seed), 1n, zeroAddress, snapshot]);
       if (first === heavy) hits++;
     }
     // Expected 400 of 700 (p = 4/7); 5 standard deviations (~65) keeps the test deterministic-seed safe.

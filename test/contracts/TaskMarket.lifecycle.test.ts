@@ -130,16 +130,29 @@ describe("TaskMarket life cycle", () => {
     for (const p of env.providers) assert.equal((await env.read.registry.read.stakeInfo([p.account.address])).locks, 0);
   });
 
-  it("refunds when the validator pool cannot seat a committee", async () => {
+  it("a pool too small to seat a committee is waited for (reseeding), then the task settles unjudged", async () => {
     const env = await setupProtocol({ providers: 1, validators: 4 }); // k = 5
     const taskId = await env.createTask();
     await env.answer(taskId);
     await env.mine(1);
-    const receipt = await env.wait(await env.read.market.write.drawCommittee([taskId]));
+    let receipt = await env.wait(await env.read.market.write.drawCommittee([taskId]));
+    const [reseed] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "CommitteeReseeded" });
+    assert.equal(reseed.args.seedBlock, receipt.blockNumber + 1n);
+    let t = await env.read.market.read.task([taskId]);
+    assert.equal(t.status, TaskStatus.Answered, "no free refund while the pool may still grow");
+    await env.mine(Number(t.drawDeadline - (await env.blockNumber())));
+    receipt = await env.wait(await env.read.market.write.drawCommittee([taskId]));
     const [refund] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskRefunded" });
     assert.equal(refund.args.reason, RefundReason.NoCommittee);
-    const provider = (await env.read.market.read.task([taskId])).provider;
-    assert.equal((await env.read.registry.read.stakeInfo([provider])).locks, 0);
+    // Unjudged: the requester gets refundBps of the provider pool, never the whole fee; the provider is unpaid.
+    const providerPool = FEE - (FEE * BigInt(DEFAULT_MARKET_PARAMS.validatorPoolBps)) / 10_000n;
+    const refunded = (providerPool * BigInt(DEFAULT_MARKET_PARAMS.refundBps)) / 10_000n;
+    assert.equal(refund.args.amount, refunded);
+    assert.equal(await env.read.market.read.claimable([env.requester.account.address]), refunded);
+    assert.equal(await env.read.market.read.claimable([env.manifest.treasury]), FEE - refunded);
+    t = await env.read.market.read.task([taskId]);
+    assert.equal(await env.read.market.read.claimable([t.provider]), 0n);
+    assert.equal((await env.read.registry.read.stakeInfo([t.provider])).locks, 0);
   });
 
   it("parameters: governance only, every bound enforced, lifetime below the cooldown", async () => {
@@ -169,6 +182,7 @@ describe("TaskMarket life cycle", () => {
       ["answerWindow", 0],
       ["commitWindow", 50_401],
       ["revealWindow", 0],
+      ["drawWindow", 0],
       ["maxPromptBytes", 0],
       ["maxOutputBytes", 131_073],
     ];

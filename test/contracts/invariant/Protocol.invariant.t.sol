@@ -25,7 +25,7 @@ contract ProtocolInvariantTest is TestBase {
 
     function setUp() public {
         token = new MockERC20("Stake", "STK");
-        registry = new StakeRegistry(address(token), address(this), 100e18, 100e18, 400);
+        registry = new StakeRegistry(address(token), address(this), 100e18, 100e18, 800);
         EvaluatorRegistry evaluators = new EvaluatorRegistry(address(this));
         bytes32 evaluatorId = keccak256("evaluator/minilm-cross-encoder");
         evaluators.register(evaluatorId, "ipfs://evaluator-manifest");

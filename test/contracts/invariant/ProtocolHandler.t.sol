@@ -81,6 +81,7 @@ contract ProtocolHandler is HandlerBase {
 
     function createTask(uint256 who, uint256 fee) external {
         if (registry.activeProviders(MODEL) == 0) return;
+        vm.roll(block.number + 1); // the provider draw reads the pool as of the previous block
         address requester = requesters[who % requesters.length];
         fee = bound(fee, 1, 1e24);
         token.mint(requester, fee);
@@ -114,6 +115,14 @@ contract ProtocolHandler is HandlerBase {
         if (id == 0) return;
         if (block.number <= t.seedBlock) vm.roll(uint256(t.seedBlock) + 1);
         _settlingCall(id, abi.encodeCall(ITaskMarket.drawCommittee, (id)), new address[](0), false);
+        ITaskMarket.TaskView memory afterwards = market.task(id);
+        if (afterwards.status == ITaskMarket.Status.Answered) {
+            // Reseeded (pool too small): wait out the draw window, then the draw seats a committee or settles.
+            ++calls["reseed"];
+            uint256 wait = afterwards.drawDeadline > afterwards.seedBlock ? afterwards.drawDeadline : afterwards.seedBlock;
+            if (block.number <= wait) vm.roll(wait + 1);
+            _settlingCall(id, abi.encodeCall(ITaskMarket.drawCommittee, (id)), new address[](0), false);
+        }
         ++calls["drawCommittee"];
     }
 
@@ -248,10 +257,11 @@ contract ProtocolHandler is HandlerBase {
         p.providerTimeoutSlashBps = uint16(bound(rand(seed, 11), 100, 5_000));
         p.equivocationSlashBps = uint16(bound(rand(seed, 12), 1_000, 10_000));
         p.reporterBountyBps = uint16(bound(rand(seed, 13), 0, 5_000));
-        // Windows small enough that the task lifetime stays below the registry's cooldown (400 blocks).
+        // Windows small enough that the task lifetime stays below the registry's cooldown (800 blocks).
         p.answerWindow = uint32(bound(rand(seed, 14), 1, 30));
         p.commitWindow = uint32(bound(rand(seed, 15), 1, 20));
         p.revealWindow = uint32(bound(rand(seed, 16), 1, 20));
+        p.drawWindow = uint32(bound(rand(seed, 17), 1, 30));
         vm.prank(IOwnable(address(market)).owner());
         market.setParams(p);
         ++calls["setParams"];
