@@ -59,7 +59,9 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
     {
         if (fee == 0) revert ZeroFee();
         if (fee > type(uint96).max) revert FeeTooLarge(fee);
-        if (prompt.length > _params.maxPromptBytes) revert PromptTooLarge(prompt.length, _params.maxPromptBytes);
+        uint256 version = paramsVersion;
+        Params storage p = _paramsOf[version];
+        if (prompt.length > p.maxPromptBytes) revert PromptTooLarge(prompt.length, p.maxPromptBytes);
         if (!evaluators.isActive(evaluatorId)) revert EvaluatorNotActive(evaluatorId);
         taskId = ++taskCount;
         // The pool is read as of the previous block, so nothing in this transaction can reshape it (see
@@ -74,7 +76,8 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
 
         Task storage t = _tasks[taskId];
         t.status = Status.Assigned;
-        t.answerDeadline = uint40(block.number + _params.answerWindow);
+        t.answerDeadline = uint40(block.number + p.answerWindow);
+        t.paramsVersion = uint16(version); // the task settles under these parameters, whatever governance does
         t.requester = msg.sender;
         t.createdBlock = uint40(block.number);
         t.provider = provider;
@@ -93,7 +96,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         address late = t.provider;
         address[] memory one = new address[](1);
         one[0] = late;
-        uint256 slashed = registry.slash(one, _params.providerTimeoutSlashBps);
+        uint256 slashed = registry.slash(one, _paramsOf[t.paramsVersion].providerTimeoutSlashBps);
         claimable[treasury] += slashed;
         registry.unlock(one);
         emit ProviderTimedOut(taskId, late, slashed);
@@ -122,13 +125,14 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         // committee abstain with an answer it cannot fetch or verify. A URI is optional metadata beside the bytes.
         if (output.length == 0) revert AnswerBytesRequired();
         uint256 size = output.length + bytes(uri).length;
-        if (size > _params.maxOutputBytes) revert OutputTooLarge(size, _params.maxOutputBytes);
+        Params storage p = _paramsOf[t.paramsVersion];
+        if (size > p.maxOutputBytes) revert OutputTooLarge(size, p.maxOutputBytes);
         if (keccak256(output) != outputHash) revert OutputHashMismatch(outputHash, keccak256(output));
         t.status = Status.Answered;
         t.outputHash = outputHash;
         // The committee seed is the hash of the NEXT block, unknown to the provider when it sends the answer.
         t.seedBlock = uint40(block.number + 1);
-        t.drawDeadline = uint40(block.number + _params.drawWindow);
+        t.drawDeadline = uint40(block.number + p.drawWindow);
         emit AnswerSubmitted(taskId, msg.sender, outputHash, output, uri);
     }
 
@@ -142,7 +146,8 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         bytes32 entropy = blockhash(seedBlock);
         uint256 round = t.round;
         address[] memory members;
-        uint256 k = _params.committeeSize;
+        Params storage p = _paramsOf[t.paramsVersion];
+        uint256 k = p.committeeSize;
         if (entropy != bytes32(0)) {
             // The pool as of the block before the seed block: fixed before anyone could know the seed.
             uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
@@ -165,8 +170,8 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
             _members[taskId][base | i] = Member({account: members[i], score: 0, revealed: false});
             _commitments[taskId][base | i] = SENTINEL;
         }
-        uint256 commitEnd = block.number + _params.commitWindow;
-        uint256 revealEnd = commitEnd + _params.revealWindow;
+        uint256 commitEnd = block.number + p.commitWindow;
+        uint256 revealEnd = commitEnd + p.revealWindow;
         t.status = Status.Committee;
         t.committeeSize = uint8(k);
         t.revealedCount = 0;
@@ -222,8 +227,9 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         _equivocationReported[taskId][signer] = true;
         address[] memory one = new address[](1);
         one[0] = signer;
-        uint256 slashed = registry.slash(one, _params.equivocationSlashBps);
-        uint256 bounty = (slashed * _params.reporterBountyBps) / BPS; // rounded down; the rest to the treasury
+        Params storage p = _paramsOf[_tasks[taskId].paramsVersion];
+        uint256 slashed = registry.slash(one, p.equivocationSlashBps);
+        uint256 bounty = (slashed * p.reporterBountyBps) / BPS; // rounded down; the rest to the treasury
         claimable[msg.sender] += bounty;
         claimable[treasury] += slashed - bounty;
         emit EquivocationReported(taskId, signer, msg.sender, slashed, bounty);
@@ -331,13 +337,14 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
     /// the reassignments are used up or no other provider serves the model.
     function _nextProvider(uint256 taskId, Task storage t, address previous, RefundReason reason) private {
         uint256 attempt = uint256(t.reassignments) + 1;
-        if (attempt <= _params.maxReassignments) {
+        Params storage p = _paramsOf[t.paramsVersion];
+        if (attempt <= p.maxReassignments) {
             address next =
                 registry.drawProvider(t.modelId, _providerSeed(taskId, attempt), previous, block.number - 1);
             if (next != address(0)) {
                 t.reassignments = uint8(attempt);
                 t.provider = next;
-                t.answerDeadline = uint40(block.number + _params.answerWindow);
+                t.answerDeadline = uint40(block.number + p.answerWindow);
                 _lockOne(next);
                 emit ProviderAssigned(taskId, next, t.answerDeadline);
                 return;

@@ -17,8 +17,8 @@ import {SettlementMath} from "./SettlementMath.sol";
 /// @title TaskSettlement
 /// @notice Storage of the task market, settlement of a round (finalize: slash non-revealers, then pay out, roll
 /// or refund), pull payments, governance and views. TaskMarket adds the life cycle up to the reveals.
-/// @dev Settlement uses the parameters in force when `finalize` runs; the committee size and phase windows of a
-/// round are fixed when its committee is drawn.
+/// @dev Every step of a task, settlement included, uses the parameters in force when the task was created
+/// (`paramsVersion` in the task): a governance change applies to new tasks only.
 abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -34,6 +34,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint40 commitEnd;
         uint40 revealEnd;
         uint40 drawDeadline;
+        uint16 paramsVersion; // the parameters this task was created under (all of its steps use them)
         address requester; // slot 1
         uint40 drawBlock;
         uint16 consensus;
@@ -74,7 +75,10 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     address public treasury;
     /// @inheritdoc ITaskMarket
     mapping(address account => uint256 amount) public claimable;
-    Params internal _params;
+    /// @inheritdoc ITaskMarket
+    uint256 public paramsVersion;
+    /// @dev Every parameter set governance ever made, by version (a task keeps the version it was created under).
+    mapping(uint256 version => Params) internal _paramsOf;
     mapping(uint256 taskId => Task) internal _tasks;
     /// @dev Keyed by (round << 8 | index).
     mapping(uint256 taskId => mapping(uint256 roundIndex => Member)) internal _members;
@@ -91,7 +95,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint256 revealedCount = t.revealedCount;
         if (revealedCount < k && block.number <= t.revealEnd) revert FinalizeTooEarly(taskId, t.revealEnd);
         uint256 round = t.round;
-        Params memory p = _params;
+        Params memory p = _paramsOf[t.paramsVersion];
 
         // One extra slot at the end of `accounts` for the provider, used when the task settles for good.
         address[] memory accounts = new address[](k + 1);
@@ -160,7 +164,12 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
 
     /// @inheritdoc ITaskMarket
     function params() external view returns (Params memory) {
-        return _params;
+        return _paramsOf[paramsVersion];
+    }
+
+    /// @inheritdoc ITaskMarket
+    function paramsAt(uint256 version) external view returns (Params memory) {
+        return _paramsOf[version];
     }
 
     /// @inheritdoc ITaskMarket
@@ -179,6 +188,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         v.revealEnd = t.revealEnd;
         v.drawDeadline = t.drawDeadline;
         v.consensus = t.consensus;
+        v.paramsVersion = t.paramsVersion;
         v.createdBlock = t.createdBlock;
         v.requester = t.requester;
         v.provider = t.provider;
@@ -210,7 +220,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
 
     /// @inheritdoc ITaskMarket
     function maxTaskLifetime() external view returns (uint256) {
-        return MarketParams.maxTaskLifetime(_params);
+        return MarketParams.maxTaskLifetime(_paramsOf[paramsVersion]);
     }
 
     // ---------------------------------------------------------------- internal
@@ -232,7 +242,8 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
             for (uint256 i; i < k; ++i) {
                 members[i] = accounts[i];
             }
-            weights = registry.stakesOf(members);
+            // Stakes at the draw (capped by the stake now): a top-up after the reveals moves nothing.
+            weights = registry.drawWeights(t.evaluatorId, members, t.seedBlock - 1);
         }
         (uint256 consensus, Rewards.Split memory s) = settlementMath.settle(
             SettlementMath.Round({
@@ -274,7 +285,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// provider pool (never the whole fee: an answer for free would pay anyone who can empty the pool), and the
     /// treasury keeps the rest.
     function _settleUnjudged(uint256 taskId, Task storage t) internal {
-        Params memory p = _params;
+        Params storage p = _paramsOf[t.paramsVersion];
         uint256 fee = t.fee;
         uint256 refund = ((fee - (fee * p.validatorPoolBps) / BPS) * p.refundBps) / BPS; // rounded down
         t.status = Status.Refunded;
@@ -301,7 +312,11 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint256 lifetime = settlementMath.checkParams(p);
         uint256 cooldown = registry.unstakeCooldown();
         if (lifetime >= cooldown) revert LifetimeExceedsCooldown(lifetime, cooldown);
-        _params = p;
+        // Version 0 is the constructor's; every later set appends a version (uint16 in the task slot).
+        uint256 version = _paramsOf[0].committeeSize == 0 ? 0 : paramsVersion + 1;
+        if (version > type(uint16).max) revert ParameterOutOfBounds("paramsVersion", version);
+        paramsVersion = version;
+        _paramsOf[version] = p;
         emit ParamsSet(p);
     }
 

@@ -62,6 +62,7 @@ interface ITaskMarket {
         uint64 revealEnd;
         uint64 drawDeadline; // while Answered: last block a too-small pool is waited for (reseeding)
         uint16 consensus; // set when Finalized
+        uint16 paramsVersion; // the parameter set the task runs under (see paramsAt)
         uint64 createdBlock; // block of createTask: where its TaskCreated log (with the prompt) is
         address requester;
         address provider;
@@ -311,7 +312,8 @@ interface ITaskMarket {
         bytes calldata secondSignature
     ) external;
 
-    /// @notice Governance: replaces all parameters (each checked against its bounds).
+    /// @notice Governance: sets the parameters of new tasks (each checked against its bounds) as a new version;
+    /// tasks already created keep theirs.
     function setParams(Params calldata newParams) external;
 
     /// @notice Governance: sets the treasury that receives slashes, the unpaid share and rounding dust.
@@ -330,8 +332,14 @@ interface ITaskMarket {
         view
         returns (address);
 
-    /// @notice Current parameters.
+    /// @notice Current parameters (those of new tasks).
     function params() external view returns (Params memory);
+
+    /// @notice Version of the current parameters; each setParams appends one (0 is the constructor's).
+    function paramsVersion() external view returns (uint256);
+
+    /// @notice The parameters of `version` (a task runs under the version in its `paramsVersion`).
+    function paramsAt(uint256 version) external view returns (Params memory);
 
     /// @notice Task `taskId` (reverts UnknownTask).
     function task(uint256 taskId) external view returns (TaskView memory);

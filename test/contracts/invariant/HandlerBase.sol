@@ -79,6 +79,7 @@ abstract contract HandlerBase is MarketSigner {
         uint256[] stakes;
         ITaskMarket.MemberView[] members;
         ITaskMarket.Status status;
+        uint256 paramsVersion;
     }
 
     function _isSettled(ITaskMarket.Status status) internal pure returns (bool) {
@@ -127,12 +128,13 @@ abstract contract HandlerBase is MarketSigner {
         for (uint256 i; i < watched.length; ++i) snap.stakes[i] = registry.stakeInfo(watched[i]).amount;
         ITaskMarket.TaskView memory t = market.task(id);
         snap.status = t.status;
+        snap.paramsVersion = t.paramsVersion;
         if (watchedAreMembers) snap.members = market.committee(id, t.round);
     }
 
     /// @dev Revealers lose nothing; non-revealers (or a late provider) lose exactly stake * bps / 10_000.
     function _checkSlashes(Snapshot memory before, address[] memory watched, bytes4 selector) internal {
-        ITaskMarket.Params memory p = market.params();
+        ITaskMarket.Params memory p = market.paramsAt(before.paramsVersion); // the task's, not the current ones
         uint256 bps = selector == ITaskMarket.finalize.selector
             ? p.nonRevealSlashBps
             : selector == ITaskMarket.reassign.selector ? p.providerTimeoutSlashBps : p.equivocationSlashBps;
