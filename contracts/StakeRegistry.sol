@@ -25,6 +25,8 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     /// @notice Upper bound of the unstake cooldown in blocks (about 139 days at 12 s per block).
     uint256 public constant MAX_COOLDOWN_BLOCKS = 1_000_000;
     uint256 private constant BPS = 10_000;
+    /// @notice Upper bound of `jailAfterMisses` (a staker is out of the pools after at most this many misses).
+    uint256 public constant MAX_JAIL_AFTER_MISSES = 20;
 
     /// @inheritdoc IStakeRegistry
     address public immutable token;
@@ -33,6 +35,12 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     address public taskMarket;
     /// @inheritdoc IStakeRegistry
     uint256 public unstakeCooldown;
+    /// @inheritdoc IStakeRegistry
+    uint256 public jailAfterMisses = 3;
+    /// @inheritdoc IStakeRegistry
+    uint256 public jailBlocks = 600;
+    /// @inheritdoc IStakeRegistry
+    uint256 public equivocationWindow = 600;
     mapping(Role role => uint256 amount) private _minStake;
     mapping(address staker => StakeInfo info) private _stakes;
     /// @dev Models a provider serves, or evaluators a validator runs (one role per address).
@@ -95,7 +103,8 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     /// @inheritdoc IStakeRegistry
     function requestUnstake() external {
         StakeInfo storage info = _stakes[msg.sender];
-        if (info.amount == 0) revert NotStaked(msg.sender);
+        // A role without stake (slashed to zero) may leave too: withdraw then only clears the role.
+        if (info.role == Role.None) revert NotStaked(msg.sender);
         if (info.unstakeBlock != 0) revert UnstakeAlreadyRequested();
         info.unstakeBlock = uint64(block.number);
         _syncWeight(msg.sender, info);
@@ -118,6 +127,8 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
         uint256 withdrawableBlock = uint256(info.unstakeBlock) + unstakeCooldown;
         if (block.number < withdrawableBlock) revert CooldownNotOver(withdrawableBlock);
         if (info.locks != 0) revert StakeLocked(info.locks);
+        uint256 reportableUntil = uint256(info.lastUnlockBlock) + equivocationWindow; // never assigned: no wait
+        if (info.lastUnlockBlock != 0 && block.number < reportableUntil) revert EquivocationWindowOpen(reportableUntil);
         // The staker already left every pool when it requested the unstake; its registrations stay listed so that
         // a returning staker keeps them, but are cleared here because the role is cleared.
         delete _registrations[msg.sender];
@@ -146,6 +157,17 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
         _unregister(Role.Validator, evaluatorId);
     }
 
+    /// @inheritdoc IStakeRegistry
+    function unjail() external {
+        StakeInfo storage info = _stakes[msg.sender];
+        uint256 until = info.jailedUntil;
+        if (until == 0 || block.number < until) revert NotUnjailable(until);
+        info.jailedUntil = 0;
+        info.misses = 0;
+        _syncWeight(msg.sender, info);
+        emit Unjailed(msg.sender);
+    }
+
     // ---------------------------------------------------------------- task market
 
     /// @inheritdoc IStakeRegistry
@@ -168,8 +190,46 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
                 --locks;
             }
             info.locks = uint32(locks);
+            info.lastUnlockBlock = uint40(block.number);
             emit LockChanged(stakers[i], locks);
         }
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function release(address[] calldata stakers, uint256[] calldata penalties)
+        external
+        onlyTaskMarket
+        nonReentrant
+        returns (uint256 total)
+    {
+        for (uint256 i; i < stakers.length; ++i) {
+            address staker = stakers[i];
+            StakeInfo memory info = _stakes[staker];
+            if (info.locks == 0) revert LockUnderflow(staker);
+            unchecked {
+                --info.locks;
+            }
+            info.lastUnlockBlock = uint40(block.number);
+            emit LockChanged(staker, info.locks);
+            if (penalties[i] == 0) {
+                info.misses = 0;
+                _stakes[staker] = info;
+                continue;
+            }
+            // A miss costs an amount tied to the task (computed by the market), never more than the stake; misses
+            // in a row jail the staker (out of the pools) so that downtime cannot drain it.
+            uint256 amount = penalties[i] < info.amount ? penalties[i] : info.amount;
+            info.amount -= uint128(amount);
+            total += amount;
+            if (info.misses < type(uint8).max) ++info.misses;
+            bool jail = info.misses >= jailAfterMisses && info.jailedUntil == 0;
+            if (jail) info.jailedUntil = uint40(block.number + jailBlocks);
+            _stakes[staker] = info;
+            _syncWeight(staker, info);
+            emit Slashed(staker, amount, info.amount);
+            if (jail) emit Jailed(staker, info.misses, info.jailedUntil);
+        }
+        if (total != 0) IERC20(token).safeTransfer(msg.sender, total);
     }
 
     /// @inheritdoc IStakeRegistry
@@ -273,6 +333,17 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     // ---------------------------------------------------------------- governance
 
     /// @inheritdoc IStakeRegistry
+    function setPenaltyPolicy(uint256 misses, uint256 blocks, uint256 window) external onlyOwner {
+        if (misses == 0 || misses > MAX_JAIL_AFTER_MISSES) revert ParameterOutOfBounds("jailAfterMisses", misses);
+        if (blocks == 0 || blocks > MAX_COOLDOWN_BLOCKS) revert ParameterOutOfBounds("jailBlocks", blocks);
+        if (window == 0 || window > MAX_COOLDOWN_BLOCKS) revert ParameterOutOfBounds("equivocationWindow", window);
+        jailAfterMisses = misses;
+        jailBlocks = blocks;
+        equivocationWindow = window;
+        emit PenaltyPolicySet(misses, blocks, window);
+    }
+
+    /// @inheritdoc IStakeRegistry
     function setTaskMarket(address market) external onlyOwner {
         if (taskMarket != address(0) || market == address(0)) revert TaskMarketAlreadySet();
         _checkCooldown(market, unstakeCooldown);
@@ -316,7 +387,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     }
 
     function _weight(StakeInfo memory info) private view returns (uint256) {
-        if (info.unstakeBlock != 0 || info.amount < _minStake[info.role]) return 0;
+        if (info.unstakeBlock != 0 || info.jailedUntil != 0 || info.amount < _minStake[info.role]) return 0;
         return info.amount;
     }
 

@@ -57,10 +57,11 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         nonReentrant
         returns (uint256 taskId)
     {
-        if (fee == 0) revert ZeroFee();
         if (fee > type(uint96).max) revert FeeTooLarge(fee);
         uint256 version = paramsVersion;
         Params storage p = _paramsOf[version];
+        // Below minFee a seat's share would not pay the gas of its commit and reveal (docs/ECONOMICS.md).
+        if (fee < p.minFee) revert FeeBelowMinimum(fee, p.minFee);
         if (prompt.length > p.maxPromptBytes) revert PromptTooLarge(prompt.length, p.maxPromptBytes);
         if (!evaluators.isActive(evaluatorId)) revert EvaluatorNotActive(evaluatorId);
         taskId = ++taskCount;
@@ -94,11 +95,11 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         Task storage t = _taskIn(taskId, Status.Assigned);
         if (block.number <= t.answerDeadline) revert AnswerDeadlineNotPassed(taskId, t.answerDeadline);
         address late = t.provider;
-        address[] memory one = new address[](1);
-        one[0] = late;
-        uint256 slashed = registry.slash(one, _paramsOf[t.paramsVersion].providerTimeoutSlashBps);
-        claimable[treasury] += slashed;
-        registry.unlock(one);
+        Params storage p = _paramsOf[t.paramsVersion];
+        uint256 fee = t.fee;
+        // A multiple of what the answer was worth (the provider pool), not a share of the whole stake.
+        uint256 penalty = ((fee - (fee * p.validatorPoolBps) / BPS) * p.providerTimeoutPenaltyBps) / BPS;
+        uint256 slashed = _releaseOne(late, penalty);
         emit ProviderTimedOut(taskId, late, slashed);
         _nextProvider(taskId, t, late, RefundReason.NoProvider);
     }
@@ -108,9 +109,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         Task storage t = _taskIn(taskId, Status.Assigned);
         if (msg.sender != t.provider) revert NotAssignedProvider(taskId, msg.sender);
         if (block.number > t.answerDeadline) revert AnswerDeadlinePassed(taskId, t.answerDeadline);
-        address[] memory one = new address[](1);
-        one[0] = msg.sender;
-        registry.unlock(one);
+        _releaseOne(msg.sender, 0);
         emit ProviderDeclined(taskId, msg.sender);
         _nextProvider(taskId, t, msg.sender, RefundReason.Declined);
     }
@@ -350,7 +349,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
                 return;
             }
         }
-        _refund(taskId, t, reason, false);
+        _refund(taskId, t, reason);
     }
 
     function _lockOne(address account) private {

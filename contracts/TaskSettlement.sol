@@ -97,32 +97,31 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint256 round = t.round;
         Params memory p = _paramsOf[t.paramsVersion];
 
-        // One extra slot at the end of `accounts` for the provider, used when the task settles for good.
-        address[] memory accounts = new address[](k + 1);
-        uint256[] memory scores = new uint256[](k);
-        bool[] memory revealed = new bool[](k);
-        address[] memory nonRevealers = new address[](k - revealedCount);
-        uint256 missing;
-        for (uint256 i; i < k; ++i) {
-            Member memory m = _members[taskId][(round << 8) | i];
-            accounts[i] = m.account;
-            scores[i] = m.score;
-            revealed[i] = m.revealed;
-            if (!m.revealed) nonRevealers[missing++] = m.account;
-        }
-        if (missing != 0) {
-            uint256 slashed = registry.slash(nonRevealers, p.nonRevealSlashBps);
-            claimable[treasury] += slashed;
-            emit NonRevealersSlashed(taskId, round, nonRevealers, slashed);
-        }
+        (
+            address[] memory accounts,
+            uint256[] memory scores,
+            bool[] memory revealed,
+            uint256[] memory penalties,
+            address[] memory nonRevealers
+        ) = _readRound(taskId, t, p);
 
         // Quorum: revealed >= ceil(k * quorumBps / 10_000), written without the division.
         bool quorum = revealedCount * BPS >= k * p.quorumBps;
-        if (!quorum && round + 1 < p.maxRounds) {
+        bool roll = !quorum && round + 1 < p.maxRounds;
+        if (roll) {
             assembly ("memory-safe") {
-                mstore(accounts, k) // unlock the members only; the provider stays locked for the next round
+                mstore(accounts, k) // release the members only; the provider stays locked for the next round
+                mstore(penalties, k)
             }
-            registry.unlock(accounts);
+        } else {
+            accounts[k] = t.provider; // its penalty stays 0: it answered
+        }
+        uint256 slashed = registry.release(accounts, penalties);
+        if (nonRevealers.length != 0) {
+            claimable[treasury] += slashed;
+            emit NonRevealersSlashed(taskId, round, nonRevealers, slashed);
+        }
+        if (roll) {
             t.status = Status.Answered;
             t.round = uint8(round + 1);
             t.seedBlock = uint40(block.number + 1);
@@ -130,10 +129,8 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
             emit TaskRolled(taskId, round + 1);
             return;
         }
-        accounts[k] = t.provider;
-        registry.unlock(accounts);
         if (!quorum) {
-            _refund(taskId, t, RefundReason.NoQuorum, false);
+            _refund(taskId, t, RefundReason.NoQuorum);
             return;
         }
         _settle(taskId, t, p, accounts, scores, revealed);
@@ -267,17 +264,57 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         emit TaskFinalized(taskId, t.round, consensus, s.provider, s.requester, s.treasury + s.dust, s.validators);
     }
 
-    /// @dev Returns the whole fee to the requester; `unlockProvider` when the provider still holds this task's lock.
-    function _refund(uint256 taskId, Task storage t, RefundReason reason, bool unlockProvider) internal {
+    /// @dev The members of the task's current round. `accounts` and `penalties` have one extra slot at the end for
+    /// the provider (used when the task settles for good); a non-revealer's penalty is a multiple of what its seat
+    /// was worth (docs/ECONOMICS.md), never a share of its whole stake.
+    function _readRound(uint256 taskId, Task storage t, Params memory p)
+        private
+        view
+        returns (
+            address[] memory accounts,
+            uint256[] memory scores,
+            bool[] memory revealed,
+            uint256[] memory penalties,
+            address[] memory nonRevealers
+        )
+    {
+        uint256 k = t.committeeSize;
+        uint256 base = uint256(t.round) << 8;
+        accounts = new address[](k + 1);
+        scores = new uint256[](k);
+        revealed = new bool[](k);
+        penalties = new uint256[](k + 1);
+        nonRevealers = new address[](k - t.revealedCount);
+        uint256 penalty = (((t.fee * p.validatorPoolBps) / BPS / k) * p.nonRevealPenaltyBps) / BPS;
+        uint256 missing;
+        for (uint256 i; i < k; ++i) {
+            Member memory m = _members[taskId][base | i];
+            accounts[i] = m.account;
+            scores[i] = m.score;
+            revealed[i] = m.revealed;
+            if (!m.revealed) {
+                nonRevealers[missing++] = m.account;
+                penalties[i] = penalty;
+            }
+        }
+    }
+
+    /// @dev Returns the whole fee to the requester (the provider holds no lock of this task any more).
+    function _refund(uint256 taskId, Task storage t, RefundReason reason) internal {
         t.status = Status.Refunded;
         uint256 fee = t.fee;
         claimable[t.requester] += fee;
-        if (unlockProvider) {
-            address[] memory one = new address[](1);
-            one[0] = t.provider;
-            registry.unlock(one);
-        }
         emit TaskRefunded(taskId, reason, fee);
+    }
+
+    /// @dev Releases one staker's lock of a task with `penalty` (0: task done) and credits the slash to the treasury.
+    function _releaseOne(address account, uint256 penalty) internal returns (uint256 slashed) {
+        address[] memory one = new address[](1);
+        one[0] = account;
+        uint256[] memory amounts = new uint256[](1);
+        amounts[0] = penalty;
+        slashed = registry.release(one, amounts);
+        if (slashed != 0) claimable[treasury] += slashed;
     }
 
     /// @dev No committee could be seated before the draw deadline, so nobody judged the answer. The task settles as
@@ -291,9 +328,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         t.status = Status.Refunded;
         _credit(t.requester, refund);
         claimable[treasury] += fee - refund;
-        address[] memory one = new address[](1);
-        one[0] = t.provider;
-        registry.unlock(one);
+        _releaseOne(t.provider, 0);
         emit TaskRefunded(taskId, RefundReason.NoCommittee, refund);
     }
 

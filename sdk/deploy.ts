@@ -132,7 +132,7 @@ export async function deployProtocol(options: DeployProtocolParameters): Promise
     contracts: { token, stakeRegistry, evaluatorRegistry, settlementMath, taskMarket },
     token: { address: token, name, symbol, decimals: Number(decimals), mock },
     parameters: {
-      market: params,
+      market: { ...params, minFee: params.minFee.toString() },
       minProviderStake: minProviderStake.toString(),
       minValidatorStake: minValidatorStake.toString(),
       unstakeCooldown: Number(unstakeCooldown),

@@ -15,8 +15,8 @@ export interface MarketParams {
   providerFloor: number;
   tolerance: number;
   refundBps: number;
-  nonRevealSlashBps: number;
-  providerTimeoutSlashBps: number;
+  nonRevealPenaltyBps: number; // bps of the seat's share of the validator pool
+  providerTimeoutPenaltyBps: number; // bps of the provider pool
   equivocationSlashBps: number;
   reporterBountyBps: number;
   answerWindow: number; // blocks
@@ -25,6 +25,7 @@ export interface MarketParams {
   drawWindow: number; // blocks a round waits (reseeding) for enough eligible validators
   maxPromptBytes: number;
   maxOutputBytes: number;
+  minFee: bigint; // token base units
 }
 
 /** The defaults of contracts/libraries/MarketParams.sol (a test checks they match the chain). */
@@ -39,8 +40,8 @@ export const DEFAULT_MARKET_PARAMS: MarketParams = {
   providerFloor: 3_000,
   tolerance: 1_500,
   refundBps: 2_500,
-  nonRevealSlashBps: 1_000,
-  providerTimeoutSlashBps: 500,
+  nonRevealPenaltyBps: 30_000,
+  providerTimeoutPenaltyBps: 10_000,
   equivocationSlashBps: 5_000,
   reporterBountyBps: 1_000,
   answerWindow: 20,
@@ -49,6 +50,7 @@ export const DEFAULT_MARKET_PARAMS: MarketParams = {
   drawWindow: 50,
   maxPromptBytes: 8_192,
   maxOutputBytes: 16_384,
+  minFee: 10n ** 16n,
 };
 
 const address = z
@@ -69,8 +71,8 @@ const marketParamsSchema = z.object({
   providerFloor: nonNegative,
   tolerance: nonNegative,
   refundBps: nonNegative,
-  nonRevealSlashBps: nonNegative,
-  providerTimeoutSlashBps: nonNegative,
+  nonRevealPenaltyBps: nonNegative,
+  providerTimeoutPenaltyBps: nonNegative,
   equivocationSlashBps: nonNegative,
   reporterBountyBps: nonNegative,
   answerWindow: nonNegative,
@@ -79,6 +81,7 @@ const marketParamsSchema = z.object({
   drawWindow: nonNegative,
   maxPromptBytes: nonNegative,
   maxOutputBytes: nonNegative,
+  minFee: uintString, // token base units, as a decimal string
 });
 
 /** JSON schema of a deployment manifest (what scripts/deploy.ts writes and the daemon reads). */

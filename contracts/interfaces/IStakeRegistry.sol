@@ -14,16 +14,22 @@ interface IStakeRegistry {
         Validator
     }
 
-    /// @notice One staker's account, packed into one storage slot.
+    /// @notice One staker's account: everything a task touches packed into the first storage slot.
     /// @param amount Staked tokens (after slashing).
-    /// @param unstakeBlock Block of the pending unstake request, 0 when none.
     /// @param locks Number of open tasks this staker is assigned to (provider or committee member).
+    /// @param misses Consecutive assigned tasks missed (no reveal, no answer); any task done resets it.
     /// @param role The role the stake is for.
+    /// @param lastUnlockBlock Block its last assignment settled; withdraw waits `equivocationWindow` after it.
+    /// @param jailedUntil 0, or the block from which a jailed staker may call unjail (out of every pool until then).
+    /// @param unstakeBlock Block of the pending unstake request, 0 when none.
     struct StakeInfo {
         uint128 amount;
-        uint64 unstakeBlock;
         uint32 locks;
+        uint8 misses;
         Role role;
+        uint40 lastUnlockBlock;
+        uint40 jailedUntil;
+        uint64 unstakeBlock;
     }
 
     /// @notice Emitted when `staker` adds `amount` tokens for `role`; `total` is its stake afterwards.
@@ -36,6 +42,12 @@ interface IStakeRegistry {
     event Withdrawn(address indexed staker, uint256 amount);
     /// @notice Emitted when the task market slashes `amount` tokens from `staker`, leaving `remaining`.
     event Slashed(address indexed staker, uint256 amount, uint256 remaining);
+    /// @notice Emitted when `staker` missed `misses` assigned tasks in a row and leaves every pool until `until`.
+    event Jailed(address indexed staker, uint256 misses, uint256 until);
+    /// @notice Emitted when a jailed `staker` rejoins its pools.
+    event Unjailed(address indexed staker);
+    /// @notice Emitted when governance changes the downtime and equivocation policy.
+    event PenaltyPolicySet(uint256 jailAfterMisses, uint256 jailBlocks, uint256 equivocationWindow);
     /// @notice Emitted when the lock counter of `staker` changes to `locks`.
     event LockChanged(address indexed staker, uint256 locks);
     /// @notice Emitted when provider `provider` starts serving model `modelId`.
@@ -73,6 +85,10 @@ interface IStakeRegistry {
     error UnstakeNotRequested();
     /// @notice Thrown when withdraw is called before the cooldown ends.
     error CooldownNotOver(uint256 withdrawableBlock);
+    /// @notice Thrown when withdraw comes less than `equivocationWindow` blocks after the last settled assignment.
+    error EquivocationWindowOpen(uint256 withdrawableBlock);
+    /// @notice Thrown when unjail is called by a staker that is not jailed, or before `jailedUntil`.
+    error NotUnjailable(uint256 jailedUntil);
     /// @notice Thrown when withdraw is called while open tasks still hold `locks` locks.
     error StakeLocked(uint256 locks);
     /// @notice Thrown when a model is (un)registered by a non-provider or an evaluator by a non-validator.
@@ -106,8 +122,13 @@ interface IStakeRegistry {
     /// @notice Cancels a pending unstake request and rejoins the sortition pools.
     function cancelUnstake() external;
 
-    /// @notice Withdraws the whole stake after the cooldown, when no lock is held, and clears the role.
+    /// @notice Withdraws the whole stake after the cooldown, when no lock is held and `equivocationWindow` blocks
+    /// have passed since its last assignment settled (so a late equivocation report still finds the stake), and
+    /// clears the role. A staker slashed to zero uses the same path to clear its role.
     function withdraw() external;
+
+    /// @notice A jailed staker rejoins its pools once `jailedUntil` is reached (misses start again from 0).
+    function unjail() external;
 
     /// @notice Provider only: starts serving `modelId` (enters that model's sortition pool).
     function registerModel(bytes32 modelId) external;
@@ -127,6 +148,12 @@ interface IStakeRegistry {
 
     /// @notice Task market only: removes one lock from each staker (its task settled).
     function unlock(address[] calldata stakers) external;
+
+    /// @notice Task market only: removes one lock from each staker and settles its part in the task: a zero
+    /// `penalties[i]` (task done) resets its consecutive misses; a positive one slashes min(penalty, stake), counts
+    /// a miss and, at `jailAfterMisses` misses in a row, jails the staker (out of every pool) instead of draining it.
+    /// @return total The tokens slashed, transferred to the market.
+    function release(address[] calldata stakers, uint256[] calldata penalties) external returns (uint256 total);
 
     /// @notice Task market only: slashes `bps` / 10_000 of each staker's current stake (rounded down) and
     /// transfers the total to the task market, which credits it to the treasury (or a reporter bounty).
@@ -191,6 +218,18 @@ interface IStakeRegistry {
 
     /// @notice Unstake cooldown in blocks (always longer than the market's longest task lifetime).
     function unstakeCooldown() external view returns (uint256);
+
+    /// @notice Consecutive misses that jail a staker.
+    function jailAfterMisses() external view returns (uint256);
+
+    /// @notice Blocks a jailed staker stays out of the pools at least.
+    function jailBlocks() external view returns (uint256);
+
+    /// @notice Blocks after its last settled assignment during which a stake cannot be withdrawn.
+    function equivocationWindow() external view returns (uint256);
+
+    /// @notice Governance: sets the downtime and equivocation policy (each within its bounds).
+    function setPenaltyPolicy(uint256 misses, uint256 blocks, uint256 window) external;
 
     /// @notice Governance: binds the registry to its task market, once.
     function setTaskMarket(address market) external;

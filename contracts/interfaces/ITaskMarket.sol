@@ -36,8 +36,8 @@ interface ITaskMarket {
         uint16 providerFloor; // consensus score below which the provider earns nothing
         uint16 tolerance; // |score - consensus| at or beyond which a validator earns nothing
         uint16 refundBps; // share of the provider's unpaid part that returns to the requester
-        uint16 nonRevealSlashBps; // share of a non-revealer's stake slashed
-        uint16 providerTimeoutSlashBps; // share of a late provider's stake slashed
+        uint32 nonRevealPenaltyBps; // non-revealer's penalty, in bps of its seat's share of the validator pool
+        uint32 providerTimeoutPenaltyBps; // late provider's penalty, in bps of the provider pool (fee - validators')
         uint16 equivocationSlashBps; // share of an equivocator's stake slashed
         uint16 reporterBountyBps; // share of an equivocation slash paid to the reporter
         uint32 answerWindow; // blocks a provider has to answer
@@ -46,6 +46,7 @@ interface ITaskMarket {
         uint32 drawWindow; // blocks a round waits (reseeding) for enough eligible validators before it gives up
         uint32 maxPromptBytes; // cap on prompt calldata
         uint32 maxOutputBytes; // cap on output calldata
+        uint96 minFee; // smallest fee: each seat's share must pay its commit and reveal gas
     }
 
     /// @notice A task as stored (read with `task`).
@@ -150,7 +151,8 @@ interface ITaskMarket {
     event ScoreCommitted(uint256 indexed taskId, uint256 round, address indexed validator, bytes32 commitment);
     /// @notice Emitted when `validator` reveals `score`.
     event ScoreRevealed(uint256 indexed taskId, uint256 round, address indexed validator, uint256 score);
-    /// @notice Emitted when members of `round` that did not reveal lose `total` tokens together.
+    /// @notice Emitted when members of `round` that did not reveal lose `total` tokens together (each a multiple of
+    /// its seat's share, capped by its stake; see nonRevealPenaltyBps).
     event NonRevealersSlashed(uint256 indexed taskId, uint256 round, address[] validators, uint256 total);
     /// @notice Emitted when a round ends below quorum and a new committee will be drawn for `newRound`.
     event TaskRolled(uint256 indexed taskId, uint256 newRound);
@@ -181,8 +183,8 @@ interface ITaskMarket {
     /// @notice Emitted when governance changes the treasury.
     event TreasurySet(address indexed treasury);
 
-    /// @notice Thrown for a zero fee.
-    error ZeroFee();
+    /// @notice Thrown for a fee below the minimum of the current parameters.
+    error FeeBelowMinimum(uint256 fee, uint256 minFee);
     /// @notice Thrown when the fee does not fit 96 bits.
     error FeeTooLarge(uint256 fee);
     /// @notice Thrown when the token delivered fewer tokens than asked (fee-on-transfer tokens are not supported).

@@ -11,6 +11,8 @@ library MarketParams {
     uint256 internal constant MAX_COMMITTEE = 32;
     /// @notice Largest window, in blocks (about 7 days at 12 s per block).
     uint256 internal constant MAX_WINDOW = 50_400;
+    /// @notice Largest minimum fee (10^9 tokens of 18 decimals): governance cannot price every requester out.
+    uint256 internal constant MAX_MIN_FEE = 1e27;
     /// @notice Largest prompt or output carried in calldata, in bytes.
     uint256 internal constant MAX_PAYLOAD_BYTES = 131_072;
 
@@ -29,8 +31,8 @@ library MarketParams {
         p.providerFloor = 3_000;
         p.tolerance = 1_500;
         p.refundBps = 2_500; // docs/ECONOMICS.md: halves the requester-collusion gain of the refund
-        p.nonRevealSlashBps = 1_000;
-        p.providerTimeoutSlashBps = 500;
+        p.nonRevealPenaltyBps = 30_000; // 3x the seat's share (docs/ECONOMICS.md: downtime bound)
+        p.providerTimeoutPenaltyBps = 10_000; // 1x the provider pool
         p.equivocationSlashBps = 5_000;
         p.reporterBountyBps = 1_000;
         p.answerWindow = 20;
@@ -39,6 +41,7 @@ library MarketParams {
         p.drawWindow = 50;
         p.maxPromptBytes = 8_192;
         p.maxOutputBytes = 16_384;
+        p.minFee = 1e16; // 0.01 token of 18 decimals; size it per chain (docs/ECONOMICS.md)
     }
 
     /// @notice Reverts ParameterOutOfBounds naming the first parameter outside its bounds.
@@ -53,8 +56,9 @@ library MarketParams {
         _check("providerFloor", p.providerFloor, 0, 9_000);
         _check("tolerance", p.tolerance, 100, 10_000);
         _check("refundBps", p.refundBps, 0, 5_000); // see docs/PROTOCOL.md: requester collusion
-        _check("nonRevealSlashBps", p.nonRevealSlashBps, 100, 5_000); // withholding must always cost stake
-        _check("providerTimeoutSlashBps", p.providerTimeoutSlashBps, 100, 5_000);
+        // Withholding must cost at least the seat's share (so it never beats revealing), at most 100x of it.
+        _check("nonRevealPenaltyBps", p.nonRevealPenaltyBps, 10_000, 1_000_000);
+        _check("providerTimeoutPenaltyBps", p.providerTimeoutPenaltyBps, 1_000, 100_000);
         _check("equivocationSlashBps", p.equivocationSlashBps, 1_000, 10_000);
         _check("reporterBountyBps", p.reporterBountyBps, 0, 5_000); // self-reporting must stay a loss
         _check("answerWindow", p.answerWindow, 1, MAX_WINDOW);
@@ -63,6 +67,7 @@ library MarketParams {
         _check("drawWindow", p.drawWindow, 1, MAX_WINDOW);
         _check("maxPromptBytes", p.maxPromptBytes, 1, MAX_PAYLOAD_BYTES);
         _check("maxOutputBytes", p.maxOutputBytes, 1, MAX_PAYLOAD_BYTES);
+        _check("minFee", p.minFee, 1, MAX_MIN_FEE);
     }
 
     /// @notice Blocks from creation to the last settlement when every step happens as soon as it can:

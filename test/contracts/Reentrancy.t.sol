@@ -246,12 +246,12 @@ contract ReentrancyTest is TestBase {
         );
 
         address requester = address(0xC000);
-        fot.mint(requester, 1_000);
+        fot.mint(requester, 1e18);
         vm.prank(requester);
-        fot.approve(address(m), 1_000);
+        fot.approve(address(m), 1e18);
         vm.prank(requester);
-        (ok, ret) = address(m).call(abi.encodeCall(ITaskMarket.createTask, (MODEL, EVALUATOR, 1_000, "prompt")));
-        expectRevertData(ok, ret, abi.encodeWithSelector(ITaskMarket.FeeOnTransferToken.selector, 1_000, 990));
+        (ok, ret) = address(m).call(abi.encodeCall(ITaskMarket.createTask, (MODEL, EVALUATOR, 1e18, "prompt")));
+        expectRevertData(ok, ret, abi.encodeWithSelector(ITaskMarket.FeeOnTransferToken.selector, 1e18, 0.99e18));
         assertEq(fot.balanceOf(address(m)), 0, "no escrow booked");
         assertEq(m.taskCount(), 0, "no task created");
     }

@@ -68,7 +68,8 @@ describe("TaskMarket life cycle", () => {
     const env = await setupProtocol({ providers: 1, validators: 5 });
     const market = env.as(env.requester).market;
     await env.fund(env.requester, FEE * 10n, env.manifest.contracts.taskMarket);
-    await expectRevert(market.write.createTask([MODEL_ID, EVALUATOR_ID, 0n, "0x"]), "ZeroFee");
+    await expectRevert(market.write.createTask([MODEL_ID, EVALUATOR_ID, 0n, "0x"]), "FeeBelowMinimum");
+    await expectRevert(market.write.createTask([MODEL_ID, EVALUATOR_ID, DEFAULT_MARKET_PARAMS.minFee - 1n, "0x"]), "FeeBelowMinimum");
     await expectRevert(market.write.createTask([MODEL_ID, EVALUATOR_ID, 1n << 96n, "0x"]), "FeeTooLarge");
     const tooLong = toHex(new Uint8Array(DEFAULT_MARKET_PARAMS.maxPromptBytes + 1));
     await expectRevert(market.write.createTask([MODEL_ID, EVALUATOR_ID, FEE, tooLong]), "PromptTooLarge");
@@ -115,7 +116,8 @@ describe("TaskMarket life cycle", () => {
     await expectRevert(provider.write.submitAnswer([taskId, keccak256(output), output, ""]), "AnswerDeadlinePassed");
     const stakeBefore = (await env.read.registry.read.stakeInfo([first.provider])).amount;
     await env.wait(await env.read.market.write.reassign([taskId]));
-    const slashed = (stakeBefore * BigInt(DEFAULT_MARKET_PARAMS.providerTimeoutSlashBps)) / 10_000n;
+    const providerPool = FEE - (FEE * BigInt(DEFAULT_MARKET_PARAMS.validatorPoolBps)) / 10_000n;
+    const slashed = (providerPool * BigInt(DEFAULT_MARKET_PARAMS.providerTimeoutPenaltyBps)) / 10_000n;
     assert.equal((await env.read.registry.read.stakeInfo([first.provider])).amount, stakeBefore - slashed);
     assert.equal(await env.read.market.read.claimable([env.manifest.treasury]), slashed);
     const second = await env.read.market.read.task([taskId]);
@@ -163,7 +165,7 @@ describe("TaskMarket life cycle", () => {
       env.as(env.wallets[9]).market.write.setParams([DEFAULT_MARKET_PARAMS]),
       "OwnableUnauthorizedAccount",
     );
-    const outOfBounds: [keyof typeof DEFAULT_MARKET_PARAMS, number][] = [
+    const outOfBounds: [keyof typeof DEFAULT_MARKET_PARAMS, number | bigint][] = [
       ["committeeSize", 0],
       ["committeeSize", 33],
       ["maxRounds", 0],
@@ -175,8 +177,9 @@ describe("TaskMarket life cycle", () => {
       ["providerFloor", 9_001],
       ["tolerance", 99],
       ["refundBps", 5_001],
-      ["nonRevealSlashBps", 99],
-      ["providerTimeoutSlashBps", 5_001],
+      ["nonRevealPenaltyBps", 9_999],
+      ["nonRevealPenaltyBps", 1_000_001],
+      ["providerTimeoutPenaltyBps", 100_001],
       ["equivocationSlashBps", 999],
       ["reporterBountyBps", 5_001],
       ["answerWindow", 0],
@@ -185,6 +188,7 @@ describe("TaskMarket life cycle", () => {
       ["drawWindow", 0],
       ["maxPromptBytes", 0],
       ["maxOutputBytes", 131_073],
+      ["minFee", 0n],
     ];
     for (const [name, value] of outOfBounds) {
       const args = await expectRevert(

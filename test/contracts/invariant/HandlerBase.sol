@@ -80,6 +80,8 @@ abstract contract HandlerBase is MarketSigner {
         ITaskMarket.MemberView[] members;
         ITaskMarket.Status status;
         uint256 paramsVersion;
+        uint256 fee;
+        uint256 committeeSize;
     }
 
     function _isSettled(ITaskMarket.Status status) internal pure returns (bool) {
@@ -129,15 +131,22 @@ abstract contract HandlerBase is MarketSigner {
         ITaskMarket.TaskView memory t = market.task(id);
         snap.status = t.status;
         snap.paramsVersion = t.paramsVersion;
+        snap.fee = t.fee;
+        snap.committeeSize = t.committeeSize;
         if (watchedAreMembers) snap.members = market.committee(id, t.round);
     }
 
-    /// @dev Revealers lose nothing; non-revealers (or a late provider) lose exactly stake * bps / 10_000.
+    /// @dev Revealers lose nothing; a non-revealer loses exactly min(stake, penalty of its seat), a late provider
+    ///      min(stake, penalty of the provider pool), an equivocator stake * bps / 10_000.
     function _checkSlashes(Snapshot memory before, address[] memory watched, bytes4 selector) internal {
         ITaskMarket.Params memory p = market.paramsAt(before.paramsVersion); // the task's, not the current ones
-        uint256 bps = selector == ITaskMarket.finalize.selector
-            ? p.nonRevealSlashBps
-            : selector == ITaskMarket.reassign.selector ? p.providerTimeoutSlashBps : p.equivocationSlashBps;
+        uint256 pool = (before.fee * p.validatorPoolBps) / 10_000;
+        uint256 penalty;
+        if (selector == ITaskMarket.finalize.selector) {
+            penalty = before.committeeSize == 0 ? 0 : ((pool / before.committeeSize) * p.nonRevealPenaltyBps) / 10_000;
+        } else if (selector == ITaskMarket.reassign.selector) {
+            penalty = ((before.fee - pool) * p.providerTimeoutPenaltyBps) / 10_000;
+        }
         for (uint256 i; i < watched.length; ++i) {
             uint256 nowStake = registry.stakeInfo(watched[i]).amount;
             if (nowStake > before.stakes[i]) {
@@ -145,7 +154,12 @@ abstract contract HandlerBase is MarketSigner {
                 continue;
             }
             bool revealedMember = before.members.length > i && before.members[i].revealed;
-            uint256 expectedLoss = revealedMember ? 0 : (before.stakes[i] * bps) / 10_000; // rounded down
+            uint256 expectedLoss;
+            if (!revealedMember) {
+                expectedLoss = selector == ITaskMarket.reportEquivocation.selector
+                    ? (before.stakes[i] * p.equivocationSlashBps) / 10_000 // rounded down
+                    : (penalty < before.stakes[i] ? penalty : before.stakes[i]);
+            }
             if (before.stakes[i] - nowStake != expectedLoss) _violation("slash differs from its rule");
         }
     }

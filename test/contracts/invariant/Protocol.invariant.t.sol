@@ -130,7 +130,7 @@ contract ProtocolInvariantTest is TestBase {
         uint256 min = registry.minStake(IStakeRegistry.Role.Validator);
         for (uint256 i; i < 7; ++i) {
             IStakeRegistry.StakeInfo memory info = registry.stakeInfo(handler.validators(i));
-            if (info.unstakeBlock == 0 && info.amount >= min) sum += info.amount;
+            if (info.unstakeBlock == 0 && info.jailedUntil == 0 && info.amount >= min) sum += info.amount;
         }
         assertEq(registry.totalValidatorWeight(handler.evaluatorId()), sum, "pool weight");
     }

@@ -48,10 +48,21 @@ contract ProtocolHandler is HandlerBase {
     function requestUnstake(uint256 who) external {
         address actor = _anyStaker(who);
         IStakeRegistry.StakeInfo memory info = registry.stakeInfo(actor);
-        if (info.amount == 0 || info.unstakeBlock != 0) return;
+        if (info.role == IStakeRegistry.Role.None || info.unstakeBlock != 0) return; // a zero stake may leave too
         vm.prank(actor);
         registry.requestUnstake();
         ++calls["requestUnstake"];
+    }
+
+    /// @notice A jailed staker waits out its jail and rejoins the pools.
+    function unjail(uint256 who) external {
+        address actor = _anyStaker(who);
+        uint256 until = registry.stakeInfo(actor).jailedUntil;
+        if (until == 0) return;
+        if (block.number < until) vm.roll(until);
+        vm.prank(actor);
+        registry.unjail();
+        ++calls["unjail"];
     }
 
     function cancelUnstake(uint256 who) external {
@@ -67,6 +78,8 @@ contract ProtocolHandler is HandlerBase {
         IStakeRegistry.StakeInfo memory info = registry.stakeInfo(actor);
         if (info.unstakeBlock == 0 || info.locks != 0) return;
         uint256 withdrawable = uint256(info.unstakeBlock) + registry.unstakeCooldown();
+        uint256 reportable = uint256(info.lastUnlockBlock) + registry.equivocationWindow();
+        if (reportable > withdrawable) withdrawable = reportable;
         if (block.number < withdrawable) vm.roll(withdrawable); // a time jump past the cooldown
         uint256 before = token.balanceOf(actor);
         vm.prank(actor);
@@ -83,7 +96,7 @@ contract ProtocolHandler is HandlerBase {
         if (registry.activeProviders(MODEL) == 0) return;
         vm.roll(block.number + 1); // the provider draw reads the pool as of the previous block
         address requester = requesters[who % requesters.length];
-        fee = bound(fee, 1, 1e24);
+        fee = bound(fee, market.params().minFee, 1e24);
         token.mint(requester, fee);
         vm.prank(requester);
         token.approve(address(market), fee);
@@ -253,8 +266,9 @@ contract ProtocolHandler is HandlerBase {
         p.providerFloor = uint16(bound(rand(seed, 7), 0, 9_000));
         p.tolerance = uint16(bound(rand(seed, 8), 100, 10_000));
         p.refundBps = uint16(bound(rand(seed, 9), 0, 5_000));
-        p.nonRevealSlashBps = uint16(bound(rand(seed, 10), 100, 5_000));
-        p.providerTimeoutSlashBps = uint16(bound(rand(seed, 11), 100, 5_000));
+        p.nonRevealPenaltyBps = uint32(bound(rand(seed, 10), 10_000, 1_000_000));
+        p.providerTimeoutPenaltyBps = uint32(bound(rand(seed, 11), 1_000, 100_000));
+        p.minFee = uint96(bound(rand(seed, 18), 1, 1e18));
         p.equivocationSlashBps = uint16(bound(rand(seed, 12), 1_000, 10_000));
         p.reporterBountyBps = uint16(bound(rand(seed, 13), 0, 5_000));
         // Windows small enough that the task lifetime stays below the registry's cooldown (800 blocks).
