@@ -231,3 +231,15 @@ export function rewardSplit(
   const paid = validators.reduce((acc, x) => acc + x, 0n);
   return { provider, requester, treasury, dust: pool - paid, validators };
 }
+
+/** TaskMarket's default `nonRevealPenaltyBps` (contracts/libraries/MarketParams.sol): 3x the seat's share. */
+export const DEFAULT_NON_REVEAL_PENALTY_BPS = 30_000n;
+
+/**
+ * The penalty of one member that did not reveal (TaskSettlement._readRound): `nonRevealPenaltyBps` of the seat's
+ * share of the validator pool, each division rounded down; the registry caps it by the member's stake.
+ */
+export function nonRevealPenalty(fee: bigint, committeeSize: number, validatorPoolBps: bigint, nonRevealPenaltyBps: bigint): bigint {
+  const pool = (fee * validatorPoolBps) / BPS;
+  return ((pool / BigInt(committeeSize)) * nonRevealPenaltyBps) / BPS;
+}

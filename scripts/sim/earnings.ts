@@ -4,8 +4,19 @@
  * TaskMarket draws them: k distinct members, stake-weighted, without replacement. Reported per strategy: pay per
  * committee seat relative to the honest validators' mean, and its spread across the validators of that strategy.
  * Providers: mean consensus vs truth and mean pay as a share of the fee (the downgraded provider's gain shows here).
+ *
+ * Reveals: every strategy reveals except the selective revealer, which waits for the others' reveals and
+ * withholds its own whenever the outcome would not pay it (its score is outside the tolerance of the consensus).
+ * A non-revealer pays the contracts' non-reveal penalty (a multiple of its seat's share); below quorum the round
+ * pays nobody (the contract rolls it to a new committee; the simulator does not replay it).
  */
-import { rewardSplit, type RewardParams } from "../../sdk/protocol-math.ts";
+import {
+  BPS,
+  DEFAULT_NON_REVEAL_PENALTY_BPS,
+  nonRevealPenalty,
+  rewardSplit,
+  type RewardParams,
+} from "../../sdk/protocol-math.ts";
 import {
   consensusOf,
   drawTask,
@@ -20,9 +31,10 @@ import {
 } from "./model.ts";
 import { createRandom, type Random } from "./random.ts";
 
-/** Population mix: 60% honest, three lazy kinds at 5% each, four attacker coalitions at 6.25% each. */
+/** Population mix: 55% honest, three lazy kinds and selective revealers at 5% each, four attacker coalitions at
+ * 6.25% each. */
 export const DEFAULT_MIX: Readonly<Record<Strategy, number>> = {
-  honest: 0.6,
+  honest: 0.55,
   lazyConstant: 0.05,
   lazyRandom: 0.05,
   lazyCopy: 0.05,
@@ -30,7 +42,10 @@ export const DEFAULT_MIX: Readonly<Record<Strategy, number>> = {
   sabotageRival: 0.0625,
   intermittent: 0.0625,
   noiseInjection: 0.0625,
+  selectiveRevealer: 0.05,
 };
+/** TaskMarket's default quorum: 3 of 5 (quorumBps 6,000). */
+const QUORUM_BPS = 6_000n;
 /** Which provider each coalition targets (noise injectors attack every task). */
 const TARGET: Partial<Record<Strategy, string>> = { boostFriend: "weak", sabotageRival: "strong", intermittent: "average" };
 
@@ -45,6 +60,8 @@ export interface EarningsConfig {
   attack: AttackConfig;
   evaluator: EvaluatorModel;
   mix?: Readonly<Record<Strategy, number>>;
+  /** Non-reveal penalty in bps of the seat's share (default: the contracts' default). */
+  nonRevealPenaltyBps?: bigint;
 }
 
 export interface StrategyEarnings {
@@ -114,11 +131,23 @@ export function runEarnings(cfg: EarningsConfig): EarningsResult {
       return BigInt(scoreFor(v.strategy, ctx, rng));
     });
     const stakes = committee.map((v) => BigInt(Math.max(1, Math.round(v.stake * 1_000))));
-    const consensus = consensusOf(cfg.rule, scores, stakes, cfg.trimBps);
-    const split = rewardSplit(FEE, consensus, scores, scores.map(() => true), cfg.params);
+    const outcome = consensusOf(cfg.rule, scores, stakes, cfg.trimBps);
+    // The selective revealer sees the outcome the others' reveals make and withholds when it would not be paid.
+    const revealed = committee.map((v, i) => {
+      if (v.strategy !== "selectiveRevealer") return true;
+      const distance = scores[i] > outcome ? scores[i] - outcome : outcome - scores[i];
+      return distance < cfg.params.tolerance;
+    });
+    const shown = (xs: readonly bigint[]) => xs.filter((_, i) => revealed[i]);
+    const revealedCount = BigInt(revealed.filter(Boolean).length);
+    const quorum = revealedCount * BPS >= BigInt(cfg.committeeSize) * QUORUM_BPS;
+    const consensus = quorum ? consensusOf(cfg.rule, shown(scores), shown(stakes), cfg.trimBps) : outcome;
+    const split = rewardSplit(FEE, consensus, scores, revealed, cfg.params);
+    const penalty = nonRevealPenalty(FEE, cfg.committeeSize, cfg.params.validatorPoolBps, cfg.nonRevealPenaltyBps ?? DEFAULT_NON_REVEAL_PENALTY_BPS);
     committee.forEach((v, i) => {
       v.seats++;
-      v.earned += split.validators[i];
+      if (!revealed[i]) v.earned -= penalty;
+      else if (quorum) v.earned += split.validators[i];
     });
     const atTruth = rewardSplit(FEE, BigInt(task.truth), [], [], cfg.params).provider;
     const sums = providerSums.get(provider.name)!;

@@ -63,7 +63,8 @@ export type Strategy =
   | "boostFriend"
   | "sabotageRival"
   | "intermittent"
-  | "noiseInjection";
+  | "noiseInjection"
+  | "selectiveRevealer";
 export const STRATEGIES: readonly Strategy[] = [
   "honest",
   "lazyConstant",
@@ -73,6 +74,7 @@ export const STRATEGIES: readonly Strategy[] = [
   "sabotageRival",
   "intermittent",
   "noiseInjection",
+  "selectiveRevealer",
 ];
 
 export interface AttackConfig {
@@ -118,6 +120,8 @@ export function scoreFor(strategy: Strategy, ctx: ScoreContext, rng: Random): nu
       return ctx.targeted && rng.chance(ctx.attack.intermittentRate) ? Math.min(MAX, honest() + budget) : honest();
     case "noiseInjection":
       return clampScore(honest() + rng.normal(0, ctx.attack.noiseSd));
+    case "selectiveRevealer":
+      return honest(); // scores honestly; whether it reveals is decided after the others' reveals (earnings.ts)
   }
 }
 

@@ -4,6 +4,7 @@ import { getAddress, parseEventLogs } from "viem";
 import { RefundReason, TaskStatus, taskMarketAbi } from "../../sdk/contracts.ts";
 import { signCommit, taskMarketDomain } from "../../sdk/eip712.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
+import { nonRevealPenalty } from "../../sdk/protocol-math.ts";
 import { expectRevert, FEE, type Protocol, setupProtocol } from "./protocol-fixture.ts";
 
 async function committeeTask(env: Protocol) {
@@ -15,8 +16,9 @@ async function committeeTask(env: Protocol) {
 
 /** The non-reveal penalty of one seat under the default parameters: a multiple of the seat's share. */
 function seatPenalty(fee: bigint, k: number): bigint {
-  const pool = (fee * BigInt(DEFAULT_MARKET_PARAMS.validatorPoolBps)) / 10_000n;
-  return ((pool / BigInt(k)) * BigInt(DEFAULT_MARKET_PARAMS.nonRevealPenaltyBps)) / 10_000n;
+  // The SDK's port (used by the simulator), checked here against the chain.
+  const p = DEFAULT_MARKET_PARAMS;
+  return nonRevealPenalty(fee, k, BigInt(p.validatorPoolBps), BigInt(p.nonRevealPenaltyBps));
 }
 
 describe("TaskMarket commit-reveal matrix (each case has its own custom error)", () => {

@@ -61,6 +61,12 @@ describe("economic simulator", () => {
     }
   });
 
+  it("a selective revealer (withholds when the outcome would not pay it) earns less than an honest validator", () => {
+    const { byStrategy } = runEarnings(earningsConfig);
+    assert.ok(byStrategy.selectiveRevealer.validators > 0);
+    assert.ok(byStrategy.selectiveRevealer.mean < 1, `selective revealer earns ${byStrategy.selectiveRevealer.mean} of honest`);
+  });
+
   it("a requester coalition gains nothing without committee members and more with a larger refund", () => {
     const base = { seed: "test", rounds: 1_500, committeeSize: 5, rule: "median" as const, trimBps: 2_000n };
     const common = { ...base, evaluator: DEFAULT_EVALUATOR, side: "requester" as const };
