@@ -125,6 +125,18 @@ export async function runDirectTask(env: BenchChain): Promise<TaskGas> {
   return { ...gas, commits, reveals, finalize };
 }
 
+/**
+ * Every payee (provider, requester, validators, treasury) claims its credit, so the next task's finalize writes
+ * credit slots from zero: the cold case of a daemon that claimed since its last task.
+ */
+export async function claimAll(env: BenchChain): Promise<void> {
+  const reader = env.as(env.deployer).taskMarket;
+  for (const w of [env.deployer, env.requester, env.provider, ...env.validators]) {
+    if ((await reader.read.claimable([w.account.address])) === 0n) continue;
+    await gasOf(env, await env.as(w).taskMarket.write.claim());
+  }
+}
+
 /** Gas of one commitBySig transaction relaying the first `count` members' signed commits of a fresh task. */
 export async function relayedCommitBatch(env: BenchChain, count: number): Promise<bigint> {
   const { taskId, members } = await taskToCommittee(env);

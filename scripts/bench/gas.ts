@@ -4,7 +4,7 @@
 // Targets (issue 2): commit <= 50k, reveal <= 60k, finalize with k = 5 <= 200k, committee draw O(k log n).
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { benchChain, relayedCommitBatch, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
+import { benchChain, claimAll, relayedCommitBatch, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
 
 export interface GasFigures {
   commit: number;
@@ -12,6 +12,9 @@ export interface GasFigures {
   commitBySigBatchPerItem: number;
   finalize: Record<"3" | "5" | "7" | "15", number>;
   lifecycle: Record<"5", number>;
+  /** k = 5 when every payee claimed since its last task (credit slots written from zero). */
+  finalizeCold: Record<"5", number>;
+  lifecycleCold: Record<"5", number>;
   drawCommittee: Record<"100" | "1000", number>;
 }
 
@@ -33,6 +36,8 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
   let reveal = 0;
   let lifecycle = 0;
   let perItem = 0;
+  let finalizeCold = 0;
+  let lifecycleCold = 0;
   for (const k of [3, 5, 7, 15] as const) {
     log(`committee k=${k}: ${k} validators, warm-up task, measured task`);
     // Windows wide enough for k one-transaction-per-block commits (automine) in each phase.
@@ -43,8 +48,13 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
     if (k === 5) {
       commit = num(max(task.commits));
       reveal = num(max(task.reveals));
-      const total = task.create + task.answer + task.draw + task.finalize;
-      lifecycle = num([...task.commits, ...task.reveals].reduce((a, b) => a + b, total));
+      const sum = (t: typeof task) =>
+        num([...t.commits, ...t.reveals].reduce((a, b) => a + b, t.create + t.answer + t.draw + t.finalize));
+      lifecycle = sum(task);
+      await claimAll(env);
+      const cold = await runDirectTask(env);
+      finalizeCold = num(cold.finalize);
+      lifecycleCold = sum(cold);
       await relayedCommitBatch(env, 5); // warm-up: each signer's nonce slot becomes non-zero
       const one = await relayedCommitBatch(env, 1);
       const five = await relayedCommitBatch(env, 5);
@@ -60,7 +70,16 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
     drawCommittee[String(n) as keyof GasFigures["drawCommittee"]] = num((await taskToCommittee(env)).gas.draw);
     await env.connection.close();
   }
-  return { commit, reveal, commitBySigBatchPerItem: perItem, finalize, lifecycle: { "5": lifecycle }, drawCommittee };
+  return {
+    commit,
+    reveal,
+    commitBySigBatchPerItem: perItem,
+    finalize,
+    lifecycle: { "5": lifecycle },
+    finalizeCold: { "5": finalizeCold },
+    lifecycleCold: { "5": lifecycleCold },
+    drawCommittee,
+  };
 }
 
 function flatten(figures: GasFigures): Map<string, number> {
