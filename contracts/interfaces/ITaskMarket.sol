@@ -156,7 +156,8 @@ interface ITaskMarket {
     event NonRevealersSlashed(uint256 indexed taskId, uint256 round, address[] validators, uint256 total);
     /// @notice Emitted when a round ends below quorum and a new committee will be drawn for `newRound`.
     event TaskRolled(uint256 indexed taskId, uint256 newRound);
-    /// @notice Emitted on settlement; `validatorPay[i]` belongs to member i of the final round.
+    /// @notice Emitted on settlement; `validatorPay[i]` belongs to member i of the final round; `treasuryShare`
+    /// includes the rounding dust of the validator pool.
     event TaskFinalized(
         uint256 indexed taskId,
         uint256 round,

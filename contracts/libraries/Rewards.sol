@@ -5,12 +5,14 @@ pragma solidity 0.8.28;
 /// @notice Splits one task's escrowed fee between provider, requester refund, treasury and the validator committee.
 /// @dev Conservation is exact by construction: every amount is either computed by one rounded-down division or
 ///      defined as "what is left", so `provider + requester + treasury + dust + sum(validators) == fee`.
-///      Rounding dust has exactly one owner: the treasury (reported separately as `dust` so it can be audited).
+///      Rounding dust has exactly one owner: the treasury. The split keeps it apart (`dust`) so that tests can
+///      check it; the market credits it together with the treasury's share and reports the sum as `treasuryShare`.
 ///
 ///      Why the requester refund is partial (`refundBps` < 100%): a requester colluding with the committee to
-///      under-score would otherwise get the provider's unpaid share back for free. With a partial refund, every
-///      unit of provider pay destroyed by under-scoring returns only `refundBps` to the requester; the rest goes to
-///      the treasury, so under-scoring costs the coalition `(1 - refundBps)` of what it takes from the provider.
+///      under-score would otherwise get the provider's unpaid share back in full. With a partial refund, every unit
+///      of provider pay destroyed by under-scoring returns only `refundBps` to the requester and the rest goes to
+///      the treasury: it scales the requester's gain down (the loss falls on the provider, not on the coalition;
+///      docs/ECONOMICS.md gives the whole gain, validator-pool capture included).
 library Rewards {
     /// @notice Settlement parameters (the market bounds them further when governance sets them).
     struct Params {
