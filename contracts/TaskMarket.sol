@@ -195,7 +195,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (commits.length == 0) revert EmptyBatch();
         for (uint256 i; i < commits.length; ++i) {
             SignedCommit calldata c = commits[i];
-            _checkSigned(c.taskId, c.round, c.index, c.deadline, _commitSigner(c), c.nonce);
+            _checkSigned(c.taskId, c.round, c.index, c.deadline, _commitSigner(c));
             _commit(c.taskId, c.index, c.commitment, _memberAt(c.taskId, c.round, c.index));
         }
     }
@@ -205,7 +205,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (reveals.length == 0) revert EmptyBatch();
         for (uint256 i; i < reveals.length; ++i) {
             SignedReveal calldata r = reveals[i];
-            _checkSigned(r.taskId, r.round, r.index, r.deadline, _revealSigner(r), r.nonce);
+            _checkSigned(r.taskId, r.round, r.index, r.deadline, _revealSigner(r));
             _reveal(r.taskId, r.index, r.score, r.salt, _memberAt(r.taskId, r.round, r.index));
         }
     }
@@ -310,16 +310,17 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         revert CommitmentMismatch(taskId, account);
     }
 
-    /// @dev Shared checks of a relayed message; consumes the signer's nonce (OpenZeppelin Nonces: sequential).
-    function _checkSigned(uint256 taskId, uint256 round, uint256 index, uint256 deadline, address signer, uint256 nonce)
+    /// @dev Shared checks of a relayed message. No nonce: a commit or reveal is single-use per member, task and
+    /// round (AlreadyCommitted / AlreadyRevealed), so messages of unrelated tasks never wait for each other.
+    function _checkSigned(uint256 taskId, uint256 round, uint256 index, uint256 deadline, address signer)
         private
+        view
     {
         if (block.timestamp > deadline) revert SignatureExpired(deadline);
         Task storage t = _tasks[taskId];
         if (round != t.round) revert RoundMismatch(taskId, round);
         address member = _memberAt(taskId, round, index);
         if (signer != member || index >= t.committeeSize) revert InvalidSigner(signer, member);
-        _useCheckedNonce(signer, nonce);
     }
 
     function _memberAt(uint256 taskId, uint256 round, uint256 index) private view returns (address) {

@@ -9,6 +9,7 @@ export const CONTRACT_NAMES = [
   "EvaluatorRegistry",
   "SettlementMath",
   "TaskMarket",
+  "RelayBatcher",
 ] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 
@@ -37,6 +38,7 @@ const SOURCE_DIR: Record<ContractName, string> = {
   EvaluatorRegistry: "contracts/EvaluatorRegistry.sol",
   SettlementMath: "contracts/SettlementMath.sol",
   TaskMarket: "contracts/TaskMarket.sol",
+  RelayBatcher: "contracts/RelayBatcher.sol",
 };
 
 /** Reads a Hardhat 3 build artifact from the repository's artifacts/ folder. */

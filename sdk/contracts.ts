@@ -10,13 +10,14 @@ import {
 import {
   evaluatorRegistryAbi,
   mockERC20Abi,
+  relayBatcherAbi,
   settlementMathAbi,
   stakeRegistryAbi,
   taskMarketAbi,
 } from "./abi.ts";
 import type { DeploymentManifest } from "./deployment.ts";
 
-export { evaluatorRegistryAbi, mockERC20Abi, settlementMathAbi, stakeRegistryAbi, taskMarketAbi };
+export { evaluatorRegistryAbi, mockERC20Abi, relayBatcherAbi, settlementMathAbi, stakeRegistryAbi, taskMarketAbi };
 
 /**
  * Clients for typed contract instances: reads go through `public`, writes through `wallet`. Pass `{ public }` for a

@@ -40,7 +40,7 @@ export function maxTaskLifetime(p: MarketParams): bigint {
 }
 
 /**
- * Deploys token (unless given), StakeRegistry, EvaluatorRegistry, SettlementMath and TaskMarket, binds the registry
+ * Deploys token (unless given), StakeRegistry, EvaluatorRegistry, SettlementMath, TaskMarket and RelayBatcher, binds the registry
  * to the market, registers evaluators, hands ownership to `governance` (Ownable2Step: governance must call
  * acceptOwnership on both registries) and returns the manifest. Works on any chain viem can reach.
  */
@@ -95,6 +95,7 @@ export async function deployProtocol(options: DeployProtocolParameters): Promise
   ]);
   const evaluatorRegistry = await deploy("EvaluatorRegistry", [deployer]);
   const settlementMath = await deploy("SettlementMath", []);
+  const relayBatcher = await deploy("RelayBatcher", []);
   const taskMarket = await deploy("TaskMarket", [
     token,
     stakeRegistry,
@@ -129,7 +130,7 @@ export async function deployProtocol(options: DeployProtocolParameters): Promise
     deployer,
     governance,
     treasury,
-    contracts: { token, stakeRegistry, evaluatorRegistry, settlementMath, taskMarket },
+    contracts: { token, stakeRegistry, evaluatorRegistry, settlementMath, taskMarket, relayBatcher },
     token: { address: token, name, symbol, decimals: Number(decimals), mock },
     parameters: {
       market: { ...params, minFee: params.minFee.toString() },

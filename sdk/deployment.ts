@@ -97,6 +97,7 @@ export const deploymentManifestSchema = z.object({
     stakeRegistry: address,
     evaluatorRegistry: address,
     settlementMath: address,
+    relayBatcher: address.optional(), // relays signed batches item by item (older manifests have none)
     taskMarket: address,
   }),
   token: z.object({ address, name: z.string(), symbol: z.string(), decimals: nonNegative, mock: z.boolean() }),

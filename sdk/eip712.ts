@@ -10,7 +10,7 @@ import {
 
 /** EIP-712 domain name and version of the TaskMarket (contracts/TaskSignatures.sol). */
 export const EIP712_NAME = "PoQ TaskMarket";
-export const EIP712_VERSION = "1";
+export const EIP712_VERSION = "2"; // 2: relayed messages carry no nonce
 
 /** The TaskMarket's domain: binds every message to one chain and one deployment. */
 export function taskMarketDomain(chainId: number | bigint, market: Address): TypedDataDomain {
@@ -22,7 +22,6 @@ export const commitTypes = {
     { name: "taskId", type: "uint256" },
     { name: "round", type: "uint256" },
     { name: "commitment", type: "bytes32" },
-    { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
 } as const;
@@ -33,7 +32,6 @@ export const revealTypes = {
     { name: "round", type: "uint256" },
     { name: "score", type: "uint256" },
     { name: "salt", type: "bytes32" },
-    { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
 } as const;
@@ -47,22 +45,21 @@ export const attestationTypes = {
   ],
 } as const;
 
-/** A relayed commit; `nonce` must equal TaskMarket.nonces(signer) when it is executed (sequential). */
+/** A relayed commit. No nonce: it is single-use (one commit per member, task and round), so messages of unrelated
+ * tasks never wait for each other. */
 export type CommitMessage = {
   taskId: bigint;
   round: bigint;
   commitment: Hex;
-  nonce: bigint;
   deadline: bigint; // unix seconds
 }
 
-/** A relayed reveal; same nonce rule as CommitMessage. */
+/** A relayed reveal; single-use like CommitMessage. */
 export type RevealMessage = {
   taskId: bigint;
   round: bigint;
   score: bigint;
   salt: Hex;
-  nonce: bigint;
   deadline: bigint; // unix seconds
 }
 

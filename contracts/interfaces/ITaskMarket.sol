@@ -87,7 +87,6 @@ interface ITaskMarket {
         uint256 round;
         uint256 index; // member position in the committee (from CommitteeDrawn); not signed, checked against signer
         bytes32 commitment;
-        uint256 nonce;
         uint256 deadline; // unix seconds
         bytes signature;
     }
@@ -99,7 +98,6 @@ interface ITaskMarket {
         uint256 index;
         uint256 score;
         bytes32 salt;
-        uint256 nonce;
         uint256 deadline; // unix seconds
         bytes signature;
     }
@@ -293,10 +291,10 @@ interface ITaskMarket {
     /// @notice Committee member `index` reveals `score` and `salt` during the reveal phase.
     function reveal(uint256 taskId, uint256 index, uint256 score, bytes32 salt) external;
 
-    /// @notice Relays signed commits (atomically: one bad item reverts the batch).
+    /// @notice Relays signed commits atomically (one bad item reverts the batch; RelayBatcher skips bad items).
     function commitBySig(SignedCommit[] calldata commits) external;
 
-    /// @notice Relays signed reveals (atomically: one bad item reverts the batch).
+    /// @notice Relays signed reveals atomically (one bad item reverts the batch; RelayBatcher skips bad items).
     function revealBySig(SignedReveal[] calldata reveals) external;
 
     /// @notice Settles the current round once every member revealed or the reveal phase ended: slashes

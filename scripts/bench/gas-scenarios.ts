@@ -143,13 +143,11 @@ export async function relayedCommitBatch(env: BenchChain, count: number): Promis
   const chainId = env.manifest.chainId;
   const market = env.manifest.contracts.taskMarket;
   const domain = taskMarketDomain(chainId, market);
-  const reader = env.as(env.deployer).taskMarket;
   const items = [];
   for (let i = 0; i < count; i++) {
     const member = members[i];
     const commitment = computeCommitment({ score: 5_000, salt: randomSalt(), validator: member, taskId, round: 0, chainId, market });
-    const nonce = await reader.read.nonces([member]);
-    const message = { taskId, round: 0n, commitment, nonce, deadline: FAR_DEADLINE };
+    const message = { taskId, round: 0n, commitment, deadline: FAR_DEADLINE };
     const signature = await signCommit(wallet(env, member).account as LocalAccount, domain, message);
     items.push({ ...message, index: BigInt(i), signature });
   }

@@ -55,7 +55,7 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
       const cold = await runDirectTask(env);
       finalizeCold = num(cold.finalize);
       lifecycleCold = sum(cold);
-      await relayedCommitBatch(env, 5); // warm-up: each signer's nonce slot becomes non-zero
+      await relayedCommitBatch(env, 5); // warm-up: the same code paths and accounts as the measured batches
       const one = await relayedCommitBatch(env, 1);
       const five = await relayedCommitBatch(env, 5);
       perItem = num((five - one) / 4n);

@@ -48,7 +48,7 @@ describe("TaskMarket commit-reveal matrix (each case has its own custom error)",
     // replay from another task: D's signed commit for task 99 relayed into this task recovers to another address
     const d0 = members[3];
     const domain = taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
-    const replayed = { taskId: 99n, round: 0n, commitment: commitA, nonce: 0n, deadline: 2n ** 40n };
+    const replayed = { taskId: 99n, round: 0n, commitment: commitA, deadline: 2n ** 40n };
     const signature = await signCommit(env.walletOf(d0), domain, replayed);
     await expectRevert(
       env.as(env.wallets[18]).market.write.commitBySig([[{ ...replayed, taskId, index: 3n, signature }]]),

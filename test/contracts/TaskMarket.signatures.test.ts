@@ -1,6 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { concat, getAddress, keccak256, numberToHex, parseSignature, toHex, type Address, type Hex } from "viem";
+import {
+  concat,
+  getAddress,
+  keccak256,
+  numberToHex,
+  parseEventLogs,
+  parseSignature,
+  toFunctionSelector,
+  toHex,
+  type Address,
+  type Hex,
+} from "viem";
+import { relayBatcherAbi, taskMarketAbi } from "../../sdk/contracts.ts";
 import { signAttestation, signCommit, signReveal, taskMarketDomain, verifyAttestation } from "../../sdk/eip712.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { expectRevert, type Protocol, setupProtocol } from "./protocol-fixture.ts";
@@ -18,7 +30,6 @@ async function committeeTask(env: Protocol) {
 /** Builds the relayed commit for member `index` of `taskId`, signed in `domain` (default: the real one). */
 async function signedCommit(env: Protocol, taskId: bigint, members: Address[], index: number, score: number, opts: {
   domain?: ReturnType<typeof taskMarketDomain>;
-  nonce?: bigint;
   deadline?: bigint;
   round?: bigint;
   signTaskId?: bigint;
@@ -26,7 +37,6 @@ async function signedCommit(env: Protocol, taskId: bigint, members: Address[], i
   const member = members[index];
   const salt = env.randomSalt();
   const commitment = env.commitment(score, salt, member, taskId, 0);
-  const nonce = opts.nonce ?? (await env.read.market.read.nonces([member]));
   const deadline = opts.deadline ?? FAR_DEADLINE;
   const round = opts.round ?? 0n;
   const domain = opts.domain ?? taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
@@ -34,10 +44,9 @@ async function signedCommit(env: Protocol, taskId: bigint, members: Address[], i
     taskId: opts.signTaskId ?? taskId,
     round,
     commitment,
-    nonce,
     deadline,
   });
-  return { item: { taskId, round, index: BigInt(index), commitment, nonce, deadline, signature }, salt };
+  return { item: { taskId, round, index: BigInt(index), commitment, deadline, signature }, salt };
 }
 
 describe("TaskMarket relayed commits and reveals (EIP-712)", () => {
@@ -58,7 +67,6 @@ describe("TaskMarket relayed commits and reveals (EIP-712)", () => {
         round: 0n,
         score: BigInt(scores[i]),
         salt: commits[i].salt,
-        nonce: await env.read.market.read.nonces([members[i]]),
         deadline: FAR_DEADLINE,
       };
       const signature = await signReveal(env.walletOf(members[i]), domain, message);
@@ -76,10 +84,10 @@ describe("TaskMarket relayed commits and reveals (EIP-712)", () => {
     const relayer = env.as(env.wallets[18]).market;
     const market = env.manifest.contracts.taskMarket;
 
-    // used message: the first relay consumes the nonce; the same message again is rejected
+    // used message: a commit is single-use per member, task and round; the same message again is rejected
     const used = await signedCommit(env, taskId, members, 0, 5_000);
     await env.wait(await relayer.write.commitBySig([[used.item]]));
-    await expectRevert(relayer.write.commitBySig([[used.item]]), "InvalidAccountNonce");
+    await expectRevert(relayer.write.commitBySig([[used.item]]), "AlreadyCommitted");
 
     // other chain id / other deployment: the domain differs, so the signature recovers to an unrelated address
     const otherChain = await signedCommit(env, taskId, members, 1, 5_000, {
@@ -108,8 +116,45 @@ describe("TaskMarket relayed commits and reveals (EIP-712)", () => {
     await expectRevert(relayer.write.commitBySig([[expired.item]]), "SignatureExpired");
     const wrongRound = await signedCommit(env, taskId, members, 1, 5_000, { round: 1n });
     await expectRevert(relayer.write.commitBySig([[wrongRound.item]]), "RoundMismatch");
-    // the untouched valid one still works (nothing above consumed its nonce)
+    // the untouched valid one still works (nothing above used its slot)
     await env.wait(await relayer.write.commitBySig([[valid.item]]));
+  });
+});
+
+describe("issue 10.8: relayed batches", () => {
+  it("RelayBatcher skips a front-run item with an event naming its error; the other items land", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 5 });
+    const { taskId, members } = await committeeTask(env);
+    const items = [];
+    for (let i = 0; i < 5; i++) items.push((await signedCommit(env, taskId, members, i, 6_000 + i)).item);
+    // Member 2 commits directly first (a front-run of its own relayed message): that item must not sink the batch.
+    await env.wait(await env.as(env.walletOf(members[2])).market.write.commit([taskId, 2n, items[2].commitment]));
+    const relayer = env.wallets[18];
+    const batcher = env.manifest.contracts.relayBatcher!;
+    const hash = await relayer.writeContract({
+      address: batcher, abi: relayBatcherAbi, functionName: "commitEach", args: [env.manifest.contracts.taskMarket, items],
+      account: relayer.account!, chain: relayer.chain,
+    });
+    const receipt = await env.wait(hash);
+    const [skipped] = parseEventLogs({ abi: relayBatcherAbi, logs: receipt.logs, eventName: "RelayedItemSkipped" });
+    assert.equal(skipped.args.index, 2n);
+    assert.equal(skipped.args.taskId, taskId);
+    assert.equal(skipped.args.reason, toFunctionSelector("AlreadyCommitted(uint256,address)"));
+    const committed = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "ScoreCommitted" });
+    assert.equal(committed.length, 4);
+  });
+
+  it("messages carry no nonce: a withheld message does not block the signer's messages on other tasks", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 5 });
+    const first = await committeeTask(env);
+    const second = await committeeTask(env);
+    const member = first.members[0];
+    const index = second.members.findIndex((m) => getAddress(m) === getAddress(member));
+    const withheld = await signedCommit(env, first.taskId, first.members, 0, 5_000); // never relayed
+    const later = await signedCommit(env, second.taskId, second.members, index, 5_000);
+    await env.wait(await env.as(env.wallets[18]).market.write.commitBySig([[later.item]]));
+    assert.notEqual((await env.read.market.read.committee([second.taskId, 0n]))[index].commitment, withheld.item.commitment);
+    assert.equal((await env.read.market.read.committee([second.taskId, 0n]))[index].commitment, later.item.commitment);
   });
 });
 

@@ -70,7 +70,7 @@ describe("sdk", () => {
     const commitment = computeCommitment({
       score: 1, salt: keccak256(toHex("salt")), validator: account.address, taskId: 1n, round: 0, chainId: 31337, market,
     });
-    const message = { taskId: 1n, round: 0n, commitment, nonce: 0n, deadline: 10n };
+    const message = { taskId: 1n, round: 0n, commitment, deadline: 10n };
     const signature = await signCommit(account, domain, message);
     assert.equal(await recoverCommitSigner(domain, message, signature), account.address);
     const attestation = { taskId: 1n, outputHash: keccak256(toHex("out")), evaluatorId: keccak256(toHex("ev")), score: 42 };

@@ -24,19 +24,17 @@ const EVENT: Record<RelayKind, string> = { commit: "ScoreCommitted", reveal: "Sc
 
 /**
  * Accepts validators' signed commits and reveals after checking them (signature recovers to the committee member,
- * deadline not passed, nonce the signer's next), and sends them in batches every `batchMs` or `maxBatch` items
- * with the relayer's one sender. Items keep their arrival order (a signer's nonces must land in order): the queue
- * is cut into runs of one kind, one transaction each. Before sending, a run is simulated; if it would revert it is
- * bisected (each half simulated on top of the kept prefix) so that a bad item, and the later items of its signer
- * that depend on its nonce, are dropped while every other item still lands.
+ * deadline not passed), and sends them in batches every `batchMs` or `maxBatch` items with the relayer's one
+ * sender. Items keep their arrival order: the queue is cut into runs of one kind, one transaction each. Messages
+ * carry no nonce (each is single-use per member, task and round), so items never depend on each other. Before
+ * sending, a run is simulated; if it would revert it is bisected (each half simulated on top of the kept prefix) so
+ * that a bad item is dropped while every other item still lands.
  */
 export class RelayBatcher {
   readonly #p: RelayBatcherParameters;
   #queue: Pending[] = [];
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> = Promise.resolve();
-  /** Per signer: the last nonce accepted and how many of its items are not settled yet. */
-  readonly #outstanding = new Map<string, { lastNonce: bigint; count: number }>();
   /** Counters for logs and tests: batches sent, items relayed, items dropped because they would revert. */
   readonly stats = { batches: 0, relayed: 0, dropped: 0 };
 
@@ -45,7 +43,7 @@ export class RelayBatcher {
   }
 
   /** Validates and queues one item; throws RelayRejectedError (with an HTTP status) when it cannot be relayed. */
-  async accept(kind: RelayKind, body: unknown): Promise<{ signer: Address; nonce: bigint }> {
+  async accept(kind: RelayKind, body: unknown): Promise<{ signer: Address }> {
     const item = parseSignedItem(kind, body);
     const chainNow = (await this.#p.client.getBlock({ blockTag: "latest" })).timestamp;
     if (item.deadline <= chainNow) throw new RelayRejectedError(422, "SignatureExpired", `deadline ${item.deadline} has passed (chain time ${chainNow})`);
@@ -60,15 +58,10 @@ export class RelayBatcher {
     if (member === undefined || member.account.toLowerCase() !== signer.toLowerCase()) {
       throw new RelayRejectedError(403, "InvalidSigner", `signer ${signer} is not member ${item.index} of task ${item.taskId} round ${item.round}`);
     }
-    const key = signer.toLowerCase();
-    const open = this.#outstanding.get(key);
-    const expected = open !== undefined && open.count > 0 ? open.lastNonce + 1n : await this.#chainNonce(signer);
-    if (item.nonce !== expected) throw new RelayRejectedError(409, "InvalidAccountNonce", `nonce ${item.nonce} for ${signer}; expected ${expected}`);
-    this.#outstanding.set(key, { lastNonce: item.nonce, count: (open?.count ?? 0) + 1 });
     this.#queue.push({ kind, item, signer });
     if (this.#queue.length >= this.#p.maxBatch) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), this.#p.batchMs);
-    return { signer, nonce: item.nonce };
+    return { signer };
   }
 
   /** Sends everything queued now (serialized after any batch still being sent); resolves when it is settled. */
@@ -81,10 +74,6 @@ export class RelayBatcher {
     return this.#sending;
   }
 
-  #chainNonce(signer: Address): Promise<bigint> {
-    return this.#p.client.readContract({ address: this.#p.market.address, abi: taskMarketAbi, functionName: "nonces", args: [signer] });
-  }
-
   async #sendRuns(batch: Pending[]): Promise<void> {
     for (let start = 0; start < batch.length; ) {
       let end = start + 1;
@@ -95,24 +84,17 @@ export class RelayBatcher {
   }
 
   async #sendRun(kind: RelayKind, run: Pending[]): Promise<void> {
-    try {
-      const kept = await this.#sendable(kind, [], run);
-      this.stats.dropped += run.length - kept.length;
-      for (const dropped of run.filter((p) => !kept.includes(p))) {
-        this.#p.log.warn({ kind, taskId: String(dropped.item.taskId), signer: dropped.signer, nonce: String(dropped.item.nonce) }, "relayed item would revert: dropped from the batch");
-      }
-      if (kept.length === 0) return;
-      const first = kept[0]!.item;
-      const sent = await this.#p.market.send(`${FUNCTION[kind]}:${first.taskId}:${kept.length}`, FUNCTION[kind], [kept.map((p) => p.item)], EVENT[kind], (args) => args.taskId === first.taskId);
-      this.stats.batches++;
-      this.stats.relayed += kept.length;
-      this.#p.log.info({ kind, items: kept.length, dropped: run.length - kept.length, txHash: sent.hash }, "relay batch sent");
-    } finally {
-      for (const p of run) {
-        const open = this.#outstanding.get(p.signer.toLowerCase());
-        if (open !== undefined) open.count--;
-      }
+    const kept = await this.#sendable(kind, [], run);
+    this.stats.dropped += run.length - kept.length;
+    for (const dropped of run.filter((p) => !kept.includes(p))) {
+      this.#p.log.warn({ kind, taskId: String(dropped.item.taskId), signer: dropped.signer }, "relayed item would revert: dropped from the batch");
     }
+    if (kept.length === 0) return;
+    const first = kept[0]!.item;
+    const sent = await this.#p.market.send(`${FUNCTION[kind]}:${first.taskId}:${kept.length}`, FUNCTION[kind], [kept.map((p) => p.item)], EVENT[kind], (args) => args.taskId === first.taskId);
+    this.stats.batches++;
+    this.stats.relayed += kept.length;
+    this.#p.log.info({ kind, items: kept.length, dropped: run.length - kept.length, txHash: sent.hash }, "relay batch sent");
   }
 
   /** The items of `items` that can go on top of `prefix` without a revert, in order (simulation + bisection). */

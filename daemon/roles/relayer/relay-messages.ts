@@ -8,7 +8,7 @@ export type RelayKind = "commit" | "reveal";
 const uint = z.string().regex(/^[0-9]{1,78}$/, "a decimal integer string").transform((v) => BigInt(v));
 const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "32 bytes as 0x-hex").transform((v) => v as Hex);
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "a 65-byte signature as 0x-hex").transform((v) => v as Hex);
-const common = { taskId: uint, round: uint, index: uint, nonce: uint, deadline: uint, signature };
+const common = { taskId: uint, round: uint, index: uint, deadline: uint, signature };
 
 /** Wire format (JSON, integers as decimal strings) of ITaskMarket.SignedCommit / SignedReveal. */
 export const signedCommitSchema = z.object({ ...common, commitment: bytes32 }).strict();
@@ -42,8 +42,8 @@ export function formatSignedItem(item: SignedItem): Record<string, string> {
 export function recoverItemSigner(kind: RelayKind, domain: TypedDataDomain, item: SignedItem): Promise<Address> {
   if (kind === "commit") {
     const c = item as SignedCommitItem;
-    return recoverCommitSigner(domain, { taskId: c.taskId, round: c.round, commitment: c.commitment, nonce: c.nonce, deadline: c.deadline }, c.signature);
+    return recoverCommitSigner(domain, { taskId: c.taskId, round: c.round, commitment: c.commitment, deadline: c.deadline }, c.signature);
   }
   const r = item as SignedRevealItem;
-  return recoverRevealSigner(domain, { taskId: r.taskId, round: r.round, score: r.score, salt: r.salt, nonce: r.nonce, deadline: r.deadline }, r.signature);
+  return recoverRevealSigner(domain, { taskId: r.taskId, round: r.round, score: r.score, salt: r.salt, deadline: r.deadline }, r.signature);
 }

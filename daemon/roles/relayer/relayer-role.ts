@@ -53,7 +53,7 @@ export async function startRelayerRole(ctx: DaemonContext): Promise<RunningRelay
     if (req.method !== "POST") return answer(405, { error: "MethodNotAllowed", message: "use POST" });
     readBody(req)
       .then((body) => batcher.accept(kind, body))
-      .then(({ signer, nonce }) => answer(202, { accepted: true, signer, nonce: nonce.toString() }))
+      .then(({ signer }) => answer(202, { accepted: true, signer }))
       .catch((error: unknown) => {
         if (error instanceof RelayRejectedError) {
           log.info({ kind, reason: error.reason, message: error.message }, "relay item rejected");

@@ -53,7 +53,7 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
   if (members[index]!.commitment.toLowerCase() !== saved.commitment.toLowerCase()) {
     const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
     if (block > task.commitEnd) throw new WindowMissedError(`task ${taskId}: commit phase closed at block ${task.commitEnd}`, { taskId });
-    const relayed = deps.relayNonces !== undefined && (await submitThroughRelayer(deps,
+    const relayed = deps.viaRelayer === true && (await submitThroughRelayer(deps,
       { kind: "commit", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), commitment: saved.commitment }, task.commitEnd,
       async () => (await market.committee(BigInt(taskId), round))[index]!.commitment.toLowerCase() === saved.commitment.toLowerCase()));
     if (!relayed) try {

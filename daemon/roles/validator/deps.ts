@@ -5,7 +5,6 @@ import { enqueueStep, type EnqueueStepParameters } from "../../queue/queues.ts";
 import { signAttestation } from "../../../sdk/eip712.ts";
 import type { Market } from "../market.ts";
 import type { AttestationLog } from "./attestation-log.ts";
-import type { RelayNonces } from "./relay-submit.ts";
 
 /** What every validator step handler except score works with (score needs less: see score-step.ts ScoreDeps). */
 export interface ValidatorDeps {
@@ -14,7 +13,7 @@ export interface ValidatorDeps {
   attestations: AttestationLog;
   neverReveal: boolean;
   /** Set when roles.validator.submit is "relayer": commits and reveals go as signed messages first. */
-  relayNonces?: RelayNonces;
+  viaRelayer?: true;
   log: Logger;
   me: Address;
 }

@@ -41,7 +41,7 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
       const members = await market.committee(BigInt(taskId), round);
       const index = members.findIndex((m) => m.account.toLowerCase() === deps.me.toLowerCase());
       if (index < 0) throw new BadInputError(`task ${taskId} round ${round}: this account is not in the committee`, { taskId });
-      const relayed = !members[index]!.revealed && deps.relayNonces !== undefined && (await submitThroughRelayer(deps,
+      const relayed = !members[index]!.revealed && deps.viaRelayer === true && (await submitThroughRelayer(deps,
         { kind: "reveal", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), score: BigInt(saved.score), salt: saved.salt }, task.revealEnd,
         async () => (await market.committee(BigInt(taskId), round))[index]!.revealed));
       if (members[index]!.revealed || relayed) {

@@ -19,7 +19,6 @@ import { commitStep } from "./commit-step.ts";
 import { revealStep } from "./reveal-step.ts";
 import { drawStep, finalizeStep } from "./settle-steps.ts";
 import { claimStep } from "../claim.ts";
-import { createRelayNonces } from "./relay-submit.ts";
 
 export { VALIDATOR_STEPS, type ValidatorStep } from "./steps.ts";
 export { EvaluatorNotRegisteredError, EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
@@ -119,7 +118,7 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
   const log = ctx.logger.child({ role: "validator" });
   const deps: ValidatorDeps = { ctx, market, attestations: new AttestationLog(ctx.config.stateDir), neverReveal: options.neverReveal === true, log, me };
   if (ctx.config.roles.validator.submit === "relayer") {
-    deps.relayNonces = createRelayNonces(deps);
+    deps.viaRelayer = true;
     log.info({ relayer: ctx.config.roles.validator.relayerUrl }, "commits and reveals go through the relayer first (direct when not on chain in time)");
   }
   if (deps.neverReveal) log.warn("MISBEHAVIOUR ENABLED (neverReveal): this validator commits and never reveals; it will be slashed");

@@ -11,9 +11,9 @@ abstract contract MarketSigner is TestBase {
     bytes32 internal constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 internal constant COMMIT_TYPEHASH =
-        keccak256("Commit(uint256 taskId,uint256 round,bytes32 commitment,uint256 nonce,uint256 deadline)");
+        keccak256("Commit(uint256 taskId,uint256 round,bytes32 commitment,uint256 deadline)");
     bytes32 internal constant REVEAL_TYPEHASH =
-        keccak256("Reveal(uint256 taskId,uint256 round,uint256 score,bytes32 salt,uint256 nonce,uint256 deadline)");
+        keccak256("Reveal(uint256 taskId,uint256 round,uint256 score,bytes32 salt,uint256 deadline)");
     bytes32 internal constant ATTESTATION_TYPEHASH =
         keccak256("Attestation(uint256 taskId,bytes32 outputHash,bytes32 evaluatorId,uint16 score)");
 
@@ -45,12 +45,12 @@ abstract contract MarketSigner is TestBase {
 
     function _signCommit(uint256 key, address market, ITaskMarket.SignedCommit memory c) internal view {
         c.signature =
-            _sign(key, market, keccak256(abi.encode(COMMIT_TYPEHASH, c.taskId, c.round, c.commitment, c.nonce, c.deadline)));
+            _sign(key, market, keccak256(abi.encode(COMMIT_TYPEHASH, c.taskId, c.round, c.commitment, c.deadline)));
     }
 
     function _signReveal(uint256 key, address market, ITaskMarket.SignedReveal memory r) internal view {
         r.signature = _sign(
-            key, market, keccak256(abi.encode(REVEAL_TYPEHASH, r.taskId, r.round, r.score, r.salt, r.nonce, r.deadline))
+            key, market, keccak256(abi.encode(REVEAL_TYPEHASH, r.taskId, r.round, r.score, r.salt, r.deadline))
         );
     }
 }

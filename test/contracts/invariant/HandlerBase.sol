@@ -6,10 +6,6 @@ import {IStakeRegistry} from "../../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../../contracts/interfaces/ITaskMarket.sol";
 import {MarketSigner} from "../helpers/MarketSigner.sol";
 
-interface INonces {
-    function nonces(address owner) external view returns (uint256);
-}
-
 /// @notice State, ghost variables and per-call checks shared by the invariant handler's actions (see
 ///         ProtocolHandler): actors, token flows in and out, settled tasks, and the checked settling call.
 abstract contract HandlerBase is MarketSigner {

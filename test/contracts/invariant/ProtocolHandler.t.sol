@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
 import {IStakeRegistry} from "../../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../../contracts/interfaces/ITaskMarket.sol";
-import {HandlerBase, INonces} from "./HandlerBase.sol";
+import {HandlerBase} from "./HandlerBase.sol";
 
 interface IOwnable {
     function owner() external view returns (address);
@@ -161,8 +161,7 @@ contract ProtocolHandler is HandlerBase {
                 market.commit(id, i, c);
                 continue;
             }
-            batch[n] = ITaskMarket.SignedCommit(id, t.round, i, c, INonces(address(market)).nonces(account),
-                block.timestamp + 1 days, "");
+            batch[n] = ITaskMarket.SignedCommit(id, t.round, i, c, block.timestamp + 1 days, "");
             _signCommit(_keyOf(account), address(market), batch[n++]);
         }
         if (relayed && n != 0) {
@@ -194,8 +193,7 @@ contract ProtocolHandler is HandlerBase {
                 market.reveal(id, i, score, salt);
                 continue;
             }
-            batch[n] = ITaskMarket.SignedReveal(id, t.round, i, score, salt, INonces(address(market)).nonces(account),
-                block.timestamp + 1 days, "");
+            batch[n] = ITaskMarket.SignedReveal(id, t.round, i, score, salt, block.timestamp + 1 days, "");
             _signReveal(_keyOf(account), address(market), batch[n++]);
         }
         if (relayed && n != 0) {
