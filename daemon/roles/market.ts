@@ -16,7 +16,7 @@ export type TaskView = ContractFunctionReturnType<typeof taskMarketAbi, "view", 
 /** One ITaskMarket.MemberView (a committee seat), derived from the ABI. */
 export type MemberView = ContractFunctionReturnType<typeof taskMarketAbi, "view", "committee">[number];
 
-export type MarketFunction = "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
+export type MarketFunction = "reassign" | "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
 
 /** The deployment a role works against: addresses, EIP-712 domain, typed reads and one way to send. */
 export interface Market {
@@ -28,10 +28,10 @@ export interface Market {
   claimable(account: Address): Promise<bigint>;
   evaluatorActive(id: Hex): Promise<boolean>;
   maxOutputBytes(): Promise<number>;
-  maxTaskLifetime(): Promise<bigint>;
+  taskCount(): Promise<bigint>;
   tokenBalance(account: Address): Promise<bigint>;
-  /** Sends `functionName(args)` through the context's sender; done only when `eventName` is in the receipt. */
-  send(label: string, functionName: MarketFunction, args: readonly unknown[], eventName: string, where?: (args: Record<string, unknown>) => boolean): Promise<SentTransaction>;
+  /** Sends `functionName(args)` through the context's sender; done only when (one of) `eventName` is in the receipt. */
+  send(label: string, functionName: MarketFunction, args: readonly unknown[], eventName: string | readonly string[], where?: (args: Record<string, unknown>) => boolean): Promise<SentTransaction>;
 }
 
 /** What reading the market needs; `sender` only to send (a score-only worker has none: it never sends). */
@@ -57,7 +57,7 @@ export function openMarket(ctx: MarketContext): Market {
     committee: (taskId, round) => read<readonly MemberView[]>("committee", [taskId, BigInt(round)]),
     claimable: (account) => read<bigint>("claimable", [account]),
     maxOutputBytes: async () => (await read<{ maxOutputBytes: number }>("params")).maxOutputBytes,
-    maxTaskLifetime: () => read<bigint>("maxTaskLifetime"),
+    taskCount: () => read<bigint>("taskCount"),
     evaluatorActive: (id) =>
       client.readContract({ address: manifest.contracts.evaluatorRegistry, abi: evaluatorRegistryAbi, functionName: "isActive", args: [id] }),
     tokenBalance: (account) => client.readContract({ address: manifest.contracts.token, abi: mockERC20Abi, functionName: "balanceOf", args: [account] }),

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 5; i++) {
       const validator = await net.actor(`validator-${i + 1}`);
       await net.stake(validator, { role: "validator", amount: parseEther("1000") });
-      const daemon = await net.daemon(validator, { validator: { evaluatorDir, claimBatchMs: 5_000, drawStaggerMs: 200 } });
+      const daemon = await net.daemon(validator, { validator: { evaluatorDir, claimBatchMs: 5_000 } });
       // Loaded here (hashes verified by the factory) and warmed up, so the first task does not pay the start-up.
       // Five sessions share 2 cores here: one intra-op thread each and no spinning (spinning threads of five
       // sessions starve each other and the event loop; see defaultSessionOptions). A real validator owns its cores.

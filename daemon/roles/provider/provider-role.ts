@@ -14,6 +14,7 @@ import { createMarketWatcher, openMarket, revertName, startBalanceGauges, type M
 import { bytesToText, readPrompt } from "../task-content.ts";
 import { closeWorkers, startStepWorkers } from "../workers.ts";
 import { claimStep, scheduleClaim } from "../claim.ts";
+import { createKeeper, type Keeper } from "../keeper/keeper.ts";
 import { AllEndpointsFailedError, UnknownModelError, createChatClient, type ChatClient, type ModelRoute } from "./openai-client.ts";
 
 interface ProviderDeps {
@@ -86,7 +87,8 @@ async function inferStep(deps: ProviderDeps, job: Job<StepJobData>): Promise<{ t
   }
 }
 
-async function routeEvent(deps: ProviderDeps, event: WatcherEvent, reorg: { above?: bigint }): Promise<void> {
+async function routeEvent(deps: ProviderDeps, keeper: Keeper | undefined, event: WatcherEvent, reorg: { above?: bigint }): Promise<void> {
+  keeper?.observe(event);
   if (event.type === "malformed") {
     deps.ctx.metrics.jobsFailed.inc({ queue: "watcher", reason: "malformed-event" });
     deps.log.warn({ txHash: event.raw.transactionHash, logIndex: event.raw.logIndex, error: event.error }, "malformed TaskMarket event ignored");
@@ -125,8 +127,11 @@ export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessE
     modelNames: new Map(Object.keys(routes).map((name) => [modelId(name).toLowerCase(), name])),
   };
   const workers = startStepWorkers(ctx, { infer: (job) => inferStep(deps, job), claim: () => claimStep(ctx, market, deps.me, "provider", log) });
+  // The provider is the first keeper of its own tasks' draws (its pay waits on the committee); see keeper/duties.ts.
+  const keeper = ctx.config.keeper.enabled ? createKeeper(ctx, market, log) : undefined;
+  await keeper?.start();
   const reorg: { above?: bigint } = {};
-  const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, event, reorg));
+  const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, keeper, event, reorg));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);
   log.info({ models: Object.keys(routes), market: market.address }, "provider role started");
@@ -135,6 +140,7 @@ export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessE
     async stop() {
       stopGauges();
       await watcher.stop();
+      await keeper?.stop();
       await closeWorkers(workers);
       log.info("provider role stopped");
     },

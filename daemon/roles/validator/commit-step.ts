@@ -32,8 +32,8 @@ async function sealScore(deps: ValidatorDeps, job: TaskJob, task: TaskView): Pro
 }
 
 /**
- * Commits the saved commitment (never a new one) within the commit phase, then schedules the reveal and the
- * finalize checks. If the chain already holds our commitment (a crash after the broadcast), it only schedules.
+ * Commits the saved commitment (never a new one) within the commit phase, then schedules the reveal (the
+ * finalize is a keeper duty). If the chain already holds our commitment (a crash after the broadcast), it only schedules.
  */
 export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Promise<{ txHash?: string }> {
   const { ctx, market } = deps;
@@ -70,6 +70,5 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
   }
   if (deps.neverReveal) log.warn("neverReveal is set: NOT scheduling the reveal (this validator will be slashed)");
   else await enqueue(deps, { step: "reveal", data: { taskId, round, index, signature }, priority: 1 });
-  await enqueue(deps, { step: "finalize", data: { taskId, round, index } });
   return { txHash };
 }

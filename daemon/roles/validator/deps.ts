@@ -1,4 +1,4 @@
-import { keccak256, encodePacked, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { DaemonContext } from "../../runtime/context.ts";
 import type { Logger } from "../../observe/logger.ts";
 import { enqueueStep, type EnqueueStepParameters } from "../../queue/queues.ts";
@@ -33,17 +33,6 @@ export const enqueue = (deps: ValidatorDeps, p: EnqueueStepParameters) => enqueu
 
 /** How long a step waits before looking at the chain again when it is early (a phase has not opened yet). */
 export const recheckMs = (deps: ValidatorDeps) => deps.ctx.config.chain.pollIntervalMs;
-
-/**
- * A delay in [0, drawStaggerMs) fixed per (account, task): validators that may all send the same
- * anyone-may-call transaction (drawCommittee, finalize) spread out, so usually one sends it and the others see
- * it done instead of paying for a reverted race.
- */
-export function staggerMs(deps: ValidatorDeps, taskId: string): number {
-  const span = deps.ctx.config.roles.validator?.drawStaggerMs ?? 0;
-  if (span === 0) return 0;
-  return Number(BigInt(keccak256(encodePacked(["address", "uint256"], [deps.me, BigInt(taskId)]))) % BigInt(span));
-}
 
 /**
  * Signs the EIP-712 Attestation of `score` for the task's output, after recording it in the equivocation guard

@@ -71,6 +71,5 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
   if (deps.attestations.publish({ taskId: BigInt(taskId), outputHash: task.outputHash, evaluatorId: task.evaluatorId, score: saved.score, validator: deps.me, signature })) {
     log.info({ score: saved.score }, "attestation published");
   }
-  await enqueue(deps, { step: "finalize", data: { taskId, round } });
   return { txHash };
 }

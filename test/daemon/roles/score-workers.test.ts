@@ -52,7 +52,7 @@ describe("validator score workers in separate processes", () => {
     await waitFor(() => started.every(Boolean) || children.some((c) => c.child.exitCode !== null), 40_000, "both score workers to start");
     assert.ok(started.every(Boolean), children.map((c) => c.stderr()).join("\n"));
     ctx = await startTestContext(configPath);
-    role = await startValidatorRole(ctx, { steps: ["draw", "commit", "reveal", "finalize", "claim"] });
+    role = await startValidatorRole(ctx, { steps: ["commit", "reveal", "claim"] });
     net.startBlocks();
 
     const ids: bigint[] = [];

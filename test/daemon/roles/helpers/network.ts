@@ -50,14 +50,19 @@ export interface TestNetwork {
   /** A relayer daemon (funded, not staked) on a free port; its role's `url` is the relay endpoint. */
   startRelayer(relayer?: Partial<NonNullable<PoqConfigInput["roles"]["relayer"]>>): Promise<TestDaemon & { role: RunningRelayer }>;
   /** A provider daemon serving MODEL with `endpoints`; pass `account` to run a new daemon for an existing provider. */
-  startProvider(endpoints: { url: string; timeoutMs: number }[], rpcUrls?: string[], account?: TestAccount): Promise<TestDaemon>;
+  startProvider(endpoints: { url: string; timeoutMs: number }[], rpcUrls?: string[], account?: TestAccount, extra?: Partial<PoqConfigInput>): Promise<TestDaemon>;
   createTask(prompt?: string | { hex: Hex }): Promise<bigint>;
   startBlocks(intervalMs?: number): void;
   stopBlocks(): void;
   close(): Promise<void>;
 }
 
-export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS): Promise<TestNetwork> {
+export interface TestNetworkOptions {
+  /** Merged into every daemon's config (e.g. keeper settings). */
+  daemon?: Partial<PoqConfigInput>;
+}
+
+export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS, options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const evaluatorDir = ensureGeneratedModel("generated-tiny-int8");
   const evaluatorId = manifestId(await loadManifest(evaluatorDir)) as Hex;
   const [chain, redis, chat] = await Promise.all([startTestChain(), startTestRedis(), startFakeChatServer()]);
@@ -65,9 +70,9 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
   const daemons: TestDaemon[] = [];
   let stopBlocks = () => {};
   const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls?: string[], extra: Partial<PoqConfigInput> = {}) =>
-    (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: { deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...extra } })).configPath;
+    (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: { deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...options.daemon, ...extra } })).configPath;
   const validatorConfig = (account: TestAccount, rpcUrls?: string[], extra?: Partial<PoqConfigInput>, validator: Partial<ValidatorInput> = {}) =>
-    config(account, { validator: { evaluatorDir, claimBatchMs: 0, drawStaggerMs: 1_000, ...validator } }, rpcUrls, extra);
+    config(account, { validator: { evaluatorDir, claimBatchMs: 0, ...validator } }, rpcUrls, extra);
   const start = async (account: TestAccount, configPath: string, run: (ctx: DaemonContext) => Promise<RunningRole>) => {
     const ctx = await startTestContext(configPath);
     const daemon = { account, configPath, ctx, role: await run(ctx) };
@@ -88,9 +93,9 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
       const path = await config(a, { relayer: { port: 0, batchMs: 500, ...relayer } });
       return start(a, path, (ctx) => startRelayerRole(ctx)) as Promise<TestDaemon & { role: RunningRelayer }>;
     },
-    async startProvider(endpoints, rpcUrls, account) {
+    async startProvider(endpoints, rpcUrls, account, extra) {
       const a = account ?? (await createTestAccount(chain, protocol, { role: "provider", models: [MODEL] }));
-      const path = await config(a, { provider: { claimBatchMs: 0, models: { [MODEL]: { endpoints, attemptsPerEndpoint: 2 } } } }, rpcUrls);
+      const path = await config(a, { provider: { claimBatchMs: 0, models: { [MODEL]: { endpoints, attemptsPerEndpoint: 2 } } } }, rpcUrls, extra);
       return start(a, path, (ctx) => startProviderRole(ctx));
     },
     createTask: (prompt = "What is the capital of France?") => createTestTask(chain, protocol, MODEL, evaluatorId, prompt),
