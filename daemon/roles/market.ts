@@ -73,6 +73,22 @@ export function openMarket(ctx: MarketContext): Market {
   };
 }
 
+/** Why a provider cannot answer an assignment (it may decline it instead of being slashed for a timeout). */
+export type DeclineReason = "prompt-not-utf8" | "model-not-served" | "empty-answer" | "answer-oversize";
+
+/**
+ * THE place where a provider declines an assignment it cannot answer. Today's TaskMarket has no way to decline
+ * (the protocol issue adds `declineTask(taskId, reason)`: no slash, the task is reassigned or refunded and the
+ * requester gains nothing by causing it). Until that lands this returns false and the caller falls back:
+ * answering what it can (a prompt that is not UTF-8 is answered as decoded with U+FFFD), or failing the job, in
+ * which case the assignment times out and the provider is slashed providerTimeoutSlashBps (documented gap).
+ * After the merge: `await market.send(`decline:${taskId}`, "declineTask", [taskId, reasonCode], "TaskDeclined")`
+ * here, returning true.
+ */
+export async function declineTask(_market: Market, _taskId: bigint, _reason: DeclineReason): Promise<boolean> {
+  return false;
+}
+
 /** The custom error name of a revert (e.g. "InvalidStatus"), or undefined when `error` is not a revert. */
 export function revertName(error: unknown): string | undefined {
   if (!(error instanceof TransactionRevertedError)) return undefined;

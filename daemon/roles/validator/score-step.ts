@@ -1,9 +1,8 @@
-import { keccak256, type Address } from "viem";
+import type { Address } from "viem";
 import type { Job } from "bullmq";
 import type { DaemonContext } from "../../runtime/context.ts";
 import type { Evaluator } from "../../evaluation/evaluator.ts";
 import type { Logger } from "../../observe/logger.ts";
-import { BadInputError } from "../../queue/errors.ts";
 import type { StepJobData } from "../../queue/names.ts";
 import { enqueueStep } from "../../queue/queues.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
@@ -11,6 +10,7 @@ import type { Market } from "../market.ts";
 import { bytesToText, readAnswer, readPrompt } from "../task-content.ts";
 import type { TaskJob } from "./deps.ts";
 import { EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
+import { unscorableReason, WORTHLESS_SCORE } from "./answer-check.ts";
 
 const NO_COMMITMENT = `0x${"0".repeat(63)}1`;
 
@@ -36,7 +36,8 @@ async function alreadyCommitted(deps: ScoreDeps, taskId: string, round: number):
 
 /**
  * Scores a task this validator must judge: reads prompt and answer from the chain's logs, checks the answer
- * against the stored output hash, scores it with the pinned evaluator and hands the score to the commit job.
+ * (answer-check.ts: one it cannot fetch or verify scores 0, so an honest member always commits and reveals),
+ * scores it with the pinned evaluator and hands the score to the commit job.
  * The commit job (in the process that holds the key and the salt store) signs it through the equivocation
  * guard and saves the salt durably before broadcasting; a re-run here is harmless because a saved salt wins.
  */
@@ -58,17 +59,22 @@ export async function scoreStep(deps: ScoreDeps, job: Job<StepJobData>): Promise
     throw new WindowMissedError(`task ${taskId}: block ${block} is past the last safe commit start ${lastStart} (commitEnd ${task.commitEnd})`, { taskId });
   }
   const answer = await readAnswer(ctx, market, BigInt(taskId), task.drawBlock);
-  if (answer.output === "0x") throw new BadInputError(`task ${taskId}: the answer is only a URI (${answer.uri}); fetching URIs is not supported`, { taskId });
-  if (keccak256(answer.output).toLowerCase() !== task.outputHash.toLowerCase()) {
-    throw new BadInputError(`task ${taskId}: answer bytes do not hash to the stored output hash`, { taskId });
+  // Checked against the task's stored hash (the log's own hash could come from an earlier, reorged answer).
+  const unscorable = unscorableReason({ output: answer.output, outputHash: task.outputHash }, await market.maxOutputBytes());
+  let score: number;
+  if (unscorable !== undefined) {
+    score = WORTHLESS_SCORE;
+    ctx.metrics.answersUnscorable.inc({ reason: unscorable });
+    log.warn({ reason: unscorable, uri: answer.uri.slice(0, 200) }, "answer cannot be fetched or verified: scored as worthless");
+  } else {
+    const prompt = bytesToText(await readPrompt(ctx, market, BigInt(taskId), task.drawBlock), "prompt");
+    const started = performance.now();
+    const [result] = await evaluator.score([{ prompt, answer: bytesToText(answer.output, "answer") }]);
+    ctx.metrics.scoringLatencySeconds.observe({ evaluator: evaluator.name }, (performance.now() - started) / 1_000);
+    score = result!.score;
+    log.info({ score, scoringMs: Math.round(performance.now() - started) }, "answer scored");
   }
-  const prompt = bytesToText(await readPrompt(ctx, market, BigInt(taskId), task.drawBlock), "prompt");
-  const started = performance.now();
-  const [result] = await evaluator.score([{ prompt, answer: bytesToText(answer.output, "answer") }]);
-  ctx.metrics.scoringLatencySeconds.observe({ evaluator: evaluator.name }, (performance.now() - started) / 1_000);
-  const score = result!.score;
   ctx.metrics.tasksScored.inc({ role: "validator" });
-  log.info({ score, scoringMs: Math.round(performance.now() - started) }, "answer scored");
   await enqueueStep(ctx.queues, { step: "commit", data: { taskId, round, index, score }, priority: 2 });
   return { score };
 }

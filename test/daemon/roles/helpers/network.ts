@@ -60,6 +60,8 @@ export interface TestNetwork {
 export interface TestNetworkOptions {
   /** Merged into every daemon's config (e.g. keeper settings). */
   daemon?: Partial<PoqConfigInput>;
+  /** Merged into every daemon's chain settings (e.g. a small maxBlockRange). */
+  chain?: Partial<PoqConfigInput["chain"]>;
 }
 
 export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS, options: TestNetworkOptions = {}): Promise<TestNetwork> {
@@ -70,7 +72,11 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
   const daemons: TestDaemon[] = [];
   let stopBlocks = () => {};
   const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls?: string[], extra: Partial<PoqConfigInput> = {}) =>
-    (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: { deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...options.daemon, ...extra } })).configPath;
+    (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: {
+      deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...options.daemon,
+      ...(options.chain === undefined ? {} : { chain: { chainId: chain.chainId, rpcUrls: rpcUrls ?? [chain.httpUrl], confirmations: 1, pollIntervalMs: 100, ...options.chain } }),
+      ...extra,
+    } })).configPath;
   const validatorConfig = (account: TestAccount, rpcUrls?: string[], extra?: Partial<PoqConfigInput>, validator: Partial<ValidatorInput> = {}) =>
     config(account, { validator: { evaluatorDir, claimBatchMs: 0, ...validator } }, rpcUrls, extra);
   const start = async (account: TestAccount, configPath: string, run: (ctx: DaemonContext) => Promise<RunningRole>) => {
