@@ -36,6 +36,8 @@ export interface SendTransactionParameters {
   data: Hex;
   value?: bigint;
   gas?: bigint;
+  /** Added to the estimate (+20%) when `gas` is not given: for calls whose cost can grow between estimate and block. */
+  gasHeadroom?: bigint;
   expect: ExpectedEvent;
 }
 
@@ -194,7 +196,7 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
     let gas = tx.gas;
     if (gas === undefined) {
       try {
-        gas = ((await client.estimateGas({ account: account.address, to: tx.to, data: tx.data, value: tx.value })) * 120n) / 100n;
+        gas = ((await client.estimateGas({ account: account.address, to: tx.to, data: tx.data, value: tx.value })) * 120n) / 100n + (tx.gasHeadroom ?? 0n);
       } catch (error) {
         if (isRevert(error)) throw new TransactionRevertedError(tx.label, revertReason(error, tx.expect.abi), undefined, { cause: error });
         throw error;

@@ -31,7 +31,7 @@ export interface Market {
   taskCount(): Promise<bigint>;
   tokenBalance(account: Address): Promise<bigint>;
   /** Sends `functionName(args)` through the context's sender; done only when (one of) `eventName` is in the receipt. */
-  send(label: string, functionName: MarketFunction, args: readonly unknown[], eventName: string | readonly string[], where?: (args: Record<string, unknown>) => boolean): Promise<SentTransaction>;
+  send(label: string, functionName: MarketFunction, args: readonly unknown[], eventName: string | readonly string[], where?: (args: Record<string, unknown>) => boolean, options?: { gasHeadroom?: bigint }): Promise<SentTransaction>;
 }
 
 /** What reading the market needs; `sender` only to send (a score-only worker has none: it never sends). */
@@ -61,13 +61,14 @@ export function openMarket(ctx: MarketContext): Market {
     evaluatorActive: (id) =>
       client.readContract({ address: manifest.contracts.evaluatorRegistry, abi: evaluatorRegistryAbi, functionName: "isActive", args: [id] }),
     tokenBalance: (account) => client.readContract({ address: manifest.contracts.token, abi: mockERC20Abi, functionName: "balanceOf", args: [account] }),
-    send: (label, functionName, args, eventName, where) => {
+    send: (label, functionName, args, eventName, where, options) => {
       if (ctx.sender === undefined) throw new Error(`${label}: this process has no signing key (a read-only worker cannot send)`);
       return ctx.sender.send({
         label,
         to: address,
         data: encodeFunctionData({ abi: taskMarketAbi, functionName, args } as never),
         expect: { abi: taskMarketAbi, eventName, where },
+        gasHeadroom: options?.gasHeadroom,
       });
     },
   };

@@ -21,10 +21,19 @@ interface OpenTask {
   dirty: boolean;
   /** Committee of `round`, lower-cased (seat order decides who finalizes first). */
   members?: { round: number; accounts: string[] };
+  /** Block of the newest ScoreRevealed seen for the current round: the same for every keeper, so ranks hold. */
+  lastRevealBlock?: bigint;
   allRevealedSince?: bigint;
 }
 
 /** How each duty is sent, which reverts mean "somebody did it first", and which events prove it done. */
+/**
+ * Gas a finalize may need beyond its estimate, per payee: a payee that claimed between the estimate and the
+ * finalize turns its credit slot's write from non-zero->non-zero into zero->non-zero (about 17k more). Seen as
+ * finalizes reverting out of gas under load; members + provider + requester + treasury may all be fresh.
+ */
+const FRESH_CREDIT_SLOT_GAS = 22_100n;
+
 const CALLS: Record<KeeperAction, { fn: MarketFunction; events: readonly string[]; race: readonly string[] }> = {
   reassign: { fn: "reassign", events: ["ProviderTimedOut"], race: ["InvalidStatus", "AnswerDeadlineNotPassed"] },
   draw: { fn: "drawCommittee", events: ["CommitteeDrawn", "TaskRefunded"], race: ["InvalidStatus", "SeedNotReady"] },
@@ -86,7 +95,7 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
           entry.members = { round: view.round, accounts: members.map((m) => m.account.toLowerCase()) };
           entry.allRevealedSince = undefined;
         }
-        if (view.status === TaskStatus.Committee && view.revealedCount >= view.committeeSize) entry.allRevealedSince ??= head;
+        if (view.status === TaskStatus.Committee && view.revealedCount >= view.committeeSize) entry.allRevealedSince ??= entry.lastRevealBlock !== undefined ? entry.lastRevealBlock + 1n : head;
       }));
     }
     const lowest = open.size === 0 ? highestSeen + 1n : [...open.keys()].reduce((a, b) => (a < b ? a : b));
@@ -100,7 +109,8 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
     const id = String(taskId);
     const call = CALLS[duty.action];
     // The task as it is now: another keeper may have acted since the book was refreshed.
-    const now = dutyOf(await market.task(taskId), duty.action === "finalize" ? duty.dueBlock : undefined);
+    const current = await market.task(taskId);
+    const now = dutyOf(current, duty.action === "finalize" ? duty.dueBlock : undefined);
     if (now === undefined || now.action !== duty.action || now.round !== duty.round) {
       ctx.metrics.keeperActions.inc({ action: duty.action, outcome: "done-by-other" });
       return;
@@ -108,7 +118,9 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
     let sent;
     try {
       sent = await sendTolerating(call.race, () =>
-        market.send(`${duty.action}:${id}:${duty.round}`, call.fn, [taskId], call.events, (args) => args.taskId === taskId));
+        market.send(`${duty.action}:${id}:${duty.round}`, call.fn, [taskId], call.events, (args) => args.taskId === taskId, {
+          gasHeadroom: duty.action === "finalize" ? BigInt(current.committeeSize + 3) * FRESH_CREDIT_SLOT_GAS : 0n,
+        }));
     } catch (error) {
       // Two keepers of the same rank both passed simulation in the same block: the second one reverts on chain.
       const after = dutyOf(await market.task(taskId));
@@ -171,7 +183,9 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
       if (event.log.eventName === "CommitteeDrawn") {
         entry.members = { round: Number(event.log.args.round), accounts: (event.log.args.members as string[]).map((m) => m.toLowerCase()) };
         entry.allRevealedSince = undefined;
+        entry.lastRevealBlock = undefined;
       }
+      if (event.log.eventName === "ScoreRevealed" && (entry.lastRevealBlock === undefined || event.log.blockNumber > entry.lastRevealBlock)) entry.lastRevealBlock = event.log.blockNumber;
     },
     async start() {
       const count = await market.taskCount();

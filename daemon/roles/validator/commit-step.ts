@@ -6,7 +6,7 @@ import { TaskStatus } from "../../../sdk/contracts.ts";
 import { newSalt, type SaltRecord } from "../../store/salt-store.ts";
 import { computeCommitment } from "../../../sdk/commitment.ts";
 import { revertName, type TaskView } from "../market.ts";
-import { enqueue, signScore, type TaskJob, type ValidatorDeps } from "./deps.ts";
+import { enqueue, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
 import { submitThroughRelayer } from "./relay-submit.ts";
 
@@ -53,6 +53,7 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
   if (members[index]!.commitment.toLowerCase() !== saved.commitment.toLowerCase()) {
     const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
     if (block > task.commitEnd) throw new WindowMissedError(`task ${taskId}: commit phase closed at block ${task.commitEnd}`, { taskId });
+    warnIfDeadlineAtRisk(deps, "commit", taskId, block, task.commitEnd);
     const relayed = deps.relayNonces !== undefined && (await submitThroughRelayer(deps,
       { kind: "commit", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), commitment: saved.commitment }, task.commitEnd,
       async () => (await market.committee(BigInt(taskId), round))[index]!.commitment.toLowerCase() === saved.commitment.toLowerCase()));

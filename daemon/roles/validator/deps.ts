@@ -6,6 +6,7 @@ import { signAttestation } from "../../../sdk/eip712.ts";
 import type { Market } from "../market.ts";
 import type { AttestationLog } from "./attestation-log.ts";
 import type { RelayNonces } from "./relay-submit.ts";
+import type { PhaseWake } from "./phase-wake.ts";
 
 /** What every validator step handler except score works with (score needs less: see score-step.ts ScoreDeps). */
 export interface ValidatorDeps {
@@ -17,6 +18,8 @@ export interface ValidatorDeps {
   relayNonces?: RelayNonces;
   log: Logger;
   me: Address;
+  /** Parks early reveal jobs until the block that opens the reveal phase (see phase-wake.ts). */
+  revealWake?: PhaseWake;
 }
 
 /** Jobs carry ids and block numbers as decimal strings (JSON has no bigint). */
@@ -33,6 +36,17 @@ export const enqueue = (deps: ValidatorDeps, p: EnqueueStepParameters) => enqueu
 
 /** How long a step waits before looking at the chain again when it is early (a phase has not opened yet). */
 export const recheckMs = (deps: ValidatorDeps) => deps.ctx.config.chain.pollIntervalMs;
+
+/**
+ * Warns (log line and poq_deadline_at_risk_total) when a commit or reveal starts within its safety margin of the
+ * phase end: the operator sees a slash coming while it can still be avoided (more cores, a faster RPC).
+ */
+export function warnIfDeadlineAtRisk(deps: ValidatorDeps, step: "commit" | "reveal", taskId: string, block: bigint, phaseEnd: bigint): void {
+  const margin = BigInt(step === "commit" ? deps.ctx.config.windows.commitSafetyBlocks : deps.ctx.config.windows.revealSafetyBlocks);
+  if (block + margin < phaseEnd) return;
+  deps.ctx.metrics.deadlineAtRisk.inc({ step });
+  deps.log.warn({ taskId, step, block: String(block), phaseEnd: String(phaseEnd), blocksLeft: String(phaseEnd - block) }, `${step} deadline at risk`);
+}
 
 /**
  * Signs the EIP-712 Attestation of `score` for the task's output, after recording it in the equivocation guard

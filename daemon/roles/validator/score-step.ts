@@ -5,6 +5,7 @@ import type { Evaluator } from "../../evaluation/evaluator.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { StepJobData } from "../../queue/names.ts";
 import { enqueueStep } from "../../queue/queues.ts";
+import { sleep } from "../../chain/backoff.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import type { Market } from "../market.ts";
 import { bytesToText, readAnswer, readPrompt } from "../task-content.ts";
@@ -25,6 +26,23 @@ export interface ScoreDeps {
   evaluator: Evaluator;
   log: Logger;
   me: Address;
+}
+
+/** How long a score job yields to waiting commit and reveal jobs before it scores anyway. */
+const YIELD_TO_DEADLINES_MAX_MS = 1_000;
+
+/**
+ * Deadlines first: while commit or reveal jobs of this account wait to start (not yet picked up: the process is
+ * short of CPU), scoring, the CPU-heavy step, waits for them, up to YIELD_TO_DEADLINES_MAX_MS. A missed reveal
+ * is a slash; a score that starts a moment later is not.
+ */
+async function yieldToDeadlines(queues: ScoreDeps["ctx"]["queues"]): Promise<void> {
+  const until = Date.now() + YIELD_TO_DEADLINES_MAX_MS;
+  while (Date.now() < until) {
+    const counts = await Promise.all([queues.commit.getJobCounts("waiting", "prioritized"), queues.reveal.getJobCounts("waiting", "prioritized")]);
+    if (counts.every((c) => (c.waiting ?? 0) + (c.prioritized ?? 0) === 0)) return;
+    await sleep(20);
+  }
 }
 
 /** True when the chain already holds this account's commitment for the round (a re-run after the commit). */
@@ -68,6 +86,7 @@ export async function scoreStep(deps: ScoreDeps, job: Job<StepJobData>): Promise
     log.warn({ reason: unscorable, uri: answer.uri.slice(0, 200) }, "answer cannot be fetched or verified: scored as worthless");
   } else {
     const prompt = bytesToText(await readPrompt(ctx, market, BigInt(taskId), task.drawBlock), "prompt");
+    await yieldToDeadlines(ctx.queues);
     const started = performance.now();
     const [result] = await evaluator.score([{ prompt, answer: bytesToText(answer.output, "answer") }]);
     ctx.metrics.scoringLatencySeconds.observe({ evaluator: evaluator.name }, (performance.now() - started) / 1_000);

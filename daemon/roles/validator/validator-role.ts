@@ -20,6 +20,7 @@ import { revealStep } from "./reveal-step.ts";
 import { claimStep, scheduleClaim } from "../claim.ts";
 import { createKeeper, type Keeper } from "../keeper/keeper.ts";
 import { createRelayNonces } from "./relay-submit.ts";
+import { createPhaseWake } from "./phase-wake.ts";
 
 export { VALIDATOR_STEPS, type ValidatorStep } from "./steps.ts";
 export { EvaluatorNotRegisteredError, EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
@@ -122,7 +123,10 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
   const ownsEvaluator = options.evaluator === undefined;
   const me = ctx.account.address;
   const log = ctx.logger.child({ role: "validator" });
-  const deps: ValidatorDeps = { ctx, market, attestations: new AttestationLog(ctx.config.stateDir), neverReveal: options.neverReveal === true, log, me };
+  const deps: ValidatorDeps = {
+    ctx, market, attestations: new AttestationLog(ctx.config.stateDir), neverReveal: options.neverReveal === true, log, me,
+    revealWake: steps.has("reveal") ? createPhaseWake(ctx, "reveal") : undefined,
+  };
   if (ctx.config.roles.validator.submit === "relayer") {
     deps.relayNonces = createRelayNonces(deps);
     log.info({ relayer: ctx.config.roles.validator.relayerUrl }, "commits and reveals go through the relayer first (direct when not on chain in time)");
@@ -156,6 +160,7 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
       await watcher.stop();
       await keeper?.stop();
       await closeWorkers(workers);
+      deps.revealWake?.stop();
       if (ownsEvaluator) await evaluator?.close();
       log.info("validator role stopped");
     },

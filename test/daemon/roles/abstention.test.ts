@@ -31,7 +31,7 @@ describe("forced abstention: honest validators commit and reveal whatever the pr
     const wallet = createWalletClient({ chain: hardhat, transport: http(net.chain.httpUrl), account: privateKeyToAccount(account.privateKey) });
     attacker = getProtocolContracts(net.protocol.manifest, { public: net.chain.publicClient as PublicClient, wallet: wallet as SigningWalletClient });
     for (let i = 0; i < 3; i++) validators.push(await net.startValidator());
-    net.startBlocks(150);
+    await net.startBlocks(150);
   });
   after(async () => {
     await net?.close();
@@ -74,13 +74,13 @@ describe("forced abstention: honest validators commit and reveal whatever the pr
     const output = stringToHex("Paris.");
     // Every validator is down while the task is answered and for longer than a task can live: nothing bounds when
     // drawCommittee runs, and a late draw used to hide the task from its whole committee (all slashed).
-    net.stopBlocks();
+    await net.stopBlocks();
     for (const v of validators) await v.role.stop();
     await answer(taskId, keccak256(output), output, "");
     // One block per call: hardhat_mine's reserved blocks are not what a real chain serves to the watcher.
     for (let i = 0; i < Number(lifetime) + 10 * MAX_BLOCK_RANGE; i++) await net.chain.mine(1);
     for (const v of validators) v.role = await startValidatorRole(v.ctx);
-    net.startBlocks(150);
+    await net.startBlocks(150);
     await waitFor(async () => (await net.contracts.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, `task ${taskId} to be finalized`);
     const members = await net.contracts.taskMarket.read.committee([taskId, 0n]);
     assert.ok(members.every((m) => m.revealed), "every member found the prompt and revealed");

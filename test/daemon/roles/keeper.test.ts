@@ -27,7 +27,7 @@ describe("keeper: every task reaches an end with no human", () => {
     net = await startTestNetwork(PARAMS, { daemon: { keeper: KEEPER } });
     provider = await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }], undefined, undefined, { keeper: { enabled: false } });
     for (let i = 0; i < 5; i++) validators.push(await net.startValidator());
-    net.startBlocks(150);
+    await net.startBlocks(150);
   });
   after(async () => {
     await net?.close();

@@ -16,7 +16,7 @@ describe("provider role: endpoint faults and bad input", () => {
   let first: TestDaemon;
   before(async () => {
     net = await startTestNetwork();
-    net.startBlocks();
+    await net.startBlocks();
   });
   after(async () => {
     await net?.close();

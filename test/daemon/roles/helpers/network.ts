@@ -52,8 +52,8 @@ export interface TestNetwork {
   /** A provider daemon serving MODEL with `endpoints`; pass `account` to run a new daemon for an existing provider. */
   startProvider(endpoints: { url: string; timeoutMs: number }[], rpcUrls?: string[], account?: TestAccount, extra?: Partial<PoqConfigInput>): Promise<TestDaemon>;
   createTask(prompt?: string | { hex: Hex }): Promise<bigint>;
-  startBlocks(intervalMs?: number): void;
-  stopBlocks(): void;
+  startBlocks(intervalMs?: number): Promise<void>;
+  stopBlocks(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,6 +62,8 @@ export interface TestNetworkOptions {
   daemon?: Partial<PoqConfigInput>;
   /** Merged into every daemon's chain settings (e.g. a small maxBlockRange). */
   chain?: Partial<PoqConfigInput["chain"]>;
+  /** Daemons reach the chain over WebSocket (newHeads subscriptions instead of polling) instead of HTTP. */
+  webSocket?: boolean;
 }
 
 export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS, options: TestNetworkOptions = {}): Promise<TestNetwork> {
@@ -70,8 +72,8 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
   const [chain, redis, chat] = await Promise.all([startTestChain(), startTestRedis(), startFakeChatServer()]);
   const protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params });
   const daemons: TestDaemon[] = [];
-  let stopBlocks = () => {};
-  const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls?: string[], extra: Partial<PoqConfigInput> = {}) =>
+  let stopBlocks: () => Promise<void> = async () => {};
+  const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls: string[] | undefined = options.webSocket === true ? [chain.wsUrl] : undefined, extra: Partial<PoqConfigInput> = {}) =>
     (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: {
       deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...options.daemon,
       ...(options.chain === undefined ? {} : { chain: { chainId: chain.chainId, rpcUrls: rpcUrls ?? [chain.httpUrl], confirmations: 1, pollIntervalMs: 100, ...options.chain } }),
@@ -105,9 +107,18 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
       return start(a, path, (ctx) => startProviderRole(ctx));
     },
     createTask: (prompt = "What is the capital of France?") => createTestTask(chain, protocol, MODEL, evaluatorId, prompt),
-    startBlocks(intervalMs = 200) {
-      stopBlocks();
-      stopBlocks = startBlockProducer(chain, intervalMs);
+    // Interval mining: a transaction waits for the next block instead of mining its own (automine), so a window
+    // of N blocks lasts N x intervalMs as on a real chain. Under automine every transaction shortened the windows
+    // (40 blocks lasted under 4 s in a busy round), which made the roles tests miss commits on a loaded machine.
+    async startBlocks(intervalMs = 200) {
+      await stopBlocks();
+      await chain.testClient.setAutomine(false);
+      const stopProducer = startBlockProducer(chain, intervalMs);
+      stopBlocks = async () => {
+        stopProducer();
+        stopBlocks = async () => {};
+        await chain.testClient.setAutomine(true).catch(() => {});
+      };
     },
     stopBlocks: () => stopBlocks(),
     async close() {
@@ -118,7 +129,7 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
         if (process.env.POQ_TEST_LOG) console.error(`close: ${what} ${Date.now() - t} ms`);
       };
       for (const [i, d] of daemons.entries()) await step(`role ${i}`, () => d.role.stop());
-      stopBlocks();
+      await stopBlocks();
       for (const [i, d] of daemons.entries()) await step(`ctx ${i}`, () => d.ctx.close());
       await step("chat", () => chat.close());
       await step("chain", () => chain.close());
