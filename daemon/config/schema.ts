@@ -139,6 +139,29 @@ const keeperSchema = z
   .strict()
   .describe("Keeper duties every running daemon shares so that every task reaches an end with no human");
 
+const claimSchema = z
+  .object({
+    gasMargin: z
+      .number()
+      .min(1)
+      .max(1_000_000)
+      .default(100)
+      .describe("Claim once the credit is worth this many times the claim's cost (its gas plus the fresh credit slot it causes at the next finalize)"),
+    tokenPerNative: z
+      .number()
+      .positive()
+      .default(1)
+      .describe("Stake tokens one native coin is worth (both in 18-decimal units), to compare credit with gas; set it from a price feed"),
+    maxIntervalMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .default(24 * 3_600_000)
+      .describe("Claim anyway once credit has waited this long, however small"),
+  })
+  .strict()
+  .describe("When rewards are withdrawn: economically (credit worth the gas), or after a long interval");
+
 const endpointSchema = z
   .object({
     url: z.string().url().describe("Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"),
@@ -172,7 +195,7 @@ const providerSchema = z
       .int()
       .min(0)
       .default(60_000)
-      .describe("Provider pay of every task settled within this long is claimed in one transaction"),
+      .describe("Claim checks (see claim) for tasks settled within this long are made once"),
   })
   .strict();
 
@@ -184,7 +207,7 @@ const validatorSchema = z
       .int()
       .min(0)
       .default(60_000)
-      .describe("Rewards of every task finalized within this long are claimed in one transaction"),
+      .describe("Claim checks (see claim) for tasks finalized within this long are made once"),
     submit: z
       .enum(["direct", "relayer"])
       .default("direct")
@@ -231,6 +254,7 @@ export const configSchema = z
     queue: queueSchema.default({}),
     sender: senderSchema.default({}),
     keeper: keeperSchema.default({}),
+    claim: claimSchema.default({}),
     observe: z
       .object({
         host: z.string().default("127.0.0.1").describe("Address of the /health and /metrics server"),
