@@ -21,7 +21,8 @@ import { Mutex } from "./mutex.ts";
 /** The event whose presence in the receipt proves the step happened (a success status alone does not). */
 export interface ExpectedEvent {
   abi: Abi;
-  eventName: string;
+  /** One event name, or several when the step may end more than one way (finalize: settled, rolled or refunded). */
+  eventName: string | readonly string[];
   /** Emitting contract; defaults to the transaction's `to`. */
   address?: Address;
   /** Extra match on the decoded args, e.g. the task id. */
@@ -35,6 +36,8 @@ export interface SendTransactionParameters {
   data: Hex;
   value?: bigint;
   gas?: bigint;
+  /** Added to the estimate (+20%) when `gas` is not given: for calls whose cost can grow between estimate and block. */
+  gasHeadroom?: bigint;
   expect: ExpectedEvent;
 }
 
@@ -193,7 +196,7 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
     let gas = tx.gas;
     if (gas === undefined) {
       try {
-        gas = ((await client.estimateGas({ account: account.address, to: tx.to, data: tx.data, value: tx.value })) * 120n) / 100n;
+        gas = ((await client.estimateGas({ account: account.address, to: tx.to, data: tx.data, value: tx.value })) * 120n) / 100n + (tx.gasHeadroom ?? 0n);
       } catch (error) {
         if (isRevert(error)) throw new TransactionRevertedError(tx.label, revertReason(error, tx.expect.abi), undefined, { cause: error });
         throw error;
@@ -230,13 +233,14 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
     try {
       const { receipt, broadcasts } = (await waitForReceipt(tx.label, nonce, tx, gas, fees))!;
       journal.release(nonce);
+      metrics?.gasUsed.inc({ operation: tx.label.split(":")[0]! }, Number(receipt.gasUsed));
       if (receipt.status !== "success") throw new TransactionRevertedError(tx.label, "status 0 in receipt", receipt.transactionHash);
       const emitter = (tx.expect.address ?? tx.to).toLowerCase();
       const match = parseEventLogs({ abi: tx.expect.abi, logs: receipt.logs, eventName: tx.expect.eventName, strict: true } as never)
         .map((l) => l as unknown as { address: Address; eventName: string; args: Record<string, unknown> })
         .find((l) => l.address.toLowerCase() === emitter && (tx.expect.where?.(l.args) ?? true));
-      if (match === undefined) throw new ExpectedEventMissingError(tx.label, tx.expect.eventName, receipt.transactionHash);
-      log.info({ label: tx.label, nonce, txHash: receipt.transactionHash, broadcasts }, "transaction confirmed with its event");
+      if (match === undefined) throw new ExpectedEventMissingError(tx.label, [tx.expect.eventName].flat().join(" | "), receipt.transactionHash);
+      log.info({ label: tx.label, nonce, txHash: receipt.transactionHash, broadcasts, gasUsed: Number(receipt.gasUsed) }, "transaction confirmed with its event");
       return { hash: receipt.transactionHash, nonce, receipt, event: { eventName: match.eventName, args: match.args }, broadcasts };
     } finally {
       awaiting.delete(nonce);

@@ -93,7 +93,13 @@ const queueSchema = z
       .describe("Crashes a job may survive before it is failed (BullMQ's default of 1 fails it on the second crash)"),
     attempts: z.number().int().min(1).default(8).describe("Attempts for transient faults (flaky RPC) before a job fails"),
     backoffMs: z.number().int().min(10).default(1_000).describe("First retry delay; doubles each attempt"),
-    concurrency: z.number().int().min(1).default(4).describe("Jobs one worker process runs at once"),
+    concurrency: z.number().int().min(1).default(4).describe("Scoring jobs one worker process runs at once (CPU-bound: about one per core)"),
+    deadlineConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .default(32)
+      .describe("Commit, reveal and claim jobs one process runs at once; they wait on the chain, not the CPU, so never fewer than the rounds open at once"),
   })
   .strict()
   .describe("BullMQ worker settings, chosen against the protocol windows");
@@ -111,6 +117,50 @@ const senderSchema = z
   })
   .strict()
   .describe("The transaction sender (one per key)");
+
+const keeperSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe("Take part in the keeper duties: reassign overdue tasks, draw committees, finalize every drawn round"),
+    fallbackBlocks: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .default(2)
+      .describe("Blocks each keeper rank waits after the one before it (rank 0 acts in the block a duty falls due)"),
+    fallbackRanks: z
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .default(8)
+      .describe("Daemons without a stake in a duty spread over this many fallback ranks (by a hash of account and task)"),
+  })
+  .strict()
+  .describe("Keeper duties every running daemon shares so that every task reaches an end with no human");
+
+const claimSchema = z
+  .object({
+    gasMargin: z
+      .number()
+      .min(1)
+      .max(1_000_000)
+      .default(100)
+      .describe("Claim once the credit is worth this many times the claim's cost (its gas plus the fresh credit slot it causes at the next finalize)"),
+    tokenPerNative: z
+      .number()
+      .positive()
+      .default(1)
+      .describe("Stake tokens one native coin is worth (both in 18-decimal units), to compare credit with gas; set it from a price feed"),
+    maxIntervalMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .default(24 * 3_600_000)
+      .describe("Claim anyway once credit has waited this long, however small"),
+  })
+  .strict()
+  .describe("When rewards are withdrawn: economically (credit worth the gas), or after a long interval");
 
 const endpointSchema = z
   .object({
@@ -145,7 +195,7 @@ const providerSchema = z
       .int()
       .min(0)
       .default(60_000)
-      .describe("Provider pay of every task settled within this long is claimed in one transaction"),
+      .describe("Claim checks (see claim) for tasks settled within this long are made once"),
   })
   .strict();
 
@@ -157,13 +207,7 @@ const validatorSchema = z
       .int()
       .min(0)
       .default(60_000)
-      .describe("Rewards of every task finalized within this long are claimed in one transaction"),
-    drawStaggerMs: z
-      .number()
-      .int()
-      .min(0)
-      .default(500)
-      .describe("Up to this long (chosen per task and account) before calling drawCommittee/finalize, so validators rarely race"),
+      .describe("Claim checks (see claim) for tasks finalized within this long are made once"),
     submit: z
       .enum(["direct", "relayer"])
       .default("direct")
@@ -209,6 +253,8 @@ export const configSchema = z
     windows: windowsSchema.default({}),
     queue: queueSchema.default({}),
     sender: senderSchema.default({}),
+    keeper: keeperSchema.default({}),
+    claim: claimSchema.default({}),
     observe: z
       .object({
         host: z.string().default("127.0.0.1").describe("Address of the /health and /metrics server"),

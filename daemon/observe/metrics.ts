@@ -22,6 +22,16 @@ export interface DaemonMetrics {
   transactionsSent: Counter<"kind">;
   balanceWei: Gauge<"address" | "token">;
   providerRequests: Counter<"model" | "outcome">;
+  /** Gas of every confirmed transaction of this daemon, by what it did (the label's first part: commit, reveal, ...). */
+  gasUsed: Counter<"operation">;
+  /** Keeper duties (reassign, draw, finalize) by outcome: sent, done-by-other (simulation showed it done), failed. */
+  keeperActions: Counter<"action" | "outcome">;
+  /** A commit or reveal that had to start within its safety margin of the phase end (a slash is close). */
+  deadlineAtRisk: Counter<"step">;
+  /** Answers scored as worthless (0) because they cannot be fetched or verified, by reason. */
+  answersUnscorable: Counter<"reason">;
+  /** Assignments the provider could not answer, by reason (each is declined where the contracts allow it). */
+  tasksDeclined: Counter<"reason" | "outcome">;
 }
 
 export interface CreateMetricsParameters {
@@ -83,5 +93,10 @@ export function createMetrics({ withProcessMetrics = true }: CreateMetricsParame
       "model",
       "outcome",
     ]),
+    gasUsed: counter("poq_gas_used_total", "Gas used by this daemon's confirmed transactions, by operation", ["operation"]),
+    keeperActions: counter("poq_keeper_actions_total", "Keeper duties (reassign, draw, finalize) by outcome", ["action", "outcome"]),
+    deadlineAtRisk: counter("poq_deadline_at_risk_total", "Commits or reveals started inside their safety margin before the phase end", ["step"]),
+    answersUnscorable: counter("poq_answers_unscorable_total", "Answers scored 0 because they cannot be fetched or verified", ["reason"]),
+    tasksDeclined: counter("poq_tasks_declined_total", "Assignments the provider cannot answer, by reason and outcome", ["reason", "outcome"]),
   };
 }

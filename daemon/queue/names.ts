@@ -1,5 +1,5 @@
 /** The roles' pipeline steps; each has its own queue so that each can be scaled and watched on its own. */
-export const STEPS = ["infer", "draw", "score", "commit", "reveal", "finalize", "claim"] as const;
+export const STEPS = ["infer", "score", "commit", "reveal", "claim"] as const;
 export type Step = (typeof STEPS)[number];
 
 export function queueName(step: Step): string {

@@ -1,12 +1,14 @@
-import type { Address } from "viem";
+import { encodeFunctionData, type Address } from "viem";
 import type { DaemonContext } from "../runtime/context.ts";
 import type { Logger } from "../observe/logger.ts";
 import { enqueueStep } from "../queue/queues.ts";
-import { sendTolerating, type Market } from "./market.ts";
+import { ClaimStore } from "../store/claim-store.ts";
+import { sendTolerating, taskMarketAbi, type Market } from "./market.ts";
+import { decideClaim, FRESH_CREDIT_SLOT_GAS } from "./claim-policy.ts";
 
 /**
- * Claim jobs share one id per `batchMs` window, so the rewards of every task settled in that window leave in
- * one claim() (claimable credits accumulate per account on-chain). 0 = claim at once.
+ * Claim checks share one id per `batchMs` window, so every task settled in that window costs one check; the
+ * check itself (claimStep) decides whether claiming is worth it now. 0 = check at once.
  */
 export async function scheduleClaim(ctx: DaemonContext, batchMs: number): Promise<void> {
   const bucket = batchMs === 0 ? Date.now() : Math.floor(Date.now() / batchMs);
@@ -14,14 +16,41 @@ export async function scheduleClaim(ctx: DaemonContext, batchMs: number): Promis
   await enqueueStep(ctx.queues, { step: "claim", data: { taskId: "batch", round: bucket }, runAtMs });
 }
 
-/** Withdraws all of this account's credits in one claim() when there are any; `role` labels the metric. */
-export async function claimStep(ctx: DaemonContext, market: Market, me: Address, role: string, log: Logger): Promise<{ claimed: string }> {
+/**
+ * Withdraws all of this account's credits in one claim() when the claim policy (claim-policy.ts, config
+ * `claim`) says it is worth it; otherwise leaves them to accumulate and schedules a last check for when the
+ * credit will have waited claim.maxIntervalMs. `role` labels the metric.
+ */
+export async function claimStep(ctx: DaemonContext, market: Market, me: Address, role: string, log: Logger): Promise<{ claimed: string; why: string }> {
+  const store = new ClaimStore(ctx.config.stateDir, market.address);
   const amount = await market.claimable(me);
-  if (amount === 0n) return { claimed: "0" };
+  const now = Date.now();
+  let since = store.creditSinceMs();
+  if (amount === 0n) {
+    if (since !== undefined) store.save(undefined);
+    return { claimed: "0", why: "nothing" };
+  }
+  if (since === undefined) store.save((since = now));
+  const policy = ctx.config.claim;
+  const [gas, fees] = await Promise.all([
+    ctx.chain.client.estimateGas({ account: me, to: market.address, data: encodeFunctionData({ abi: taskMarketAbi, functionName: "claim" }) }),
+    ctx.chain.client.estimateFeesPerGas(),
+  ]);
+  const decision = decideClaim({
+    credit: amount, gas: gas + FRESH_CREDIT_SLOT_GAS, gasPriceWei: fees.maxFeePerGas, margin: policy.gasMargin,
+    tokenPerNative: policy.tokenPerNative, creditSinceMs: since, nowMs: now, maxIntervalMs: policy.maxIntervalMs,
+  });
+  if (!decision.claim) {
+    const due = since + policy.maxIntervalMs;
+    await enqueueStep(ctx.queues, { step: "claim", data: { taskId: "interval", round: Math.floor(due / 1_000) }, runAtMs: due });
+    log.debug({ amount: amount.toString(), why: decision.why }, "credits left to accumulate");
+    return { claimed: "0", why: decision.why };
+  }
   const sent = await sendTolerating(["NothingToClaim"], () =>
-    market.send(`claim:${Date.now()}`, "claim", [], "Claimed", (args) => String(args.account).toLowerCase() === me.toLowerCase()));
-  if (sent === undefined) return { claimed: "0" };
+    market.send(`claim:${now}`, "claim", [], "Claimed", (args) => String(args.account).toLowerCase() === me.toLowerCase()));
+  store.save(undefined);
+  if (sent === undefined) return { claimed: "0", why: "nothing" };
   ctx.metrics.tasksClaimed.inc({ role });
-  log.info({ amount: amount.toString(), txHash: sent.hash }, "credits claimed");
-  return { claimed: amount.toString() };
+  log.info({ amount: amount.toString(), txHash: sent.hash, why: decision.why }, "credits claimed");
+  return { claimed: amount.toString(), why: decision.why };
 }

@@ -16,7 +16,7 @@ export type TaskView = ContractFunctionReturnType<typeof taskMarketAbi, "view", 
 /** One ITaskMarket.MemberView (a committee seat), derived from the ABI. */
 export type MemberView = ContractFunctionReturnType<typeof taskMarketAbi, "view", "committee">[number];
 
-export type MarketFunction = "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
+export type MarketFunction = "reassign" | "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
 
 /** The deployment a role works against: addresses, EIP-712 domain, typed reads and one way to send. */
 export interface Market {
@@ -28,10 +28,10 @@ export interface Market {
   claimable(account: Address): Promise<bigint>;
   evaluatorActive(id: Hex): Promise<boolean>;
   maxOutputBytes(): Promise<number>;
-  maxTaskLifetime(): Promise<bigint>;
+  taskCount(): Promise<bigint>;
   tokenBalance(account: Address): Promise<bigint>;
-  /** Sends `functionName(args)` through the context's sender; done only when `eventName` is in the receipt. */
-  send(label: string, functionName: MarketFunction, args: readonly unknown[], eventName: string, where?: (args: Record<string, unknown>) => boolean): Promise<SentTransaction>;
+  /** Sends `functionName(args)` through the context's sender; done only when (one of) `eventName` is in the receipt. */
+  send(label: string, functionName: MarketFunction, args: readonly unknown[], eventName: string | readonly string[], where?: (args: Record<string, unknown>) => boolean, options?: { gasHeadroom?: bigint }): Promise<SentTransaction>;
 }
 
 /** What reading the market needs; `sender` only to send (a score-only worker has none: it never sends). */
@@ -57,20 +57,37 @@ export function openMarket(ctx: MarketContext): Market {
     committee: (taskId, round) => read<readonly MemberView[]>("committee", [taskId, BigInt(round)]),
     claimable: (account) => read<bigint>("claimable", [account]),
     maxOutputBytes: async () => (await read<{ maxOutputBytes: number }>("params")).maxOutputBytes,
-    maxTaskLifetime: () => read<bigint>("maxTaskLifetime"),
+    taskCount: () => read<bigint>("taskCount"),
     evaluatorActive: (id) =>
       client.readContract({ address: manifest.contracts.evaluatorRegistry, abi: evaluatorRegistryAbi, functionName: "isActive", args: [id] }),
     tokenBalance: (account) => client.readContract({ address: manifest.contracts.token, abi: mockERC20Abi, functionName: "balanceOf", args: [account] }),
-    send: (label, functionName, args, eventName, where) => {
+    send: (label, functionName, args, eventName, where, options) => {
       if (ctx.sender === undefined) throw new Error(`${label}: this process has no signing key (a read-only worker cannot send)`);
       return ctx.sender.send({
         label,
         to: address,
         data: encodeFunctionData({ abi: taskMarketAbi, functionName, args } as never),
         expect: { abi: taskMarketAbi, eventName, where },
+        gasHeadroom: options?.gasHeadroom,
       });
     },
   };
+}
+
+/** Why a provider cannot answer an assignment (it may decline it instead of being slashed for a timeout). */
+export type DeclineReason = "prompt-not-utf8" | "model-not-served" | "empty-answer" | "answer-oversize";
+
+/**
+ * THE place where a provider declines an assignment it cannot answer. Today's TaskMarket has no way to decline
+ * (the protocol issue adds `declineTask(taskId, reason)`: no slash, the task is reassigned or refunded and the
+ * requester gains nothing by causing it). Until that lands this returns false and the caller falls back:
+ * answering what it can (a prompt that is not UTF-8 is answered as decoded with U+FFFD), or failing the job, in
+ * which case the assignment times out and the provider is slashed providerTimeoutSlashBps (documented gap).
+ * After the merge: `await market.send(`decline:${taskId}`, "declineTask", [taskId, reasonCode], "TaskDeclined")`
+ * here, returning true.
+ */
+export async function declineTask(_market: Market, _taskId: bigint, _reason: DeclineReason): Promise<boolean> {
+  return false;
 }
 
 /** The custom error name of a revert (e.g. "InvalidStatus"), or undefined when `error` is not a revert. */

@@ -12,14 +12,14 @@ const answerSubmitted = getAbiItem({ abi: taskMarketAbi, name: "AnswerSubmitted"
 type TaskEvent = "TaskCreated" | "AnswerSubmitted";
 
 /**
- * Finds the newest `eventName` log of `taskId` at or below `toBlock`, walking back in ranges of
- * chain.maxBlockRange (RPC providers cap eth_getLogs ranges) but never below the deployment block or further
- * back than a task can live (maxTaskLifetime), so a missing log costs a bounded number of requests.
+ * Finds the newest `eventName` log of `taskId` at or below `toBlock`, filtering on the indexed task id and
+ * walking back in ranges of chain.maxBlockRange (RPC providers cap eth_getLogs ranges) down to the deployment
+ * block: a task is found whatever its age (a late draw or reassign must never hide a task from its committee,
+ * which would make every member miss its commit). Recent tasks cost one request; the oldest cost
+ * (toBlock - deployBlock) / maxBlockRange requests, once per task.
  */
 async function findTaskLog(ctx: ReadContext, market: Market, eventName: TaskEvent, taskId: bigint, toBlock: bigint) {
-  const lifetime = await market.maxTaskLifetime();
-  const floor = BigInt(market.manifest.deployBlock);
-  const lowest = toBlock - lifetime - 1n > floor ? toBlock - lifetime - 1n : floor;
+  const lowest = BigInt(market.manifest.deployBlock);
   const range = BigInt(ctx.config.chain.maxBlockRange);
   for (let to = toBlock; to >= lowest; to -= range) {
     const from = to - range + 1n > lowest ? to - range + 1n : lowest;
@@ -35,7 +35,7 @@ async function findTaskLog(ctx: ReadContext, market: Market, eventName: TaskEven
     if (last !== undefined) return last.args;
     if (from === lowest) break;
   }
-  throw new BadInputError(`no ${eventName} log for task ${taskId} within its lifetime below block ${toBlock}`, { taskId: String(taskId), eventName });
+  throw new BadInputError(`no ${eventName} log for task ${taskId} between the deployment block and block ${toBlock}`, { taskId: String(taskId), eventName });
 }
 
 /** The prompt bytes of a task, from its TaskCreated log (the prompt lives in the event, not in storage). */

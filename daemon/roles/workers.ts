@@ -3,6 +3,15 @@ import type { DaemonContext } from "../runtime/context.ts";
 import { createStepWorker, type StepHandler } from "../queue/worker.ts";
 import type { Step } from "../queue/names.ts";
 
+/**
+ * Steps that wait on the chain (receipts, phases), not on the CPU: they get `queue.deadlineConcurrency`, so that
+ * a low scoring concurrency (one per core) never queues a commit or reveal behind another one's confirmation.
+ * One cause of the commits and reveals missed under load (score-workers.test.ts): with concurrency 1 for every
+ * step, each commit waited for the previous one's receipt and confirmations, and a busy machine stretched that
+ * line past the commit window.
+ */
+const DEADLINE_STEPS: ReadonlySet<Step> = new Set(["commit", "reveal", "claim"]);
+
 /** One BullMQ worker per step, on this account's queue prefix, with the context's stall settings. */
 export function startStepWorkers(ctx: DaemonContext, handlers: Partial<Record<Step, StepHandler>>): Worker[] {
   return Object.entries(handlers).map(([step, handler]) =>
@@ -11,7 +20,7 @@ export function startStepWorkers(ctx: DaemonContext, handlers: Partial<Record<St
       connection: ctx.workerConnection(),
       handler: handler!,
       timing: ctx.workerTiming,
-      concurrency: ctx.config.queue.concurrency,
+      concurrency: DEADLINE_STEPS.has(step as Step) ? ctx.config.queue.deadlineConcurrency : ctx.config.queue.concurrency,
       logger: ctx.logger,
       metrics: ctx.metrics,
       prefix: ctx.queuePrefix,

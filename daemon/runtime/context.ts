@@ -6,6 +6,7 @@ import { createChainClient, assertChainId, type ChainClient } from "../chain/cli
 import { retryWithBackoff } from "../chain/backoff.ts";
 import { rpcHealthCheck } from "../chain/health.ts";
 import { createTransactionSender, type TransactionSender } from "../chain/sender.ts";
+import { createHeadFollower, type HeadFollower } from "../chain/heads.ts";
 import { loadSigner } from "../keys/signer.ts";
 import { createLogger, type Logger } from "../observe/logger.ts";
 import { createMetrics, type DaemonMetrics } from "../observe/metrics.ts";
@@ -26,6 +27,8 @@ export interface DaemonContext {
   logger: Logger;
   metrics: DaemonMetrics;
   chain: ChainClient;
+  /** The chain head, followed once per daemon (WebSocket newHeads or polling): steps that wait for a phase start here. */
+  heads: HeadFollower;
   account: PrivateKeyAccount;
   sender: TransactionSender;
   queues: StepQueues;
@@ -82,6 +85,7 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
     stuckAfterMs: config.sender.stuckAfterMs, feeBumpPercent: config.sender.feeBumpPercent, maxFeeBumps: config.sender.maxFeeBumps,
     ...p.sender,
   });
+  const heads = createHeadFollower({ client: chain.client, subscribe: chain.subscribes, pollIntervalMs: config.chain.pollIntervalMs, logger });
   const recovered = await sender.recover();
   if (recovered.length > 0) logger.info({ recovered }, "journaled transactions from the last run handled");
   const producer = createRedisConnection(config.redis.url, "producer", logger);
@@ -109,7 +113,7 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
   timer.unref();
   logger.info({ address: account.address, health: health.url, chainId: config.chain.chainId }, "daemon context ready");
   return {
-    config, logger, metrics, chain, account, sender, queues, queuePrefix,
+    config, logger, metrics, chain, heads, account, sender, queues, queuePrefix,
     workerTiming: { lockDurationMs: config.queue.lockDurationMs, stalledIntervalMs: config.queue.stalledIntervalMs, maxStalledCount: config.queue.maxStalledCount },
     workerConnection: () => {
       const connection = createRedisConnection(config.redis.url, "worker", logger);
@@ -122,6 +126,7 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
     health,
     async close() {
       clearInterval(timer);
+      heads.stop();
       await health.close();
       await closeStepQueues(queues);
       for (const connection of [producer, ...workerConnections]) connection.disconnect();

@@ -1,23 +1,25 @@
 /**
  * `npm run bench:daemon [-- --json] [-- --tasks N]`
- * End-to-end throughput of the daemon on the local network (scripts/localnet): one provider behind a local
+ * End-to-end throughput of the daemons on the local network (scripts/localnet): one provider behind a local
  * OpenAI-compatible server and five validator daemons scoring with the generated full-size int8 cross-encoder
  * (MiniLM-L6-H384 shape, random weights: real latency, meaningless scores), all honest, so tasks take the fast path
- * (finalized once every member revealed). Chain: a block every --block-ms (interval mining). With --automine every
- * transaction mines a block too, so under load the windows (counted in blocks) pass in a fraction of a second and
- * validators miss their commits: block-paced windows and automine do not mix.
- * Everything runs in ONE Node process (chain, Redis client, 6 daemons); `cpu_cores_used` (process CPU time over
- * wall time, measured) says whether the 2 cores are the bound or the pipeline's waiting is. Prints progress on
- * stderr and one JSON object as the last stdout line.
+ * (finalized once every member revealed). Chain: a block every --block-ms (interval mining), served by this
+ * harness process over HTTP and WebSocket. Each daemon runs as its own process (`poq ... start`, as in
+ * production) over WebSocket (newHeads subscriptions). Figures per finalized task: CPU of every process of the
+ * run (daemons from /proc, the harness with the chain from process.cpuUsage), split into scoring (the evaluator's
+ * CPU per answer measured in this run, times the members) and everything else; gas from the receipts of every
+ * transaction of the run (all parties); latency from the answer to the finalize in ms and blocks. Prints progress
+ * on stderr and one JSON object as the last stdout line.
  */
 import { loadavg } from "node:os";
 import { Command } from "commander";
 import { parseEther } from "viem";
 import { createEvaluator } from "../../daemon/evaluation/factory.ts";
 import { loadManifest, manifestId } from "../../daemon/evaluation/manifest.ts";
-import { startProviderRole } from "../../daemon/roles/provider/provider-role.ts";
-import { startValidatorRole } from "../../daemon/roles/validator/validator-role.ts";
+import { startDaemonProcess, type DaemonProcess } from "./daemon-processes.ts";
 import { createPoqClient } from "../../sdk/client.ts";
+import { taskMarketAbi } from "../../sdk/contracts.ts";
+import { decodeEventLog, type Hex, type TransactionReceipt } from "viem";
 import { getProtocolContracts } from "../../sdk/contracts.ts";
 import { mintTokens, waitOk } from "../localnet/actors.ts";
 import { startLocalnet } from "../localnet/index.ts";
@@ -63,26 +65,35 @@ async function main(): Promise<void> {
   try {
     const chat = await startDemoChatServers();
     net.teardown.defer("chat server", () => chat.close());
-    const provider = await net.actor("provider");
-    await net.stake(provider, { role: "provider", amount: parseEther("1000"), models: [MODEL] });
-    const providerDaemon = await net.daemon(provider, { provider: { claimBatchMs: 5_000, models: { [MODEL]: { endpoints: [{ url: chat.honestUrl, timeoutMs: 5_000 }] } } } });
-    const providerRole = await startProviderRole(providerDaemon.ctx, {});
-    net.teardown.defer("provider role", () => providerRole.stop());
-    for (let i = 0; i < 5; i++) {
-      const validator = await net.actor(`validator-${i + 1}`);
-      await net.stake(validator, { role: "validator", amount: parseEther("1000") });
-      const daemon = await net.daemon(validator, { validator: { evaluatorDir, claimBatchMs: 5_000, drawStaggerMs: 200 } });
-      // Loaded here (hashes verified by the factory) and warmed up, so the first task does not pay the start-up.
-      // Five sessions share 2 cores here: one intra-op thread each and no spinning (spinning threads of five
-      // sessions starve each other and the event loop; see defaultSessionOptions). A real validator owns its cores.
-      const evaluator = await createEvaluator(evaluatorDir, { crossEncoder: { sessionOptions: SHARED_CPU_SESSION } });
-      await evaluator.score([{ prompt: "warm up", answer: "warm up" }]);
-      const role = await startValidatorRole(daemon.ctx, { evaluator });
-      net.teardown.defer(`validator-${i + 1} role`, async () => {
-        await role.stop();
-        await evaluator.close();
-      });
-    }
+    // Every daemon: WebSocket RPC (newHeads instead of polling), warn-level logs, and an economic claim policy priced
+    // as a $1 token against a $2,000 coin (claims wait until worth 100x their gas, or a day).
+    const daemonConfig = {
+      chain: { chainId: net.chain.chainId, rpcUrls: [net.chain.wsUrl], confirmations: 1, pollIntervalMs: opts.blockMs },
+      observe: { port: 0, logLevel: "warn" as const },
+      claim: { gasMargin: 100, tokenPerNative: 2_000 },
+    };
+    const daemons: DaemonProcess[] = [];
+    net.teardown.defer("daemon processes", () => Promise.all(daemons.map((d) => d.stop())));
+    const startDaemon = async (name: string, roles: Parameters<typeof net.daemon>[1], role: "validator" | "provider") => {
+      const actor = await net.actor(name);
+      await net.stake(actor, role === "provider" ? { role, amount: parseEther("1000"), models: [MODEL] } : { role, amount: parseEther("1000") });
+      // Writes the config, keystore and state folder the way `poq` reads them; the harness's own context is not used.
+      const written = await net.daemon(actor, roles, daemonConfig);
+      await written.ctx.close();
+      daemons.push(await startDaemonProcess(name, written.configPath, role));
+    };
+    await startDaemon("provider", { provider: { claimBatchMs: 5_000, models: { [MODEL]: { endpoints: [{ url: chat.honestUrl, timeoutMs: 5_000 }] } } } }, "provider");
+    // One at a time: stakes change the sortition tree, so gas estimated for parallel stakes runs out.
+    for (let i = 0; i < 5; i++) await startDaemon(`validator-${i + 1}`, { validator: { evaluatorDir, claimBatchMs: 5_000 } }, "validator");
+    // Scoring CPU per answer, measured here with the daemons' own session settings on the run's own prompts.
+    const scorer = await createEvaluator(evaluatorDir);
+    await scorer.score([{ prompt: "warm up", answer: "warm up" }]);
+    const scoringCpuAt = process.cpuUsage();
+    const CALIBRATION = 20;
+    for (let i = 0; i < CALIBRATION; i++) await scorer.score([{ prompt: questionAt(i), answer: `An answer of some length to question ${i}, as a provider would give it.` }]);
+    const scoringCpu = process.cpuUsage(scoringCpuAt);
+    const scoringMsPerAnswer = (scoringCpu.user + scoringCpu.system) / 1000 / CALIBRATION;
+    await scorer.close();
     const clients = [];
     for (let r = 0; r < opts.requesters; r++) {
       const requester = await net.actor(`requester-${r + 1}`);
@@ -97,16 +108,22 @@ async function main(): Promise<void> {
 
     const answeredAt = new Map<bigint, number>();
     const finalizedAt = new Map<bigint, number>();
+    const answeredBlock = new Map<bigint, bigint>();
+    const finalizedBlock = new Map<bigint, bigint>();
+    let missedReveals = 0;
     const follow = new AbortController();
     const from = await net.chain.publicClient.getBlockNumber();
     const following = (async () => {
       for await (const e of client.events({ fromBlock: from, pollIntervalMs: 25, signal: follow.signal })) {
-        if (e.eventName === "AnswerSubmitted") answeredAt.set(e.args.taskId!, performance.now());
-        if (e.eventName === "TaskFinalized") finalizedAt.set(e.args.taskId!, performance.now());
+        const block = (e as { blockNumber?: bigint }).blockNumber ?? 0n;
+        if (e.eventName === "AnswerSubmitted") (answeredAt.set(e.args.taskId!, performance.now()), answeredBlock.set(e.args.taskId!, block));
+        if (e.eventName === "TaskFinalized") (finalizedAt.set(e.args.taskId!, performance.now()), finalizedBlock.set(e.args.taskId!, block));
+        if (e.eventName === "NonRevealersSlashed") missedReveals += (e.args as { validators?: readonly unknown[] }).validators?.length ?? 0;
       }
     })();
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
+    const daemonCpuAtStart = daemons.map((d) => d.cpuMs());
     const ids: bigint[] = [];
     let next = 0;
     await Promise.all(clients.map(async (c) => {
@@ -130,27 +147,77 @@ async function main(): Promise<void> {
     const lastAt = finished.length === 0 ? started : Math.max(...finished.map((id) => finalizedAt.get(id)!));
     const latencies = finished.filter((id) => answeredAt.has(id)).map((id) => finalizedAt.get(id)! - answeredAt.get(id)!);
     clearInterval(sampler);
+    const wallMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuAtStart);
-    const cpuCoresUsed = (cpu.user + cpu.system) / 1000 / (performance.now() - started);
+    const harnessCpuMs = (cpu.user + cpu.system) / 1000;
+    const daemonCpuMs = daemons.map((d, i) => d.cpuMs() - daemonCpuAtStart[i]!);
+    const totalCpuMs = harnessCpuMs + daemonCpuMs.reduce((a, b) => a + b, 0);
+    const cpuCoresUsed = totalCpuMs / wallMs;
+    const gas = await gasOfRun(net.chain.publicClient, from, await net.chain.publicClient.getBlockNumber());
+    const perTask = (n: number) => (finished.length === 0 ? null : Math.round(n / finished.length));
+    const blockLatencies = finished.filter((id) => answeredBlock.has(id)).map((id) => Number(finalizedBlock.get(id)! - answeredBlock.get(id)!));
+    const scoringPerTask = scoringMsPerAnswer * 5;
     const result = {
       bench: "daemon",
       tasks: ids.length,
       finalized: finished.length,
       tasks_per_s: finished.length === 0 ? 0 : Number((finished.length / ((lastAt - started) / 1000)).toFixed(2)),
       latency_ms: { p50: Math.round(percentile(latencies, 50) ?? 0), p95: Math.round(percentile(latencies, 95) ?? 0) },
+      latency_blocks: { p50: percentile(blockLatencies, 50) ?? 0, p95: percentile(blockLatencies, 95) ?? 0 },
+      core_ms_per_task: finished.length === 0 ? null : { scoring: Math.round(scoringPerTask), other: Math.round(totalCpuMs / finished.length - scoringPerTask) },
+      core_ms_by_process: { harness_with_chain: perTask(harnessCpuMs), ...Object.fromEntries(daemons.map((d, i) => [d.name, perTask(daemonCpuMs[i]!)])) },
+      scoring_ms_per_answer: Number(scoringMsPerAnswer.toFixed(1)),
+      gas_per_finalized_task: perTask(gas.total),
+      gas_by_operation_per_task: Object.fromEntries(Object.entries(gas.byOperation).map(([op, g]) => [op, perTask(g)])),
+      claims: gas.claims,
+      missed_reveals: missedReveals,
+      processes: daemons.length,
+      rss_mb_per_daemon: { max: Math.round(Math.max(...daemons.map((d) => d.peakRssMb()))) },
       rss_mb_max: Math.round(rssMax / 2 ** 20),
       post_s: Number(postedS.toFixed(2)),
-      setup: { providers: 1, validators: 5, requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, one_process: true },
+      setup: { providers: 1, validators: 5, requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, daemons_in_own_processes: true, rpc: "websocket" },
       load_avg_1m: { before: Number(loadBefore.toFixed(2)), after: Number(loadavg()[0]!.toFixed(2)) },
       // Measured, not assumed: near 2 means the cores bound the run; well below, the pipeline's waits do.
       cpu_cores_used: Number(cpuCoresUsed.toFixed(2)),
     };
+    for (const d of daemons) await d.stop();
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     await net.teardown.run();
   }
 }
+
+/** Gas of every transaction mined in [from, to], from receipts, with the market call each made (by its event). */
+async function gasOfRun(client: { getBlock: (a: { blockNumber: bigint }) => Promise<{ transactions: readonly Hex[] }>; getTransactionReceipt: (a: { hash: Hex }) => Promise<TransactionReceipt> }, from: bigint, to: bigint) {
+  const byOperation: Record<string, number> = {};
+  let total = 0;
+  let claims = 0;
+  for (let n = from + 1n; n <= to; n++) {
+    const { transactions } = await client.getBlock({ blockNumber: n });
+    for (const receipt of await Promise.all(transactions.map((hash) => client.getTransactionReceipt({ hash })))) {
+      const gasUsed = Number(receipt.gasUsed);
+      total += gasUsed;
+      const names = receipt.logs.flatMap((l) => {
+        try {
+          return [decodeEventLog({ abi: taskMarketAbi, data: l.data, topics: l.topics as [Hex, ...Hex[]] }).eventName as string];
+        } catch {
+          return [];
+        }
+      });
+      const op = OPERATIONS.find(([event]) => names.includes(event))?.[1] ?? "other (token approvals, transfers)";
+      if (op === "claim") claims++;
+      byOperation[op] = (byOperation[op] ?? 0) + gasUsed;
+    }
+  }
+  return { total, byOperation, claims };
+}
+
+/** The market call a receipt belongs to, by the first of these events it carries. */
+const OPERATIONS: [string, string][] = [
+  ["TaskCreated", "createTask"], ["AnswerSubmitted", "submitAnswer"], ["CommitteeDrawn", "drawCommittee"], ["ScoreCommitted", "commit"],
+  ["ScoreRevealed", "reveal"], ["TaskFinalized", "finalize"], ["TaskRolled", "finalize"], ["ProviderTimedOut", "reassign"], ["TaskRefunded", "refund"], ["Claimed", "claim"],
+];
 
 main().then(
   () => process.exit(0),

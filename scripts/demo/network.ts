@@ -110,7 +110,7 @@ export async function startDemoNetwork(o: StartDemoNetworkOptions): Promise<Demo
         net.teardown.defer(`${s.name} role`, () => role.stop());
         participants.push({ name: s.name, role: s.role, kind: s.kind, address: actor.address, daemon });
       } else {
-        const daemon = await net.daemon(actor, { validator: { evaluatorDir: o.evaluatorDir, claimBatchMs: 2_000, drawStaggerMs: 300 } });
+        const daemon = await net.daemon(actor, { validator: { evaluatorDir: o.evaluatorDir, claimBatchMs: 2_000 } });
         // Each validator gets its own evaluator instance, loaded (hashes verified) and warmed up before the role
         // starts: all daemons share this process's one thread, and a cold first inference blocks it for seconds.
         const evaluator = s.kind === "lazy" ? createLazyEvaluator(evaluatorId) : await createEvaluator(o.evaluatorDir);

@@ -10,10 +10,11 @@ import type { Logger } from "../../observe/logger.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import { modelId } from "../../../sdk/model-id.ts";
 import type { RunningRole } from "../role.ts";
-import { createMarketWatcher, openMarket, revertName, startBalanceGauges, type Market } from "../market.ts";
+import { createMarketWatcher, declineTask, openMarket, revertName, startBalanceGauges, type DeclineReason, type Market } from "../market.ts";
 import { bytesToText, readPrompt } from "../task-content.ts";
 import { closeWorkers, startStepWorkers } from "../workers.ts";
 import { claimStep, scheduleClaim } from "../claim.ts";
+import { createKeeper, type Keeper } from "../keeper/keeper.ts";
 import { AllEndpointsFailedError, UnknownModelError, createChatClient, type ChatClient, type ModelRoute } from "./openai-client.ts";
 
 interface ProviderDeps {
@@ -45,9 +46,40 @@ function modelRoutes(ctx: DaemonContext, env: NodeJS.ProcessEnv, maxOutputBytes:
 }
 
 /**
+ * An assignment this provider cannot answer: declined where the contracts allow it (market.declineTask), else
+ * the job fails at once (bad input, never retried) and the assignment will time out. Never dropped silently.
+ */
+async function cannotAnswer(deps: ProviderDeps, taskId: bigint, reason: DeclineReason, message: string): Promise<never> {
+  const declined = await declineTask(deps.market, taskId, reason);
+  deps.ctx.metrics.tasksDeclined.inc({ reason, outcome: declined ? "declined" : "no-decline-in-contracts" });
+  if (!declined) deps.log.error({ taskId: String(taskId), reason }, "cannot answer and today's contracts cannot decline: this assignment will time out and be slashed");
+  throw new BadInputError(`task ${taskId}: ${message}${declined ? " (declined)" : ""}`, { taskId: String(taskId), reason });
+}
+
+/**
+ * The prompt as text. Not UTF-8 is declined where the contracts allow it; until then it is answered as decoded
+ * with U+FFFD for each invalid sequence, so an attacker's malformed prompt cannot get an honest provider slashed
+ * (the requester pays the fee for whatever the model makes of it).
+ */
+async function promptText(deps: ProviderDeps, taskId: bigint, bytes: Hex): Promise<string> {
+  try {
+    return bytesToText(bytes, `task ${taskId} prompt`, true);
+  } catch {
+    if (await declineTask(deps.market, taskId, "prompt-not-utf8")) {
+      deps.ctx.metrics.tasksDeclined.inc({ reason: "prompt-not-utf8", outcome: "declined" });
+      throw new BadInputError(`task ${taskId}: prompt is not valid UTF-8 (declined)`, { taskId: String(taskId) });
+    }
+    deps.ctx.metrics.tasksDeclined.inc({ reason: "prompt-not-utf8", outcome: "answered-lossy" });
+    deps.log.warn({ taskId: String(taskId) }, "prompt is not valid UTF-8: answering it as decoded with U+FFFD (today's contracts cannot decline)");
+    return bytesToText(bytes, `task ${taskId} prompt`);
+  }
+}
+
+/**
  * Answers one assignment: reads the prompt from the TaskCreated log, asks the model's endpoints (fallback in
- * order), and submits the output with its keccak256 before the deadline. Bad input (unknown model, invalid
- * UTF-8 prompt, oversize or empty output, deadline passed) fails the job at once; endpoint faults are retried.
+ * order), and submits the output with its keccak256 before the deadline. What it cannot answer (model not
+ * served, oversize or empty output) goes to cannotAnswer; a passed deadline fails the job at once; endpoint
+ * faults are retried.
  */
 async function inferStep(deps: ProviderDeps, job: Job<StepJobData>): Promise<{ txHash?: Hex }> {
   const { ctx, market } = deps;
@@ -61,17 +93,17 @@ async function inferStep(deps: ProviderDeps, job: Job<StepJobData>): Promise<{ t
   const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
   if (block >= task.answerDeadline) throw new BadInputError(`task ${taskId}: answer deadline ${task.answerDeadline} passed (block ${block})`, { taskId: job.data.taskId });
   const name = deps.modelNames.get(task.modelId.toLowerCase());
-  if (name === undefined) throw new BadInputError(`task ${taskId}: model ${task.modelId} is not served by this provider`, { modelId: task.modelId });
-  const prompt = bytesToText(await readPrompt(ctx, market, taskId, block), `task ${taskId} prompt`, true);
+  if (name === undefined) return cannotAnswer(deps, taskId, "model-not-served", `model ${task.modelId} is not served by this provider`);
+  const prompt = await promptText(deps, taskId, await readPrompt(ctx, market, taskId, block));
   let content: string;
   try {
     content = (await deps.chat.complete({ model: name, messages: [{ role: "user", content: prompt }] })).content;
   } catch (error) {
-    if (error instanceof UnknownModelError) throw new BadInputError(error.message);
-    if (error instanceof AllEndpointsFailedError && error.onlyOversizeOutput) throw new BadInputError(`task ${taskId}: ${error.message}`, { taskId: job.data.taskId });
+    if (error instanceof UnknownModelError) return cannotAnswer(deps, taskId, "model-not-served", error.message);
+    if (error instanceof AllEndpointsFailedError && error.onlyOversizeOutput) return cannotAnswer(deps, taskId, "answer-oversize", error.message);
     throw error;
   }
-  if (content.length === 0) throw new BadInputError(`task ${taskId}: the model returned an empty answer`, { taskId: job.data.taskId });
+  if (content.length === 0) return cannotAnswer(deps, taskId, "empty-answer", "the model returned an empty answer");
   const output = stringToHex(content);
   try {
     const sent = await market.send(`answer:${taskId}`, "submitAnswer", [taskId, keccak256(output), output, ""], "AnswerSubmitted", (args) => args.taskId === taskId);
@@ -86,7 +118,8 @@ async function inferStep(deps: ProviderDeps, job: Job<StepJobData>): Promise<{ t
   }
 }
 
-async function routeEvent(deps: ProviderDeps, event: WatcherEvent, reorg: { above?: bigint }): Promise<void> {
+async function routeEvent(deps: ProviderDeps, keeper: Keeper | undefined, event: WatcherEvent, reorg: { above?: bigint }): Promise<void> {
+  keeper?.observe(event);
   if (event.type === "malformed") {
     deps.ctx.metrics.jobsFailed.inc({ queue: "watcher", reason: "malformed-event" });
     deps.log.warn({ txHash: event.raw.transactionHash, logIndex: event.raw.logIndex, error: event.error }, "malformed TaskMarket event ignored");
@@ -125,8 +158,11 @@ export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessE
     modelNames: new Map(Object.keys(routes).map((name) => [modelId(name).toLowerCase(), name])),
   };
   const workers = startStepWorkers(ctx, { infer: (job) => inferStep(deps, job), claim: () => claimStep(ctx, market, deps.me, "provider", log) });
+  // The provider is the first keeper of its own tasks' draws (its pay waits on the committee); see keeper/duties.ts.
+  const keeper = ctx.config.keeper.enabled ? createKeeper(ctx, market, log) : undefined;
+  await keeper?.start();
   const reorg: { above?: bigint } = {};
-  const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, event, reorg));
+  const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, keeper, event, reorg));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);
   log.info({ models: Object.keys(routes), market: market.address }, "provider role started");
@@ -135,6 +171,7 @@ export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessE
     async stop() {
       stopGauges();
       await watcher.stop();
+      await keeper?.stop();
       await closeWorkers(workers);
       log.info("provider role stopped");
     },

@@ -6,7 +6,7 @@ import { TaskStatus } from "../../../sdk/contracts.ts";
 import { newSalt, type SaltRecord } from "../../store/salt-store.ts";
 import { computeCommitment } from "../../../sdk/commitment.ts";
 import { revertName, type TaskView } from "../market.ts";
-import { enqueue, signScore, type TaskJob, type ValidatorDeps } from "./deps.ts";
+import { enqueue, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
 import { submitThroughRelayer } from "./relay-submit.ts";
 
@@ -32,8 +32,8 @@ async function sealScore(deps: ValidatorDeps, job: TaskJob, task: TaskView): Pro
 }
 
 /**
- * Commits the saved commitment (never a new one) within the commit phase, then schedules the reveal and the
- * finalize checks. If the chain already holds our commitment (a crash after the broadcast), it only schedules.
+ * Commits the saved commitment (never a new one) within the commit phase, then schedules the reveal (the
+ * finalize is a keeper duty). If the chain already holds our commitment (a crash after the broadcast), it only schedules.
  */
 export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Promise<{ txHash?: string }> {
   const { ctx, market } = deps;
@@ -53,6 +53,7 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
   if (members[index]!.commitment.toLowerCase() !== saved.commitment.toLowerCase()) {
     const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
     if (block > task.commitEnd) throw new WindowMissedError(`task ${taskId}: commit phase closed at block ${task.commitEnd}`, { taskId });
+    warnIfDeadlineAtRisk(deps, "commit", taskId, block, task.commitEnd);
     const relayed = deps.viaRelayer === true && (await submitThroughRelayer(deps,
       { kind: "commit", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), commitment: saved.commitment }, task.commitEnd,
       async () => (await market.committee(BigInt(taskId), round))[index]!.commitment.toLowerCase() === saved.commitment.toLowerCase()));
@@ -70,6 +71,5 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
   }
   if (deps.neverReveal) log.warn("neverReveal is set: NOT scheduling the reveal (this validator will be slashed)");
   else await enqueue(deps, { step: "reveal", data: { taskId, round, index, signature }, priority: 1 });
-  await enqueue(deps, { step: "finalize", data: { taskId, round, index } });
   return { txHash };
 }

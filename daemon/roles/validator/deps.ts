@@ -1,10 +1,11 @@
-import { keccak256, encodePacked, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { DaemonContext } from "../../runtime/context.ts";
 import type { Logger } from "../../observe/logger.ts";
 import { enqueueStep, type EnqueueStepParameters } from "../../queue/queues.ts";
 import { signAttestation } from "../../../sdk/eip712.ts";
 import type { Market } from "../market.ts";
 import type { AttestationLog } from "./attestation-log.ts";
+import type { PhaseWake } from "./phase-wake.ts";
 
 /** What every validator step handler except score works with (score needs less: see score-step.ts ScoreDeps). */
 export interface ValidatorDeps {
@@ -16,6 +17,8 @@ export interface ValidatorDeps {
   viaRelayer?: true;
   log: Logger;
   me: Address;
+  /** Parks early reveal jobs until the block that opens the reveal phase (see phase-wake.ts). */
+  revealWake?: PhaseWake;
 }
 
 /** Jobs carry ids and block numbers as decimal strings (JSON has no bigint). */
@@ -34,14 +37,14 @@ export const enqueue = (deps: ValidatorDeps, p: EnqueueStepParameters) => enqueu
 export const recheckMs = (deps: ValidatorDeps) => deps.ctx.config.chain.pollIntervalMs;
 
 /**
- * A delay in [0, drawStaggerMs) fixed per (account, task): validators that may all send the same
- * anyone-may-call transaction (drawCommittee, finalize) spread out, so usually one sends it and the others see
- * it done instead of paying for a reverted race.
+ * Warns (log line and poq_deadline_at_risk_total) when a commit or reveal starts within its safety margin of the
+ * phase end: the operator sees a slash coming while it can still be avoided (more cores, a faster RPC).
  */
-export function staggerMs(deps: ValidatorDeps, taskId: string): number {
-  const span = deps.ctx.config.roles.validator?.drawStaggerMs ?? 0;
-  if (span === 0) return 0;
-  return Number(BigInt(keccak256(encodePacked(["address", "uint256"], [deps.me, BigInt(taskId)]))) % BigInt(span));
+export function warnIfDeadlineAtRisk(deps: ValidatorDeps, step: "commit" | "reveal", taskId: string, block: bigint, phaseEnd: bigint): void {
+  const margin = BigInt(step === "commit" ? deps.ctx.config.windows.commitSafetyBlocks : deps.ctx.config.windows.revealSafetyBlocks);
+  if (block + margin < phaseEnd) return;
+  deps.ctx.metrics.deadlineAtRisk.inc({ step });
+  deps.log.warn({ taskId, step, block: String(block), phaseEnd: String(phaseEnd), blocksLeft: String(phaseEnd - block) }, `${step} deadline at risk`);
 }
 
 /**

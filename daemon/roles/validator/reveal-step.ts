@@ -5,7 +5,7 @@ import type { StepJobData } from "../../queue/names.ts";
 import { postpone } from "../../queue/postpone.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import { revertName, taskMarketAbi } from "../market.ts";
-import { enqueue, recheckMs, signScore, type TaskJob, type ValidatorDeps } from "./deps.ts";
+import { recheckMs, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
 import { submitThroughRelayer } from "./relay-submit.ts";
 
@@ -18,7 +18,7 @@ async function findOurReveal(deps: ValidatorDeps, taskId: string, round: number,
 }
 
 /**
- * Reveals from the salt store once the reveal phase is open (postponing itself until then without spending
+ * Reveals from the salt store in the block that opens the reveal phase (parked until then without spending
  * attempts), then publishes the signed attestation. Works the same after any crash: everything it needs is in
  * the salt store and on chain, so the startup sweep can enqueue it from `salts.pendingReveals()` alone.
  */
@@ -36,8 +36,10 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
       if (txHash === undefined) throw new WindowMissedError(`task ${taskId} round ${round} settled (status ${task.status}) before our reveal`, { taskId });
     } else {
       const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
-      if (block <= task.commitEnd) return postpone(job, token, recheckMs(deps));
+      // Early: parked until the block that opens the reveal phase (phase-wake.ts), then sent at once.
+      if (block <= task.commitEnd) return deps.revealWake?.waitFor(job, token, task.commitEnd + 1n) ?? postpone(job, token, recheckMs(deps));
       if (block > task.revealEnd) throw new WindowMissedError(`task ${taskId}: reveal phase closed at block ${task.revealEnd}`, { taskId });
+      warnIfDeadlineAtRisk(deps, "reveal", taskId, block, task.revealEnd);
       const members = await market.committee(BigInt(taskId), round);
       const index = members.findIndex((m) => m.account.toLowerCase() === deps.me.toLowerCase());
       if (index < 0) throw new BadInputError(`task ${taskId} round ${round}: this account is not in the committee`, { taskId });
@@ -71,6 +73,5 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
   if (deps.attestations.publish({ taskId: BigInt(taskId), outputHash: task.outputHash, evaluatorId: task.evaluatorId, score: saved.score, validator: deps.me, signature })) {
     log.info({ score: saved.score }, "attestation published");
   }
-  await enqueue(deps, { step: "finalize", data: { taskId, round } });
   return { txHash };
 }

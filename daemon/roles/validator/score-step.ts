@@ -1,16 +1,17 @@
-import { keccak256, type Address } from "viem";
+import type { Address } from "viem";
 import type { Job } from "bullmq";
 import type { DaemonContext } from "../../runtime/context.ts";
 import type { Evaluator } from "../../evaluation/evaluator.ts";
 import type { Logger } from "../../observe/logger.ts";
-import { BadInputError } from "../../queue/errors.ts";
 import type { StepJobData } from "../../queue/names.ts";
 import { enqueueStep } from "../../queue/queues.ts";
+import { sleep } from "../../chain/backoff.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import type { Market } from "../market.ts";
 import { bytesToText, readAnswer, readPrompt } from "../task-content.ts";
 import type { TaskJob } from "./deps.ts";
 import { EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
+import { unscorableReason, WORTHLESS_SCORE } from "./answer-check.ts";
 
 const NO_COMMITMENT = `0x${"0".repeat(63)}1`;
 
@@ -27,6 +28,23 @@ export interface ScoreDeps {
   me: Address;
 }
 
+/** How long a score job yields to waiting commit and reveal jobs before it scores anyway. */
+const YIELD_TO_DEADLINES_MAX_MS = 1_000;
+
+/**
+ * Deadlines first: while commit or reveal jobs of this account wait to start (not yet picked up: the process is
+ * short of CPU), scoring, the CPU-heavy step, waits for them, up to YIELD_TO_DEADLINES_MAX_MS. A missed reveal
+ * is a slash; a score that starts a moment later is not.
+ */
+async function yieldToDeadlines(queues: ScoreDeps["ctx"]["queues"]): Promise<void> {
+  const until = Date.now() + YIELD_TO_DEADLINES_MAX_MS;
+  while (Date.now() < until) {
+    const counts = await Promise.all([queues.commit.getJobCounts("waiting", "prioritized"), queues.reveal.getJobCounts("waiting", "prioritized")]);
+    if (counts.every((c) => (c.waiting ?? 0) + (c.prioritized ?? 0) === 0)) return;
+    await sleep(20);
+  }
+}
+
 /** True when the chain already holds this account's commitment for the round (a re-run after the commit). */
 async function alreadyCommitted(deps: ScoreDeps, taskId: string, round: number): Promise<boolean> {
   const members = await deps.market.committee(BigInt(taskId), round);
@@ -36,7 +54,8 @@ async function alreadyCommitted(deps: ScoreDeps, taskId: string, round: number):
 
 /**
  * Scores a task this validator must judge: reads prompt and answer from the chain's logs, checks the answer
- * against the stored output hash, scores it with the pinned evaluator and hands the score to the commit job.
+ * (answer-check.ts: one it cannot fetch or verify scores 0, so an honest member always commits and reveals),
+ * scores it with the pinned evaluator and hands the score to the commit job.
  * The commit job (in the process that holds the key and the salt store) signs it through the equivocation
  * guard and saves the salt durably before broadcasting; a re-run here is harmless because a saved salt wins.
  */
@@ -58,17 +77,23 @@ export async function scoreStep(deps: ScoreDeps, job: Job<StepJobData>): Promise
     throw new WindowMissedError(`task ${taskId}: block ${block} is past the last safe commit start ${lastStart} (commitEnd ${task.commitEnd})`, { taskId });
   }
   const answer = await readAnswer(ctx, market, BigInt(taskId), task.drawBlock);
-  if (answer.output === "0x") throw new BadInputError(`task ${taskId}: the answer is only a URI (${answer.uri}); fetching URIs is not supported`, { taskId });
-  if (keccak256(answer.output).toLowerCase() !== task.outputHash.toLowerCase()) {
-    throw new BadInputError(`task ${taskId}: answer bytes do not hash to the stored output hash`, { taskId });
+  // Checked against the task's stored hash (the log's own hash could come from an earlier, reorged answer).
+  const unscorable = unscorableReason({ output: answer.output, outputHash: task.outputHash }, await market.maxOutputBytes());
+  let score: number;
+  if (unscorable !== undefined) {
+    score = WORTHLESS_SCORE;
+    ctx.metrics.answersUnscorable.inc({ reason: unscorable });
+    log.warn({ reason: unscorable, uri: answer.uri.slice(0, 200) }, "answer cannot be fetched or verified: scored as worthless");
+  } else {
+    const prompt = bytesToText(await readPrompt(ctx, market, BigInt(taskId), task.drawBlock), "prompt");
+    await yieldToDeadlines(ctx.queues);
+    const started = performance.now();
+    const [result] = await evaluator.score([{ prompt, answer: bytesToText(answer.output, "answer") }]);
+    ctx.metrics.scoringLatencySeconds.observe({ evaluator: evaluator.name }, (performance.now() - started) / 1_000);
+    score = result!.score;
+    log.info({ score, scoringMs: Math.round(performance.now() - started) }, "answer scored");
   }
-  const prompt = bytesToText(await readPrompt(ctx, market, BigInt(taskId), task.drawBlock), "prompt");
-  const started = performance.now();
-  const [result] = await evaluator.score([{ prompt, answer: bytesToText(answer.output, "answer") }]);
-  ctx.metrics.scoringLatencySeconds.observe({ evaluator: evaluator.name }, (performance.now() - started) / 1_000);
-  const score = result!.score;
   ctx.metrics.tasksScored.inc({ role: "validator" });
-  log.info({ score, scoringMs: Math.round(performance.now() - started) }, "answer scored");
   await enqueueStep(ctx.queues, { step: "commit", data: { taskId, round, index, score }, priority: 2 });
   return { score };
 }

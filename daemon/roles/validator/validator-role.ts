@@ -17,8 +17,9 @@ import { EvaluatorNotRegisteredError } from "./errors.ts";
 import { scoreStep } from "./score-step.ts";
 import { commitStep } from "./commit-step.ts";
 import { revealStep } from "./reveal-step.ts";
-import { drawStep, finalizeStep } from "./settle-steps.ts";
-import { claimStep } from "../claim.ts";
+import { claimStep, scheduleClaim } from "../claim.ts";
+import { createKeeper, type Keeper } from "../keeper/keeper.ts";
+import { createPhaseWake } from "./phase-wake.ts";
 
 export { VALIDATOR_STEPS, type ValidatorStep } from "./steps.ts";
 export { EvaluatorNotRegisteredError, EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
@@ -60,8 +61,12 @@ async function recheckAfterReorg(deps: ValidatorDeps): Promise<void> {
   }
 }
 
-/** Turns the market's events into jobs: draws for answered/rolled tasks, scoring where we sit on the committee. */
-async function routeEvent(deps: ValidatorDeps, event: WatcherEvent, reorg: { above?: bigint }): Promise<void> {
+/**
+ * Turns the market's events into jobs: scoring where we sit on the committee, a claim check when a task settles.
+ * Every event also goes to the keeper (draws, finalizes and reassigns are its duties, for every task).
+ */
+async function routeEvent(deps: ValidatorDeps, keeper: Keeper | undefined, event: WatcherEvent, reorg: { above?: bigint }): Promise<void> {
+  keeper?.observe(event);
   if (event.type === "malformed") {
     deps.ctx.metrics.jobsFailed.inc({ queue: "watcher", reason: "malformed-event" });
     deps.log.warn({ txHash: event.raw.transactionHash, logIndex: event.raw.logIndex, error: event.error }, "malformed TaskMarket event ignored");
@@ -79,10 +84,11 @@ async function routeEvent(deps: ValidatorDeps, event: WatcherEvent, reorg: { abo
   const taskId = String(args.taskId);
   if (eventName === "AnswerSubmitted") {
     deps.ctx.metrics.tasksSeen.inc({ role: "validator" });
-    await add({ step: "draw", data: { taskId, round: 0 } });
   } else if (eventName === "TaskRolled") {
     deps.log.info({ taskId, newRound: String(args.newRound), txHash }, "task rolled to a new committee");
-    await add({ step: "draw", data: { taskId, round: Number(args.newRound) } });
+  } else if (eventName === "TaskFinalized") {
+    // Any settled task may have paid us; the claim job reads claimable() and does nothing when it is 0.
+    await scheduleClaim(deps.ctx, deps.ctx.config.roles.validator?.claimBatchMs ?? 0);
   } else if (eventName === "CommitteeDrawn") {
     const members = (args.members as Address[]).map((m) => m.toLowerCase());
     const index = members.indexOf(deps.me.toLowerCase());
@@ -116,7 +122,10 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
   const ownsEvaluator = options.evaluator === undefined;
   const me = ctx.account.address;
   const log = ctx.logger.child({ role: "validator" });
-  const deps: ValidatorDeps = { ctx, market, attestations: new AttestationLog(ctx.config.stateDir), neverReveal: options.neverReveal === true, log, me };
+  const deps: ValidatorDeps = {
+    ctx, market, attestations: new AttestationLog(ctx.config.stateDir), neverReveal: options.neverReveal === true, log, me,
+    revealWake: steps.has("reveal") ? createPhaseWake(ctx, "reveal") : undefined,
+  };
   if (ctx.config.roles.validator.submit === "relayer") {
     deps.viaRelayer = true;
     log.info({ relayer: ctx.config.roles.validator.relayerUrl }, "commits and reveals go through the relayer first (direct when not on chain in time)");
@@ -130,16 +139,16 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
   ctx.health.addRoute("/attestations", (url) => deps.attestations.serve(url));
   const resumed = await resumePendingReveals(deps);
   const handlers: Record<ValidatorStep, StepHandler> = {
-    draw: (job, token) => drawStep(deps, job, token),
     score: (job) => scoreStep({ ...deps, evaluator: evaluator! }, job),
     commit: (job) => commitStep(deps, job),
     reveal: (job, token) => revealStep(deps, job, token),
-    finalize: (job, token) => finalizeStep(deps, job, token),
     claim: () => claimStep(ctx, market, me, "validator", log),
   };
   const workers = startStepWorkers(ctx, Object.fromEntries([...steps].map((step) => [step, handlers[step]])));
+  const keeper = ctx.config.keeper.enabled ? createKeeper(ctx, market, log) : undefined;
+  await keeper?.start();
   const reorg: { above?: bigint } = {};
-  const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, event, reorg));
+  const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, keeper, event, reorg));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);
   log.info({ steps: [...steps], evaluator: evaluator?.name, evaluatorId: evaluator?.id, market: market.address, resumedReveals: resumed }, "validator role started");
@@ -148,7 +157,9 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
     async stop() {
       stopGauges();
       await watcher.stop();
+      await keeper?.stop();
       await closeWorkers(workers);
+      deps.revealWake?.stop();
       if (ownsEvaluator) await evaluator?.close();
       log.info("validator role stopped");
     },

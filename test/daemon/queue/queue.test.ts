@@ -53,9 +53,9 @@ describe("queue (real redis-server)", () => {
   it("names jobs idempotently: the same step, task and round is one job", async () => {
     assert.equal(jobIdFor("commit", 42n, 1), "commit-42-1");
     assert.throws(() => jobIdFor("commit", "4:2", 0), TypeError);
-    await enqueueStep(queues, { step: "finalize", data: { taskId: "1", round: 0 }, runAtMs: Date.now() + 60_000 });
-    await enqueueStep(queues, { step: "finalize", data: { taskId: "1", round: 0 }, runAtMs: Date.now() + 60_000 });
-    assert.equal(await queues.finalize.getDelayedCount(), 1);
+    await enqueueStep(queues, { step: "reveal", data: { taskId: "1", round: 0 }, runAtMs: Date.now() + 60_000 });
+    await enqueueStep(queues, { step: "reveal", data: { taskId: "1", round: 0 }, runAtMs: Date.now() + 60_000 });
+    assert.equal(await queues.reveal.getDelayedCount(), 1);
     await pingRedis(producer);
   });
 

@@ -27,7 +27,7 @@ describe("roles under faults: RPC outage, Redis restart, reorg around the commit
     provider = await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }], rpc);
     validators = [];
     for (let i = 0; i < 5; i++) validators.push(await net.startValidator(undefined, rpc));
-    net.startBlocks();
+    await net.startBlocks();
   });
   after(async () => {
     await net?.close();

@@ -34,7 +34,7 @@ describe("roles: a full round with 1 provider and 5 validator daemons", () => {
   it("answers, draws, scores, commits, reveals, finalizes, pays and publishes verifiable attestations", async () => {
     provider = await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }]);
     for (let i = 0; i < 5; i++) validators.push(await net.startValidator());
-    net.startBlocks();
+    await net.startBlocks();
     const c = net.contracts;
     taskId = await net.createTask();
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "the task to be finalized");

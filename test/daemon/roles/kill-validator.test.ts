@@ -36,7 +36,7 @@ describe("validator SIGKILLed between commit and reveal", () => {
     const first = spawnTsChild(childUrl, [configPath], (l) => lines.push(l), env);
     await waitFor(() => lines.some((l) => l.startsWith("ready")) || first.child.exitCode !== null, 30_000, "the child validator to start");
     assert.ok(lines.some((l) => l.startsWith(`ready ${account.address}`)), first.stderr());
-    net.startBlocks();
+    await net.startBlocks();
 
     const taskId = await net.createTask();
     const mine = async () => (await net.contracts.taskMarket.read.committee([taskId, 0n])).find((m) => m.account === account.address);

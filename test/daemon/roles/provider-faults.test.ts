@@ -8,15 +8,15 @@ import { TaskStatus } from "../../../sdk/contracts.ts";
 
 /**
  * The provider daemon against endpoints that fail the way real ones do, and against bad input: a prompt that
- * is not UTF-8 (a malformed payload in a real TaskCreated event) and an answer over the size cap. Bad input
- * fails its job at once with a typed error, counted in /metrics, never retried; endpoint faults fall back.
+ * is not UTF-8 (a malformed payload in a real TaskCreated event: answered, never refused into a slash) and an
+ * answer over the size cap (fails its job at once, typed, counted, never retried); endpoint faults fall back.
  */
 describe("provider role: endpoint faults and bad input", () => {
   let net: TestNetwork;
   let first: TestDaemon;
   before(async () => {
     net = await startTestNetwork();
-    net.startBlocks();
+    await net.startBlocks();
   });
   after(async () => {
     await net?.close();
@@ -50,17 +50,25 @@ describe("provider role: endpoint faults and bad input", () => {
     }
   });
 
-  it("fails a prompt that is not UTF-8 and an oversize answer at once (BadInputError), without retries", async () => {
-    // The same (only) provider account, restarted with an endpoint that answers too much: every task is its.
+  it("answers a prompt that is not UTF-8 (decoded with U+FFFD) instead of refusing it and being slashed", async () => {
+    // The same (only) provider account, restarted: every task is its. Today's contracts cannot decline a task
+    // (market.declineTask), so answering what the model makes of it is the way out that keeps the stake.
+    const provider = await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 2_000 }], undefined, first.account);
+    try {
+      const malformed = await net.createTask({ hex: "0xfffe00c3" });
+      await waitFor(async () => (await net.contracts.taskMarket.read.task([malformed])).status >= TaskStatus.Answered, 20_000, "the malformed prompt to be answered");
+      assert.deepEqual(await failedFor(provider, malformed), []);
+      const metrics = await (await fetch(`${provider.ctx.health.url}/metrics`)).text();
+      assert.match(metrics, /poq_tasks_declined_total\{reason="prompt-not-utf8",outcome="answered-lossy"\} 1/);
+    } finally {
+      await provider.role.stop();
+      await provider.ctx.close();
+    }
+  });
+
+  it("fails an oversize answer at once (BadInputError, no retries), counted as a decline today's contracts cannot make", async () => {
     const provider = await net.startProvider([{ url: net.chat.base("huge"), timeoutMs: 2_000 }], undefined, first.account);
     const hugeHits = net.chat.hits.huge ?? 0;
-    const malformed = await net.createTask({ hex: "0xfffe00c3" });
-    await waitFor(async () => (await failedFor(provider, malformed)).length === 1, 20_000, "the malformed prompt's job to fail");
-    const [badPrompt] = await failedFor(provider, malformed);
-    assert.match(badPrompt!.reason, /not valid UTF-8/);
-    assert.equal(badPrompt!.attemptsMade, 1, "bad input is not retried");
-    assert.equal((net.chat.hits.huge ?? 0) - hugeHits, 0, "no endpoint was called for a malformed prompt");
-
     const oversize = await net.createTask();
     await waitFor(async () => (await failedFor(provider, oversize)).length === 1, 20_000, "the oversize answer's job to fail");
     const [tooBig] = await failedFor(provider, oversize);
@@ -69,6 +77,7 @@ describe("provider role: endpoint faults and bad input", () => {
     assert.equal((net.chat.hits.huge ?? 0) - hugeHits, 1, "an oversize answer is not asked for again");
     assert.equal((await net.contracts.taskMarket.read.task([oversize])).status, TaskStatus.Assigned, "nothing submitted");
     const metrics = await (await fetch(`${provider.ctx.health.url}/metrics`)).text();
-    assert.match(metrics, /poq_jobs_failed_total\{queue="poq-infer",reason="bad-input"\} 2/);
+    assert.match(metrics, /poq_jobs_failed_total\{queue="poq-infer",reason="bad-input"\} 1/);
+    assert.match(metrics, /poq_tasks_declined_total\{reason="answer-oversize",outcome="no-decline-in-contracts"\} 1/);
   });
 });

@@ -54,7 +54,7 @@ describe("relayer: batched signed commits and reveals", () => {
     const wallet = createWalletClient({ chain: hardhat, transport: viemHttp(net.chain.httpUrl), account: privateKeyToAccount(manual.privateKey) });
     const mine = getProtocolContracts(net.protocol.manifest, { public: net.chain.publicClient as PublicClient, wallet: wallet as SigningWalletClient });
     const c = net.contracts;
-    net.startBlocks();
+    await net.startBlocks();
     const taskId = await net.createTask();
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Committee, 30_000, "the committee draw");
 
@@ -133,7 +133,7 @@ describe("relayer down: validators fall back to direct transactions in time", ()
     await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }]);
     const validators: TestDaemon[] = [];
     for (let i = 0; i < 5; i++) validators.push(await net.startValidator(undefined, undefined, { submit: "relayer", relayerUrl: deadUrl }));
-    net.startBlocks();
+    await net.startBlocks();
     const c = net.contracts;
     const taskId = await net.createTask();
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");

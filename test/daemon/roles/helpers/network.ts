@@ -50,24 +50,37 @@ export interface TestNetwork {
   /** A relayer daemon (funded, not staked) on a free port; its role's `url` is the relay endpoint. */
   startRelayer(relayer?: Partial<NonNullable<PoqConfigInput["roles"]["relayer"]>>): Promise<TestDaemon & { role: RunningRelayer }>;
   /** A provider daemon serving MODEL with `endpoints`; pass `account` to run a new daemon for an existing provider. */
-  startProvider(endpoints: { url: string; timeoutMs: number }[], rpcUrls?: string[], account?: TestAccount): Promise<TestDaemon>;
+  startProvider(endpoints: { url: string; timeoutMs: number }[], rpcUrls?: string[], account?: TestAccount, extra?: Partial<PoqConfigInput>): Promise<TestDaemon>;
   createTask(prompt?: string | { hex: Hex }): Promise<bigint>;
-  startBlocks(intervalMs?: number): void;
-  stopBlocks(): void;
+  startBlocks(intervalMs?: number): Promise<void>;
+  stopBlocks(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS): Promise<TestNetwork> {
+export interface TestNetworkOptions {
+  /** Merged into every daemon's config (e.g. keeper settings). */
+  daemon?: Partial<PoqConfigInput>;
+  /** Merged into every daemon's chain settings (e.g. a small maxBlockRange). */
+  chain?: Partial<PoqConfigInput["chain"]>;
+  /** Daemons reach the chain over WebSocket (newHeads subscriptions instead of polling) instead of HTTP. */
+  webSocket?: boolean;
+}
+
+export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS, options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const evaluatorDir = ensureGeneratedModel("generated-tiny-int8");
   const evaluatorId = manifestId(await loadManifest(evaluatorDir)) as Hex;
   const [chain, redis, chat] = await Promise.all([startTestChain(), startTestRedis(), startFakeChatServer()]);
   const protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params });
   const daemons: TestDaemon[] = [];
-  let stopBlocks = () => {};
-  const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls?: string[], extra: Partial<PoqConfigInput> = {}) =>
-    (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: { deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...extra } })).configPath;
+  let stopBlocks: () => Promise<void> = async () => {};
+  const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls: string[] | undefined = options.webSocket === true ? [chain.wsUrl] : undefined, extra: Partial<PoqConfigInput> = {}) =>
+    (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: {
+      deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...options.daemon,
+      ...(options.chain === undefined ? {} : { chain: { chainId: chain.chainId, rpcUrls: rpcUrls ?? [chain.httpUrl], confirmations: 1, pollIntervalMs: 100, ...options.chain } }),
+      ...extra,
+    } })).configPath;
   const validatorConfig = (account: TestAccount, rpcUrls?: string[], extra?: Partial<PoqConfigInput>, validator: Partial<ValidatorInput> = {}) =>
-    config(account, { validator: { evaluatorDir, claimBatchMs: 0, drawStaggerMs: 1_000, ...validator } }, rpcUrls, extra);
+    config(account, { validator: { evaluatorDir, claimBatchMs: 0, ...validator } }, rpcUrls, extra);
   const start = async (account: TestAccount, configPath: string, run: (ctx: DaemonContext) => Promise<RunningRole>) => {
     const ctx = await startTestContext(configPath);
     const daemon = { account, configPath, ctx, role: await run(ctx) };
@@ -88,15 +101,24 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
       const path = await config(a, { relayer: { port: 0, batchMs: 500, ...relayer } });
       return start(a, path, (ctx) => startRelayerRole(ctx)) as Promise<TestDaemon & { role: RunningRelayer }>;
     },
-    async startProvider(endpoints, rpcUrls, account) {
+    async startProvider(endpoints, rpcUrls, account, extra) {
       const a = account ?? (await createTestAccount(chain, protocol, { role: "provider", models: [MODEL] }));
-      const path = await config(a, { provider: { claimBatchMs: 0, models: { [MODEL]: { endpoints, attemptsPerEndpoint: 2 } } } }, rpcUrls);
+      const path = await config(a, { provider: { claimBatchMs: 0, models: { [MODEL]: { endpoints, attemptsPerEndpoint: 2 } } } }, rpcUrls, extra);
       return start(a, path, (ctx) => startProviderRole(ctx));
     },
     createTask: (prompt = "What is the capital of France?") => createTestTask(chain, protocol, MODEL, evaluatorId, prompt),
-    startBlocks(intervalMs = 200) {
-      stopBlocks();
-      stopBlocks = startBlockProducer(chain, intervalMs);
+    // Interval mining: a transaction waits for the next block instead of mining its own (automine), so a window
+    // of N blocks lasts N x intervalMs as on a real chain. Under automine every transaction shortened the windows
+    // (40 blocks lasted under 4 s in a busy round), which made the roles tests miss commits on a loaded machine.
+    async startBlocks(intervalMs = 200) {
+      await stopBlocks();
+      await chain.testClient.setAutomine(false);
+      const stopProducer = startBlockProducer(chain, intervalMs);
+      stopBlocks = async () => {
+        stopProducer();
+        stopBlocks = async () => {};
+        await chain.testClient.setAutomine(true).catch(() => {});
+      };
     },
     stopBlocks: () => stopBlocks(),
     async close() {
@@ -107,7 +129,7 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
         if (process.env.POQ_TEST_LOG) console.error(`close: ${what} ${Date.now() - t} ms`);
       };
       for (const [i, d] of daemons.entries()) await step(`role ${i}`, () => d.role.stop());
-      stopBlocks();
+      await stopBlocks();
       for (const [i, d] of daemons.entries()) await step(`ctx ${i}`, () => d.ctx.close());
       await step("chat", () => chat.close());
       await step("chain", () => chain.close());

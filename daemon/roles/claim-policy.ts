@@ -1,0 +1,39 @@
+/**
+ * Claiming has two costs: the claim transaction, and a fresh credit slot (the next finalize that pays this
+ * account writes a zeroed storage slot: about 17k more gas, paid by whoever finalizes, usually a member).
+ */
+export const FRESH_CREDIT_SLOT_GAS = 17_100n;
+
+export interface ClaimDecisionParameters {
+  /** claimable(account), in the stake token's smallest unit. */
+  credit: bigint;
+  /** Gas of claim() plus FRESH_CREDIT_SLOT_GAS. */
+  gas: bigint;
+  /** Price of one gas unit in wei (the fee the claim would pay). */
+  gasPriceWei: bigint;
+  /** claim.gasMargin: the credit must be worth this many times the claim's cost. */
+  margin: number;
+  /** claim.tokenPerNative: stake tokens one unit of the native coin is worth (both in 18-decimal units). */
+  tokenPerNative: number;
+  /** When this account's credit became non-zero without being claimed (ms since epoch), if known. */
+  creditSinceMs?: number;
+  nowMs: number;
+  /** claim.maxIntervalMs: claim anyway once credit has waited this long. */
+  maxIntervalMs: number;
+}
+
+export type ClaimDecision = { claim: true; why: "worth-it" | "interval" } | { claim: false; why: "nothing" | "not-worth-it-yet" };
+
+/**
+ * Economic claim policy: claim when the credit is worth at least `margin` times what claiming costs, or once the
+ * credit has waited `maxIntervalMs` (so nothing sits unclaimed forever); otherwise let credit accumulate over
+ * more tasks and claim them in one transaction.
+ */
+export function decideClaim(p: ClaimDecisionParameters): ClaimDecision {
+  if (p.credit === 0n) return { claim: false, why: "nothing" };
+  // cost in token units = gas x price x tokenPerNative; scaled by 1e6 to keep the fractional price in integers.
+  const costScaled = p.gas * p.gasPriceWei * BigInt(Math.round(p.tokenPerNative * 1e6)) * BigInt(Math.round(p.margin * 1e6));
+  if (p.credit * 10n ** 12n >= costScaled) return { claim: true, why: "worth-it" };
+  if (p.creditSinceMs !== undefined && p.nowMs - p.creditSinceMs >= p.maxIntervalMs) return { claim: true, why: "interval" };
+  return { claim: false, why: "not-worth-it-yet" };
+}

@@ -1,0 +1,48 @@
+import { encodePacked, keccak256, type Address } from "viem";
+import { TaskStatus } from "../../../sdk/contracts.ts";
+import type { TaskView } from "../market.ts";
+
+/** The anyone-may-call transactions that move a task towards its end when the parties themselves do not. */
+export type KeeperAction = "reassign" | "draw" | "finalize";
+
+/** What a task needs next from a keeper, and from which block on the contract accepts it. */
+export interface Duty {
+  action: KeeperAction;
+  /** The round (draw, finalize) or the reassignment count (reassign): a new duty for each. */
+  round: number;
+  dueBlock: bigint;
+}
+
+/**
+ * The keeper duty of a task, if any: an Assigned task past its answer deadline is reassigned (or refunded by the
+ * contract after maxReassignments), an Answered task is drawn once its seed block exists, a Committee round is
+ * finalized once the reveal phase ended, or as soon as every member revealed (`allRevealedSince`: the first head
+ * at which the keeper saw that). A finalize that misses quorum rolls the task, which makes it Answered again.
+ */
+export function dutyOf(task: TaskView, allRevealedSince?: bigint): Duty | undefined {
+  if (task.status === TaskStatus.Assigned) return { action: "reassign", round: task.reassignments, dueBlock: task.answerDeadline + 1n };
+  if (task.status === TaskStatus.Answered) return { action: "draw", round: task.round, dueBlock: task.seedBlock + 1n };
+  if (task.status !== TaskStatus.Committee) return undefined;
+  const allRevealed = task.committeeSize > 0 && task.revealedCount >= task.committeeSize;
+  const afterReveals = task.revealEnd + 1n;
+  return { action: "finalize", round: task.round, dueBlock: allRevealed && allRevealedSince !== undefined && allRevealedSince < afterReveals ? allRevealedSince : afterReveals };
+}
+
+/**
+ * This daemon's place in the queue of keepers for `duty`: rank r acts r x fallbackBlocks blocks after the duty
+ * falls due, so usually the rank-0 keeper sends and the others find it done. The party with a stake in the duty is
+ * the primary: the provider draws (its pay waits on the committee), committee members finalize in seat order
+ * (their pay waits on the settlement). Everyone else takes a fallback rank from a hash of (account, task, duty),
+ * spread over `fallbackRanks`, after the interested parties; reassign has no interested daemon (the requester is
+ * one, through the SDK), so every keeper takes a hashed rank from 0.
+ */
+export function keeperRank(duty: Duty, taskId: bigint, task: TaskView, me: Address, members: readonly string[] | undefined, fallbackRanks: number): number {
+  const hashed = Number(BigInt(keccak256(encodePacked(["address", "uint256", "string", "uint256"], [me, taskId, duty.action, BigInt(duty.round)]))) % BigInt(fallbackRanks));
+  const mine = me.toLowerCase();
+  if (duty.action === "draw") return task.provider.toLowerCase() === mine ? 0 : 1 + hashed;
+  if (duty.action === "finalize") {
+    const seat = members?.indexOf(mine) ?? -1;
+    return seat >= 0 ? seat : task.committeeSize + hashed;
+  }
+  return hashed;
+}

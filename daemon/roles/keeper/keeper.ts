@@ -1,0 +1,204 @@
+import type { DaemonContext } from "../../runtime/context.ts";
+import type { WatcherEvent } from "../../chain/watcher.ts";
+import type { Logger } from "../../observe/logger.ts";
+import { KeeperStore } from "../../store/keeper-store.ts";
+import { TaskStatus } from "../../../sdk/contracts.ts";
+import { sendTolerating, type Market, type MarketFunction, type TaskView } from "../market.ts";
+import { dutyOf, keeperRank, type Duty, type KeeperAction } from "./duties.ts";
+
+export interface Keeper {
+  /** Feed every TaskMarket watcher event here: tasks are learnt and re-read from them. */
+  observe(event: WatcherEvent): void;
+  /** Loads the tasks still open (from the saved lowest open id up to taskCount) and follows the chain head. */
+  start(): Promise<void>;
+  /** Stops acting and waits for the duties in flight. */
+  stop(): Promise<void>;
+}
+
+interface OpenTask {
+  view?: TaskView;
+  /** Re-read before the next decision: an event about the task arrived, or an action on it ended. */
+  dirty: boolean;
+  /** Committee of `round`, lower-cased (seat order decides who finalizes first). */
+  members?: { round: number; accounts: string[] };
+  /** Block of the newest ScoreRevealed seen for the current round: the same for every keeper, so ranks hold. */
+  lastRevealBlock?: bigint;
+  allRevealedSince?: bigint;
+}
+
+/** How each duty is sent, which reverts mean "somebody did it first", and which events prove it done. */
+/**
+ * Gas a finalize may need beyond its estimate, per payee: a payee that claimed between the estimate and the
+ * finalize turns its credit slot's write from non-zero->non-zero into zero->non-zero (about 17k more). Seen as
+ * finalizes reverting out of gas under load; members + provider + requester + treasury may all be fresh.
+ */
+const FRESH_CREDIT_SLOT_GAS = 22_100n;
+
+const CALLS: Record<KeeperAction, { fn: MarketFunction; events: readonly string[]; race: readonly string[] }> = {
+  reassign: { fn: "reassign", events: ["ProviderTimedOut"], race: ["InvalidStatus", "AnswerDeadlineNotPassed"] },
+  draw: { fn: "drawCommittee", events: ["CommitteeDrawn", "TaskRefunded"], race: ["InvalidStatus", "SeedNotReady"] },
+  finalize: { fn: "finalize", events: ["TaskFinalized", "TaskRolled", "TaskRefunded"], race: ["InvalidStatus", "FinalizeTooEarly"] },
+};
+
+const READ_BATCH = 32;
+const TERMINAL: readonly number[] = [TaskStatus.None, TaskStatus.Finalized, TaskStatus.Refunded];
+
+/**
+ * Keeper duties, shared by every running daemon so that every task reaches an end with no human: reassign (or
+ * refund) overdue assignments, draw committees, finalize every drawn round whether or not anyone committed (a
+ * finalize below quorum rolls the task or refunds it). Driven by the block that makes a duty due, from a book of
+ * open tasks that watcher events keep fresh (a task is re-read only when an event names it). Duplicates across
+ * daemons are avoided by ranks (duties.ts: the interested party first, staggered fallbacks after it) and by
+ * re-reading the task and simulating the call (the sender's gas estimate) right before sending; a lost race is
+ * normal and counted as done-by-other. Gas of every keeper transaction is in poq_gas_used_total.
+ */
+export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger): Keeper {
+  const log = logger.child({ component: "keeper" });
+  const settings = ctx.config.keeper;
+  const store = new KeeperStore(ctx.config.stateDir, market.address);
+  const me = ctx.account.address;
+  const open = new Map<bigint, OpenTask>();
+  const inFlight = new Map<string, Promise<void>>();
+  let highestSeen = 0n;
+  let savedLowest: bigint | undefined;
+  let running = false;
+  let pendingHead: bigint | undefined;
+  let stopped = false;
+  let unsubscribe = () => {};
+
+  const learn = (taskId: bigint) => {
+    if (taskId > highestSeen) highestSeen = taskId;
+    let entry = open.get(taskId);
+    if (entry === undefined) open.set(taskId, (entry = { dirty: true }));
+    entry.dirty = true;
+    return entry;
+  };
+
+  const refresh = async (head: bigint) => {
+    const stale = [...open.entries()].filter(([, t]) => t.dirty);
+    for (let i = 0; i < stale.length; i += READ_BATCH) {
+      await Promise.all(stale.slice(i, i + READ_BATCH).map(async ([taskId, entry]) => {
+        entry.dirty = false;
+        const view = await market.task(taskId).catch((error: unknown) => {
+          entry.dirty = true;
+          log.debug({ taskId: String(taskId), err: error }, "task read failed; retrying at the next block");
+          return undefined;
+        });
+        if (view === undefined) return;
+        if (TERMINAL.includes(view.status)) {
+          open.delete(taskId);
+          return;
+        }
+        entry.view = view;
+        if (view.status === TaskStatus.Committee && entry.members?.round !== view.round) {
+          const members = await market.committee(taskId, view.round);
+          entry.members = { round: view.round, accounts: members.map((m) => m.account.toLowerCase()) };
+          entry.allRevealedSince = undefined;
+        }
+        if (view.status === TaskStatus.Committee && view.revealedCount >= view.committeeSize) entry.allRevealedSince ??= entry.lastRevealBlock !== undefined ? entry.lastRevealBlock + 1n : head;
+      }));
+    }
+    const lowest = open.size === 0 ? highestSeen + 1n : [...open.keys()].reduce((a, b) => (a < b ? a : b));
+    if (lowest !== savedLowest) {
+      store.saveLowestOpen(lowest);
+      savedLowest = lowest;
+    }
+  };
+
+  const perform = async (taskId: bigint, duty: Duty): Promise<void> => {
+    const id = String(taskId);
+    const call = CALLS[duty.action];
+    // The task as it is now: another keeper may have acted since the book was refreshed.
+    const current = await market.task(taskId);
+    const now = dutyOf(current, duty.action === "finalize" ? duty.dueBlock : undefined);
+    if (now === undefined || now.action !== duty.action || now.round !== duty.round) {
+      ctx.metrics.keeperActions.inc({ action: duty.action, outcome: "done-by-other" });
+      return;
+    }
+    let sent;
+    try {
+      sent = await sendTolerating(call.race, () =>
+        market.send(`${duty.action}:${id}:${duty.round}`, call.fn, [taskId], call.events, (args) => args.taskId === taskId, {
+          gasHeadroom: duty.action === "finalize" ? BigInt(current.committeeSize + 3) * FRESH_CREDIT_SLOT_GAS : 0n,
+        }));
+    } catch (error) {
+      // Two keepers of the same rank both passed simulation in the same block: the second one reverts on chain.
+      const after = dutyOf(await market.task(taskId));
+      if (after !== undefined && after.action === duty.action && after.round === duty.round) throw error;
+      sent = undefined;
+    }
+    ctx.metrics.keeperActions.inc({ action: duty.action, outcome: sent === undefined ? "done-by-other" : "sent" });
+    log.info({ taskId: id, action: duty.action, round: duty.round, txHash: sent?.hash, gasUsed: sent === undefined ? undefined : Number(sent.receipt.gasUsed), outcome: sent?.event.eventName ?? "done by another keeper" }, "keeper duty");
+  };
+
+  const act = (head: bigint) => {
+    for (const [taskId, entry] of open) {
+      if (entry.view === undefined || entry.dirty) continue;
+      const duty = dutyOf(entry.view, entry.allRevealedSince);
+      if (duty === undefined) continue;
+      const rank = keeperRank(duty, taskId, entry.view, me, entry.members?.round === duty.round ? entry.members.accounts : undefined, settings.fallbackRanks);
+      if (head < duty.dueBlock + BigInt(rank * settings.fallbackBlocks)) continue;
+      const key = `${duty.action}:${taskId}:${duty.round}`;
+      if (inFlight.has(key)) continue;
+      const done = perform(taskId, duty)
+        .catch((error: unknown) => {
+          ctx.metrics.keeperActions.inc({ action: duty.action, outcome: "failed" });
+          log.warn({ taskId: String(taskId), action: duty.action, err: error }, "keeper duty failed; retrying at the next block");
+        })
+        .finally(() => {
+          inFlight.delete(key);
+          entry.dirty = true;
+        });
+      inFlight.set(key, done);
+    }
+  };
+
+  // One pass per head; a head arriving during a pass is handled right after it (older ones are skipped).
+  const tick = async (head: bigint) => {
+    if (running) {
+      pendingHead = head;
+      return;
+    }
+    running = true;
+    try {
+      for (let next: bigint | undefined = head; next !== undefined && !stopped; next = pendingHead, pendingHead = undefined) {
+        await refresh(next);
+        act(next);
+      }
+    } catch (error) {
+      log.warn({ err: error }, "keeper pass failed; retrying at the next block");
+    } finally {
+      running = false;
+    }
+  };
+
+  return {
+    observe(event) {
+      if (event.type === "reorg") {
+        for (const entry of open.values()) entry.dirty = true;
+        return;
+      }
+      if (event.type !== "log" || typeof event.log.args.taskId !== "bigint") return;
+      const entry = learn(event.log.args.taskId);
+      if (event.log.eventName === "CommitteeDrawn") {
+        entry.members = { round: Number(event.log.args.round), accounts: (event.log.args.members as string[]).map((m) => m.toLowerCase()) };
+        entry.allRevealedSince = undefined;
+        entry.lastRevealBlock = undefined;
+      }
+      if (event.log.eventName === "ScoreRevealed" && (entry.lastRevealBlock === undefined || event.log.blockNumber > entry.lastRevealBlock)) entry.lastRevealBlock = event.log.blockNumber;
+    },
+    async start() {
+      const count = await market.taskCount();
+      for (let id = store.lowestOpen(); id <= count; id++) learn(id);
+      log.info({ from: String(store.lowestOpen()), to: String(count), fallbackBlocks: settings.fallbackBlocks }, "keeper started");
+      unsubscribe = ctx.heads.onHead((head) => void tick(head));
+      const head = ctx.heads.latest();
+      if (head !== undefined) void tick(head);
+    },
+    async stop() {
+      stopped = true;
+      unsubscribe();
+      await Promise.all(inFlight.values());
+    },
+  };
+}

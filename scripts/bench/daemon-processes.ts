@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const POQ_CLI = fileURLToPath(new URL("../../daemon/cli/poq.ts", import.meta.url));
+const CLOCK_TICKS_PER_S = 100; // USER_HZ on Linux
+
+export interface DaemonProcess {
+  name: string;
+  child: ChildProcess;
+  /** user + system CPU of the process so far, in ms (from /proc). */
+  cpuMs(): number;
+  /** Peak resident set size so far, in MB (VmHWM from /proc). */
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts `poq -c <config> <role> start` as its own process (as in production) and resolves once it runs. */
+export async function startDaemonProcess(name: string, configPath: string, role: "validator" | "provider", timeoutMs = 120_000): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", POQ_CLI, "-c", configPath, role, "start"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes("running as")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => reject(new Error(`${name} exited with ${code}: ${stderr}`)));
+  });
+  const proc = (file: string) => readFileSync(`/proc/${child.pid}/${file}`, "utf8");
+  let lastCpu = 0;
+  let lastRss = 0;
+  return {
+    name,
+    child,
+    cpuMs() {
+      try {
+        const fields = proc("stat").slice(proc("stat").lastIndexOf(")") + 2).split(" ");
+        lastCpu = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+      } catch {
+        // exited: keep the last reading
+      }
+      return lastCpu;
+    },
+    peakRssMb() {
+      try {
+        lastRss = Number(/VmHWM:\s+(\d+) kB/.exec(proc("status"))?.[1] ?? 0) / 1024;
+      } catch {
+        // exited: keep the last reading
+      }
+      return lastRss;
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
