@@ -1,0 +1,108 @@
+// Checks an operator's set-up before anything runs or is sent, so a mistake is one clear line instead of a failed
+// transaction or a daemon that runs without ever being useful. Used by `config check`, `stake` and `<role> start`.
+import { formatUnits, type Address, type PublicClient } from "viem";
+import type { PoqConfig } from "../config/schema.ts";
+import { loadManifest, manifestId, verifyFiles } from "../evaluation/manifest.ts";
+import { evaluatorRegistryAbi, stakeRegistryAbi, taskMarketAbi, Role } from "../../sdk/contracts.ts";
+import type { DeploymentManifest } from "../../sdk/deployment.ts";
+import { CliExit } from "./io.ts";
+
+const amount = (value: bigint, token: { decimals: number; symbol: string }) => `${formatUnits(value, token.decimals)} ${token.symbol}`;
+
+/**
+ * The validator's evaluator: its manifest present and valid, every file's sha256 as pinned, and (with a chain) its
+ * id registered and active. Returns the id and name; throws CliExit(1) naming what is wrong.
+ */
+export async function checkEvaluator(
+  config: PoqConfig,
+  chain?: { client: PublicClient; manifest: DeploymentManifest },
+): Promise<{ id: `0x${string}`; name: string }> {
+  const dir = config.roles.validator?.evaluatorDir;
+  if (dir === undefined) throw new CliExit(1, "roles.validator.evaluatorDir is not set");
+  let manifest;
+  try {
+    manifest = await loadManifest(dir);
+    await verifyFiles(manifest, dir);
+  } catch (error) {
+    throw new CliExit(1, `evaluator in ${dir}: ${(error as Error).message.split("\n")[0]} (a manifest.json whose files are present and match their sha256; see docs/EVALUATORS.md)`);
+  }
+  const id = manifestId(manifest);
+  if (chain !== undefined) {
+    const active = await chain.client.readContract({
+      address: chain.manifest.contracts.evaluatorRegistry, abi: evaluatorRegistryAbi, functionName: "isActive", args: [id],
+    });
+    if (!active) {
+      throw new CliExit(1, `evaluator ${manifest.name} in ${dir} has id ${id}, which is not registered and active in the EvaluatorRegistry ${chain.manifest.contracts.evaluatorRegistry}: tasks name an active evaluator, so this validator could score none`);
+    }
+  }
+  return { id, name: manifest.name };
+}
+
+export interface ValidatorStanding {
+  stake: bigint;
+  totalWeight: bigint;
+  committeeSize: number;
+  minStake: bigint;
+  /** Chance of a seat on one task's committee, drawing committeeSize seats by stake (an estimate). */
+  chance: number;
+}
+
+/** The account's validator stake against everyone's, and the chance of being drawn for a task. */
+export async function validatorStanding(client: PublicClient, manifest: DeploymentManifest, account: Address): Promise<ValidatorStanding> {
+  const registry = manifest.contracts.stakeRegistry;
+  const [info, totalWeight, minStake, params] = await Promise.all([
+    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "stakeInfo", args: [account] }),
+    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "totalValidatorWeight" }),
+    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "minStake", args: [Role.Validator] }),
+    client.readContract({ address: manifest.contracts.taskMarket, abi: taskMarketAbi, functionName: "params" }),
+  ]);
+  const stake = info.role === Role.Validator && info.unstakeBlock === 0n ? BigInt(info.amount) : 0n;
+  const committeeSize = Number(params.committeeSize);
+  const share = totalWeight === 0n ? 0 : Number((stake * 1_000_000n) / totalWeight) / 1_000_000;
+  return { stake, totalWeight, committeeSize, minStake, chance: 1 - (1 - share) ** committeeSize };
+}
+
+/** One line on the validator's standing; a warning when it will never (or hardly ever) be drawn. */
+export function describeStanding(s: ValidatorStanding, token: { decimals: number; symbol: string }, account: Address): { line: string; warn: boolean } {
+  if (s.stake === 0n || s.stake < s.minStake) {
+    return {
+      line: `${account} has ${amount(s.stake, token)} staked as validator (minimum ${amount(s.minStake, token)}): it will never be drawn. Stake first: poq stake <tokens> --role validator`,
+      warn: true,
+    };
+  }
+  const pct = s.chance * 100;
+  const shown = pct >= 1 ? pct.toFixed(0) : pct >= 0.01 ? pct.toFixed(2) : "< 0.01";
+  const line = `stake ${amount(s.stake, token)} of ${amount(s.totalWeight, token)} staked by all validators: about ${shown}% chance of a seat on each task's committee of ${s.committeeSize}`;
+  return { line, warn: s.chance < 0.01 };
+}
+
+/**
+ * The config's deployment manifest read and matched to the configured chain, and (when the first RPC answers) a
+ * client to check on-chain facts with. An unreachable RPC is a warning: the file checks still count.
+ */
+export async function checkDeployment(
+  config: PoqConfig,
+  warn: (message: string) => void,
+): Promise<{ client: PublicClient; manifest: DeploymentManifest; close(): Promise<void> } | undefined> {
+  if (config.deployment === undefined) {
+    warn("no deployment manifest configured (deployment or POQ_DEPLOYMENT): roles cannot start without one");
+    return undefined;
+  }
+  const { readDeploymentManifest } = await import("../../sdk/deployment.ts");
+  const manifest = readDeploymentManifest(config.deployment);
+  if (manifest.chainId !== config.chain.chainId) {
+    throw new CliExit(1, `deployment ${config.deployment} is for chain ${manifest.chainId}, the config for chain ${config.chain.chainId}`);
+  }
+  const { createChainClient } = await import("../chain/client.ts");
+  const chain = createChainClient({ chainId: config.chain.chainId, rpcUrls: config.chain.rpcUrls.slice(0, 1), requestTimeoutMs: 5_000 });
+  try {
+    const chainId = await chain.client.getChainId();
+    if (chainId !== config.chain.chainId) throw new CliExit(1, `the RPC serves chain ${chainId}, the config says ${config.chain.chainId}`);
+  } catch (error) {
+    await chain.close();
+    if (error instanceof CliExit) throw error;
+    warn(`on-chain checks skipped: the RPC does not answer (${(error as Error).message.split("\n")[0]})`);
+    return undefined;
+  }
+  return { client: chain.client, manifest, close: chain.close };
+}
