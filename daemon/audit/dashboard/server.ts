@@ -5,6 +5,7 @@ import { BaseError } from "viem";
 import type { AuditChain } from "../connect.ts";
 import { AuditError } from "../errors.ts";
 import { toJson } from "../json.ts";
+import { visibleDeep } from "../../cli/visible-text.ts";
 import { createApi } from "./api.ts";
 import { createIndexer } from "./indexer.ts";
 
@@ -57,7 +58,9 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Da
       const url = new URL(req.url ?? "/", "http://dashboard.invalid");
       if (url.pathname.startsWith("/api/")) {
         const answer = await api(url);
-        return send(res, answer.status, "application/json", toJson(answer.body));
+        // Display API: every string is made visible (control and bidi characters escaped; newlines kept as layout).
+        // The raw text is in `poq audit export` and `poq audit task --json`.
+        return send(res, answer.status, "application/json", toJson(visibleDeep(answer.body)));
       }
       const asset = STATIC_FILES[url.pathname];
       if (asset === undefined) return send(res, 404, "text/plain", "not found");
