@@ -16,6 +16,8 @@ export interface StartDashboardOptions {
   port?: number;
   /** Published attestations (.jsonl files or validator URLs) checked in the task detail. */
   attestationSources?: readonly string[];
+  /** Model names to show instead of their ids (an id is keccak256 of the name). */
+  modelNames?: readonly string[];
   /** Cached chain view lifetime; tests pass 0 to see every new block at once. */
   minRefreshIntervalMs?: number;
 }
@@ -45,7 +47,7 @@ const SECURITY_HEADERS = {
 /** Starts the read-only dashboard: static page + JSON API under /api, GET and HEAD only. */
 export async function startDashboard(options: StartDashboardOptions): Promise<Dashboard> {
   const indexer = createIndexer(options.chain, { minRefreshIntervalMs: options.minRefreshIntervalMs });
-  const api = createApi(options.chain, indexer, options.attestationSources ?? []);
+  const api = createApi(options.chain, indexer, options.attestationSources ?? [], options.modelNames ?? []);
   const send = (res: http.ServerResponse, status: number, type: string, body: string | Buffer) => {
     res.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-store" }).end(body);
   };

@@ -130,10 +130,11 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
     .option("--port <n>", "TCP port (0 = any free port)", port, 9_080)
     .option("--host <host>", "interface to listen on", "127.0.0.1")
     .option("--attestations <sources...>", "published attestations shown in the task detail")
-    .action(async (opts: ChainOptions & { port: number; host: string; attestations?: string[] }) => {
+    .option("--model <names...>", "model names to show instead of their ids (an on-chain model id is keccak256 of the name)")
+    .action(async (opts: ChainOptions & { port: number; host: string; attestations?: string[]; model?: string[] }) => {
       await withChain(opts, async (chain) => {
         const { startDashboard } = await import("../../audit/dashboard/server.ts");
-        const dashboard = await startDashboard({ chain, host: opts.host, port: opts.port, attestationSources: opts.attestations ?? [] });
+        const dashboard = await startDashboard({ chain, host: opts.host, port: opts.port, attestationSources: opts.attestations ?? [], modelNames: opts.model ?? [] });
         io.out(opts.json ? JSON.stringify({ url: dashboard.url }) : `dashboard on ${dashboard.url} (read-only; Ctrl-C stops)`);
         await new Promise<void>((resolve) => {
           process.once("SIGINT", resolve);
