@@ -63,11 +63,13 @@ export function lineChart(series, { width = 720, height = 300, xKind = "time", y
     svg.append(el("text", { class: "tick", x: pad.left - 6, y: py(tick) + 4, "text-anchor": "end" }, String(tick)));
   }
   const xTicks = xMax > xMin ? [0, 0.25, 0.5, 0.75, 1].map((f) => xMin + f * span) : [xMin];
-  for (const x of xTicks) {
+  xTicks.forEach((x, i) => {
     svg.append(el("line", { class: "axis", x1: px(x), x2: px(x), y1: pad.top + innerH, y2: pad.top + innerH + 4 }));
     const label = xKind === "time" ? timeLabel(x, span) : String(Math.round(x));
-    svg.append(el("text", { class: "tick x-tick", x: px(x), y: pad.top + innerH + 16, "text-anchor": "middle" }, label));
-  }
+    // The outer labels align inwards so they stay inside the chart.
+    const anchor = xTicks.length === 1 ? "middle" : i === 0 ? "start" : i === xTicks.length - 1 ? "end" : "middle";
+    svg.append(el("text", { class: "tick x-tick", x: px(x), y: pad.top + innerH + 16, "text-anchor": anchor }, label));
+  });
   svg.append(el("text", { class: "axis-label", x: pad.left + innerW / 2, y: height - 6, "text-anchor": "middle" }, xLabel));
   svg.append(el("text", { class: "axis-label y-label", transform: `translate(14 ${pad.top + innerH / 2}) rotate(-90)`, "text-anchor": "middle" }, yLabel));
   series.forEach((s, i) => {
