@@ -178,10 +178,8 @@ describe("poq audit serve: the read-only dashboard on real tasks", () => {
       await page.waitForSelector('#view[data-ready="#/"]');
       await page.screenshot({ path: path.join(SCREENSHOTS, "overview.png"), fullPage: true });
       // The long unbroken prompt wraps inside its cell: the table is no wider than the page.
-      const overflow = await page.evaluate(() => {
-        const table = document.querySelector("#tasks")!;
-        return { table: table.scrollWidth, page: document.documentElement.clientWidth };
-      });
+      // A string, not a function: this project's TypeScript has no DOM types.
+      const overflow = (await page.evaluate('({ table: document.querySelector("#tasks").scrollWidth, page: document.documentElement.clientWidth })')) as { table: number; page: number };
       assert.ok(overflow.table <= overflow.page, `the tasks table (${overflow.table}px) fits the page (${overflow.page}px)`);
       const row = page.locator(`#tasks tbody tr[data-task="${hostile}"]`);
       assert.match(await row.locator("td.prompt").innerText(), /invoice\\u202egnp\.exe/, "the RTL override is shown, not obeyed");
