@@ -21,7 +21,7 @@ export function buildProgram(io: CliIo): Command {
     .description("Proof-of-Quality network daemon: validator and provider roles, keys, status")
     .option("-c, --config <file>", "JSON config file (POQ_* environment variables override it)", process.env.POQ_CONFIG)
     .option("--dev", "local development mode: allows a raw key in POQ_DEV_PRIVATE_KEY (never with real funds)")
-    .showHelpAfterError()
+    .showHelpAfterError("(add --help for usage)")
     .exitOverride()
     // Set before the subcommands exist: commander copies these settings into each one when it is created.
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
