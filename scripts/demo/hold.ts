@@ -12,7 +12,7 @@ export function operatorEnvironment(demo: DemoNetwork, evaluatorDir: string): st
     `POQ_RPC_URLS=${demo.net.chain.rpcUrl}`,
     `POQ_REDIS_URL=${demo.net.redisUrl}`,
     `POQ_DEPLOYMENT=${demo.net.manifestPath}`,
-    `POQ_EVALUATOR_DIR=${path.relative(process.cwd(), evaluatorDir) || "."}`,
+    `POQ_EVALUATOR_DIR=${path.resolve(evaluatorDir)}`,
   ].join(" ");
 }
 
