@@ -41,25 +41,43 @@ export async function checkEvaluator(
 export interface ValidatorStanding {
   stake: bigint;
   totalWeight: bigint;
+  validators: number;
   committeeSize: number;
   minStake: bigint;
-  /** Chance of a seat on one task's committee, drawing committeeSize seats by stake (an estimate). */
+  /** Estimated chance of a seat on one task's committee (see seatChance). */
   chance: number;
+}
+
+/**
+ * The chance that a stake `stake` of `total` is among `k` seats drawn stake-weighted without replacement from `n`
+ * validators (docs/PROTOCOL.md, Draw), taking the others as staking equally: the draw misses us k times in a row
+ * with probability prod_i (others left * w) / (others left * w + stake). Exact when every other stake is equal.
+ */
+export function seatChance(stake: bigint, total: bigint, n: number, k: number): number {
+  if (stake === 0n || total === 0n || n < k) return 0;
+  const others = n - 1;
+  if (others < k) return 1;
+  const w = Number(total - stake) / others;
+  const s = Number(stake);
+  let missed = 1;
+  for (let i = 0; i < k; i++) missed *= ((others - i) * w) / ((others - i) * w + s);
+  return 1 - missed;
 }
 
 /** The account's validator stake against everyone's, and the chance of being drawn for a task. */
 export async function validatorStanding(client: PublicClient, manifest: DeploymentManifest, account: Address): Promise<ValidatorStanding> {
   const registry = manifest.contracts.stakeRegistry;
-  const [info, totalWeight, minStake, params] = await Promise.all([
+  const [info, totalWeight, validators, minStake, params] = await Promise.all([
     client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "stakeInfo", args: [account] }),
     client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "totalValidatorWeight" }),
+    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "activeValidators" }),
     client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "minStake", args: [Role.Validator] }),
     client.readContract({ address: manifest.contracts.taskMarket, abi: taskMarketAbi, functionName: "params" }),
   ]);
   const stake = info.role === Role.Validator && info.unstakeBlock === 0n ? BigInt(info.amount) : 0n;
   const committeeSize = Number(params.committeeSize);
-  const share = totalWeight === 0n ? 0 : Number((stake * 1_000_000n) / totalWeight) / 1_000_000;
-  return { stake, totalWeight, committeeSize, minStake, chance: 1 - (1 - share) ** committeeSize };
+  const n = Number(validators);
+  return { stake, totalWeight, validators: n, committeeSize, minStake, chance: seatChance(stake, totalWeight, n, committeeSize) };
 }
 
 /** One line on the validator's standing; a warning when it will never (or hardly ever) be drawn. */
@@ -72,7 +90,7 @@ export function describeStanding(s: ValidatorStanding, token: { decimals: number
   }
   const pct = s.chance * 100;
   const shown = pct >= 1 ? pct.toFixed(0) : pct >= 0.01 ? pct.toFixed(2) : "< 0.01";
-  const line = `stake ${amount(s.stake, token)} of ${amount(s.totalWeight, token)} staked by all validators: about ${shown}% chance of a seat on each task's committee of ${s.committeeSize}`;
+  const line = `stake ${amount(s.stake, token)} of ${amount(s.totalWeight, token)} staked by all ${s.validators} validators: about ${shown}% chance of a seat on each task's committee of ${s.committeeSize}`;
   return { line, warn: s.chance < 0.01 };
 }
 
