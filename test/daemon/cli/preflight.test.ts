@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { seatChance } from "../../../daemon/cli/preflight.ts";
+import { describeStanding, seatChance } from "../../../daemon/cli/preflight.ts";
 
 describe("cli/preflight: the chance of a committee seat that `validator start` reports", () => {
   it("is k/n when every validator stakes the same (draws without replacement)", () => {
@@ -31,5 +31,22 @@ describe("cli/preflight: the chance of a committee seat that `validator start` r
     assert.equal(seatChance(0n, 100n, 6, 5), 0);
     assert.equal(seatChance(5n, 10n, 2, 5), 0);
     assert.equal(seatChance(5n, 25n, 5, 5), 1);
+  });
+
+  it("warns at start when the validator will never, or hardly ever, be drawn", () => {
+    const token = { decimals: 18, symbol: "POQ" };
+    const account = "0x000000000000000000000000000000000000dEaD" as const;
+    const base = { totalWeight: 5n * 10n ** 24n, validators: 6, committeeSize: 5, minStake: 10n ** 18n };
+    const none = describeStanding({ ...base, stake: 0n, chance: 0 }, token, account);
+    assert.equal(none.warn, true);
+    assert.match(none.line, /has 0 POQ staked as validator \(minimum 1 POQ\): it will never be drawn\. Stake first: poq stake <tokens> --role validator/);
+    const tiny = 1_000n * 10n ** 18n;
+    const small = describeStanding({ ...base, stake: tiny, chance: seatChance(tiny, base.totalWeight + tiny, 6, 5) }, token, account);
+    assert.equal(small.warn, true);
+    assert.match(small.line, /^stake 1000 POQ of 5000000 POQ staked by all 6 validators: about 0\.23% chance/);
+    const big = 10n ** 24n;
+    const fair = describeStanding({ ...base, stake: big, totalWeight: 6n * big, chance: seatChance(big, 6n * big, 6, 5) }, token, account);
+    assert.equal(fair.warn, false);
+    assert.match(fair.line, /about 83% chance of a seat on each task's committee of 5$/);
   });
 });
