@@ -2,7 +2,8 @@
 // transaction or a daemon that runs without ever being useful. Used by `config check`, `stake` and `<role> start`.
 import { formatUnits, type Address, type PublicClient } from "viem";
 import type { PoqConfig } from "../config/schema.ts";
-import { loadManifest, manifestId, verifyFiles } from "../evaluation/manifest.ts";
+import { createEvaluator } from "../evaluation/factory.ts";
+import { loadManifest, manifestId } from "../evaluation/manifest.ts";
 import { evaluatorRegistryAbi, stakeRegistryAbi, taskMarketAbi, Role } from "../../sdk/contracts.ts";
 import type { DeploymentManifest } from "../../sdk/deployment.ts";
 import { CliExit } from "./io.ts";
@@ -10,23 +11,26 @@ import { CliExit } from "./io.ts";
 const amount = (value: bigint, token: { decimals: number; symbol: string }) => `${formatUnits(value, token.decimals)} ${token.symbol}`;
 
 /**
- * The validator's evaluator: its manifest present and valid, every file's sha256 as pinned, and (with a chain) its
- * id registered and active. Returns the id and name; throws CliExit(1) naming what is wrong.
+ * The validator's evaluator: its manifest present and valid; with `load`, also loaded the way the daemon loads it
+ * (every file's sha256 checked, wherever the manifest's source keeps them: the folder, an npm package, a composite's
+ * inner evaluator); with a chain, its id registered and active. Returns the id and name; throws CliExit(1) naming
+ * what is wrong.
  */
 export async function checkEvaluator(
   config: PoqConfig,
-  chain?: { client: PublicClient; manifest: DeploymentManifest },
+  options: { load?: boolean; chain?: { client: PublicClient; manifest: DeploymentManifest } } = {},
 ): Promise<{ id: `0x${string}`; name: string }> {
   const dir = config.roles.validator?.evaluatorDir;
   if (dir === undefined) throw new CliExit(1, "roles.validator.evaluatorDir is not set");
   let manifest;
   try {
     manifest = await loadManifest(dir);
-    await verifyFiles(manifest, dir);
+    if (options.load) await (await createEvaluator(dir)).close();
   } catch (error) {
-    throw new CliExit(1, `evaluator in ${dir}: ${(error as Error).message.split("\n")[0]} (a manifest.json whose files are present and match their sha256; see docs/EVALUATORS.md)`);
+    throw new CliExit(1, `evaluator in ${dir}: ${(error as Error).message.split("\n")[0]} (it needs a manifest.json whose files are present and match their sha256; see docs/EVALUATORS.md)`);
   }
   const id = manifestId(manifest);
+  const chain = options.chain;
   if (chain !== undefined) {
     const active = await chain.client.readContract({
       address: chain.manifest.contracts.evaluatorRegistry, abi: evaluatorRegistryAbi, functionName: "isActive", args: [id],

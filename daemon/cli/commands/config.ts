@@ -13,11 +13,14 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
       for (const warning of configWarnings(loaded)) io.out(`warning: ${warning}`);
       const { checkDeployment, checkEvaluator } = await import("../preflight.ts");
       const chain = await checkDeployment(loaded, (warning) => io.out(`warning: ${warning}`));
-      if (loaded.roles.validator !== undefined) {
-        const evaluator = await checkEvaluator(loaded, chain);
-        io.out(`evaluator ${evaluator.name} ${evaluator.id}: files verified${chain ? ", registered and active on chain" : ""}`);
+      try {
+        if (loaded.roles.validator !== undefined) {
+          const evaluator = await checkEvaluator(loaded, { load: true, chain });
+          io.out(`evaluator ${evaluator.name} ${evaluator.id}: loaded, files verified${chain ? ", registered and active on chain" : ""}`);
+        }
+      } finally {
+        await chain?.close();
       }
-      await chain?.close();
       io.out("config ok");
     });
   config

@@ -132,6 +132,8 @@ describe("poq: errors a user can fix (table-driven, real process)", () => {
       { name: "validator start, Redis down", args: ["-c", await configOf("redis-down", { redis: { url: `redis://127.0.0.1:${closedPort}` } }), "validator", "start"], code: 1, err: /Redis at redis:\/\/127\.0\.0\.1:\d+ does not answer/ },
       { name: "validator start, evaluator folder with only a draft manifest", args: ["-c", await configOf("draft", { roles: { validator: { evaluatorDir: draftOnly } } }), "validator", "start"], code: 1, err: /evaluator in .*draft-evaluator: cannot read manifest/ },
       { name: "config check, evaluator folder with only a draft manifest", args: ["-c", await configOf("draft-check", { roles: { validator: { evaluatorDir: draftOnly } } }), "config", "check"], code: 1, err: /evaluator in .*draft-evaluator/ },
+      { name: "config check, evaluator not registered on this chain", args: ["-c", await configOf("unregistered-check", { roles: { validator: { evaluatorDir: path.join(REPO, "models/use-lite") } } }), "config", "check"], code: 1, err: /evaluator use-lite in .* has id 0x[0-9a-f]{64}, which is not registered and active in the EvaluatorRegistry/ },
+      { name: "validator start, evaluator not registered on this chain", args: ["-c", await configOf("unregistered", { roles: { validator: { evaluatorDir: path.join(REPO, "models/use-lite") } } }), "validator", "start"], code: 1, err: /evaluator 0x[0-9a-f]{64} is not registered and active on-chain/ },
       { name: "validator start --steps bogus", args: ["-c", await configOf("steps", {}), "validator", "start", "--steps", "bogus"], code: 64, err: /bogus/ },
       { name: "audit serve, bad port", args: ["audit", "serve", ...deployment, "--rpc-url", chain.httpUrl, "--port", "99999"], code: 64, err: /TCP port from 0 to 65535/ },
       { name: "audit serve, taken port", args: ["audit", "serve", ...deployment, "--rpc-url", chain.httpUrl, "--port", String(busyPort)], code: 1, err: /is already in use/ },
@@ -145,6 +147,7 @@ describe("poq: errors a user can fix (table-driven, real process)", () => {
     ];
     for (const c of cases) {
       const run = await poq(c.args, { timeoutMs: c.timeoutMs });
+      if (process.env.POQ_TEST_DEBUG) console.error(c.name, run);
       assert.equal(run.code, c.code, `${c.name}: exit code (stderr: ${run.stderr})`);
       assertOneLine(run, c.err, c.name);
       if (c.stdout) assert.match(run.stdout, c.stdout, c.name);
