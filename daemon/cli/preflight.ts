@@ -6,6 +6,7 @@ import { createEvaluator } from "../evaluation/factory.ts";
 import { loadManifest, manifestId } from "../evaluation/manifest.ts";
 import { evaluatorRegistryAbi, stakeRegistryAbi, taskMarketAbi, Role } from "../../sdk/contracts.ts";
 import type { DeploymentManifest } from "../../sdk/deployment.ts";
+import { modelId } from "../../sdk/model-id.ts";
 import { CliExit } from "./io.ts";
 
 const amount = (value: bigint, token: { decimals: number; symbol: string }) => `${formatUnits(value, token.decimals)} ${token.symbol}`;
@@ -127,4 +128,23 @@ export async function checkDeployment(
     return undefined;
   }
   return { client: chain.client, manifest, close: chain.close };
+}
+
+/**
+ * A provider's set-up problems that would leave it idle: no provider stake, or a configured model it never
+ * registered on-chain (the draw only considers providers registered for the task's model). Empty when all is well.
+ */
+export async function providerProblems(client: PublicClient, manifest: DeploymentManifest, account: Address, models: readonly string[]): Promise<string[]> {
+  const registry = manifest.contracts.stakeRegistry;
+  const [info, registered] = await Promise.all([
+    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "stakeInfo", args: [account] }),
+    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "modelsOf", args: [account] }),
+  ]);
+  if (info.role !== Role.Provider || info.amount === 0n) {
+    return [`${account} has no provider stake: it will never be assigned a task. Stake first: poq stake <tokens> --role provider --model <name>`];
+  }
+  const ids = new Set(registered.map((id) => id.toLowerCase()));
+  return models
+    .filter((name) => !ids.has(modelId(name).toLowerCase()))
+    .map((name) => `model "${name}" is configured but not registered on-chain for ${account}: no task for it will come here. Register it: poq stake <tokens> --role provider --model ${name} (adds to the stake and calls registerModel)`);
 }

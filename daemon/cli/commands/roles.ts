@@ -72,6 +72,7 @@ export function registerRoleCommands(program: Command, io: CliIo): void {
         });
         io.err(`${role} running as ${ctx.account.address}; health and metrics at ${ctx.health.url} (SIGTERM or Ctrl-C to stop)`);
         if (role === "validator") await reportStanding(ctx, io);
+        if (role === "provider") await reportProviderProblems(ctx, io);
         // Runs until a signal: the shutdown handler drains and exits the process.
         await new Promise<never>(() => {});
       });
@@ -119,5 +120,17 @@ async function reportStanding(ctx: import("../../runtime/context.ts").DaemonCont
     io.err(warn ? `warning: ${line}` : line);
   } catch (error) {
     io.err(`warning: could not read this validator's stake: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** Warns when this provider cannot be assigned anything: no stake, or configured models it never registered. */
+async function reportProviderProblems(ctx: import("../../runtime/context.ts").DaemonContext, io: CliIo): Promise<void> {
+  const { providerProblems } = await import("../preflight.ts");
+  const { readDeploymentManifest } = await import("../../../sdk/deployment.ts");
+  const models = Object.keys(ctx.config.roles.provider?.models ?? {});
+  try {
+    for (const problem of await providerProblems(ctx.chain.client, readDeploymentManifest(ctx.config.deployment!), ctx.account.address, models)) io.err(`warning: ${problem}`);
+  } catch (error) {
+    io.err(`warning: could not read this provider's stake: ${(error as Error).message.split("\n")[0]}`);
   }
 }

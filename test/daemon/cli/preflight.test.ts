@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { describeStanding, seatChance } from "../../../daemon/cli/preflight.ts";
+import type { PublicClient } from "viem";
+import { describeStanding, providerProblems, seatChance } from "../../../daemon/cli/preflight.ts";
+import { startTestChain } from "../../helpers/chain.ts";
+import { createTestAccount, deployTestProtocol } from "../../helpers/daemon.ts";
 
 describe("cli/preflight: the chance of a committee seat that `validator start` reports", () => {
   it("is k/n when every validator stakes the same (draws without replacement)", () => {
@@ -48,5 +51,22 @@ describe("cli/preflight: the chance of a committee seat that `validator start` r
     const fair = describeStanding({ ...base, stake: big, totalWeight: 6n * big, chance: seatChance(big, 6n * big, 6, 5) }, token, account);
     assert.equal(fair.warn, false);
     assert.match(fair.line, /about 83% chance of a seat on each task's committee of 5$/);
+  });
+
+  it("warns a provider with no stake, or with a configured model it never registered (real chain)", async () => {
+    const chain = await startTestChain();
+    try {
+      const protocol = await deployTestProtocol(chain);
+      const provider = await createTestAccount(chain, protocol, { role: "provider", models: ["served"] });
+      const client = chain.publicClient as PublicClient;
+      assert.deepEqual(await providerProblems(client, protocol.manifest, provider.address, ["served"]), []);
+      const missing = await providerProblems(client, protocol.manifest, provider.address, ["served", "forgotten"]);
+      assert.equal(missing.length, 1);
+      assert.match(missing[0]!, /^model "forgotten" is configured but not registered on-chain/);
+      const stranger = await createTestAccount(chain);
+      assert.match((await providerProblems(client, protocol.manifest, stranger.address, ["served"]))[0]!, /has no provider stake: it will never be assigned a task/);
+    } finally {
+      await chain.close();
+    }
   });
 });
