@@ -9,9 +9,11 @@ import { Command, InvalidArgumentError } from "commander";
 import { parseUnits } from "viem";
 import { buildLedger } from "./demo/ledger.ts";
 import { defaultEvaluatorDir, MAX_JOBS, startDemoNetwork } from "./demo/network.ts";
+import { holdInstructions } from "./demo/hold.ts";
 import { createProgressView } from "./demo/progress.ts";
 import { checkExpectations, renderSummary, reportJson } from "./demo/report.ts";
 import { runJobs } from "./demo/run-jobs.ts";
+import { visibleText } from "../daemon/cli/visible-text.ts";
 
 const positiveInt = (max: number) => (value: string) => {
   const n = Number(value);
@@ -48,7 +50,7 @@ async function main(): Promise<number> {
       postGapMs: 750,
       timeoutMs: opts.timeout * 1000,
       onProgress: (p) => progress.update(p),
-      onLine: (line) => progress.log(`  ${line}`),
+      onLine: (line) => progress.log(`  ${visibleText(line)}`),
     });
     progress.stop();
     const ledger = await buildLedger(demo.net.manifest, demo.net.chain.publicClient, demo.participants, run.results, demo.requester.address);
@@ -69,7 +71,7 @@ async function main(): Promise<number> {
     }
     const ok = input.expectations.every((e) => e.ok);
     say(ok ? "\nAll expectations hold." : "\nSome expectations FAILED (see above).");
-    if (opts.hold) await holdForAudit(demo);
+    if (opts.hold) await holdForAudit(demo, evaluatorDir);
     return ok ? 0 : 1;
   } finally {
     progress.stop();
@@ -78,15 +80,8 @@ async function main(): Promise<number> {
 }
 
 /** Prints how to reach the still-running network, then waits for Ctrl-C (the teardown's signal handler exits). */
-async function holdForAudit(demo: Awaited<ReturnType<typeof startDemoNetwork>>): Promise<never> {
-  const connection = `--deployment ${demo.net.manifestPath} --rpc-url ${demo.net.chain.rpcUrl}`;
-  const attestations = demo.participants.filter((p) => p.role === "validator").map((p) => `${p.daemon.healthUrl}/attestations`);
-  process.stdout.write(
-    `\nThe network keeps running (Ctrl-C stops everything). From another terminal:\n` +
-      `  npm run poq -- audit task 1 ${connection} --attestations ${attestations.join(" ")}\n` +
-      `  npm run poq -- audit serve ${connection} --attestations ${attestations.join(" ")}\n` +
-      `  npm run poq -- job get 1 ${connection}\n`,
-  );
+async function holdForAudit(demo: Awaited<ReturnType<typeof startDemoNetwork>>, evaluatorDir: string): Promise<never> {
+  process.stdout.write(holdInstructions(demo, evaluatorDir));
   return new Promise<never>(() => {});
 }
 

@@ -2,6 +2,7 @@ import { formatUnits } from "viem";
 import type { ProviderAudit, ValidatorAudit } from "./participant.ts";
 import type { RescoreResult } from "./rescore.ts";
 import type { TaskAudit } from "./task-audit.ts";
+import { visibleLines } from "../cli/visible-text.ts";
 
 /** How amounts print: the deployment's token decimals and symbol. */
 export interface TokenFormat {
@@ -12,7 +13,7 @@ export interface TokenFormat {
 const amount = (value: bigint, token: TokenFormat) => `${formatUnits(value, token.decimals)} ${token.symbol}`;
 const pct = (share: number | null) => (share === null ? "-" : `${(share * 100).toFixed(1)}%`);
 const num = (value: number | null | undefined, digits = 0) => (value === null || value === undefined ? "-" : value.toFixed(digits));
-/** Long texts on one line, clipped: the full text is in --json. */
+/** Long texts on one line, clipped: the full text is in --json. Every line is made visible (visibleLines) at the end. */
 const clip = (text: string, max = 160) => {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
@@ -58,7 +59,7 @@ export function formatTaskAudit(a: TaskAudit, token: TokenFormat, rescore?: Resc
     const verdict = rescore.agrees === undefined ? "(no consensus yet)" : rescore.agrees ? "AGREES with the consensus" : "DISAGREES with the consensus";
     lines.push(`rescore    ${rescore.evaluatorName}: local ${rescore.localScore}${rescore.deviation !== undefined ? `, |local - consensus| = ${rescore.deviation} (tolerance ${rescore.tolerance})` : ""} ${verdict}`);
   }
-  return lines.join("\n");
+  return visibleLines(lines);
 }
 
 export function formatParticipant(a: ProviderAudit | ValidatorAudit, token: TokenFormat): string {
@@ -72,7 +73,7 @@ export function formatParticipant(a: ProviderAudit | ValidatorAudit, token: Toke
       "task     status      block   consensus  pay",
     ];
     for (const j of a.jobs) lines.push(`${String(j.taskId).padEnd(8)} ${j.status.padEnd(11)} ${String(j.block).padEnd(7)} ${num(j.consensus).padStart(9)}  ${amount(j.pay, token)}${j.slashed > 0n ? `  SLASHED ${amount(j.slashed, token)} (timeout)` : ""}`);
-    return lines.join("\n");
+    return visibleLines(lines);
   }
   const s = a.summary;
   const lines = [
@@ -86,5 +87,5 @@ export function formatParticipant(a: ProviderAudit | ValidatorAudit, token: Toke
     const score = seat.revealed ? String(seat.score) : "-";
     lines.push(`${String(seat.taskId).padEnd(8)} ${String(seat.round).padEnd(6)} ${score.padStart(5)}  ${num(seat.consensus).padStart(9)}  ${num(seat.deviation).padStart(4)}  ${amount(seat.pay, token)}${seat.slashed > 0n ? `  SLASHED ${amount(seat.slashed, token)}` : ""}`);
   }
-  return lines.join("\n");
+  return visibleLines(lines);
 }

@@ -1,4 +1,5 @@
 // The demo's verdict: the protocol's expectations checked against the ledger, the final table, the JSON report.
+import { visibleLines, visibleText } from "../../daemon/cli/visible-text.ts";
 import { formatUnits } from "viem";
 import type { Ledger } from "./ledger.ts";
 
@@ -101,6 +102,7 @@ export function renderSummary(r: DemoReportInput): string {
     ],
   );
   const checks = r.expectations.map((e) => `${e.ok ? "PASS" : "FAIL"}  ${e.name}${e.ok ? "" : `  (${e.detail})`}`).join("\n");
-  const head = `${l.tasks} jobs (${l.finalized} finalized, ${l.refunded} refunded), evaluator ${r.evaluator}, ${r.wallTimeS.toFixed(1)} s`;
-  return [head, "", providers, "", validators, "", totals, "", checks].join("\n");
+  const head = `${l.tasks} jobs (${l.finalized} finalized, ${l.refunded} refunded), evaluator ${visibleText(r.evaluator)}, ${r.wallTimeS.toFixed(1)} s`;
+  // The evaluator's name comes from its manifest file and the figures from the chain: all of it is made visible.
+  return visibleLines([head, "", providers, "", validators, "", totals, "", checks].join("\n").split("\n"));
 }

@@ -1,6 +1,7 @@
 // The requester's side of the demo: posts jobs through the SDK, follows the market's events for live progress,
 // asks for a reassignment when an assigned provider lets its answer window pass, and waits until every job settled.
-import type { Address } from "viem";
+import { formatUnits, type Address } from "viem";
+import type { MarketEvent } from "../../sdk/client/events.ts";
 import { createPoqClient, type JobResult, type PoqClient } from "../../sdk/client.ts";
 import { getProtocolContracts } from "../../sdk/contracts.ts";
 import { waitOk } from "../localnet/actors.ts";
@@ -55,39 +56,59 @@ export async function runJobs(demo: DemoNetwork, o: RunJobsOptions): Promise<Run
   // Live progress from the SDK's event iterator (the same stream a requester's app would follow).
   const follow = new AbortController();
   const startBlock = await net.chain.publicClient.getBlockNumber();
+  // A busy machine can reset an RPC connection: the follower then resumes from the block of the last event it saw
+  // (events of that block come again and are skipped by their position), instead of dying unhandled.
+  const seen = new Set<string>();
   const following = (async () => {
-    for await (const event of client.events({ fromBlock: startBlock, pollIntervalMs: 150, signal: follow.signal })) {
-      const taskId = "taskId" in event.args ? (event.args.taskId as bigint | undefined) : undefined;
-      if (taskId === undefined || settled(taskId)) continue;
-      switch (event.eventName) {
-        case "ProviderAssigned":
-          stage.set(taskId, "assigned");
-          deadlines.set(taskId, event.args.answerDeadline!);
-          break;
-        case "ProviderTimedOut":
-          o.onLine(`job ${taskId}: ${nameOf(event.args.provider!)} missed its answer window and was slashed ${event.args.slashed} wei; reassigned`);
-          break;
-        case "AnswerSubmitted":
-          stage.set(taskId, "answered");
-          break;
-        case "CommitteeDrawn":
-          stage.set(taskId, "committee");
-          break;
-        case "ScoreRevealed":
-          stage.set(taskId, "revealing");
-          break;
-        case "TaskFinalized":
-          stage.set(taskId, "finalized");
-          o.onLine(`job ${taskId}: finalized, consensus ${event.args.consensus} / 10000`);
-          break;
-        case "TaskRefunded":
-          stage.set(taskId, "refunded");
-          o.onLine(`job ${taskId}: refunded (reason ${event.args.reason})`);
-          break;
+    let from = startBlock;
+    while (!follow.signal.aborted) {
+      try {
+        for await (const event of client.events({ fromBlock: from, pollIntervalMs: 150, signal: follow.signal })) {
+          from = event.blockNumber;
+          const position = `${event.blockNumber}:${event.logIndex}`;
+          if (seen.has(position)) continue;
+          seen.add(position);
+          onEvent(event);
+        }
+        return;
+      } catch (error) {
+        if (follow.signal.aborted) return;
+        o.onLine(`event reader: ${(error as { shortMessage?: string }).shortMessage ?? (error as Error).message.split("\n")[0]}; resuming from block ${from}`);
+        await new Promise((r) => setTimeout(r, 500));
       }
-      report();
     }
   })();
+  function onEvent(event: MarketEvent) {
+    const taskId = "taskId" in event.args ? (event.args.taskId as bigint | undefined) : undefined;
+    if (taskId === undefined || settled(taskId)) return;
+    switch (event.eventName) {
+      case "ProviderAssigned":
+        stage.set(taskId, "assigned");
+        deadlines.set(taskId, event.args.answerDeadline!);
+        break;
+      case "ProviderTimedOut":
+        o.onLine(`job ${taskId}: ${nameOf(event.args.provider!)} missed its answer window and was slashed ${formatUnits(event.args.slashed!, net.manifest.token.decimals)} ${net.manifest.token.symbol}; reassigned`);
+        break;
+      case "AnswerSubmitted":
+        stage.set(taskId, "answered");
+        break;
+      case "CommitteeDrawn":
+        stage.set(taskId, "committee");
+        break;
+      case "ScoreRevealed":
+        stage.set(taskId, "revealing");
+        break;
+      case "TaskFinalized":
+        stage.set(taskId, "finalized");
+        o.onLine(`job ${taskId}: finalized, consensus ${event.args.consensus} / 10000`);
+        break;
+      case "TaskRefunded":
+        stage.set(taskId, "refunded");
+        o.onLine(`job ${taskId}: refunded (reason ${event.args.reason})`);
+        break;
+    }
+    report();
+  }
 
   // One approval for every fee (postJob would otherwise approve job by job).
   const budget = o.fee * BigInt(o.jobs * 2);

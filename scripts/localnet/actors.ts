@@ -7,7 +7,7 @@ import { createKeystore, decryptKeystore } from "../../daemon/keys/keystore.ts";
 import { getProtocolContracts, Role, type SigningWalletClient } from "../../sdk/contracts.ts";
 import type { DeploymentManifest } from "../../sdk/deployment.ts";
 import { modelId } from "../../sdk/model-id.ts";
-import type { LocalChain } from "./chain.ts";
+import { LOCAL_RPC_RETRIES, type LocalChain } from "./chain.ts";
 
 /** Throw-away local keys use the light scrypt cost (like `poq keys new --light-kdf`): never for real funds. */
 const LIGHT_SCRYPT_N = 2 ** 12;
@@ -33,7 +33,7 @@ export async function createActor(chain: LocalChain, dir: string, name: string):
   const account = await decryptKeystore(file, password);
   const hash = await chain.funderWallet.sendTransaction({ to: address, value: GAS_ETH, account: chain.funder, chain: chain.chain });
   await waitOk(chain.publicClient, hash, `funding ${name}`);
-  const wallet = createWalletClient({ chain: chain.chain, transport: http(chain.rpcUrl, { retryCount: 0 }), account }) as SigningWalletClient;
+  const wallet = createWalletClient({ chain: chain.chain, transport: http(chain.rpcUrl, { retryCount: LOCAL_RPC_RETRIES }), account }) as SigningWalletClient;
   return { name, address: account.address, keystorePath: file, passwordFile, account, wallet };
 }
 

@@ -33,11 +33,16 @@ export interface LocalChain {
   close(): Promise<void>;
 }
 
+/** Retries of one JSON-RPC request after a transport failure (viem backs off exponentially from 150 ms). */
+export const LOCAL_RPC_RETRIES = 3;
+
 export async function startLocalChain(): Promise<LocalChain> {
   const server = await network.createServer("default", "127.0.0.1", 0);
   const { port } = await server.listen();
   const rpcUrl = `http://127.0.0.1:${port}`;
-  const transport = http(rpcUrl, { retryCount: 0 });
+  // A loaded machine sometimes resets a connection to the in-process server ("fetch failed"): retried, since every
+  // call here is a read, a signed raw transaction (the same hash again is harmless) or a dev-account funding.
+  const transport = http(rpcUrl, { retryCount: LOCAL_RPC_RETRIES });
   const probe = createPublicClient({ transport });
   const chainId = await probe.getChainId();
   const chain = chainFromId(chainId, [rpcUrl]);

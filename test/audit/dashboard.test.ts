@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createTestClient, http } from "viem";
+import { hardhat } from "viem/chains";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
 import { connectAudit, type AuditChain } from "../../daemon/audit/connect.ts";
@@ -7,6 +11,11 @@ import { startDashboard, type Dashboard } from "../../daemon/audit/dashboard/ser
 import { spawnTsChild, waitFor } from "../helpers/child-process.ts";
 import { startTcpProxy } from "../helpers/tcp-proxy.ts";
 import { createAuditFixture, type AuditFixture } from "./helpers/audit-fixture.ts";
+import { ACTIVE_CHARACTERS, HOSTILE_ANSWER } from "./helpers/hostile-text.ts";
+
+/** The fixture's model id is keccak256 of this name (sdk/model-id.ts). */
+const MODEL_NAME = "model:audit-test-llm";
+const SCREENSHOTS = path.join(tmpdir(), "poq-dashboard-screenshots");
 
 // Debian's chromium package; no test tool can download a browser on these machines.
 const CHROMIUM = "/usr/bin/chromium";
@@ -19,7 +28,7 @@ describe("poq audit serve: the read-only dashboard on real tasks", () => {
   before(async () => {
     f = await createAuditFixture();
     chain = await connectAudit({ deployment: f.deploymentPath, rpcUrl: f.rpcUrl });
-    dashboard = await startDashboard({ chain, port: 0, attestationSources: f.attestationFiles, minRefreshIntervalMs: 0 });
+    dashboard = await startDashboard({ chain, port: 0, attestationSources: f.attestationFiles, minRefreshIntervalMs: 0, modelNames: [MODEL_NAME] });
   });
   after(async () => {
     await dashboard?.close();
@@ -142,5 +151,71 @@ describe("poq audit serve: the read-only dashboard on real tasks", () => {
       run.child.kill("SIGTERM");
     }
     assert.equal(await run.exited, 0, run.stderr());
+  });
+  it("shows hostile text visibly, wraps long prompts, shows timeouts' slashes, model names and a chart with gaps (headless Chromium, screenshots)", async (t) => {
+    if (!existsSync(CHROMIUM)) {
+      t.skip(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium) to run the browser test`);
+      return;
+    }
+    const unbroken = "A".repeat(400);
+    const rtlPrompt = `Rename invoice\u202egnp.exe please ${unbroken}`;
+    const hostile = await f.postTask(rtlPrompt, HOSTILE_ANSWER);
+    const timedOut = await f.timeoutTask("Nobody will answer this one.");
+    // A day without tasks, then one more for the same provider: the chart must not draw a line across the pause.
+    const testClient = createTestClient({ chain: hardhat, transport: http(f.rpcUrl), mode: "hardhat" });
+    await testClient.increaseTime({ seconds: 86_400 });
+    await testClient.mine({ blocks: 1 });
+    await f.finalizeTask("What colour is the sky on a clear day?", "Blue, because air scatters short wavelengths more.");
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    let browser: Browser | undefined;
+    try {
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const problems: string[] = [];
+      page.on("pageerror", (e) => problems.push(e.message));
+      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+      await page.goto(dashboard.url);
+      await page.waitForSelector('#view[data-ready="#/"]');
+      await page.screenshot({ path: path.join(SCREENSHOTS, "overview.png"), fullPage: true });
+      // The long unbroken prompt wraps inside its cell: the table is no wider than the page.
+      // A string, not a function: this project's TypeScript has no DOM types.
+      const overflow = (await page.evaluate('({ table: document.querySelector("#tasks").scrollWidth, page: document.documentElement.clientWidth })')) as { table: number; page: number };
+      assert.ok(overflow.table <= overflow.page, `the tasks table (${overflow.table}px) fits the page (${overflow.page}px)`);
+      const row = page.locator(`#tasks tbody tr[data-task="${hostile}"]`);
+      assert.match(await row.locator("td.prompt").innerText(), /invoice\\u202egnp\.exe/, "the RTL override is shown, not obeyed");
+      assert.equal(await row.locator("td.model").innerText(), MODEL_NAME, "the model by the name given to --model");
+      assert.equal(await page.locator("header nav a", { hasText: "Providers" }).count(), 1);
+
+      await page.goto(`${dashboard.url}#/task/${hostile}`);
+      await page.waitForSelector(`#view[data-ready="#/task/${hostile}"]`);
+      await page.screenshot({ path: path.join(SCREENSHOTS, "hostile-task.png"), fullPage: true });
+      const answer = await page.locator("#answer").innerText();
+      assert.doesNotMatch(answer, ACTIVE_CHARACTERS);
+      assert.match(answer, /\\u001b\[2J/, "the escape sequence is visible text");
+      assert.match(answer, /invoice\\u202egnp\.exe/);
+      assert.equal(await page.locator("#model").innerText(), MODEL_NAME);
+
+      await page.goto(`${dashboard.url}#/providers`);
+      await page.waitForSelector('#view[data-ready="#/providers"]');
+      assert.equal(await page.locator("#providers tbody tr").count(), 2);
+      const chart = page.locator("#provider-chart svg.chart");
+      assert.match(await chart.locator("text.y-label").textContent() ?? "", /consensus score/);
+      assert.equal(await chart.locator("text.x-tick").count(), 5);
+      assert.match(await chart.locator("text.x-tick").first().textContent() ?? "", /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/, "a span over a day shows dates");
+      await page.screenshot({ path: path.join(SCREENSHOTS, "providers.png"), fullPage: true });
+
+      await page.goto(`${dashboard.url}#/provider/${timedOut.provider}`);
+      await page.waitForSelector(`#view[data-ready="#/provider/${timedOut.provider}"]`);
+      await page.screenshot({ path: path.join(SCREENSHOTS, "provider-timeout.png"), fullPage: true });
+      assert.match(await page.locator(`#jobs tr[data-task="${timedOut.taskId}"] td.job-status`).innerText(), /timed out: slashed \d+(\.\d+)? POQ/);
+      const series = `#provider-chart svg.chart polyline.series`;
+      assert.equal(await page.locator(`#provider-chart svg.chart circle.point`).count(), 4, "three tasks, a day's pause, one more");
+      assert.equal(await page.locator(series).count(), 1, "one line joins the first three; none crosses the pause to the fourth");
+      assert.equal(((await page.locator(series).getAttribute("points")) ?? "").trim().split(" ").length, 3);
+      assert.deepEqual(problems, [], "no script errors or CSP violations");
+      t.diagnostic(`screenshots in ${SCREENSHOTS}`);
+    } finally {
+      await browser?.close();
+    }
   });
 });

@@ -51,6 +51,17 @@ describe("npm run demo", () => {
     const out: string[] = [];
     assert.equal(await runCli(jobGet, { out: (s) => out.push(s), err: (s) => out.push(s) }), 0, out.join("\n"));
     assert.match(out.join("\n"), /status\s+Finalized/);
+    // The printed `job post` (the requester's keystore, the model the demo's providers serve) posts a job.
+    const at = lines.findIndex((l) => l.includes("job post"));
+    const jobPost = `${lines[at]!.replace(/\\$/, "")} ${lines[at + 1]!}`.replace(/^\s*npm run poq -- /, "").trim().split(/\s+/)
+      .map((a) => a.replace(/^"|"$/g, ""));
+    const prompt = jobPost.indexOf("--prompt");
+    jobPost.splice(prompt, jobPost.indexOf("--fee") - prompt, "--prompt", "Why is the sky blue?");
+    const posted: string[] = [];
+    const postArgs = jobPost.filter((a) => a !== "--wait").concat("--json");
+    assert.equal(await runCli(postArgs, { out: (s) => posted.push(s), err: (s) => posted.push(s) }), 0, posted.join("\n"));
+    assert.ok(BigInt(JSON.parse(posted.join("")).taskId) > 3n);
+    assert.match(output, /^ {2}export POQ_CHAIN_ID=31337 POQ_RPC_URLS=\S+ POQ_REDIS_URL=\S+ POQ_DEPLOYMENT=\S+ POQ_EVALUATOR_DIR=\S+$/m, "the quick path's environment");
     child.kill("SIGINT");
     assert.equal(await exited, 130, "Ctrl-C stops the demo after tearing down");
 

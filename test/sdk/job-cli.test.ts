@@ -52,7 +52,7 @@ describe("poq job post | wait | get (CLI over the requester SDK)", () => {
     assert.equal(got.code, 0, got.err);
     assert.match(got.out, /status\s+Assigned/);
     assert.match(got.out, new RegExp(`provider\\s+${provider}`));
-    assert.match(got.out, /fee\s+2500000000000000000/);
+    assert.match(got.out, /fee\s+2\.5 POQ/, "amounts in tokens, not base units");
 
     // Nobody answers: after the answer window anyone may reassign; with no other provider the fee comes back.
     await net.chain.testClient.mine({ blocks: 6 });

@@ -5,6 +5,7 @@ import { BaseError } from "viem";
 import type { AuditChain } from "../connect.ts";
 import { AuditError } from "../errors.ts";
 import { toJson } from "../json.ts";
+import { visibleDeep } from "../../cli/visible-text.ts";
 import { createApi } from "./api.ts";
 import { createIndexer } from "./indexer.ts";
 
@@ -15,6 +16,8 @@ export interface StartDashboardOptions {
   port?: number;
   /** Published attestations (.jsonl files or validator URLs) checked in the task detail. */
   attestationSources?: readonly string[];
+  /** Model names to show instead of their ids (an id is keccak256 of the name). */
+  modelNames?: readonly string[];
   /** Cached chain view lifetime; tests pass 0 to see every new block at once. */
   minRefreshIntervalMs?: number;
 }
@@ -44,7 +47,7 @@ const SECURITY_HEADERS = {
 /** Starts the read-only dashboard: static page + JSON API under /api, GET and HEAD only. */
 export async function startDashboard(options: StartDashboardOptions): Promise<Dashboard> {
   const indexer = createIndexer(options.chain, { minRefreshIntervalMs: options.minRefreshIntervalMs });
-  const api = createApi(options.chain, indexer, options.attestationSources ?? []);
+  const api = createApi(options.chain, indexer, options.attestationSources ?? [], options.modelNames ?? []);
   const send = (res: http.ServerResponse, status: number, type: string, body: string | Buffer) => {
     res.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-store" }).end(body);
   };
@@ -57,7 +60,9 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Da
       const url = new URL(req.url ?? "/", "http://dashboard.invalid");
       if (url.pathname.startsWith("/api/")) {
         const answer = await api(url);
-        return send(res, answer.status, "application/json", toJson(answer.body));
+        // Display API: every string is made visible (control and bidi characters escaped; newlines kept as layout).
+        // The raw text is in `poq audit export` and `poq audit task --json`.
+        return send(res, answer.status, "application/json", toJson(visibleDeep(answer.body)));
       }
       const asset = STATIC_FILES[url.pathname];
       if (asset === undefined) return send(res, 404, "text/plain", "not found");

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import type { Address } from "viem";
 import type { AuditChain } from "../../audit/connect.ts";
 import { CliExit, type CliIo } from "../io.ts";
+import { visibleText } from "../visible-text.ts";
 
 // Heavy modules (viem clients, evaluators) load inside the actions so `poq --help` stays fast.
 const audit = async () => ({
@@ -22,6 +23,10 @@ interface ChainOptions {
 const positiveInteger = (what: string) => (value: string) => {
   if (!/^[0-9]+$/.test(value) || BigInt(value) < 1n) throw new InvalidArgumentError(`${what} must be a positive integer`);
   return BigInt(value);
+};
+const port = (value: string) => {
+  if (!/^[0-9]+$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError("must be a TCP port from 0 to 65535 (0 = any free port)");
+  return Number(value);
 };
 const blockNumber = (value: string) => {
   if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError("must be a block number");
@@ -112,21 +117,24 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       const { toJson } = await audit();
       await withChain(opts, async (chain) => {
         const { exportHistory } = await import("../../audit/export.ts");
-        const text = toJson(await exportHistory(chain, { fromBlock: opts.fromBlock }), 2);
-        if (opts.out === undefined) io.out(text);
-        else writeFileSync(opts.out, `${text}\n`);
+        const history = await exportHistory(chain, { fromBlock: opts.fromBlock });
+        const text = toJson(history, 2);
+        if (opts.out === undefined) return io.out(text);
+        writeFileSync(opts.out, `${text}\n`);
+        io.out(visibleText(`wrote ${history.tasks.length} task(s) from blocks ${history.fromBlock}-${history.toBlock} to ${opts.out}`));
       });
     });
 
   withChainOptions(group.command("serve"))
     .description("Read-only web dashboard over the chain: recent tasks, task detail, provider quality, validator agreement")
-    .option("--port <n>", "TCP port (0 = any free port)", (v) => Number(blockNumber(v)), 9_080)
+    .option("--port <n>", "TCP port (0 = any free port)", port, 9_080)
     .option("--host <host>", "interface to listen on", "127.0.0.1")
     .option("--attestations <sources...>", "published attestations shown in the task detail")
-    .action(async (opts: ChainOptions & { port: number; host: string; attestations?: string[] }) => {
+    .option("--model <names...>", "model names to show instead of their ids (an on-chain model id is keccak256 of the name)")
+    .action(async (opts: ChainOptions & { port: number; host: string; attestations?: string[]; model?: string[] }) => {
       await withChain(opts, async (chain) => {
         const { startDashboard } = await import("../../audit/dashboard/server.ts");
-        const dashboard = await startDashboard({ chain, host: opts.host, port: opts.port, attestationSources: opts.attestations ?? [] });
+        const dashboard = await startDashboard({ chain, host: opts.host, port: opts.port, attestationSources: opts.attestations ?? [], modelNames: opts.model ?? [] });
         io.out(opts.json ? JSON.stringify({ url: dashboard.url }) : `dashboard on ${dashboard.url} (read-only; Ctrl-C stops)`);
         await new Promise<void>((resolve) => {
           process.once("SIGINT", resolve);

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { toJson } from "../../audit/json.ts";
 import { CliExit, type CliIo } from "../io.ts";
+import { visibleLines } from "../visible-text.ts";
 
 // Requester commands: a thin shell over the requester SDK (sdk/client.ts). Heavy modules load inside the actions.
 
@@ -11,8 +13,6 @@ interface ConnectionOptions {
   passwordFile?: string;
   json?: boolean;
 }
-
-const jsonReplacer = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
 
 async function connect(program: Command, opts: ConnectionOptions, withWallet: boolean) {
   const globals = program.opts<{ config?: string; dev?: boolean }>();
@@ -63,16 +63,17 @@ const parseTaskId = (value: string) => {
   return BigInt(value);
 };
 
+/** The settled task as lines; the answer and every other chain-sourced text is made visible (no control codes). */
 function printResult(io: CliIo, result: import("../../../sdk/client.ts").JobResult, decimals: number, symbol: string, formatUnits: (v: bigint, d: number) => string) {
   const fmt = (v: bigint) => `${formatUnits(v, decimals)} ${symbol}`;
-  io.out(`task        ${result.taskId}`);
-  io.out(`status      ${result.status}${result.refund ? ` (${result.refund.reason}, ${fmt(result.refund.amount)} back)` : ""}`);
-  if (result.answer) io.out(`provider    ${result.answer.provider}\nanswer      ${result.answer.text || result.answer.uri}`);
-  if (result.consensus !== undefined) io.out(`consensus   ${result.consensus} / 10000`);
+  const lines = [`task        ${result.taskId}`, `status      ${result.status}${result.refund ? ` (${result.refund.reason}, ${fmt(result.refund.amount)} back)` : ""}`];
+  if (result.answer) lines.push(`provider    ${result.answer.provider}`, `answer      ${result.answer.text || result.answer.uri}`);
+  if (result.consensus !== undefined) lines.push(`consensus   ${result.consensus} / 10000`);
   if (result.payouts) {
-    io.out(`payouts     provider ${fmt(result.payouts.provider)}, requester refund ${fmt(result.payouts.requesterRefund)}, treasury ${fmt(result.payouts.treasury)}`);
-    for (const v of result.payouts.validators) io.out(`  validator ${v.account} score ${v.score ?? "not revealed"} pay ${fmt(v.pay)}`);
+    lines.push(`payouts     provider ${fmt(result.payouts.provider)}, requester refund ${fmt(result.payouts.requesterRefund)}, treasury ${fmt(result.payouts.treasury)}`);
+    for (const v of result.payouts.validators) lines.push(`  validator ${v.account} score ${v.score ?? "not revealed"} pay ${fmt(v.pay)}`);
   }
+  io.out(visibleLines(lines));
 }
 
 export function registerJobCommands(program: Command, io: CliIo): void {
@@ -108,12 +109,12 @@ export function registerJobCommands(program: Command, io: CliIo): void {
       }
       const posted = await run(() => client.postJob({ model: opts.model, prompt, fee, evaluatorId: opts.evaluator as `0x${string}` | undefined }));
       if (!opts.wait) {
-        if (opts.json) io.out(JSON.stringify(posted, jsonReplacer));
-        else io.out(`task        ${posted.taskId}\nprovider    ${posted.provider}\ntx          ${posted.transactionHash}`);
+        if (opts.json) io.out(toJson(posted));
+        else io.out(visibleLines([`task        ${posted.taskId}`, `provider    ${posted.provider}`, `tx          ${posted.transactionHash}`]));
         return;
       }
       const result = await run(() => client.waitForResult(posted.taskId, { timeoutMs: Number(opts.timeout) * 1000 }));
-      if (opts.json) io.out(JSON.stringify(result, jsonReplacer));
+      if (opts.json) io.out(toJson(result));
       else printResult(io, result, manifest.token.decimals, manifest.token.symbol, formatUnits);
     });
 
@@ -126,7 +127,7 @@ export function registerJobCommands(program: Command, io: CliIo): void {
       const { manifest, client } = await connect(program, opts, false);
       const { formatUnits } = await import("viem");
       const result = await run(() => client.waitForResult(id, { timeoutMs: Number(opts.timeout) * 1000 }));
-      if (opts.json) io.out(JSON.stringify(result, jsonReplacer));
+      if (opts.json) io.out(toJson(result));
       else printResult(io, result, manifest.token.decimals, manifest.token.symbol, formatUnits);
     });
 
@@ -135,12 +136,14 @@ export function registerJobCommands(program: Command, io: CliIo): void {
     .argument("<taskId>", "task id")
     .action(async (taskId: string, opts: ConnectionOptions) => {
       const id = parseTaskId(taskId);
-      const { client } = await connect(program, opts, false);
+      const { manifest, client } = await connect(program, opts, false);
       const [task, score] = await run(() => Promise.all([client.getTask(id), client.getScore(id)]));
-      if (opts.json) return io.out(JSON.stringify({ ...task, members: score.members }, jsonReplacer));
-      io.out(`task        ${task.taskId}\nstatus      ${task.status} (round ${task.round})\nrequester   ${task.requester}\nprovider    ${task.provider}`);
-      io.out(`fee         ${task.fee}\nmodel id    ${task.modelId}\nevaluator   ${task.evaluatorId}`);
-      if (task.consensus !== undefined) io.out(`consensus   ${task.consensus} / 10000`);
-      for (const m of score.members) io.out(`  member ${m.account} ${m.revealed ? `score ${m.score}` : "not revealed"}`);
+      if (opts.json) return io.out(toJson({ ...task, members: score.members }));
+      const { formatUnits } = await import("viem");
+      const lines = [`task        ${task.taskId}`, `status      ${task.status} (round ${task.round})`, `requester   ${task.requester}`, `provider    ${task.provider}`,
+        `fee         ${formatUnits(task.fee, manifest.token.decimals)} ${manifest.token.symbol}`, `model id    ${task.modelId}`, `evaluator   ${task.evaluatorId}`];
+      if (task.consensus !== undefined) lines.push(`consensus   ${task.consensus} / 10000`);
+      for (const m of score.members) lines.push(`  member ${m.account} ${m.revealed ? `score ${m.score}` : "not revealed"}`);
+      io.out(visibleLines(lines));
     });
 }

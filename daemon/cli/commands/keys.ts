@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { CliIo } from "../io.ts";
+import { CliExit, type CliIo } from "../io.ts";
 
 // Heavy modules (ethers, viem) load inside the actions, so `poq --help` and other commands start fast.
 const keystore = () => import("../../keys/keystore.ts");
@@ -62,6 +62,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     .description("List the keystores in a folder and the address each holds")
     .option(...dirOption)
     .action(async (opts: { dir: string }) => {
+      if (!existsSync(opts.dir)) throw new CliExit(1, `no such folder: ${opts.dir}`);
       const found = (await keystore()).listKeystores(opts.dir);
       if (found.length === 0) io.out(`no keystores in ${opts.dir}`);
       for (const k of found) io.out(`${k.address}  ${k.file}`);

@@ -6,9 +6,6 @@ import { keystoreAddress } from "../../keys/keystore.ts";
 import { parseValidatorSteps, VALIDATOR_STEPS, type ValidatorStep } from "../../roles/validator/steps.ts";
 import { CliExit, type CliIo } from "../io.ts";
 
-/** Errors an operator fixes at start (wrong manifest, unregistered evaluator, wrong chain): message only, exit 1. */
-const START_ERRORS = new Set(["EvaluatorNotRegisteredError", "InvalidManifestError", "WrongChainError", "WorkerTimingError", "CorruptStateError"]);
-
 /** How long SIGTERM/SIGINT may take to drain active jobs before the process exits anyway (code 1). */
 const SHUTDOWN_GRACE_MS = 30_000;
 
@@ -37,13 +34,16 @@ export function registerRoleCommands(program: Command, io: CliIo): void {
         try {
           steps = options.steps === undefined ? undefined : parseValidatorSteps(options.steps);
         } catch (error) {
-          throw new CliExit(1, (error as Error).message);
+          throw new CliExit(64, (error as Error).message);
         }
         for (const warning of configWarnings(config)) io.err(`warning: ${warning}`);
         // Loaded here so that `poq --help` and other commands do not pay for viem, BullMQ and onnxruntime.
         const { installShutdownHandlers } = await import("../../runtime/shutdown.ts");
         const { createLogger } = await import("../../observe/logger.ts");
         const logger = createLogger({ level: config.observe.logLevel });
+        // Checked before anything starts: BullMQ workers would otherwise wait for a down Redis forever, silently.
+        await assertRedisAnswers(config.redis.url);
+        if (role === "validator") await (await import("../preflight.ts")).checkEvaluator(config);
         if (steps?.length === 1 && steps[0] === "score") {
           await runScoreWorker(config, logger, io);
           return;
@@ -59,8 +59,7 @@ export function registerRoleCommands(program: Command, io: CliIo): void {
               : await (await import("../../roles/relayer/relayer-role.ts")).startRelayerRole(ctx);
         } catch (error) {
           await ctx.close();
-          if (error instanceof Error && START_ERRORS.has(error.name)) throw new CliExit(1, error.message);
-          throw error;
+          throw error; // runCli prints an operator's mistake (unregistered evaluator, corrupt state) on one line
         }
         const stopped = running;
         installShutdownHandlers({
@@ -72,6 +71,8 @@ export function registerRoleCommands(program: Command, io: CliIo): void {
           },
         });
         io.err(`${role} running as ${ctx.account.address}; health and metrics at ${ctx.health.url} (SIGTERM or Ctrl-C to stop)`);
+        if (role === "validator") await reportStanding(ctx, io);
+        if (role === "provider") await reportProviderProblems(ctx, io);
         // Runs until a signal: the shutdown handler drains and exits the process.
         await new Promise<never>(() => {});
       });
@@ -84,15 +85,52 @@ async function runScoreWorker(config: PoqConfig, logger: Logger, io: CliIo): Pro
   if (account === undefined) throw new CliExit(1, `keys.keystorePath ${config.keys.keystorePath} is not a keystore: a score worker reads the validator's address from it (no password needed)`);
   const { startScoreWorker } = await import("../../roles/validator/score-worker.ts");
   const { installShutdownHandlers } = await import("../../runtime/shutdown.ts");
-  let worker;
-  try {
-    worker = await startScoreWorker({ config, account, logger });
-  } catch (error) {
-    if (error instanceof Error && START_ERRORS.has(error.name)) throw new CliExit(1, error.message);
-    throw error;
-  }
+  const worker = await startScoreWorker({ config, account, logger });
   const running = worker;
   installShutdownHandlers({ logger, graceMs: SHUTDOWN_GRACE_MS, stop: () => running.stop() });
   io.err(`score worker for ${account} running (no key loaded); health and metrics at ${worker.health.url} (SIGTERM or Ctrl-C to stop)`);
   return new Promise<never>(() => {});
+}
+
+/** Fails with one line when Redis does not answer a PING within a few seconds. */
+async function assertRedisAnswers(url: string): Promise<void> {
+  const { createRedisConnection, pingRedis } = await import("../../queue/connection.ts");
+  const { redactUrl } = await import("./status.ts");
+  const redis = createRedisConnection(url, "producer");
+  try {
+    await Promise.race([
+      pingRedis(redis),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("no answer within 5 s")), 5_000).unref()),
+    ]);
+  } catch (error) {
+    throw new CliExit(1, `Redis at ${redactUrl(url)} does not answer (${(error as Error).message.split("\n")[0]}): start redis-server or fix redis.url`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Says how likely this validator is to be drawn, and warns when it never or hardly ever will be. */
+async function reportStanding(ctx: import("../../runtime/context.ts").DaemonContext, io: CliIo): Promise<void> {
+  const { validatorStanding, describeStanding } = await import("../preflight.ts");
+  const { readDeploymentManifest } = await import("../../../sdk/deployment.ts");
+  const manifest = readDeploymentManifest(ctx.config.deployment!);
+  try {
+    const standing = await validatorStanding(ctx.chain.client, manifest, ctx.account.address);
+    const { line, warn } = describeStanding(standing, manifest.token, ctx.account.address);
+    io.err(warn ? `warning: ${line}` : line);
+  } catch (error) {
+    io.err(`warning: could not read this validator's stake: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** Warns when this provider cannot be assigned anything: no stake, or configured models it never registered. */
+async function reportProviderProblems(ctx: import("../../runtime/context.ts").DaemonContext, io: CliIo): Promise<void> {
+  const { providerProblems } = await import("../preflight.ts");
+  const { readDeploymentManifest } = await import("../../../sdk/deployment.ts");
+  const models = Object.keys(ctx.config.roles.provider?.models ?? {});
+  try {
+    for (const problem of await providerProblems(ctx.chain.client, readDeploymentManifest(ctx.config.deployment!), ctx.account.address, models)) io.err(`warning: ${problem}`);
+  } catch (error) {
+    io.err(`warning: could not read this provider's stake: ${(error as Error).message.split("\n")[0]}`);
+  }
 }

@@ -2,11 +2,9 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { loadConfig } from "../../config/load.ts";
 import { CliExit, type CliIo } from "../io.ts";
+import { visibleText } from "../visible-text.ts";
 
 type Global = { config?: string; dev?: boolean };
-
-/** Failures an operator fixes (a revert names the contract's custom error, e.g. CooldownNotOver(1234)). */
-const OPERATOR_ERRORS = new Set(["TransactionRevertedError", "InvalidManifestError", "WrongChainError"]);
 
 /**
  * A one-shot signer for staking commands: the chain client, the unlocked key and the nonce-safe sender over the
@@ -35,19 +33,20 @@ async function openStaking(global: Global) {
   return { manifest, chain, account, sender };
 }
 
-/** Runs `fn` with a staking session and turns reverts into one-line operator errors naming the contract error. */
+/** Runs `fn` with a staking session (a revert reaches runCli, which prints its custom error, e.g. CooldownNotOver(1234)). */
 async function withStaking(global: Global, fn: (s: Awaited<ReturnType<typeof openStaking>>) => Promise<void>): Promise<void> {
   let session: Awaited<ReturnType<typeof openStaking>> | undefined;
   try {
     session = await openStaking(global);
     await fn(session);
-  } catch (error) {
-    if (error instanceof Error && OPERATOR_ERRORS.has(error.name)) throw new CliExit(1, error.message);
-    throw error;
   } finally {
     await session?.chain.close();
   }
 }
+
+/** Gas one stake needs at most (approve ~46k, stake with a sortition-tree insert ~230k, each registerModel ~70k). */
+const STAKE_GAS = 300_000n;
+const REGISTER_MODEL_GAS = 100_000n;
 
 const parseRole = (value: string) => {
   if (value !== "validator" && value !== "provider") throw new InvalidArgumentError('must be "validator" or "provider"');
@@ -66,32 +65,51 @@ export function registerStakeCommands(program: Command, io: CliIo): void {
       if (!/^\d+(\.\d+)?$/.test(amountText)) throw new CliExit(64, `amount "${amountText}" is not a positive decimal number`);
       if (opts.model !== undefined && opts.role !== "provider") throw new CliExit(64, "--model is for --role provider only");
       if (opts.evaluatorDir !== undefined && opts.role !== "validator") throw new CliExit(64, "--evaluator-dir is for --role validator only");
-      await withStaking(program.opts<Global>(), async ({ manifest, sender, account }) => {
-        const { encodeFunctionData, parseUnits } = await import("viem");
+      await withStaking(program.opts<Global>(), async ({ manifest, sender, account, chain }) => {
+        const { encodeFunctionData, formatEther, formatUnits, parseUnits } = await import("viem");
         const { mockERC20Abi, stakeRegistryAbi, Role } = await import("../../../sdk/contracts.ts");
         const { modelId } = await import("../../../sdk/model-id.ts");
         const amount = parseUnits(amountText, manifest.token.decimals);
         if (amount === 0n) throw new CliExit(64, "amount must be greater than zero");
+        const tokens = (v: bigint) => `${formatUnits(v, manifest.token.decimals)} ${manifest.token.symbol}`;
         const registry = manifest.contracts.stakeRegistry;
-        await sender.send({
-          label: "stake:approve", to: manifest.token.address,
-          data: encodeFunctionData({ abi: mockERC20Abi, functionName: "approve", args: [registry, amount] }),
-          expect: { abi: mockERC20Abi, eventName: "Approval" },
-        });
+        const client = chain.client;
+        // Everything that would make a transaction fail is checked before the first one is sent.
+        const [eth, balance, allowance, fees] = await Promise.all([
+          client.getBalance({ address: account.address }),
+          client.readContract({ address: manifest.token.address, abi: mockERC20Abi, functionName: "balanceOf", args: [account.address] }),
+          client.readContract({ address: manifest.token.address, abi: mockERC20Abi, functionName: "allowance", args: [account.address, registry] }),
+          client.estimateFeesPerGas(),
+        ]);
+        const gasNeeded = (STAKE_GAS + REGISTER_MODEL_GAS * BigInt(opts.model?.length ?? 0)) * fees.maxFeePerGas;
+        const howToFund = `on a local dev chain: \`poq dev fund\`; on a real chain send it from an exchange or another wallet (docs/OPERATOR.md, Funding)`;
+        if (eth < gasNeeded) {
+          throw new CliExit(1, `${account.address} has ${formatEther(eth)} ETH, and the approve and stake need up to ${formatEther(gasNeeded)} ETH of gas: fund it first (${howToFund})`);
+        }
+        if (balance < amount) {
+          throw new CliExit(1, `${account.address} holds ${tokens(balance)}, less than the ${tokens(amount)} to stake: get tokens first (${howToFund})`);
+        }
+        if (allowance < amount) {
+          await sender.send({
+            label: "stake:approve", to: manifest.token.address,
+            data: encodeFunctionData({ abi: mockERC20Abi, functionName: "approve", args: [registry, amount] }),
+            expect: { abi: mockERC20Abi, eventName: "Approval" },
+          });
+        }
         const staked = await sender.send({
           label: "stake", to: registry,
           data: encodeFunctionData({ abi: stakeRegistryAbi, functionName: "stake", args: [opts.role === "validator" ? Role.Validator : Role.Provider, amount] }),
           expect: { abi: stakeRegistryAbi, eventName: "Staked" },
         });
-        io.out(`staked    ${amountText} ${manifest.token.symbol} as ${opts.role} from ${account.address} (tx ${staked.hash})`);
-        io.out(`total     ${staked.event.args.total} base units`);
+        io.out(`staked    ${tokens(amount)} as ${opts.role} from ${account.address} (tx ${staked.hash})`);
+        io.out(`total     ${tokens(staked.event.args.total as bigint)}`);
         for (const name of opts.model ?? []) {
           const sent = await sender.send({
             label: `registerModel:${name}`, to: registry,
             data: encodeFunctionData({ abi: stakeRegistryAbi, functionName: "registerModel", args: [modelId(name)] }),
             expect: { abi: stakeRegistryAbi, eventName: "ModelRegistered" },
           });
-          io.out(`model     ${name} ${modelId(name)} registered (tx ${sent.hash})`);
+          io.out(visibleText(`model     ${name} ${modelId(name)} registered (tx ${sent.hash})`));
         }
         const { loadManifest, manifestId } = await import("../../evaluation/manifest.ts");
         for (const dir of opts.evaluatorDir ?? []) {
@@ -134,7 +152,7 @@ export function registerStakeCommands(program: Command, io: CliIo): void {
           data: encodeFunctionData({ abi: stakeRegistryAbi, functionName: "withdraw" }),
           expect: { abi: stakeRegistryAbi, eventName: "Withdrawn" },
         });
-        io.out(`withdrawn ${sent.event.args.amount} base units of ${manifest.token.symbol} (tx ${sent.hash})`);
+        io.out(`withdrawn ${(await import("viem")).formatUnits(sent.event.args.amount as bigint, manifest.token.decimals)} ${manifest.token.symbol} (tx ${sent.hash})`);
       });
     });
 }

@@ -48,8 +48,12 @@ export interface AuditFixture {
   finalized: FixtureTask[];
   /** Created and answered, committee not drawn yet. */
   openTaskId: bigint;
-  /** Creates (and lets its provider answer) one more task; returns its id. */
-  postTask(prompt: string): Promise<bigint>;
+  /** Creates (and lets its provider answer, with `answer` or a default) one more task; returns its id. */
+  postTask(prompt: string, answer?: string): Promise<bigint>;
+  /** A task with this prompt and answer, settled like the others (honest validators reveal `honestScore`). */
+  finalizeTask(prompt: string, answer: string, honestScore?: number): Promise<FixtureTask>;
+  /** A task whose provider lets the answer window pass: `reassign` slashes it; returns the id and the provider. */
+  timeoutTask(prompt: string): Promise<{ taskId: bigint; provider: Address }>;
   /** A task whose first committee reveals below quorum (2 of 5): the round rolls; returns its id. */
   rollTask(prompt: string): Promise<bigint>;
   /** evm_snapshot / evm_revert, to make the chain drop blocks like a reorg. */
@@ -121,14 +125,17 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
     const runTask = async (index: number, lazyProvider: boolean): Promise<FixtureTask> => {
       const [prompt, good] = QA[index % QA.length]!;
       const answer = lazyProvider ? (index % 2 === 0 ? "Bananas are yellow." : "idk") : good; // the lazy provider wanders off or shrugs
+      const [scored] = await evaluator.score([{ prompt, answer }]);
+      return settleTask(prompt, answer, scored!.score);
+    };
+    /** Creates, answers, commits, reveals (all but the silent validator) and finalizes a task. */
+    const settleTask = async (prompt: string, answer: string, honestScore: number): Promise<FixtureTask> => {
       const { taskId, provider } = await createTask(prompt);
       const output = toHex(answer);
       await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
       await testClient.mine({ blocks: 1 });
       await wait(await read.taskMarket.write.drawCommittee([taskId]));
       const members = (await read.taskMarket.read.committee([taskId, 0n])).map((m) => m.account);
-      const [scored] = await evaluator.score([{ prompt, answer }]);
-      const honestScore = scored!.score;
       const lazy = lazyScore();
       const scoreOf = (m: Address) => (m === committee[3]!.account.address ? lazy : honestScore);
       const salts = members.map(() => randomSalt());
@@ -173,11 +180,19 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
       silentValidator: committee[4]!.account.address,
       finalized,
       openTaskId: open.taskId,
-      async postTask(prompt: string) {
+      async postTask(prompt: string, answer?: string) {
         const { taskId, provider } = await createTask(prompt);
-        const output = toHex(`An answer to: ${prompt}`);
+        const output = toHex(answer ?? `An answer to: ${prompt}`);
         await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
         return taskId;
+      },
+      finalizeTask: (prompt: string, answer: string, honestScore = 5_000) => settleTask(prompt, answer, honestScore),
+      async timeoutTask(prompt: string) {
+        const { taskId, provider } = await createTask(prompt);
+        const t = await read.taskMarket.read.task([taskId]);
+        await testClient.mine({ blocks: Number(t.answerDeadline - (await publicClient.getBlockNumber())) + 1 });
+        await wait(await read.taskMarket.write.reassign([taskId]));
+        return { taskId, provider };
       },
       async rollTask(prompt: string) {
         const { taskId, provider } = await createTask(prompt);

@@ -1,5 +1,6 @@
 // The dashboard page: a hash router over the read-only JSON API. User-supplied text (prompts, answers) is only
-// ever inserted with textContent, never as HTML.
+// ever inserted with textContent, never as HTML, and arrives with control and bidi characters already made
+// visible by the server (daemon/cli/visible-text.ts), so an RTL override cannot reverse what is shown.
 import { lineChart } from "./chart.js";
 
 const view = document.getElementById("view");
@@ -46,13 +47,28 @@ function table(id, headers, rows) {
     h("tbody", {}, rows));
 }
 
+/** Consensus over time per provider (x = block timestamp; block number when a timestamp is missing). */
 function qualityChart(providers) {
+  const withTime = providers.every((p) => p.jobs.every((j) => typeof j.time === "number"));
   const series = providers.map((p) => ({
     label: short(p.summary.address),
     points: p.jobs.filter((j) => j.consensus !== undefined && j.consensus !== null)
-      .map((j) => ({ x: Number(j.block), y: j.consensus, title: `task ${j.taskId}: ${j.consensus} at block ${j.block}` })),
+      .map((j) => ({ x: withTime ? j.time : Number(j.block), y: j.consensus, title: `task ${j.taskId}: ${j.consensus} at block ${j.block}` })),
   }));
-  return lineChart(series);
+  return lineChart(series, { xKind: withTime ? "time" : "block" });
+}
+
+/** A model by the name the operator gave `--model`, else its id shortened (the full id on hover). */
+const modelLabel = (name, id) => (name ? h("span", { title: id }, name) : h("span", { class: "mono", title: id }, short(id)));
+
+/** A provider's job status; a missed answer window shows its slash, as `poq audit provider` does. */
+const jobStatus = (j) => (j.slashed !== "0" ? h("span", { class: "bad" }, `${j.status}, timed out: slashed ${amount(j.slashed)}`) : j.status);
+
+function providerTable(providers) {
+  return table("providers", [["provider"], ["jobs", "num"], ["finalized", "num"], ["mean consensus", "num"], ["earned", "num"], ["slashed", "num"]],
+    providers.map(({ summary: s }) => h("tr", { "data-provider": s.address }, h("td", {}, addressLink("provider", s.address)), h("td", { class: "num" }, s.jobs),
+      h("td", { class: "num" }, s.finalized), h("td", { class: "num" }, num(s.meanConsensus, 1)), h("td", { class: "num" }, amount(s.earned)),
+      h("td", { class: `num ${s.slashed !== "0" ? "bad" : ""}` }, amount(s.slashed)))));
 }
 
 async function overview() {
@@ -64,16 +80,14 @@ async function overview() {
     h("td", { class: "num" }, num(t.consensus)),
     h("td", { class: "num" }, `${t.revealed}/${t.members}`),
     h("td", { class: "num" }, amount(t.fee)),
-    h("td", {}, t.prompt)));
+    h("td", { class: "model" }, modelLabel(t.model, t.modelId)),
+    h("td", { class: "prompt" }, t.prompt)));
   return [
     h("h2", {}, "Recent tasks"),
-    table("tasks", [["task"], ["status"], ["provider"], ["consensus", "num"], ["revealed", "num"], ["fee", "num"], ["prompt"]], taskRows),
+    table("tasks", [["task"], ["status"], ["provider"], ["consensus", "num"], ["revealed", "num"], ["fee", "num"], ["model"], ["prompt", "prompt"]], taskRows),
     h("h2", {}, "Provider quality over time"),
     h("div", { id: "provider-chart" }, qualityChart(providers)),
-    table("providers", [["provider"], ["jobs", "num"], ["finalized", "num"], ["mean consensus", "num"], ["earned", "num"], ["slashed", "num"]],
-      providers.map(({ summary: s }) => h("tr", {}, h("td", {}, addressLink("provider", s.address)), h("td", { class: "num" }, s.jobs),
-        h("td", { class: "num" }, s.finalized), h("td", { class: "num" }, num(s.meanConsensus, 1)), h("td", { class: "num" }, amount(s.earned)),
-        h("td", { class: "num" }, amount(s.slashed))))),
+    providerTable(providers),
     h("h2", {}, "Validator agreement"),
     validatorTable(validators),
   ];
@@ -94,6 +108,7 @@ async function taskDetail(id) {
     ["status", h("span", { class: `status status-${t.status}` }, t.status)],
     ["requester", h("span", { class: "mono" }, t.requester)],
     ["provider", addressLink("provider", t.provider)],
+    ["model", h("span", { id: "model" }, modelLabel(t.model, t.modelId))],
     ["evaluator", h("span", { class: "mono", id: "evaluator-id" }, t.evaluatorId)],
     ["fee", amount(t.fee)],
     ["consensus", h("span", { id: "consensus" }, num(t.consensus))],
@@ -107,6 +122,7 @@ async function taskDetail(id) {
       !c.checked ? "not recomputed" : c.matches ? "matches the protocol math" : "differs from the protocol math", c.conserved ? "" : "; conservation broken")]);
   }
   if (t.refund) facts.push(["refund", `${amount(t.refund.amount)} (${t.refund.reason})`]);
+  for (const timeout of t.timeouts ?? []) facts.push(["provider timed out", h("span", { class: "bad" }, addressLink("provider", timeout.provider), ` slashed ${amount(timeout.slashed)}`)]);
   const rounds = t.rounds.map((r) => [
     h("h2", {}, `Round ${r.round}${r.rolled ? " (below quorum: rolled)" : ""}`),
     table(`members-${r.round}`, [["#"], ["validator"], ["score", "num"], ["deviation", "num"], ["pay", "num"], ["slashed", "num"], ["attestation"]],
@@ -135,9 +151,10 @@ async function providerDetail(address) {
     h("h2", {}, "Provider ", h("span", { class: "mono" }, s.address)),
     h("p", {}, `${s.jobs} jobs, ${s.finalized} finalized, mean consensus ${num(s.meanConsensus, 1)}, earned ${amount(s.earned)}, slashed ${amount(s.slashed)}`),
     h("div", { id: "provider-chart" }, qualityChart([p])),
-    table("jobs", [["task"], ["status"], ["block", "num"], ["consensus", "num"], ["pay", "num"]],
-      p.jobs.map((j) => h("tr", {}, h("td", {}, h("a", { href: `#/task/${j.taskId}` }, j.taskId)), h("td", {}, j.status),
-        h("td", { class: "num" }, j.block), h("td", { class: "num" }, num(j.consensus)), h("td", { class: "num" }, amount(j.pay))))),
+    table("jobs", [["task"], ["status"], ["block", "num"], ["consensus", "num"], ["pay", "num"], ["slashed", "num"]],
+      p.jobs.map((j) => h("tr", { "data-task": j.taskId }, h("td", {}, h("a", { href: `#/task/${j.taskId}` }, j.taskId)), h("td", { class: "job-status" }, jobStatus(j)),
+        h("td", { class: "num" }, j.block), h("td", { class: "num" }, num(j.consensus)), h("td", { class: "num" }, amount(j.pay)),
+        h("td", { class: `num ${j.slashed !== "0" ? "bad" : ""}` }, j.slashed === "0" ? "-" : amount(j.slashed))))),
   ];
 }
 
@@ -152,6 +169,11 @@ async function validatorDetail(address) {
         h("td", { class: "num" }, s.revealed ? s.score : "-"), h("td", { class: "num" }, num(s.consensus)), h("td", { class: "num" }, num(s.deviation)),
         h("td", { class: "num" }, amount(s.pay)), h("td", { class: "num" }, s.slashed === "0" ? "-" : amount(s.slashed))))),
   ];
+}
+
+async function providersPage() {
+  const providers = await api("providers");
+  return [h("h2", {}, "Provider quality over time"), h("div", { id: "provider-chart" }, qualityChart(providers)), providerTable(providers)];
 }
 
 async function validatorsPage() {
@@ -170,6 +192,7 @@ async function render() {
       : kind === "provider" ? await providerDetail(arg)
       : kind === "validator" ? await validatorDetail(arg)
       : kind === "validators" ? await validatorsPage()
+      : kind === "providers" ? await providersPage()
       : await overview();
     view.replaceChildren(...content.flat(2));
     view.dataset.ready = location.hash || "#/";
@@ -178,7 +201,7 @@ async function render() {
     view.dataset.ready = "error";
   }
   // The overview follows the chain; detail pages stay still while read.
-  if (!kind || kind === "validators") refreshTimer = setTimeout(render, REFRESH_MS);
+  if (!kind || kind === "validators" || kind === "providers") refreshTimer = setTimeout(render, REFRESH_MS);
 }
 
 window.addEventListener("hashchange", render);
