@@ -105,8 +105,9 @@ async function measure(dataset: Dataset) {
   const random = controlResults && outcomes(controlResults, (r) => r.score);
   // Composites report their inner model's score, cascades their first stage's: the gain of the rule is read here.
   const stage = (key: string) => (results.length > 0 && results.every(([c, r]) => c.detail?.[key] !== undefined && r.detail?.[key] !== undefined) ? outcomes(results, (r) => Number(r.detail![key])) : undefined);
-  const inner = stage("model_score");
   const first = stage("first_score");
+  const inner = first ? undefined : stage("model_score"); // a cascade passes its first stage's detail through
+
   const escalated = results.flat().filter((r) => r.detail?.escalated === true).length;
   return {
     n: records.length,
