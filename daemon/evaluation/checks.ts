@@ -1,14 +1,17 @@
 /**
  * Cheap deterministic checks that catch lazy or broken answers whatever model scores them: empty, truncated,
- * repetitive, an echo of the prompt, encoding garbage, wrong script, absurd length.
+ * repetitive, an echo of the question, encoding garbage, wrong script, absurd length.
  *
  * Each check gives "pass", "soft" (suspicious: the composite multiplies the score by a penalty) or "hard"
- * (clearly worthless: the composite caps the score). Thresholds are part of the composite manifest, so they
- * are covered by the evaluator id. Only fixed code-point ranges, String.toLowerCase and plain arithmetic are
- * used (no Unicode property classes such as \p{L}, whose tables grow with each Unicode version), so Node
- * versions agree on the verdicts.
+ * (clearly worthless: the composite caps the score). A check that penalizes must be evidence of the defect it
+ * names, not a style guess: a short factual answer without a full stop is not truncated, and a summary that reuses
+ * its source's words is not an echo (docs/EVALUATORS.md, "The cheap checks"). Thresholds are part of the composite
+ * manifest, so they are covered by the evaluator id. Only fixed code-point ranges, String.toLowerCase and plain
+ * arithmetic are used (no Unicode property classes such as \p{L}, whose tables grow with each Unicode version), so
+ * Node versions agree on the verdicts.
  */
 import { z } from "zod";
+import { promptQuestion, words } from "./prompt-text.ts";
 import { asText, wellFormed } from "./text.ts";
 
 export const CheckThresholdsSchema = z
@@ -21,9 +24,10 @@ export const CheckThresholdsSchema = z
     repetitionMinNgrams: z.number().int().min(1),
     repetitionSoft: z.number().min(0).max(1),
     repetitionHard: z.number().min(0).max(1),
-    /** Share of the answer's word trigrams that appear in the prompt; needs at least echoMinWords answer words. */
-    echoMinWords: z.number().int().min(3),
-    echoSoft: z.number().min(0).max(1),
+    /**
+     * Echo: the answer adds no word of its own to the prompt's question (or to the whole prompt) and reproduces at
+     * least this share of that text's word bigrams, in order. Hard failure.
+     */
     echoHard: z.number().min(0).max(1),
     /** Share of garbage code points (controls, U+FFFD, lone surrogates, private use, bidi overrides). */
     garbageSoft: z.number().min(0).max(1),
@@ -31,14 +35,15 @@ export const CheckThresholdsSchema = z
     /** Wrong script: prompt has >= scriptMinLetters letters of one script, answer has < scriptMismatchShare of it. */
     scriptMinLetters: z.number().int().min(1),
     scriptMismatchShare: z.number().min(0).max(1),
-    /** Truncation heuristics apply only to answers of at least this many words. */
+    /** Truncation evidence is judged only on answers of at least this many words (a lone "and" may be an answer). */
     truncationMinWords: z.number().int().min(1),
   })
   .strict();
 export type CheckThresholds = z.infer<typeof CheckThresholdsSchema>;
 
 export type CheckVerdict = "pass" | "soft" | "hard";
-export type CheckName = "empty" | "length" | "truncated" | "repetition" | "echo" | "garbage" | "script";
+export const CHECK_NAMES = ["empty", "length", "truncated", "repetition", "echo", "garbage", "script"] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
 export interface CheckResult {
   name: CheckName;
   verdict: CheckVerdict;
@@ -53,9 +58,17 @@ const SCRIPT_RANGES: [string, number, number][] = [
   ["devanagari", 0x900, 0x97f], ["thai", 0xe00, 0xe7f], ["hangul", 0xac00, 0xd7af],
   ["cjk", 0x3040, 0x30ff], ["cjk", 0x3400, 0x4dbf], ["cjk", 0x4e00, 0x9fff],
 ];
-/** Characters a finished text may end with: punctuation, closing marks, digits, emoji blocks. */
-const TERMINAL = /[.!?…。！？"'”’)\]}>`*_:;~\d\u{2600}-\u{27BF}\u{1F300}-\u{1FAFF}]$/u;
-const DANGLING_WORDS = new Set(["and", "or", "but", "the", "a", "an", "to", "of", "with", "for", "in", "on", "that", "which", "because", "is", "are"]);
+/**
+ * Lower-case English words that cannot end a sentence: articles, coordinating conjunctions, subordinators and
+ * possessive determiners all need a word after them. Prepositions and verbs are not here: "what it is made of",
+ * "I don't want to", "that's what it is" are complete.
+ */
+const NEVER_FINAL_WORDS = new Set(["a", "an", "the", "and", "or", "nor", "because", "although", "whereas", "your", "their", "our"]);
+/** Characters no finished text ends on: a comma, an opening bracket, a dash or hyphen. */
+const CONTINUING_END = /[,(\[{–—-]$/;
+/** The prompt asks for a translation or names a language written in one of the scripts above: no evidence then. */
+const ASKS_FOR_LANGUAGE =
+  /translat|languag|\b(english|french|german|spanish|italian|portuguese|polish|vietnamese|greek|russian|ukrainian|bulgarian|serbian|hebrew|yiddish|arabic|persian|farsi|urdu|hindi|marathi|nepali|sanskrit|thai|korean|chinese|mandarin|cantonese|japanese)\b/i;
 
 export function runChecks(promptInput: unknown, answerInput: unknown, t: CheckThresholds): CheckResult[] {
   const prompt = wellFormed(asText(promptInput));
@@ -70,35 +83,33 @@ export function runChecks(promptInput: unknown, answerInput: unknown, t: CheckTh
   const visible = answer.replace(/[\s\u200b-\u200d\u2060\ufeff]/g, "");
   add("empty", visible.length, false, visible.length === 0);
   add("length", fullLength, fullLength > t.longAnswerSoftChars, fullLength > t.longAnswerHardChars);
-  const truncated = looksTruncated(answer, answerWords, t);
+  const truncated = cutOff(answer, answerWords, t);
   add("truncated", truncated ? 1 : 0, truncated);
   const repetition = repetitionRatio(answerWords, t);
   add("repetition", repetition, repetition > t.repetitionSoft, repetition > t.repetitionHard);
-  const echo = echoShare(words(prompt), answerWords, t);
-  add("echo", echo, echo > t.echoSoft, echo > t.echoHard);
+  // The question (last user turn, or the text after a "Question:" label) and the whole prompt: an answer that only
+  // repeats either one is an echo. Source material the prompt quotes is never the reference on its own.
+  const echo = Math.max(echoCoverage(words(promptQuestion(prompt)), answerWords), echoCoverage(words(prompt), answerWords));
+  add("echo", echo, false, echo >= t.echoHard);
   const garbage = garbageShare(answer);
   add("garbage", garbage, garbage > t.garbageSoft, garbage > t.garbageHard);
-  const scriptShare = promptScriptShareInAnswer(prompt, answer, t);
+  const scriptShare = ASKS_FOR_LANGUAGE.test(prompt) ? 1 : promptScriptShareInAnswer(prompt, answer, t);
   add("script", scriptShare, scriptShare < t.scriptMismatchShare);
   return results;
 }
 
-function words(text: string): string[] {
-  return text.toLowerCase().split(/[\s.,;:!?()"“”'’\[\]{}<>*_`#|/\\-]+/).filter((w) => w.length > 0);
-}
-
-function looksTruncated(answer: string, answerWords: string[], t: CheckThresholds): boolean {
+/**
+ * Evidence that the text was cut, not a missing full stop: an unclosed code block, a final comma, opening bracket
+ * or dash, or a final word that needs another word after it ("... and the").
+ */
+function cutOff(answer: string, answerWords: string[], t: CheckThresholds): boolean {
   if (answerWords.length < t.truncationMinWords) return false;
-  const fences = answer.match(/```/g)?.length ?? 0;
-  if (fences % 2 === 1) return true; // an unclosed code block
+  if ((answer.match(/```/g)?.length ?? 0) % 2 === 1) return true;
   const trimmed = answer.trimEnd();
-  if (/[,(\[{–—-]$/.test(trimmed)) return true; // ends on a comma, dash or open bracket
-  const lastWord = answerWords[answerWords.length - 1]!;
-  if (/[a-z]$/i.test(trimmed) && DANGLING_WORDS.has(lastWord)) return true; // "... and the"
-  // A final line of running prose (not a list item or heading) that stops without any closing mark.
-  const lastLine = trimmed.slice(trimmed.lastIndexOf("\n") + 1);
-  const isListOrHeading = /^\s*([-*+•#>]|\d+[.)])\s/.test(lastLine);
-  return !isListOrHeading && words(lastLine).length >= t.truncationMinWords && !TERMINAL.test(trimmed);
+  if (CONTINUING_END.test(trimmed)) return true;
+  // Case-sensitive on purpose: a capital "A" at the end is a label ("vitamin A", "plan A"), not an article.
+  const lastWord = /(?:^|[^A-Za-z'’])([a-z]+)$/.exec(trimmed)?.[1];
+  return lastWord !== undefined && NEVER_FINAL_WORDS.has(lastWord);
 }
 
 /** 1 - distinct/total over word n-grams; 0 when the answer is too short to judge. */
@@ -121,14 +132,22 @@ function characterRepetition(text: string, t: CheckThresholds): number {
   return 1 - grams.size / total;
 }
 
-function echoShare(promptWords: string[], answerWords: string[], t: CheckThresholds): number {
-  if (answerWords.length < t.echoMinWords || promptWords.length < 3) return 0;
-  const promptGrams = new Set<string>();
-  for (let i = 0; i + 3 <= promptWords.length; i++) promptGrams.add(promptWords.slice(i, i + 3).join(" "));
-  let copied = 0;
-  const total = answerWords.length - 2;
-  for (let i = 0; i < total; i++) if (promptGrams.has(answerWords.slice(i, i + 3).join(" "))) copied++;
-  return copied / total;
+/**
+ * 0 when the answer has a word of its own (the one new word of "Nothing happens if you crack your knuckles" is the
+ * whole answer); otherwise the share of the reference's word bigrams the answer reproduces in order. Picking one
+ * option of "A or B?", sorting a list or restating "Is X Y?" as "X is Y" reuses words but not the reference's
+ * bigrams. A reference of one word has no bigram: a greeting answered by the same greeting is not an echo.
+ */
+function echoCoverage(referenceWords: string[], answerWords: string[]): number {
+  if (answerWords.length === 0 || referenceWords.length < 2) return 0;
+  const vocabulary = new Set(referenceWords);
+  if (answerWords.some((w) => !vocabulary.has(w))) return 0;
+  const bigrams = (ws: string[]) => new Set(ws.slice(1).map((w, i) => `${ws[i]} ${w}`));
+  const reference = bigrams(referenceWords);
+  const answer = bigrams(answerWords);
+  let covered = 0;
+  for (const gram of reference) if (answer.has(gram)) covered++;
+  return covered / reference.size;
 }
 
 function garbageShare(answer: string): number {

@@ -18,6 +18,20 @@ type CompositeSection = NonNullable<Manifest["composite"]>;
 /** Loads the evaluator in a manifest folder (the factory's createEvaluator; passed in to avoid an import cycle). */
 export type InnerLoader = (manifestDir: string) => Promise<Evaluator>;
 
+/**
+ * Loads the evaluator a composed manifest names (folder relative to that manifest) and refuses it unless its id is
+ * the one pinned there: a changed inner manifest must change the outer id too.
+ */
+export async function loadPinnedEvaluator(ref: { path: string; id: string }, manifestDir: string, load: InnerLoader, role: string): Promise<Evaluator> {
+  const where = path.join(manifestDir, "manifest.json");
+  const evaluator = await load(path.resolve(manifestDir, ref.path));
+  if (evaluator.id !== ref.id) {
+    await evaluator.close();
+    throw new ManifestInvalidError(`${where} pins ${role} evaluator ${ref.id} but ${ref.path} has id ${evaluator.id}`, where);
+  }
+  return evaluator;
+}
+
 /** Applies the composite rule to one inner score. Pure; exported for tests and docs. */
 export function combineScore(innerScore: number, checks: readonly CheckResult[], rule: Pick<CompositeSection, "hardFailCap" | "softPenaltyBps">): number {
   let score = Math.min(SCORE_MAX, Math.max(0, Math.trunc(innerScore)));
@@ -49,12 +63,7 @@ export class CompositeEvaluator implements Evaluator {
       throw new ManifestInvalidError(`${where} is not a composite manifest`, where);
     }
     const rule = manifest.composite;
-    const inner = await loadInner(path.resolve(manifestDir, rule.inner.path));
-    if (inner.id !== rule.inner.id) {
-      await inner.close();
-      throw new ManifestInvalidError(`${where} pins inner evaluator ${rule.inner.id} but ${rule.inner.path} has id ${inner.id}`, where);
-    }
-    return new CompositeEvaluator(manifest, rule, inner);
+    return new CompositeEvaluator(manifest, rule, await loadPinnedEvaluator(rule.inner, manifestDir, loadInner, "inner"));
   }
 
   async score(pairs: readonly ScorePair[]): Promise<ScoreResult[]> {

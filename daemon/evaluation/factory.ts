@@ -16,7 +16,7 @@ export async function createEvaluator(manifestDir: string, options: CreateEvalua
   return createWithin(manifestDir, options, []);
 }
 
-/** `chain` holds the composite folders being loaded, so a composite that (indirectly) contains itself fails. */
+/** `chain` holds the composite and cascade folders being loaded, so a composite that (indirectly) contains itself fails. */
 async function createWithin(manifestDir: string, options: CreateEvaluatorOptions, chain: readonly string[]): Promise<Evaluator> {
   const resolved = path.resolve(manifestDir);
   if (chain.includes(resolved)) {
@@ -36,6 +36,10 @@ async function createWithin(manifestDir: string, options: CreateEvaluatorOptions
     case "composite": {
       const { CompositeEvaluator } = await import("./composite.ts");
       return CompositeEvaluator.load(manifest, manifestDir, (innerDir) => createWithin(innerDir, options, [...chain, resolved]));
+    }
+    case "cascade": {
+      const { CascadeEvaluator } = await import("./cascade.ts");
+      return CascadeEvaluator.load(manifest, manifestDir, (stageDir) => createWithin(stageDir, options, [...chain, resolved]));
     }
   }
 }

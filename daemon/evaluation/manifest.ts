@@ -61,7 +61,21 @@ export const CompositeSectionSchema = z.object({
   checks: CheckThresholdsSchema,
 }).strict();
 
-const KindSchema = z.enum(["cross-encoder", "sentence-encoder", "composite"]);
+/** Another evaluator a composed manifest uses: folder relative to this manifest's folder, and its expected id. */
+export const EvaluatorRefSchema = z.object({ path: z.string().min(1), id: z.string().regex(/^0x[0-9a-f]{64}$/) }).strict();
+
+/** Cascade rule; see docs/EVALUATORS.md "Cascade". */
+export const CascadeSectionSchema = z.object({
+  /** Cheap evaluator that scores every pair. */
+  first: EvaluatorRefSchema,
+  /** Heavier evaluator that scores only the pairs the escalation rule sends to it. */
+  judge: EvaluatorRefSchema,
+  /** Escalate when the first stage's integer score lies in [minScore, maxScore] (inclusive). */
+  escalate: z.object({ minScore: z.number().int().min(0).max(10_000), maxScore: z.number().int().min(0).max(10_000) }).strict()
+    .refine((band) => band.maxScore >= band.minScore, { message: "escalate.maxScore must be >= minScore" }),
+}).strict();
+
+const KindSchema = z.enum(["cross-encoder", "sentence-encoder", "composite", "cascade"]);
 
 export const ManifestSchema = z
   .object({
@@ -75,12 +89,16 @@ export const ManifestSchema = z
     tokenizer: TokenizerSectionSchema.optional(),
     scoreMapping: ScoreMappingSchema.optional(),
     composite: CompositeSectionSchema.optional(),
+    cascade: CascadeSectionSchema.optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
     const need = (cond: boolean, message: string) => cond || ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+    need((m.kind === "cascade") === (m.cascade !== undefined), "kind cascade needs a 'cascade' section, and only kind cascade may have one");
     if (m.kind === "composite") {
       need(m.composite !== undefined, "kind composite needs a 'composite' section");
+    } else if (m.kind === "cascade") {
+      need(m.files.length === 0 && m.composite === undefined, "kind cascade has no files and no 'composite' section");
     } else {
       need(m.source !== undefined, `kind ${m.kind} needs a 'source'`);
       need(m.scoreMapping !== undefined, `kind ${m.kind} needs a 'scoreMapping'`);

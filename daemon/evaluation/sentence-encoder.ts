@@ -40,7 +40,12 @@ const tf = require("@energetic-ai/core") as TfRuntime;
 
 /** The sentence-encoder sections of a manifest (the shared schema keeps them open). */
 const SentenceEncoderConfigSchema = z.object({
-  source: z.object({ type: z.literal("npm"), package: z.string(), version: z.string() }),
+  // npm: the pretrained weights, verified inside the installed package. generated: a random-weights control built by
+  // the project (scripts/models/random-use-lite.ts), verified inside the manifest's own folder.
+  source: z.union([
+    z.object({ type: z.literal("npm"), package: z.string(), version: z.string() }),
+    z.object({ type: z.literal("generated") }).passthrough(),
+  ]),
   model: z.object({ file: z.string(), runtime: z.object({ package: z.string(), version: z.string() }) }).passthrough(),
   tokenizer: z
     .object({
@@ -81,12 +86,12 @@ export class SentenceEncoderEvaluator implements Evaluator {
     const where = path.join(manifestDir, "manifest.json");
     const parsed = SentenceEncoderConfigSchema.safeParse(manifest);
     if (manifest.kind !== "sentence-encoder" || !parsed.success || manifest.scoreMapping === undefined) {
-      throw new ManifestInvalidError(`${where} is not a sentence-encoder manifest with an npm source, model.runtime and tokenizer limits`, where, {
+      throw new ManifestInvalidError(`${where} is not a sentence-encoder manifest with an npm or generated source, model.runtime and tokenizer limits`, where, {
         cause: parsed.success ? undefined : parsed.error,
       });
     }
     const config = parsed.data;
-    const packageDir = resolveInstalledPackage(config.source.package, config.source.version, where);
+    const packageDir = config.source.type === "npm" ? resolveInstalledPackage(config.source.package, config.source.version, where) : manifestDir;
     resolveInstalledPackage(config.model.runtime.package, config.model.runtime.version, where);
     await verifyFiles(manifest, packageDir);
     try {

@@ -15,6 +15,7 @@ import { defaultSessionOptions } from "../../daemon/evaluation/cross-encoder/ses
 import type { ScorePair } from "../../daemon/evaluation/evaluator.ts";
 import { loadManifest } from "../../daemon/evaluation/manifest.ts";
 import { ensureGeneratedModel, MODELS_ROOT, type GeneratedModelName } from "../models/generated-models.ts";
+import { measureCascade } from "./cascade.ts";
 import { loadPerTensorReference } from "./scorer-reference.ts";
 import { fixedLengthPairs, mixedLengthPairs } from "./scorer-workloads.ts";
 
@@ -157,6 +158,7 @@ for (let i = 0; i < mixed.length; i++) {
   }
 }
 const offline = await offlineThroughput();
+const cascade = await measureCascade(options.quick ? 16 : 64);
 
 const { executionProviders: _providers, ...sessionOptions } = defaultSessionOptions();
 const report = {
@@ -179,6 +181,7 @@ const report = {
   int8_batch_invariance: { pairs: mixed.length, logits_differing_from_single_pair_runs: differingLogits },
   int8_vs_fp32: { max_logit_drift: round(Math.max(...drift), 4), mean_logit_drift: round(drift.reduce((a, b) => a + b, 0) / drift.length, 4), pairwise_order_agreement: round(agree / compared, 3) },
   offline: offline,
+  cascade,
   session_options: sessionOptions,
   load_average_before: loadBefore,
   load_average_after: loadavg().map((l) => round(l, 2)),
@@ -203,6 +206,7 @@ const table = [
   `int8 batch invariance: ${differingLogits} of ${mixed.length} logits differ between the batched backlog and single-pair runs`,
   `int8 vs fp32 on the mixed pairs: max logit drift ${report.int8_vs_fp32.max_logit_drift}, mean ${report.int8_vs_fp32.mean_logit_drift}, pairwise order agreement ${report.int8_vs_fp32.pairwise_order_agreement}`,
   `offline evaluator (${offline.evaluator}): ${offline.pairs_per_s ?? `n/a (${offline.note})`} pairs/s`,
+  `cascade (${cascade.evaluator}, ${cascade.pairs} shared-data pairs): ${cascade.note ?? `escalated ${cascade.escalated_share}, ${cascade.ms_per_check} ms per check vs judge alone ${cascade.judge_alone_ms_per_check} ms (${cascade.cost_vs_judge_alone}x), first stage alone ${cascade.first_stage_ms_per_check} ms`}`,
   `load average before ${loadBefore.join(" ")}, after ${report.load_average_after.join(" ")} (2 cores)`,
 ];
 console.log(table.join("\n"));

@@ -2,8 +2,8 @@
  * The demo's question-and-answer set, written for this project (not taken from any dataset). The honest provider
  * answers each question with its answer; the requester posts the questions in order, cycling when --jobs exceeds
  * the set. Answers are short, plain, complete sentences, like a careful assistant would write them. Every question
- * has at least six words: shorter ones are below the evaluator's echo check (use-lite-checked judges echoes only
- * for answers of 6+ words), and an echoed 4-word question scores as a perfect answer (docs/EVALUATORS.md).
+ * has at least six words (written when use-lite-checked judged echoes only for answers of 6+ words; its echo check
+ * now catches an echoed question of any length, docs/EVALUATORS.md).
  */
 export interface QaPair {
   question: string;
