@@ -61,7 +61,7 @@ export const CompositeSectionSchema = z.object({
   checks: CheckThresholdsSchema,
 }).strict();
 
-const KindSchema = z.enum(["cross-encoder", "sentence-encoder", "composite"]);
+const KindSchema = z.enum(["cross-encoder", "sentence-encoder", "composite", "reward-model"]);
 
 export const ManifestSchema = z
   .object({

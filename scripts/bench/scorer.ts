@@ -14,7 +14,7 @@ import { CrossEncoderEvaluator } from "../../daemon/evaluation/cross-encoder/cro
 import { defaultSessionOptions } from "../../daemon/evaluation/cross-encoder/session-options.ts";
 import type { ScorePair } from "../../daemon/evaluation/evaluator.ts";
 import { loadManifest } from "../../daemon/evaluation/manifest.ts";
-import { ensureGeneratedModel, MODELS_ROOT, type GeneratedModelName } from "../models/generated-models.ts";
+import { ensureGeneratedModel, MODELS_ROOT, type GeneratedCrossEncoderName } from "../models/generated-models.ts";
 import { loadPerTensorReference } from "./scorer-reference.ts";
 import { fixedLengthPairs, mixedLengthPairs } from "./scorer-workloads.ts";
 
@@ -37,7 +37,7 @@ async function timeMs(action: () => Promise<unknown>): Promise<number> {
 }
 const peakRssMb = () => round(process.resourceUsage().maxRSS / 1024, 0);
 
-async function load(name: GeneratedModelName): Promise<CrossEncoderEvaluator> {
+async function load(name: GeneratedCrossEncoderName): Promise<CrossEncoderEvaluator> {
   const dir = ensureGeneratedModel(name);
   return CrossEncoderEvaluator.load(await loadManifest(dir), dir);
 }
@@ -76,7 +76,7 @@ async function measureInterleaved(evaluators: readonly CrossEncoderEvaluator[], 
   }));
 }
 
-async function measureModel(name: GeneratedModelName, afterLength?: (tokens: number) => void) {
+async function measureModel(name: GeneratedCrossEncoderName, afterLength?: (tokens: number) => void) {
   const evaluator = await load(name);
   const figures: Record<string, LengthFigures> = {};
   for (const tokens of LENGTHS) {

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { buildBertTokenizerConfig, buildBertTokenizerJson } from "./bert-tokenizer-json.ts";
 import { generateBertCrossEncoder, MINILM_L6_H384, TINY_BERT, type BertShape } from "./bert-cross-encoder-graph.ts";
 import { pruneToClassToken } from "./prune-class-token.ts";
+import { buildRewardModelFiles, GENERATED_REWARD_MODELS, rewardModelManifest, type GeneratedRewardModelName } from "./generated-reward-models.ts";
 import { quantizeDynamic, type QuantizeOptions } from "./quantize-dynamic.ts";
 
 export const MODELS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../models");
@@ -38,7 +39,11 @@ export const GENERATED_MODELS = {
   "generated-minilm-l6-fp32": { shapeName: "minilm-l6-h384-a12-i1536", shape: MINILM_L6_H384 },
   "generated-minilm-l6-int8": { shapeName: "minilm-l6-h384-a12-i1536", shape: MINILM_L6_H384, quantize: INT8_OPTIONS },
 } satisfies Record<string, Recipe>;
-export type GeneratedModelName = keyof typeof GENERATED_MODELS;
+export type GeneratedCrossEncoderName = keyof typeof GENERATED_MODELS;
+/** Every generated model: the cross-encoders above and the decoder reward models (generated-reward-models.ts). */
+export type GeneratedModelName = GeneratedCrossEncoderName | GeneratedRewardModelName;
+export const GENERATED_MODEL_NAMES = [...Object.keys(GENERATED_MODELS), ...Object.keys(GENERATED_REWARD_MODELS)] as GeneratedModelName[];
+const isRewardModel = (name: GeneratedModelName): name is GeneratedRewardModelName => name in GENERATED_REWARD_MODELS;
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const jsonBytes = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
@@ -65,6 +70,7 @@ function hfConfig(shape: BertShape): Record<string, unknown> {
 
 /** All files of a generated model, path -> bytes. Deterministic. */
 export function buildGeneratedModelFiles(name: GeneratedModelName): Map<string, Uint8Array> {
+  if (isRewardModel(name)) return buildRewardModelFiles(GENERATED_REWARD_MODELS[name]);
   const recipe: Recipe = GENERATED_MODELS[name];
   const fp32 = generateBertCrossEncoder(recipe.shape, SEED);
   const files = new Map<string, Uint8Array>();
@@ -90,6 +96,7 @@ function variantName(recipe: Recipe): string {
 
 /** The manifest for a generated model, given its files. */
 export function generatedManifest(name: GeneratedModelName, files: Map<string, Uint8Array>): Record<string, unknown> {
+  if (isRewardModel(name)) return rewardModelManifest(name, GENERATED_REWARD_MODELS[name], files);
   const recipe: Recipe = GENERATED_MODELS[name];
   return {
     schema: 1,
