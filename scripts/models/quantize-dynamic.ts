@@ -82,7 +82,9 @@ export function quantizeAsymmetricUint8(values: Float32Array) {
   }
   const scale = max > min ? (max - min) / 255 : 1;
   const zeroPoint = Math.max(0, Math.min(255, roundHalfEven(-min / scale)));
-  const quantized = Uint8Array.from(values, (v) => Math.max(0, Math.min(255, roundHalfEven(v / scale) + zeroPoint)));
+  // A plain loop: TypedArray.from with a map function collects into a JS array first (out of heap for a 150M-entry table).
+  const quantized = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) quantized[i] = Math.max(0, Math.min(255, roundHalfEven(values[i]! / scale) + zeroPoint));
   return { quantized, scale, zeroPoint };
 }
 
