@@ -16,8 +16,13 @@ import { loadManifest, manifestId, parseManifest } from "../../../daemon/evaluat
 import { ChatEncoder } from "../../../daemon/evaluation/reward-model/chat-encoder.ts";
 import { RewardModelEvaluator } from "../../../daemon/evaluation/reward-model/reward-model-evaluator.ts";
 import { buildQwenStyleTokenizerJson, QWEN3_SPECIAL_TOKENS } from "../../../scripts/models/byte-level-bpe-tokenizer-json.ts";
+import { externalizeData, inlineExternalData } from "../../../scripts/models/external-data.ts";
 import { ensureGeneratedModel } from "../../../scripts/models/generated-models.ts";
 import { QWEN3_REWARD_TEMPLATE } from "../../../scripts/models/generated-reward-models.ts";
+import { onnx } from "../../../scripts/models/onnx-graph-builder.ts";
+import { quantizeDynamicModel } from "../../../scripts/models/quantize-dynamic.ts";
+import { buildQwen3RewardModel, TINY_QWEN3 } from "../../../scripts/models/qwen3-reward-graph.ts";
+import * as ort from "onnxruntime-node";
 import { SCORING_FIXTURE_PAIRS } from "./helpers/pairs.ts";
 import { startModelServer, type ModelServer } from "./helpers/model-server.ts";
 
@@ -145,6 +150,34 @@ describe("RewardModelEvaluator on the generated tiny Qwen3 reward models", () =>
     await assert.rejects(createEvaluator(positions), (e: unknown) => e instanceof EvaluatorRuntimeError && /lacks \[position_ids\]/.test(e.message));
     const wrongHash = await variant("wrong-hash", (m) => (m.files[0].sha256 = "0".repeat(64)));
     await assert.rejects(createEvaluator(wrongHash), ManifestMismatchError);
+  });
+});
+
+describe("quantizing a decoder export whose weights are in ONNX external data (as every export over 2 GB is)", () => {
+  it("reads the side file, runs as the inline model does, and quantizes to identical bytes", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "poq-external-"));
+    try {
+      const inline = buildQwen3RewardModel(TINY_QWEN3, 1);
+      const external = buildQwen3RewardModel(TINY_QWEN3, 1);
+      await writeFile(path.join(dir, "model.onnx_data"), externalizeData(external, "model.onnx_data"));
+      await writeFile(path.join(dir, "model.onnx"), onnx.ModelProto.encode(external).finish());
+      // ONNX Runtime itself reads the layout: same logits from the file with external data and from the inline bytes.
+      const feeds = { input_ids: new ort.Tensor("int64", BigInt64Array.from([5n, 6n, 7n, 8n]), [1, 4]), attention_mask: new ort.Tensor("int64", BigInt64Array.from([1n, 1n, 1n, 1n]), [1, 4]) };
+      const sessions = [await ort.InferenceSession.create(path.join(dir, "model.onnx")), await ort.InferenceSession.create(onnx.ModelProto.encode(inline).finish())];
+      const [a, b] = await Promise.all(sessions.map(async (session) => Array.from((await session.run(feeds)).logits!.data as Float32Array)));
+      await Promise.all(sessions.map((session) => session.release()));
+      assert.deepEqual(a, b);
+      const reread = onnx.ModelProto.decode(await readFile(path.join(dir, "model.onnx")));
+      assert.ok(inlineExternalData(reread, dir) > 0);
+      const options = { perChannel: true, reduceRange: true, activations: "per-row" } as const;
+      assert.deepEqual(onnx.ModelProto.encode(quantizeDynamicModel(reread, options).model).finish(), onnx.ModelProto.encode(quantizeDynamicModel(inline, options).model).finish());
+      // A reference that escapes the model folder is refused.
+      const hostile = onnx.ModelProto.decode(await readFile(path.join(dir, "model.onnx")));
+      hostile.graph!.initializer!.find((t) => (t.externalData ?? []).length > 0)!.externalData![0]!.value = "../../etc/passwd";
+      assert.throws(() => inlineExternalData(hostile, dir), /bad external data location/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
