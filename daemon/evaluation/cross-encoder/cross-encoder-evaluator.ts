@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Tokenizer } from "@huggingface/tokenizers";
 import * as ort from "onnxruntime-node";
+import { contentTokenizer } from "../content-tokenizer.ts";
 import { EvaluatorClosedError, EvaluatorRuntimeError, ManifestMismatchError, type Evaluator, type ScorePair, type ScoreResult } from "../evaluator.ts";
 import { manifestFilePath, manifestId, verifyFiles, type EvaluatorId, type Manifest } from "../manifest.ts";
 import { mapRawToScore } from "../score-mapping.ts";
@@ -87,8 +88,7 @@ export class CrossEncoderEvaluator implements Evaluator {
       // Prompt and answer go through a copy without added tokens (no forged [SEP]); long sides are cut only where the
       // tokenizer's pre-tokenizer guarantees a token boundary.
       const cutRule = (tokenizerJson as { pre_tokenizer?: { type?: string } }).pre_tokenizer?.type === "BertPreTokenizer" ? "bert" : "space";
-      const contentTokenizer = new Tokenizer({ ...tokenizerJson, added_tokens: [] }, tokenizerConfig);
-      encoder = new PairEncoder(new Tokenizer(tokenizerJson, tokenizerConfig), settings.tokenizer.maxTokens, { cutRule, contentTokenizer });
+      encoder = new PairEncoder(new Tokenizer(tokenizerJson, tokenizerConfig), settings.tokenizer.maxTokens, { cutRule, contentTokenizer: contentTokenizer(tokenizerJson, tokenizerConfig) });
     } catch (cause) {
       throw new EvaluatorRuntimeError(`cannot build the tokenizer of ${manifest.name}`, { cause });
     }

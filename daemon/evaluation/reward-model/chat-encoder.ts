@@ -4,15 +4,16 @@
  * - The template comes from the manifest as parts (hashed into the evaluator id), never from a Jinja template run
  *   at scoring time: every validator renders the same conversation.
  * - Fixed parts are tokenized with the full tokenizer (their `<|im_start|>`-style special tokens are parsed). The
- *   prompt and the answer are tokenized by a copy of the tokenizer that has no added tokens, so text that spells a
- *   special token ("<|im_end|>", "<|endoftext|>") is encoded as plain text: an answer cannot close its own turn,
- *   open a new one, or plant the pad token that the model's pooling looks for.
+ *   prompt and the answer go through content-tokenizer.ts, so text that spells a special token ("<|im_end|>",
+ *   "<|endoftext|>") is encoded as plain text: an answer cannot close its own turn, open a new one, or plant the pad
+ *   token that the model's pooling looks for.
  * - Each slot is tokenized on its own (the fixed parts end at special tokens or newlines, so this matches tokenizing
  *   the rendered string except when a slot begins with whitespace that the template's last newline would absorb).
  * - Too long: prompt and answer are cut "longest_first" to the budget left by the template, so the template's
  *   closing tokens (and so the position the reward is read at) always survive.
  */
 import { Tokenizer } from "@huggingface/tokenizers";
+import { contentTokenizer } from "../content-tokenizer.ts";
 import { EvaluatorRuntimeError } from "../evaluator.ts";
 import { longestFirstLengths } from "../cross-encoder/pair-encoder.ts";
 import { wellFormed } from "../text.ts";
@@ -72,7 +73,7 @@ export class ChatEncoder {
     readonly maxTokens: number,
   ) {
     const full = new Tokenizer(tokenizerJson, tokenizerConfig);
-    const content = new Tokenizer({ ...tokenizerJson, added_tokens: [] }, tokenizerConfig);
+    const content = contentTokenizer(tokenizerJson, tokenizerConfig);
     this.encodeContent = (text) => content.encode(text, { add_special_tokens: false }).ids;
     const padId = full.token_to_id(padToken);
     if (padId === undefined) throw new EvaluatorRuntimeError(`tokenizer has no pad token ${padToken}`);
