@@ -2,8 +2,8 @@
  * What one check costs with a 0.6B decoder reward model (the shape of Skywork-Reward-V2-Qwen3-0.6B, RANDOM weights:
  * real latency and memory, meaningless scores), int8 as quantize.ts writes it, one conversation of exactly 256
  * tokens scored alone. The model is built on first use into .poq/bench-models/ (gitignored, about 0.6 GB; building
- * takes one to two minutes) and reused while its manifest still matches the recipe. The fp32 form is not measured:
- * at 2.4 GB it exceeds protobuf's 2 GB limit and would need ONNX external data, which the engines do not load.
+ * takes minutes) and reused while its manifest still matches the recipe. The fp32 form (2.4 GB, over protobuf's 2 GB
+ * limit, so its weights are in ONNX external data as in a real export) is measured the same way unless skipped.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -12,12 +12,11 @@ import { EvaluatorRuntimeError, type ScorePair } from "../../daemon/evaluation/e
 import { loadManifest, verifyFiles } from "../../daemon/evaluation/manifest.ts";
 import { RewardModelEvaluator } from "../../daemon/evaluation/reward-model/reward-model-evaluator.ts";
 import { writeModelFiles } from "../models/generated-models.ts";
-import { BENCH_QWEN3_0_6B_INT8, buildRewardModelFiles, rewardModelManifest } from "../models/generated-reward-models.ts";
+import { BENCH_QWEN3_0_6B_FP32, BENCH_QWEN3_0_6B_INT8, buildRewardModelFiles, rewardModelManifest, type RewardRecipe } from "../models/generated-reward-models.ts";
 import { decoderParameters } from "../models/qwen3-reward-graph.ts";
 import { SeededRandom } from "../models/seeded-random.ts";
 
-const CACHE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.poq/bench-models/qwen3-0.6b-reward-int8");
-const NAME = "bench-qwen3-0.6b-reward-int8";
+const CACHE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.poq/bench-models");
 const TOKENS = 256;
 /** Words that are one GPT-2 token each with their leading space, so a conversation can be sized exactly. */
 const WORDS = "the of and to in is was for that with as on by at from his her are were be this which or had an not but have they all".split(" ");
@@ -31,29 +30,37 @@ export interface JudgeFigures {
   load_s: number;
   build_s: number | null;
   peak_rss_mb: number;
+  /** The same model in fp32 (weights in ONNX external data, 2.4 GB), measured the same way; null when skipped. */
+  fp32: { ms_per_check_256: number; ms_per_check_256_p95: number; load_s: number; build_s: number | null; peak_rss_mb: number } | null;
 }
 
-/** The cached model folder, built when missing or stale. Returns how long building took (null when cached). */
-async function ensureBenchJudge(log: (line: string) => void): Promise<number | null> {
-  const manifestFile = path.join(CACHE, "manifest.json");
+/** The cached model folder for a recipe, built when missing or stale. Returns how long building took (null when cached). */
+async function ensureBenchJudge(recipe: RewardRecipe, name: string, log: (line: string) => void): Promise<{ dir: string; buildS: number | null }> {
+  const dir = path.join(CACHE_ROOT, name);
+  const manifestFile = path.join(dir, "manifest.json");
+  const expected = rewardModelManifestShape(recipe);
   if (existsSync(manifestFile)) {
     const cached = JSON.parse(readFileSync(manifestFile, "utf8")) as { source?: { shape?: string } };
     try {
-      if (cached.source?.shape?.startsWith(BENCH_QWEN3_0_6B_INT8.shapeName)) {
-        await verifyFiles(await loadManifest(CACHE), CACHE);
-        return null;
+      if (cached.source?.shape === expected) {
+        await verifyFiles(await loadManifest(dir), dir);
+        return { dir, buildS: null };
       }
     } catch {
       // Stale or damaged: rebuild below.
     }
   }
-  log(`building the 0.6B-shaped random-weight reward model into ${CACHE} (one to two minutes)...`);
+  log(`building ${name} (random weights) into ${dir} (minutes)...`);
   const started = performance.now();
-  const files = buildRewardModelFiles(BENCH_QWEN3_0_6B_INT8);
-  mkdirSync(CACHE, { recursive: true });
-  writeModelFiles(CACHE, files);
-  writeFileSync(manifestFile, `${JSON.stringify(rewardModelManifest(NAME, BENCH_QWEN3_0_6B_INT8, files), null, 2)}\n`);
-  return (performance.now() - started) / 1000;
+  const files = buildRewardModelFiles(recipe);
+  mkdirSync(dir, { recursive: true });
+  writeModelFiles(dir, files);
+  writeFileSync(manifestFile, `${JSON.stringify(rewardModelManifest(name, recipe, files), null, 2)}\n`);
+  return { dir, buildS: (performance.now() - started) / 1000 };
+}
+
+function rewardModelManifestShape(recipe: RewardRecipe): string {
+  return (rewardModelManifest("probe", recipe, new Map()) as { source: { shape: string } }).source.shape;
 }
 
 /** A conversation of exactly `tokens` tokens in the judge's template. */
@@ -67,10 +74,10 @@ function exactConversation(evaluator: RewardModelEvaluator, tokens: number, seed
   return { prompt, answer: answer.join(" ") };
 }
 
-export async function measureJudge(reps: number, log: (line: string) => void): Promise<JudgeFigures> {
-  const buildS = await ensureBenchJudge(log);
+async function measureOne(recipe: RewardRecipe, name: string, reps: number, log: (line: string) => void) {
+  const { dir, buildS } = await ensureBenchJudge(recipe, name, log);
   const loadStarted = performance.now();
-  const evaluator = await RewardModelEvaluator.load(await loadManifest(CACHE), CACHE);
+  const evaluator = await RewardModelEvaluator.load(await loadManifest(dir), dir);
   const loadS = (performance.now() - loadStarted) / 1000;
   try {
     const pairs = Array.from({ length: reps }, (_, i) => exactConversation(evaluator, TOKENS, i + 1));
@@ -82,13 +89,10 @@ export async function measureJudge(reps: number, log: (line: string) => void): P
       times.push(performance.now() - started);
     }
     times.sort((a, b) => a - b);
-    const at = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
+    const at = (p: number) => Number(times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(0));
     return {
-      model: "generated Qwen3-0.6B-shaped reward model (RANDOM weights, Skywork-Reward-V2-Qwen3-0.6B layout), int8 per-channel 7-bit weights, per-row activations",
-      params: decoderParameters(BENCH_QWEN3_0_6B_INT8.shape),
-      ms_per_check_256: Number(at(0.5).toFixed(0)),
-      ms_per_check_256_p95: Number(at(0.95).toFixed(0)),
-      checks: reps,
+      ms_per_check_256: at(0.5),
+      ms_per_check_256_p95: at(0.95),
       load_s: Number(loadS.toFixed(1)),
       build_s: buildS === null ? null : Number(buildS.toFixed(0)),
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -96,4 +100,18 @@ export async function measureJudge(reps: number, log: (line: string) => void): P
   } finally {
     await evaluator.close();
   }
+}
+
+export async function measureJudge(reps: number, withFp32: boolean, log: (line: string) => void): Promise<JudgeFigures> {
+  const int8 = await measureOne(BENCH_QWEN3_0_6B_INT8, "qwen3-0.6b-reward-int8", reps, log);
+  log(`judge int8: ${JSON.stringify(int8)}`);
+  const fp32 = withFp32 ? await measureOne(BENCH_QWEN3_0_6B_FP32, "qwen3-0.6b-reward-fp32", reps, log) : null;
+  if (fp32) log(`judge fp32: ${JSON.stringify(fp32)}`);
+  return {
+    model: "generated Qwen3-0.6B-shaped reward model (RANDOM weights, Skywork-Reward-V2-Qwen3-0.6B layout), int8 per-channel 7-bit weights, per-row activations",
+    params: decoderParameters(BENCH_QWEN3_0_6B_INT8.shape),
+    ...int8,
+    checks: reps,
+    fp32,
+  };
 }

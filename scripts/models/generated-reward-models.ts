@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { buildQwenStyleTokenizerConfig, buildQwenStyleTokenizerJson } from "./byte-level-bpe-tokenizer-json.ts";
+import { externalizeData } from "./external-data.ts";
 import { onnx } from "./onnx-graph-builder.ts";
 import { buildQwen3RewardModel, decoderParameters, QWEN3_0_6B, TINY_QWEN3, type DecoderShape } from "./qwen3-reward-graph.ts";
 import { quantizeDynamicModel, type QuantizeOptions } from "./quantize-dynamic.ts";
@@ -31,6 +32,8 @@ export interface RewardRecipe {
   shapeName: string;
   shape: DecoderShape;
   quantize?: QuantizeOptions;
+  /** fp32 only: weights in onnx/model.onnx_data (ONNX external data), as an export over 2 GB has them. */
+  externalData?: boolean;
 }
 
 /** Per-channel 7-bit weights and per-row activations, as for the cross-encoders (docs/EVALUATORS.md). */
@@ -44,6 +47,9 @@ export type GeneratedRewardModelName = keyof typeof GENERATED_REWARD_MODELS;
 
 /** Built on demand by the benchmark, never committed: 596M parameters (0.6B), int8 about 0.6 GB. */
 export const BENCH_QWEN3_0_6B_INT8: RewardRecipe = { shapeName: "qwen3-0.6b-l28-h1024-q16-kv8-d128-i3072", shape: QWEN3_0_6B, quantize: INT8 };
+/** The same in fp32: 2.4 GB, so its weights are in external data. */
+export const BENCH_QWEN3_0_6B_FP32: RewardRecipe = { shapeName: "qwen3-0.6b-l28-h1024-q16-kv8-d128-i3072", shape: QWEN3_0_6B, externalData: true };
+const EXTERNAL_DATA_FILE = "onnx/model.onnx_data";
 
 const jsonBytes = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -76,7 +82,9 @@ export function buildRewardModelFiles(recipe: RewardRecipe): Map<string, Uint8Ar
   // A 0.6B fp32 graph is over protobuf's 2 GB limit, so quantization works on the object and only int8 is encoded.
   const model = recipe.quantize ? quantizeDynamicModel(fp32, recipe.quantize).model : fp32;
   const files = new Map<string, Uint8Array>();
+  const weights = recipe.externalData && !recipe.quantize ? externalizeData(model, EXTERNAL_DATA_FILE.split("/").at(-1)!) : undefined;
   files.set(modelFile(recipe), onnx.ModelProto.encode(model).finish());
+  if (weights) files.set(EXTERNAL_DATA_FILE, weights);
   files.set("tokenizer.json", jsonBytes(buildQwenStyleTokenizerJson()));
   files.set("tokenizer_config.json", jsonBytes(buildQwenStyleTokenizerConfig(MAX_TOKENS)));
   files.set("config.json", jsonBytes(hfConfig(recipe.shape)));
@@ -84,7 +92,7 @@ export function buildRewardModelFiles(recipe: RewardRecipe): Map<string, Uint8Ar
 }
 
 function variantName(recipe: RewardRecipe): string {
-  return recipe.quantize ? "int8-dynamic-per-channel-7bit-per-row-activations" : "fp32";
+  return recipe.quantize ? "int8-dynamic-per-channel-7bit-per-row-activations" : recipe.externalData ? "fp32-external-data" : "fp32";
 }
 
 export function rewardModelManifest(name: string, recipe: RewardRecipe, files: Map<string, Uint8Array>): Record<string, unknown> {
@@ -95,7 +103,7 @@ export function rewardModelManifest(name: string, recipe: RewardRecipe, files: M
     description: `RANDOM WEIGHTS: a ${recipe.shapeName} Qwen3 sequence-classification reward model (${variantName(recipe)}, ${decoderParameters(recipe.shape)} parameters) with seeded random weights and a byte-level BPE tokenizer built from GPT-2's vocabulary, for tests and benchmarks. Its scores mean nothing.`,
     source: { type: "generated", generator: GENERATOR, seed: SEED, shape: `${recipe.shapeName}/${variantName(recipe)}` },
     files: [...files].map(([file, bytes]) => ({ path: file, sha256: sha256(bytes), size: bytes.length })),
-    model: { file: modelFile(recipe), inputs: { ids: "input_ids", mask: "attention_mask" }, output: "logits", outputIndex: 0 },
+    model: { file: modelFile(recipe), inputs: { ids: "input_ids", mask: "attention_mask" }, output: "logits", outputIndex: 0, ...(files.has(EXTERNAL_DATA_FILE) ? { externalData: [EXTERNAL_DATA_FILE] } : {}) },
     tokenizer: { file: "tokenizer.json", configFile: "tokenizer_config.json", maxTokens: MAX_TOKENS, padToken: "<|endoftext|>", template: QWEN3_REWARD_TEMPLATE, truncation: "longest_first" },
     scoreMapping: { type: "sigmoid", center: 0, scale: 1, rawDecimals: 4 },
   };

@@ -9,7 +9,7 @@
  * fp32 and for the per-row int8 graphs quantize.ts writes; per-tensor int8 graphs run one conversation at a time).
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import { isBatchCoupled } from "../cross-encoder/cross-encoder-evaluator.ts";
 import { planBatches, type BatchLimits } from "../cross-encoder/batching.ts";
@@ -33,6 +33,29 @@ const SELF_CHECK_PAIRS: readonly ScorePair[] = [
   { prompt: "What is the capital of France?", answer: "Paris is the capital and largest city of France." },
   { prompt: "How do I bake bread?", answer: "zzz 0000 ))) qqq" },
 ];
+
+/**
+ * A manifest-listed file read whole and checked against its pinned sha256. Read in chunks: fs.readFile stops at 2 GiB,
+ * and an fp32 0.6B model's external data is 2.4 GB.
+ */
+async function readPinned(manifest: Manifest, dir: string, file: string): Promise<Buffer> {
+  const pinned = manifest.files.find((entry) => entry.path === file)!;
+  const handle = await open(manifestFilePath(dir, file), "r");
+  try {
+    const { size } = await handle.stat();
+    const bytes = Buffer.allocUnsafe(size);
+    for (let offset = 0; offset < size; ) {
+      const { bytesRead } = await handle.read(bytes, offset, Math.min(1 << 30, size - offset), offset);
+      if (bytesRead === 0) throw new ManifestMismatchError(file, pinned.sha256, "truncated while reading");
+      offset += bytesRead;
+    }
+    const actual = createHash("sha256").update(bytes).digest("hex");
+    if (actual !== pinned.sha256) throw new ManifestMismatchError(file, pinned.sha256, actual);
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
 
 export class RewardModelEvaluator implements Evaluator {
   readonly name: string;
@@ -75,13 +98,14 @@ export class RewardModelEvaluator implements Evaluator {
     let session: ort.InferenceSession;
     let batchCoupled: boolean;
     try {
-      const modelBytes = await readFile(manifestFilePath(dir, settings.model.file));
-      // Re-check the bytes actually handed to ONNX Runtime, so a file swapped after verifyFiles is not run.
-      const pinned = manifest.files.find((entry) => entry.path === settings.model.file)!;
-      const actual = createHash("sha256").update(modelBytes).digest("hex");
-      if (actual !== pinned.sha256) throw new ManifestMismatchError(pinned.path, pinned.sha256, actual);
+      // The bytes actually handed to ONNX Runtime are hashed again, so a file swapped after verifyFiles is not run.
+      const modelBytes = await readPinned(manifest, dir, settings.model.file);
+      const externalData = await Promise.all((settings.model.externalData ?? []).map(async (file) => ({
+        path: file.split("/").at(-1)!,
+        data: await readPinned(manifest, dir, file),
+      })));
       batchCoupled = isBatchCoupled(modelBytes);
-      session = await ort.InferenceSession.create(modelBytes, { ...defaultSessionOptions(), ...options.sessionOptions });
+      session = await ort.InferenceSession.create(modelBytes, { ...defaultSessionOptions(), ...options.sessionOptions, ...(externalData.length > 0 ? { externalData } : {}) });
     } catch (cause) {
       if (cause instanceof ManifestMismatchError) throw cause;
       throw new EvaluatorRuntimeError(`cannot load ONNX model ${settings.model.file} of ${manifest.name}`, { cause });

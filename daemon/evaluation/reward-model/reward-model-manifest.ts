@@ -10,6 +10,11 @@ const RewardModelSchema = z.object({
   inputs: z.object({ ids: z.string().min(1), mask: z.string().min(1), positions: z.string().min(1).optional() }).strict()
     .default({ ids: "input_ids", mask: "attention_mask" }),
   output: z.string().min(1).default("logits"),
+  /**
+   * ONNX external data files of the model (an fp32 export over 2 GB keeps its weights in `model.onnx_data`), listed in
+   * `files` and in the same folder as the model file. They are hashed and handed to ONNX Runtime from memory.
+   */
+  externalData: z.array(z.string().min(1)).optional(),
   /** Which value of each output row is the reward (0 for one-label Bradley-Terry reward heads). */
   outputIndex: z.number().int().nonnegative().default(0),
 }).passthrough();
@@ -59,6 +64,10 @@ export function readRewardModelSettings(manifest: Manifest, where: string): Rewa
     const slots = tokenizer.data.template.flatMap((part) => ("slot" in part ? [part.slot] : []));
     if (slots.join(",") !== "prompt,answer") problems.push(`tokenizer.template: needs exactly one prompt slot followed by one answer slot, has [${slots.join(", ")}]`);
     const { configFile } = tokenizer.data;
+    for (const file of model.success ? (model.data.externalData ?? []) : []) {
+      if (!manifest.files.some((f) => f.path === file)) problems.push(`model.externalData: '${file}' is not listed in files`);
+      if (file.split("/").slice(0, -1).join("/") !== model.data!.file.split("/").slice(0, -1).join("/")) problems.push(`model.externalData: '${file}' is not in the model file's folder`);
+    }
     if (configFile && !manifest.files.some((f) => f.path === configFile)) problems.push(`tokenizer.configFile: '${configFile}' is not listed in files`);
   }
   if (!model.success || !tokenizer.success || !manifest.scoreMapping || problems.length > 0) {

@@ -17,8 +17,8 @@ import { ChatEncoder } from "../../../daemon/evaluation/reward-model/chat-encode
 import { RewardModelEvaluator } from "../../../daemon/evaluation/reward-model/reward-model-evaluator.ts";
 import { buildQwenStyleTokenizerJson, QWEN3_SPECIAL_TOKENS } from "../../../scripts/models/byte-level-bpe-tokenizer-json.ts";
 import { externalizeData, inlineExternalData } from "../../../scripts/models/external-data.ts";
-import { ensureGeneratedModel } from "../../../scripts/models/generated-models.ts";
-import { QWEN3_REWARD_TEMPLATE } from "../../../scripts/models/generated-reward-models.ts";
+import { ensureGeneratedModel, writeModelFiles } from "../../../scripts/models/generated-models.ts";
+import { buildRewardModelFiles, GENERATED_REWARD_MODELS, QWEN3_REWARD_TEMPLATE, rewardModelManifest } from "../../../scripts/models/generated-reward-models.ts";
 import { onnx } from "../../../scripts/models/onnx-graph-builder.ts";
 import { quantizeDynamicModel } from "../../../scripts/models/quantize-dynamic.ts";
 import { buildQwen3RewardModel, TINY_QWEN3 } from "../../../scripts/models/qwen3-reward-graph.ts";
@@ -143,11 +143,34 @@ describe("RewardModelEvaluator on the generated tiny Qwen3 reward models", () =>
     return dir;
   }
 
+  it("loads an fp32 model whose weights are in ONNX external data (exports over 2 GB) and scores it identically", async () => {
+    const recipe = { ...GENERATED_REWARD_MODELS["generated-qwen3-tiny-reward-fp32"], externalData: true };
+    const files = buildRewardModelFiles(recipe);
+    assert.ok(files.has("onnx/model.onnx_data"));
+    const dir = path.join(scratch, "external-data");
+    writeModelFiles(dir, files);
+    await writeFile(path.join(dir, "manifest.json"), JSON.stringify(rewardModelManifest("external", recipe, files)));
+    const external = await createEvaluator(dir);
+    try {
+      const pairs = SCORING_FIXTURE_PAIRS.slice(0, 4);
+      assert.deepEqual((await external.score(pairs)).map((r) => r.raw), (await fp32.score(pairs)).map((r) => r.raw));
+    } finally {
+      await external.close();
+    }
+    const data = path.join(dir, "onnx", "model.onnx_data");
+    const bytes = await readFile(data);
+    bytes[bytes.length - 1] ^= 1;
+    await writeFile(data, bytes);
+    await assert.rejects(createEvaluator(dir), (e: unknown) => e instanceof ManifestMismatchError && e.file === "onnx/model.onnx_data");
+  });
+
   it("refuses bad manifests and files with typed errors", async () => {
     const noAnswer = await variant("no-answer", (m) => (m.tokenizer.template = m.tokenizer.template.filter((p: { slot?: string }) => p.slot !== "answer")));
     await assert.rejects(createEvaluator(noAnswer), ManifestInvalidError);
     const positions = await variant("positions", (m) => (m.model.inputs.positions = "position_ids"));
     await assert.rejects(createEvaluator(positions), (e: unknown) => e instanceof EvaluatorRuntimeError && /lacks \[position_ids\]/.test(e.message));
+    const strayData = await variant("stray-data", (m) => (m.model.externalData = ["elsewhere/model.onnx_data"]));
+    await assert.rejects(createEvaluator(strayData), ManifestInvalidError);
     const wrongHash = await variant("wrong-hash", (m) => (m.files[0].sha256 = "0".repeat(64)));
     await assert.rejects(createEvaluator(wrongHash), ManifestMismatchError);
   });
