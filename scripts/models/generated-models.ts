@@ -5,7 +5,7 @@
  * pin the exact bytes every machine regenerates.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildBertTokenizerConfig, buildBertTokenizerJson } from "./bert-tokenizer-json.ts";
@@ -154,7 +154,17 @@ export function writeModelFiles(dir: string, files: Map<string, Uint8Array>): vo
     // Write to a per-process temporary name, then rename (atomic): an interrupted run never leaves a truncated
     // model in place, and two test processes generating the same model at once do not interleave their bytes.
     const partial = `${target}.${process.pid}.partial`;
-    writeFileSync(partial, bytes);
+    writeInChunks(partial, bytes);
     renameSync(partial, target);
+  }
+}
+
+/** writeFileSync refuses buffers over 2 GiB (a 0.6B fp32 model's external data is 2.4 GB): write 1 GiB at a time. */
+function writeInChunks(file: string, bytes: Uint8Array): void {
+  const fd = openSync(file, "w");
+  try {
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, Math.min(1 << 30, bytes.length - offset));
+  } finally {
+    closeSync(fd);
   }
 }
