@@ -52,7 +52,12 @@ export const BENCH_QWEN3_0_6B_FP32: RewardRecipe = { shapeName: "qwen3-0.6b-l28-
 const EXTERNAL_DATA_FILE = "onnx/model.onnx_data";
 
 const jsonBytes = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+/** Hash.update refuses inputs over 2 GiB (the 0.6B fp32 external data is 2.4 GB): hash 1 GiB at a time. */
+function sha256(bytes: Uint8Array): string {
+  const hash = createHash("sha256");
+  for (let offset = 0; offset < bytes.length; offset += 1 << 30) hash.update(bytes.subarray(offset, offset + (1 << 30)));
+  return hash.digest("hex");
+}
 const modelFile = (recipe: RewardRecipe) => (recipe.quantize ? "onnx/model_quantized.onnx" : "onnx/model.onnx");
 
 function hfConfig(shape: DecoderShape): Record<string, unknown> {

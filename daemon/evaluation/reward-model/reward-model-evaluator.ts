@@ -49,7 +49,10 @@ async function readPinned(manifest: Manifest, dir: string, file: string): Promis
       if (bytesRead === 0) throw new ManifestMismatchError(file, pinned.sha256, "truncated while reading");
       offset += bytesRead;
     }
-    const actual = createHash("sha256").update(bytes).digest("hex");
+    // Hash.update refuses more than 2 GiB at once.
+    const hash = createHash("sha256");
+    for (let offset = 0; offset < size; offset += 1 << 30) hash.update(bytes.subarray(offset, offset + (1 << 30)));
+    const actual = hash.digest("hex");
     if (actual !== pinned.sha256) throw new ManifestMismatchError(file, pinned.sha256, actual);
     return bytes;
   } finally {
