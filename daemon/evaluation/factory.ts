@@ -10,6 +10,8 @@ import { MANIFEST_FILE, loadManifest } from "./manifest.ts";
 export interface CreateEvaluatorOptions {
   /** Passed to the cross-encoder engine (session options, batch limits). */
   crossEncoder?: import("./cross-encoder/cross-encoder-evaluator.ts").CrossEncoderLoadOptions;
+  /** Passed to the reward-model engine (session options, batch limits). */
+  rewardModel?: import("./reward-model/reward-model-evaluator.ts").RewardModelLoadOptions;
 }
 
 export async function createEvaluator(manifestDir: string, options: CreateEvaluatorOptions = {}): Promise<Evaluator> {
@@ -28,6 +30,10 @@ async function createWithin(manifestDir: string, options: CreateEvaluatorOptions
     case "cross-encoder": {
       const { CrossEncoderEvaluator } = await import("./cross-encoder/cross-encoder-evaluator.ts");
       return CrossEncoderEvaluator.load(manifest, manifestDir, options.crossEncoder);
+    }
+    case "reward-model": {
+      const { RewardModelEvaluator } = await import("./reward-model/reward-model-evaluator.ts");
+      return RewardModelEvaluator.load(manifest, manifestDir, options.rewardModel);
     }
     case "sentence-encoder": {
       const { SentenceEncoderEvaluator } = await import("./sentence-encoder.ts");

@@ -75,7 +75,7 @@ export const CascadeSectionSchema = z.object({
     .refine((band) => band.maxScore >= band.minScore, { message: "escalate.maxScore must be >= minScore" }),
 }).strict();
 
-const KindSchema = z.enum(["cross-encoder", "sentence-encoder", "composite", "cascade"]);
+const KindSchema = z.enum(["cross-encoder", "sentence-encoder", "composite", "cascade", "reward-model"]);
 
 export const ManifestSchema = z
   .object({

@@ -18,18 +18,22 @@ const COMMIT_SHA = /^[0-9a-f]{40}$/;
 /** Header the Hub sets on `resolve` responses: the commit the file was served from. */
 const REPO_COMMIT_HEADER = "x-repo-commit";
 
-/** A manifest whose files have no hashes yet, and whose Hub revision may still be a branch name. */
+/**
+ * A manifest whose files have no hashes yet, and whose Hub revision may still be a branch name. A file may already
+ * carry the sha256 and size its publisher shows (the Hub's "Git LFS Details" of a large file): pinning then refuses
+ * any other bytes for it, so trust on first use is left only for the files whose hash could not be read.
+ */
 export const ManifestDraftSchema = z
   .object({
     schema: z.literal(1),
     name: z.string(),
-    kind: z.enum(["cross-encoder", "sentence-encoder"]),
+    kind: z.enum(["cross-encoder", "sentence-encoder", "reward-model"]),
     description: z.string().optional(),
     source: z.discriminatedUnion("type", [
       z.object({ type: z.literal("hub"), repo: z.string(), revision: z.string().min(1) }).strict(),
       z.object({ type: z.literal("url"), baseUrl: z.string().url() }).strict(),
     ]),
-    files: z.array(z.object({ path: z.string() }).strict()).min(1),
+    files: z.array(z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(), size: z.number().int().nonnegative().optional() }).strict()).min(1),
     model: z.record(z.unknown()).optional(),
     tokenizer: z.record(z.unknown()).optional(),
     scoreMapping: z.record(z.unknown()),
@@ -62,10 +66,12 @@ export async function loadDraft(dir: string): Promise<ManifestDraft> {
 export async function pinModel(draft: ManifestDraft, destDir: string, options: FetchModelOptions = {}): Promise<{ manifest: Manifest; id: EvaluatorId }> {
   const source = { ...draft.source };
   const files: Manifest["files"] = [];
-  for (const { path: filePath } of draft.files) {
+  for (const { path: filePath, sha256: expectedSha256, size: expectedSize } of draft.files) {
     const url = fileUrl(source, filePath, options.baseUrl);
     const { sha256, size, headers } = await downloadVerified(url, manifestFilePath(destDir, filePath), {
       label: filePath,
+      expectedSha256,
+      expectedSize,
       onEvent: options.onProgress,
       signal: options.signal,
       attempts: options.attempts,

@@ -2,7 +2,8 @@
  * `npm run bench:scorer [-- --json] [-- --quick]`
  * Speed of the cross-encoder engine on the full-size generated MiniLM-L6-H384 cross-encoder (random weights: the
  * real ms-marco-MiniLM-L-6-v2's shape and latency, meaningless scores), int8 and fp32, plus a mixed-length
- * workload against the transformers.js baseline on the same int8 file, and the offline evaluator's throughput.
+ * workload against the transformers.js baseline on the same int8 file, the offline evaluator's throughput, and what one
+ * check costs with a 0.6B-shaped decoder reward model at 256 tokens (scorer-judge.ts; `--skip-judge` leaves it out).
  * Prints a table; with --json, one JSON object as the last line. A benchmark, not a test: run it on a quiet machine
  * (the JSON records the load average before and after).
  */
@@ -14,13 +15,19 @@ import { CrossEncoderEvaluator } from "../../daemon/evaluation/cross-encoder/cro
 import { defaultSessionOptions } from "../../daemon/evaluation/cross-encoder/session-options.ts";
 import type { ScorePair } from "../../daemon/evaluation/evaluator.ts";
 import { loadManifest } from "../../daemon/evaluation/manifest.ts";
-import { ensureGeneratedModel, MODELS_ROOT, type GeneratedModelName } from "../models/generated-models.ts";
+import { ensureGeneratedModel, MODELS_ROOT, type GeneratedModelName, type GeneratedCrossEncoderName } from "../models/generated-models.ts";
 import { measureCascade } from "./cascade.ts";
 import { loadPerTensorReference } from "./scorer-reference.ts";
 import { fixedLengthPairs, mixedLengthPairs } from "./scorer-workloads.ts";
 
-const options = new Command().option("--json", "print one JSON object as the last line").option("--quick", "fewer repetitions (rough figures)").parse().opts<{ json?: boolean; quick?: boolean }>();
-const REPS = options.quick ? { single: 8, batch: 2, mixed: 1 } : { single: 40, batch: 6, mixed: 3 };
+const options = new Command()
+  .option("--json", "print one JSON object as the last line")
+  .option("--quick", "fewer repetitions (rough figures)")
+  .option("--skip-judge", "leave out the 0.6B reward model (builds 0.6 GB on first use, seconds per check here)")
+  .option("--skip-judge-fp32", "measure the 0.6B reward model in int8 only (fp32: 2.4 GB more on disk, about 6 GB of memory)")
+  .parse()
+  .opts<{ json?: boolean; quick?: boolean; skipJudge?: boolean; skipJudgeFp32?: boolean }>();
+const REPS = options.quick ? { single: 8, batch: 2, mixed: 1, judge: 3 } : { single: 40, batch: 6, mixed: 3, judge: 7 };
 const LENGTHS = [128, 256, 512] as const;
 const MIXED_PAIRS = 96;
 const BATCH = 16;
@@ -38,7 +45,7 @@ async function timeMs(action: () => Promise<unknown>): Promise<number> {
 }
 const peakRssMb = () => round(process.resourceUsage().maxRSS / 1024, 0);
 
-async function load(name: GeneratedModelName): Promise<CrossEncoderEvaluator> {
+async function load(name: GeneratedCrossEncoderName): Promise<CrossEncoderEvaluator> {
   const dir = ensureGeneratedModel(name);
   return CrossEncoderEvaluator.load(await loadManifest(dir), dir);
 }
@@ -77,7 +84,7 @@ async function measureInterleaved(evaluators: readonly CrossEncoderEvaluator[], 
   }));
 }
 
-async function measureModel(name: GeneratedModelName, afterLength?: (tokens: number) => void) {
+async function measureModel(name: GeneratedCrossEncoderName, afterLength?: (tokens: number) => void) {
   const evaluator = await load(name);
   const figures: Record<string, LengthFigures> = {};
   for (const tokens of LENGTHS) {
@@ -159,6 +166,10 @@ for (let i = 0; i < mixed.length; i++) {
 }
 const offline = await offlineThroughput();
 const cascade = await measureCascade(options.quick ? 16 : 64);
+// Last, so its 0.6 GB model and arena do not weigh on the figures above.
+const { measureJudge } = await import("./scorer-judge.ts");
+const judge = options.skipJudge ? null : await measureJudge(REPS.judge, !options.skipJudgeFp32, log);
+if (judge) log(`judge: ${JSON.stringify(judge)}`);
 
 const { executionProviders: _providers, ...sessionOptions } = defaultSessionOptions();
 const report = {
@@ -182,6 +193,7 @@ const report = {
   int8_vs_fp32: { max_logit_drift: round(Math.max(...drift), 4), mean_logit_drift: round(drift.reduce((a, b) => a + b, 0) / drift.length, 4), pairwise_order_agreement: round(agree / compared, 3) },
   offline: offline,
   cascade,
+  judge: judge && { ...judge, baseline_minilm_int8_ms_256: int8.figures["256"]!.p50_ms_single, vs_baseline: round(judge.ms_per_check_256 / int8.figures["256"]!.p50_ms_single, 0) },
   session_options: sessionOptions,
   load_average_before: loadBefore,
   load_average_after: loadavg().map((l) => round(l, 2)),
@@ -207,6 +219,9 @@ const table = [
   `int8 vs fp32 on the mixed pairs: max logit drift ${report.int8_vs_fp32.max_logit_drift}, mean ${report.int8_vs_fp32.mean_logit_drift}, pairwise order agreement ${report.int8_vs_fp32.pairwise_order_agreement}`,
   `offline evaluator (${offline.evaluator}): ${offline.pairs_per_s ?? `n/a (${offline.note})`} pairs/s`,
   `cascade (${cascade.evaluator}, ${cascade.pairs} shared-data pairs): ${cascade.note ?? `escalated ${cascade.escalated_share}, ${cascade.ms_per_check} ms per check vs judge alone ${cascade.judge_alone_ms_per_check} ms (${cascade.cost_vs_judge_alone}x), first stage alone ${cascade.first_stage_ms_per_check} ms`}`,
+  report.judge
+    ? `0.6B reward model judge (random weights), one check of 256 tokens, int8: p50 ${report.judge.ms_per_check_256} ms, p95 ${report.judge.ms_per_check_256_p95} ms over ${report.judge.checks} checks (${report.judge.vs_baseline}x the MiniLM int8 cross-encoder's ${report.judge.baseline_minilm_int8_ms_256} ms; the paper's bar: under 1,000 ms); load ${report.judge.load_s} s; fp32: ${report.judge.fp32 ? `p50 ${report.judge.fp32.ms_per_check_256} ms, p95 ${report.judge.fp32.ms_per_check_256_p95} ms, load ${report.judge.fp32.load_s} s` : "skipped"}; peak RSS ${report.judge.fp32?.peak_rss_mb ?? report.judge.peak_rss_mb} MB`
+    : "0.6B reward model judge: skipped (--skip-judge)",
   `load average before ${loadBefore.join(" ")}, after ${report.load_average_after.join(" ")} (2 cores)`,
 ];
 console.log(table.join("\n"));

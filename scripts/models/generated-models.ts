@@ -5,12 +5,14 @@
  * pin the exact bytes every machine regenerates.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildBertTokenizerConfig, buildBertTokenizerJson } from "./bert-tokenizer-json.ts";
 import { generateBertCrossEncoder, MINILM_L6_H384, TINY_BERT, type BertShape } from "./bert-cross-encoder-graph.ts";
 import { pruneToClassToken } from "./prune-class-token.ts";
+import { buildDebertaModelFiles, debertaModelManifest, GENERATED_DEBERTA_MODELS, type GeneratedDebertaModelName } from "./generated-deberta-models.ts";
+import { buildRewardModelFiles, GENERATED_REWARD_MODELS, rewardModelManifest, type GeneratedRewardModelName } from "./generated-reward-models.ts";
 import { quantizeDynamic, type QuantizeOptions } from "./quantize-dynamic.ts";
 
 export const MODELS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../models");
@@ -38,7 +40,15 @@ export const GENERATED_MODELS = {
   "generated-minilm-l6-fp32": { shapeName: "minilm-l6-h384-a12-i1536", shape: MINILM_L6_H384 },
   "generated-minilm-l6-int8": { shapeName: "minilm-l6-h384-a12-i1536", shape: MINILM_L6_H384, quantize: INT8_OPTIONS },
 } satisfies Record<string, Recipe>;
-export type GeneratedModelName = keyof typeof GENERATED_MODELS;
+export type GeneratedCrossEncoderName = keyof typeof GENERATED_MODELS;
+/**
+ * Every generated model: the BERT cross-encoders above, the DeBERTa-v3 classifiers (generated-deberta-models.ts) and
+ * the decoder reward models (generated-reward-models.ts).
+ */
+export type GeneratedModelName = GeneratedCrossEncoderName | GeneratedDebertaModelName | GeneratedRewardModelName;
+export const GENERATED_MODEL_NAMES = [...Object.keys(GENERATED_MODELS), ...Object.keys(GENERATED_DEBERTA_MODELS), ...Object.keys(GENERATED_REWARD_MODELS)] as GeneratedModelName[];
+const isRewardModel = (name: GeneratedModelName): name is GeneratedRewardModelName => name in GENERATED_REWARD_MODELS;
+const isDebertaModel = (name: GeneratedModelName): name is GeneratedDebertaModelName => name in GENERATED_DEBERTA_MODELS;
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const jsonBytes = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
@@ -65,6 +75,8 @@ function hfConfig(shape: BertShape): Record<string, unknown> {
 
 /** All files of a generated model, path -> bytes. Deterministic. */
 export function buildGeneratedModelFiles(name: GeneratedModelName): Map<string, Uint8Array> {
+  if (isRewardModel(name)) return buildRewardModelFiles(GENERATED_REWARD_MODELS[name]);
+  if (isDebertaModel(name)) return buildDebertaModelFiles(GENERATED_DEBERTA_MODELS[name]);
   const recipe: Recipe = GENERATED_MODELS[name];
   const fp32 = generateBertCrossEncoder(recipe.shape, SEED);
   const files = new Map<string, Uint8Array>();
@@ -90,6 +102,8 @@ function variantName(recipe: Recipe): string {
 
 /** The manifest for a generated model, given its files. */
 export function generatedManifest(name: GeneratedModelName, files: Map<string, Uint8Array>): Record<string, unknown> {
+  if (isRewardModel(name)) return rewardModelManifest(name, GENERATED_REWARD_MODELS[name], files);
+  if (isDebertaModel(name)) return debertaModelManifest(name, GENERATED_DEBERTA_MODELS[name], files);
   const recipe: Recipe = GENERATED_MODELS[name];
   return {
     schema: 1,
@@ -140,7 +154,17 @@ export function writeModelFiles(dir: string, files: Map<string, Uint8Array>): vo
     // Write to a per-process temporary name, then rename (atomic): an interrupted run never leaves a truncated
     // model in place, and two test processes generating the same model at once do not interleave their bytes.
     const partial = `${target}.${process.pid}.partial`;
-    writeFileSync(partial, bytes);
+    writeInChunks(partial, bytes);
     renameSync(partial, target);
+  }
+}
+
+/** writeFileSync refuses buffers over 2 GiB (a 0.6B fp32 model's external data is 2.4 GB): write 1 GiB at a time. */
+function writeInChunks(file: string, bytes: Uint8Array): void {
+  const fd = openSync(file, "w");
+  try {
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, Math.min(1 << 30, bytes.length - offset));
+  } finally {
+    closeSync(fd);
   }
 }

@@ -109,8 +109,9 @@ export interface ModelSpec {
   docString: string;
 }
 
-export function encodeModel(graph: GraphBuilder, spec: ModelSpec): Uint8Array {
-  const model = onnx.ModelProto.create({
+/** The ModelProto object; encodeModel serialises it. A model over protobuf's 2 GB limit stays an object (see quantize-dynamic.ts). */
+export function buildModelProto(graph: GraphBuilder, spec: ModelSpec): OnnxTypes.ModelProto {
+  return onnx.ModelProto.create({
     irVersion: 8,
     producerName: spec.producerName,
     producerVersion: "1",
@@ -124,5 +125,8 @@ export function encodeModel(graph: GraphBuilder, spec: ModelSpec): Uint8Array {
       output: spec.outputs.map(makeValueInfo),
     },
   });
-  return onnx.ModelProto.encode(model).finish();
+}
+
+export function encodeModel(graph: GraphBuilder, spec: ModelSpec): Uint8Array {
+  return onnx.ModelProto.encode(buildModelProto(graph, spec)).finish();
 }

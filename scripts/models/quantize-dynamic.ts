@@ -12,6 +12,7 @@
  * Everything else (LayerNorm, Softmax, activation-by-activation MatMuls of attention) stays fp32.
  * Works on any graph with weights stored inline (not ONNX external data), including real HF exports.
  */
+import type { onnx as OnnxTypes } from "onnx-proto";
 import { GraphBuilder, makeTensor, onnx, type TensorProto } from "./onnx-graph-builder.ts";
 import { RowQuantizer } from "./row-quantization.ts";
 
@@ -32,6 +33,7 @@ export interface QuantizeOptions {
 }
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
+type OnnxModel = OnnxTypes.ModelProto;
 
 function floatValues(tensor: TensorProto): Float32Array {
   if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
@@ -80,7 +82,9 @@ export function quantizeAsymmetricUint8(values: Float32Array) {
   }
   const scale = max > min ? (max - min) / 255 : 1;
   const zeroPoint = Math.max(0, Math.min(255, roundHalfEven(-min / scale)));
-  const quantized = Uint8Array.from(values, (v) => Math.max(0, Math.min(255, roundHalfEven(v / scale) + zeroPoint)));
+  // A plain loop: TypedArray.from with a map function collects into a JS array first (out of heap for a 150M-entry table).
+  const quantized = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) quantized[i] = Math.max(0, Math.min(255, roundHalfEven(values[i]! / scale) + zeroPoint));
   return { quantized, scale, zeroPoint };
 }
 
@@ -92,9 +96,18 @@ export interface QuantizeReport {
 }
 
 export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions = {}): { bytes: Uint8Array; report: QuantizeReport } {
+  const { model, report } = quantizeDynamicModel(onnx.ModelProto.decode(modelBytes), options);
+  const bytes = onnx.ModelProto.encode(model).finish();
+  return { bytes, report: { ...report, bytesIn: modelBytes.length, bytesOut: bytes.length } };
+}
+
+/**
+ * Quantizes a decoded model in place and returns it. Works on a ModelProto that was never encoded, which a graph over
+ * protobuf's 2 GB limit (a 0.6B-parameter fp32 decoder) has to be. Report sizes are initializer bytes.
+ */
+export function quantizeDynamicModel(model: OnnxModel, options: QuantizeOptions = {}): { model: OnnxModel; report: QuantizeReport } {
   const perChannel = options.perChannel ?? false;
   const qmax = options.reduceRange ? 63 : 127;
-  const model = onnx.ModelProto.decode(modelBytes);
   const graph = model.graph;
   if (!graph) throw new Error("ONNX model has no graph");
   const opset = (model.opsetImport ?? []).find((o) => (o.domain ?? "") === "");
@@ -172,10 +185,11 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
   if (rowQuantizer && !(model.opsetImport ?? []).some((o) => o.domain === "com.microsoft")) {
     model.opsetImport = [...(model.opsetImport ?? []), { domain: "com.microsoft", version: 1 }];
   }
+  const initializerBytes = (tensors: readonly TensorProto[]) => tensors.reduce((n, t) => n + (t.rawData?.length ?? 0), 0);
+  const bytesIn = initializerBytes(graph.initializer ?? []);
   graph.node = out.nodes;
   graph.initializer = [...kept, ...out.initializers];
   model.producerName = `${model.producerName ?? ""} + poq-network int8 dynamic quantizer`;
-  const bytes = onnx.ModelProto.encode(model).finish();
-  return { bytes, report: { matmulsQuantized, gathersQuantized, bytesIn: modelBytes.length, bytesOut: bytes.length } };
+  return { model, report: { matmulsQuantized, gathersQuantized, bytesIn, bytesOut: initializerBytes(graph.initializer) } };
 }
 

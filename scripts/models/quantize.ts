@@ -3,12 +3,17 @@
  * Dynamic int8 quantization of any fp32 BERT-style ONNX file (e.g. a Hugging Face export of a cross-encoder), as
  * onnxruntime's Python quantize_dynamic does it. Defaults: per-channel, 7-bit weights, per-row activation scales
  * (batch-invariant scores; see quantize-dynamic.ts and row-quantization.ts), and the last layer pruned to the [CLS]
- * row (prune-class-token.ts) when the pruned fp32 graph gives the same logits as the original.
+ * row (prune-class-token.ts) when the pruned fp32 graph gives the same logits as the original. A model whose weights
+ * live in ONNX external data (exports over 2 GB, such as a 0.6B reward model) is read with them and written as one
+ * int8 file.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { Command } from "commander";
+import { inlineExternalData } from "./external-data.ts";
+import { onnx } from "./onnx-graph-builder.ts";
 import { pruneIfExact } from "./prune-class-token.ts";
-import { quantizeDynamic } from "./quantize-dynamic.ts";
+import { quantizeDynamic, quantizeDynamicModel, type QuantizeOptions, type QuantizeReport } from "./quantize-dynamic.ts";
 
 const program = new Command()
   .name("quantize")
@@ -22,18 +27,31 @@ const program = new Command()
 const [input, output] = program.args as [string, string];
 const options = program.opts<{ perTensor?: boolean; fullRange?: boolean; perTensorActivations?: boolean; allTokens?: boolean }>();
 
-let fp32: Uint8Array = readFileSync(input);
-if (!options.allTokens) {
-  const result = await pruneIfExact(fp32);
-  fp32 = result.bytes;
-  if (result.pruned) console.log(`last layer pruned to the [CLS] row (${result.reason})`);
-  else console.warn(`not pruned, all tokens kept: ${result.reason}`);
-}
-const { bytes, report } = quantizeDynamic(fp32, {
+const quantizeOptions: QuantizeOptions = {
   perChannel: !options.perTensor,
   reduceRange: !options.fullRange,
   activations: options.perTensorActivations ? "per-tensor" : "per-row",
-});
+};
+let fp32: Uint8Array = readFileSync(input);
+let bytes: Uint8Array;
+let report: QuantizeReport;
+const decoded = onnx.ModelProto.decode(fp32);
+if (inlineExternalData(decoded, path.dirname(input)) > 0) {
+  // Over 2 GB with its weights (e.g. a 0.6B decoder export with model.onnx_data): quantized as an object, never
+  // re-encoded in fp32. Class-token pruning does not apply to decoders (their score is read at the last token).
+  console.log("weights read from ONNX external data; last-layer pruning skipped");
+  const result = quantizeDynamicModel(decoded, quantizeOptions);
+  bytes = onnx.ModelProto.encode(result.model).finish();
+  report = { ...result.report, bytesOut: bytes.length };
+} else {
+  if (!options.allTokens) {
+    const result = await pruneIfExact(fp32);
+    fp32 = result.bytes;
+    if (result.pruned) console.log(`last layer pruned to the [CLS] row (${result.reason})`);
+    else console.warn(`not pruned, all tokens kept: ${result.reason}`);
+  }
+  ({ bytes, report } = quantizeDynamic(fp32, quantizeOptions));
+}
 const partial = `${output}.${process.pid}.partial`;
 writeFileSync(partial, bytes);
 renameSync(partial, output);

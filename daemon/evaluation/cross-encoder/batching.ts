@@ -70,13 +70,13 @@ export function padBatch(pairs: readonly EncodedPair[], length: number, padId: n
   return { input_ids: inputIds, attention_mask: attentionMask, token_type_ids: tokenTypeIds, batchSize, length };
 }
 
-/** ONNX Runtime tensors for the model's three inputs, under the names the manifest gives. */
-export function toOrtFeeds(feeds: PaddedFeeds, inputNames: readonly [string, string, string]): Record<string, ort.Tensor> {
+/** ONNX Runtime tensors for the model's inputs, under the names the manifest gives (token types only when named). */
+export function toOrtFeeds(feeds: PaddedFeeds, inputNames: readonly [string, string, string] | readonly [string, string]): Record<string, ort.Tensor> {
   const dims = [feeds.batchSize, feeds.length];
   const [ids, mask, types] = inputNames;
   return {
     [ids]: new ort.Tensor("int64", feeds.input_ids, dims),
     [mask]: new ort.Tensor("int64", feeds.attention_mask, dims),
-    [types]: new ort.Tensor("int64", feeds.token_type_ids, dims),
+    ...(types === undefined ? {} : { [types]: new ort.Tensor("int64", feeds.token_type_ids, dims) }),
   };
 }

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Tokenizer } from "@huggingface/tokenizers";
 import * as ort from "onnxruntime-node";
+import { contentTokenizer } from "../content-tokenizer.ts";
 import { EvaluatorClosedError, EvaluatorRuntimeError, ManifestMismatchError, type Evaluator, type ScorePair, type ScoreResult } from "../evaluator.ts";
 import { manifestFilePath, manifestId, verifyFiles, type EvaluatorId, type Manifest } from "../manifest.ts";
 import { mapRawToScore } from "../score-mapping.ts";
@@ -84,7 +85,10 @@ export class CrossEncoderEvaluator implements Evaluator {
     const tokenizerConfig = settings.tokenizer.configFile ? await readJson(settings.tokenizer.configFile) : {};
     let encoder: PairEncoder;
     try {
-      encoder = new PairEncoder(new Tokenizer(tokenizerJson, tokenizerConfig), settings.tokenizer.maxTokens);
+      // Prompt and answer go through a copy without added tokens (no forged [SEP]); long sides are cut only where the
+      // tokenizer's pre-tokenizer guarantees a token boundary.
+      const cutRule = (tokenizerJson as { pre_tokenizer?: { type?: string } }).pre_tokenizer?.type === "BertPreTokenizer" ? "bert" : "space";
+      encoder = new PairEncoder(new Tokenizer(tokenizerJson, tokenizerConfig), settings.tokenizer.maxTokens, { cutRule, contentTokenizer: contentTokenizer(tokenizerJson, tokenizerConfig) });
     } catch (cause) {
       throw new EvaluatorRuntimeError(`cannot build the tokenizer of ${manifest.name}`, { cause });
     }
@@ -102,7 +106,10 @@ export class CrossEncoderEvaluator implements Evaluator {
       if (cause instanceof ManifestMismatchError) throw cause;
       throw new EvaluatorRuntimeError(`cannot load ONNX model ${settings.model.file} of ${manifest.name}`, { cause });
     }
-    const missing = [...settings.model.inputs.filter((n) => !session.inputNames.includes(n)), ...(session.outputNames.includes(settings.model.output) ? [] : [settings.model.output])];
+    const inputs: readonly string[] = settings.model.inputs;
+    const missing = [...inputs.filter((n) => !session.inputNames.includes(n)), ...(session.outputNames.includes(settings.model.output) ? [] : [settings.model.output])];
+    // A graph input the manifest does not name (token_type_ids left out of a BERT manifest) would fail every run.
+    missing.push(...session.inputNames.filter((n) => !inputs.includes(n)).map((n) => `a manifest entry for its input ${n}`));
     if (missing.length > 0) {
       await session.release();
       throw new EvaluatorRuntimeError(`ONNX model of ${manifest.name} lacks ${missing.join(", ")} (has inputs ${session.inputNames.join(", ")}; outputs ${session.outputNames.join(", ")})`);

@@ -6,8 +6,12 @@ import type { ScoreMapping } from "../score-mapping.ts";
 
 const CrossEncoderModelSchema = z.object({
   file: z.string().min(1),
-  /** input_ids, attention_mask, token_type_ids, in that order, as the graph names them. */
-  inputs: z.tuple([z.string().min(1), z.string().min(1), z.string().min(1)]).default(["input_ids", "attention_mask", "token_type_ids"]),
+  /**
+   * input_ids, attention_mask and token_type_ids, in that order, as the graph names them; two names for graphs without
+   * token types (a DeBERTa-v3 export: its config has type_vocab_size 0, so the exporter drops that input).
+   */
+  inputs: z.union([z.tuple([z.string().min(1), z.string().min(1), z.string().min(1)]), z.tuple([z.string().min(1), z.string().min(1)])])
+    .default(["input_ids", "attention_mask", "token_type_ids"]),
   output: z.string().min(1).default("logits"),
   /** Which logit of each row is the relevance score (0 for one-logit ms-marco models). */
   outputIndex: z.number().int().nonnegative().default(0),

@@ -26,14 +26,28 @@ const MIN_PREFIX_CHARS = 256;
 const TOKEN_BOUNDARY = /[ \t\n\r\p{Zs}\p{P}!-\/:-@[-`{-~]/u;
 
 /**
- * Largest index in (limit / 2, limit] where `text` may be cut without changing the tokens before it: BERT
- * whitespace or punctuation (always a token boundary). Undefined when there is none.
+ * Where a text may be cut without changing the tokens before the cut. "bert": before BERT whitespace or punctuation
+ * (BertPreTokenizer splits on both). "space": before a space that follows a non-space character, the one boundary
+ * that SentencePiece's Metaspace (DeBERTa-v3) and byte-level BPE pre-tokenizers share; punctuation is not one there.
  */
-export function wordBoundaryBefore(text: string, limit: number): number | undefined {
+export type CutRule = "bert" | "space";
+
+/** Largest index in (limit / 2, limit] where `text` may be cut under `rule`. Undefined when there is none. */
+export function wordBoundaryBefore(text: string, limit: number, rule: CutRule = "bert"): number | undefined {
   for (let i = Math.min(limit, text.length - 1); i > limit / 2; i--) {
-    if (TOKEN_BOUNDARY.test(text[i]!)) return i;
+    if (rule === "bert" ? TOKEN_BOUNDARY.test(text[i]!) : text[i] === " " && !/\s/.test(text[i - 1]!)) return i;
   }
   return undefined;
+}
+
+export interface PairEncoderOptions {
+  /** Where a long side may be cut before tokenizing (default "bert"); see CutRule. */
+  cutRule?: CutRule;
+  /**
+   * Tokenizes the prompt and the answer: the same tokenizer.json without its added tokens, so text that spells
+   * "[SEP]" or "[CLS]" cannot forge a segment boundary. Default: the tokenizer itself.
+   */
+  contentTokenizer?: Tokenizer;
 }
 
 export interface EncodedPair {
@@ -73,11 +87,17 @@ export class PairEncoder {
   readonly sepId: number;
   readonly padId: number;
 
+  private readonly contentTokenizer: Tokenizer;
+  private readonly cutRule: CutRule;
+
   constructor(
-    private readonly tokenizer: Tokenizer,
+    tokenizer: Tokenizer,
     /** Total sequence length including the 3 special tokens. */
     readonly maxTokens: number,
+    options: PairEncoderOptions = {},
   ) {
+    this.contentTokenizer = options.contentTokenizer ?? tokenizer;
+    this.cutRule = options.cutRule ?? "bert";
     if (!Number.isInteger(maxTokens) || maxTokens < PAIR_SPECIAL_TOKENS + 2) {
       throw new EvaluatorRuntimeError(`maxTokens must be an integer >= ${PAIR_SPECIAL_TOKENS + 2}, got ${maxTokens}`);
     }
@@ -94,12 +114,12 @@ export class PairEncoder {
   /** Token ids of one side without special tokens: the first `needed` of them (or all, when fewer). */
   private tokenizeSide(text: string, needed: number): number[] {
     const hardCap = Math.max(MIN_PREFIX_CHARS, needed * MAX_CHARS_PER_TOKEN);
-    const bounded = toWellFormed(text.length > hardCap ? text.slice(0, wordBoundaryBefore(text, hardCap) ?? hardCap) : text);
+    const bounded = toWellFormed(text.length > hardCap ? text.slice(0, wordBoundaryBefore(text, hardCap, this.cutRule) ?? hardCap) : text);
     let limit = Math.max(MIN_PREFIX_CHARS, needed * PREFIX_CHARS_PER_TOKEN);
     for (;;) {
-      if (bounded.length <= limit) return this.tokenizer.encode(bounded, { add_special_tokens: false }).ids.slice(0, needed);
-      const cut = wordBoundaryBefore(bounded, limit);
-      const ids = this.tokenizer.encode(bounded.slice(0, cut ?? limit), { add_special_tokens: false }).ids;
+      if (bounded.length <= limit) return this.contentTokenizer.encode(bounded, { add_special_tokens: false }).ids.slice(0, needed);
+      const cut = wordBoundaryBefore(bounded, limit, this.cutRule);
+      const ids = this.contentTokenizer.encode(bounded.slice(0, cut ?? limit), { add_special_tokens: false }).ids;
       // Cut at a boundary, the prefix's tokens are exactly the head of the full text's tokens. Without one, the
       // run at the end is a CJK run (one token per character) or longer than WordPiece's 100-character word
       // limit ([UNK] either way), so only the last token can differ: drop it.

@@ -182,10 +182,34 @@ describe("fetchModel against a local Hub-layout server", () => {
     assert.ok(existsSync(path.join(dest, "onnx", "model.onnx.partial")));
   });
 
-  it("ships a valid ms-marco draft (no hashes) that pinning can read", async () => {
+  it("pins a draft that already carries a publisher's hash, and refuses other bytes for that file", async () => {
+    const draft: ManifestDraft = {
+      schema: 1,
+      name: "test-model",
+      kind: "cross-encoder",
+      source: { type: "hub", repo: REPO, revision: COMMIT },
+      files: [{ path: "onnx/model.onnx", sha256: sha(MODEL), size: MODEL.length }, { path: "tokenizer.json" }],
+      model: { file: "onnx/model.onnx" },
+      tokenizer: { file: "tokenizer.json", maxTokens: 512 },
+      scoreMapping: { type: "sigmoid", center: 0, scale: 1, rawDecimals: 4 },
+    };
+    const { id } = await pinModel(draft, dest, { baseUrl: server.baseUrl });
+    assert.equal(id, manifestId(manifestFor()));
+    const other = await mkdtemp(path.join(root, "model-"));
+    const wrong = { ...draft, files: [{ path: "onnx/model.onnx", sha256: sha(TOKENIZER) }, { path: "tokenizer.json" }] };
+    await assert.rejects(pinModel(wrong, other, { baseUrl: server.baseUrl, ...FAST }), (err: unknown) => err instanceof ModelFetchError && /expected sha256/.test(err.message));
+    assert.ok(!existsSync(path.join(other, "onnx", "model.onnx")), "nothing unverified in place");
+    assert.ok(!existsSync(path.join(other, "manifest.json")));
+  });
+
+  it("ships the ms-marco and judge drafts: valid, on pinned commits where known, never a guessed hash", async () => {
     const draft = await loadDraft(path.join(ROOT, "models", "ms-marco-minilm-l6"));
-    assert.equal(draft.source.type, "hub");
+    assert.deepEqual(draft.source, { type: "hub", repo: "Xenova/ms-marco-MiniLM-L-6-v2", revision: "fec3517fe1016cfeee39338ef98ba76fc449dbcc" });
     assert.ok(!existsSync(path.join(ROOT, "models", "ms-marco-minilm-l6", "manifest.json")), "no unverified pinned manifest is committed");
+    for (const name of ["skywork-reward-v2-qwen3-0.6b", "oasst-deberta-v3-large-reward"]) {
+      const judge = await loadDraft(path.join(ROOT, "models", name));
+      assert.ok(judge.files.every((f) => f.sha256 === undefined), `${name}: the ONNX exports are not on the Hub, so no file hash can be known`);
+    }
   });
 
   it("refuses to build URLs for generated and npm sources", () => {
