@@ -51,6 +51,8 @@ export interface ValidatorStanding {
   minStake: bigint;
   /** Estimated chance of a seat on one task's committee (see seatChance). */
   chance: number;
+  /** Whether the account declared (registerEvaluator) the evaluator it runs: committees are drawn per evaluator. */
+  registered: boolean;
 }
 
 /**
@@ -69,24 +71,35 @@ export function seatChance(stake: bigint, total: bigint, n: number, k: number): 
   return 1 - missed;
 }
 
-/** The account's validator stake against everyone's, and the chance of being drawn for a task. */
-export async function validatorStanding(client: PublicClient, manifest: DeploymentManifest, account: Address): Promise<ValidatorStanding> {
+/**
+ * The account's validator stake against everyone's in the pool of the evaluator it runs (committees are drawn per
+ * evaluator), and the chance of being drawn for a task.
+ */
+export async function validatorStanding(client: PublicClient, manifest: DeploymentManifest, account: Address, evaluatorId: `0x${string}`): Promise<ValidatorStanding> {
   const registry = manifest.contracts.stakeRegistry;
-  const [info, totalWeight, validators, minStake, params] = await Promise.all([
+  const [info, totalWeight, validators, minStake, params, evaluators] = await Promise.all([
     client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "stakeInfo", args: [account] }),
-    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "totalValidatorWeight" }),
-    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "activeValidators" }),
+    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "totalValidatorWeight", args: [evaluatorId] }),
+    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "activeValidators", args: [evaluatorId] }),
     client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "minStake", args: [Role.Validator] }),
     client.readContract({ address: manifest.contracts.taskMarket, abi: taskMarketAbi, functionName: "params" }),
+    client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "evaluatorsOf", args: [account] }),
   ]);
-  const stake = info.role === Role.Validator && info.unstakeBlock === 0n ? BigInt(info.amount) : 0n;
+  const registered = evaluators.some((id) => id.toLowerCase() === evaluatorId.toLowerCase());
+  const stake = info.role === Role.Validator && info.unstakeBlock === 0n && registered ? BigInt(info.amount) : 0n;
   const committeeSize = Number(params.committeeSize);
   const n = Number(validators);
-  return { stake, totalWeight, validators: n, committeeSize, minStake, chance: seatChance(stake, totalWeight, n, committeeSize) };
+  return { stake, totalWeight, validators: n, committeeSize, minStake, registered, chance: seatChance(stake, totalWeight, n, committeeSize) };
 }
 
 /** One line on the validator's standing; a warning when it will never (or hardly ever) be drawn. */
 export function describeStanding(s: ValidatorStanding, token: { decimals: number; symbol: string }, account: Address): { line: string; warn: boolean } {
+  if (!s.registered) {
+    return {
+      line: `${account} has not declared the evaluator it runs (registerEvaluator): committees are drawn only from validators registered for the task's evaluator, so it will never be drawn. Declare it: poq stake <tokens> --role validator --evaluator-dir <dir>`,
+      warn: true,
+    };
+  }
   if (s.stake === 0n || s.stake < s.minStake) {
     return {
       line: `${account} has ${amount(s.stake, token)} staked as validator (minimum ${amount(s.minStake, token)}): it will never be drawn. Stake first: poq stake <tokens> --role validator`,

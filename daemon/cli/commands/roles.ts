@@ -111,11 +111,12 @@ async function assertRedisAnswers(url: string): Promise<void> {
 
 /** Says how likely this validator is to be drawn, and warns when it never or hardly ever will be. */
 async function reportStanding(ctx: import("../../runtime/context.ts").DaemonContext, io: CliIo): Promise<void> {
-  const { validatorStanding, describeStanding } = await import("../preflight.ts");
+  const { validatorStanding, describeStanding, checkEvaluator } = await import("../preflight.ts");
   const { readDeploymentManifest } = await import("../../../sdk/deployment.ts");
   const manifest = readDeploymentManifest(ctx.config.deployment!);
   try {
-    const standing = await validatorStanding(ctx.chain.client, manifest, ctx.account.address);
+    const { id } = await checkEvaluator(ctx.config);
+    const standing = await validatorStanding(ctx.chain.client, manifest, ctx.account.address, id);
     const { line, warn } = describeStanding(standing, manifest.token, ctx.account.address);
     io.err(warn ? `warning: ${line}` : line);
   } catch (error) {

@@ -39,7 +39,7 @@ describe("cli/preflight: the chance of a committee seat that `validator start` r
   it("warns at start when the validator will never, or hardly ever, be drawn", () => {
     const token = { decimals: 18, symbol: "POQ" };
     const account = "0x000000000000000000000000000000000000dEaD" as const;
-    const base = { totalWeight: 5n * 10n ** 24n, validators: 6, committeeSize: 5, minStake: 10n ** 18n };
+    const base = { totalWeight: 5n * 10n ** 24n, validators: 6, committeeSize: 5, minStake: 10n ** 18n, registered: true };
     const none = describeStanding({ ...base, stake: 0n, chance: 0 }, token, account);
     assert.equal(none.warn, true);
     assert.match(none.line, /has 0 POQ staked as validator \(minimum 1 POQ\): it will never be drawn\. Stake first: poq stake <tokens> --role validator/);
@@ -51,6 +51,9 @@ describe("cli/preflight: the chance of a committee seat that `validator start` r
     const fair = describeStanding({ ...base, stake: big, totalWeight: 6n * big, chance: seatChance(big, 6n * big, 6, 5) }, token, account);
     assert.equal(fair.warn, false);
     assert.match(fair.line, /about 83% chance of a seat on each task's committee of 5$/);
+    const undeclared = describeStanding({ ...base, stake: big, totalWeight: 6n * big, registered: false, chance: 0 }, token, account);
+    assert.equal(undeclared.warn, true);
+    assert.match(undeclared.line, /has not declared the evaluator it runs \(registerEvaluator\).*--evaluator-dir/);
   });
 
   it("warns a provider with no stake, or with a configured model it never registered (real chain)", async () => {
