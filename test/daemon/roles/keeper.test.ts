@@ -6,8 +6,11 @@ import { startTestNetwork, type TestDaemon, type TestNetwork } from "./helpers/n
 import { startValidatorRole } from "../../../daemon/roles/validator/validator-role.ts";
 import { RefundReason, TaskStatus, taskMarketAbi } from "../../../sdk/contracts.ts";
 
-// Short windows so that each fault costs seconds; k = 3 of 5 validators, so a vanished committee leaves keepers.
-const PARAMS = { committeeSize: 3, maxRounds: 1, maxReassignments: 1, answerWindow: 20, commitWindow: 15, revealWindow: 15, providerFloor: 0 };
+// 500 ms blocks: "a few blocks" of slack is then a couple of seconds, what a keeper on a loaded machine needs to see
+// a head and send (at 150 ms blocks the bound measured the test machine's load, not the keeper). Windows of 10 s;
+// k = 3 of 5 validators, so a vanished committee leaves keepers.
+const BLOCK_MS = 500;
+const PARAMS = { committeeSize: 3, maxRounds: 1, maxReassignments: 1, answerWindow: 20, commitWindow: 20, revealWindow: 20, providerFloor: 0 };
 const KEEPER = { fallbackBlocks: 1, fallbackRanks: 4 };
 // The worst keeper rank of a duty (duties.ts: interested parties first, then the hashed fallbacks) in blocks,
 // plus the blocks a transaction and its confirmation take to be seen.
@@ -27,7 +30,7 @@ describe("keeper: every task reaches an end with no human", () => {
     net = await startTestNetwork(PARAMS, { daemon: { keeper: KEEPER } });
     provider = await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }], undefined, undefined, { keeper: { enabled: false } });
     for (let i = 0; i < 5; i++) validators.push(await net.startValidator());
-    await net.startBlocks(150);
+    await net.startBlocks(BLOCK_MS);
   });
   after(async () => {
     await net?.close();
