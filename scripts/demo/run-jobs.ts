@@ -3,10 +3,13 @@
 import { formatUnits, type Address } from "viem";
 import type { MarketEvent } from "../../sdk/client/events.ts";
 import { createPoqClient, type JobResult, type PoqClient } from "../../sdk/client.ts";
-import { getProtocolContracts } from "../../sdk/contracts.ts";
+import { getProtocolContracts, RefundReason } from "../../sdk/contracts.ts";
 import { waitOk } from "../localnet/actors.ts";
 import { DEMO_MODEL, type DemoNetwork } from "./network.ts";
 import { questionAt } from "./qa-set.ts";
+
+/** RefundReason numbers to names, for the progress lines. */
+const REFUND_REASONS: Record<number, string> = Object.fromEntries(Object.entries(RefundReason).map(([name, n]) => [n, name]));
 
 export type JobStage = "assigned" | "answered" | "committee" | "revealing" | "finalized" | "refunded";
 
@@ -104,7 +107,7 @@ export async function runJobs(demo: DemoNetwork, o: RunJobsOptions): Promise<Run
         break;
       case "TaskRefunded":
         stage.set(taskId, "refunded");
-        o.onLine(`job ${taskId}: refunded (reason ${event.args.reason})`);
+        o.onLine(`job ${taskId}: refunded (${REFUND_REASONS[event.args.reason!] ?? `reason ${event.args.reason}`})`);
         break;
     }
     report();
