@@ -64,8 +64,8 @@ const SCRIPT_RANGES: [string, number, number][] = [
  * "I don't want to", "that's what it is" are complete.
  */
 const NEVER_FINAL_WORDS = new Set(["a", "an", "the", "and", "or", "nor", "because", "although", "whereas", "your", "their", "our"]);
-/** Characters no finished text ends on: a comma, an opening bracket, a dash or hyphen. */
-const CONTINUING_END = /[,(\[{–—-]$/;
+/** Characters no finished text ends on: a comma, an opening bracket, one dash or hyphen (a run is a separator line). */
+const CONTINUING_END = /(?:[,(\[{]|(?<![-–—])[-–—])$/;
 /** The prompt asks for a translation or names a language written in one of the scripts above: no evidence then. */
 const ASKS_FOR_LANGUAGE =
   /translat|languag|\b(english|french|german|spanish|italian|portuguese|polish|vietnamese|greek|russian|ukrainian|bulgarian|serbian|hebrew|yiddish|arabic|persian|farsi|urdu|hindi|marathi|nepali|sanskrit|thai|korean|chinese|mandarin|cantonese|japanese)\b/i;
@@ -108,7 +108,7 @@ function cutOff(answer: string, answerWords: string[], t: CheckThresholds): bool
   const trimmed = answer.trimEnd();
   if (CONTINUING_END.test(trimmed)) return true;
   // Case-sensitive on purpose: a capital "A" at the end is a label ("vitamin A", "plan A"), not an article.
-  const lastWord = /(?:^|[^A-Za-z'’])([a-z]+)$/.exec(trimmed)?.[1];
+  const lastWord = /(?:^|[^A-Za-z0-9_'’])([a-z]+)$/.exec(trimmed)?.[1]; // a whole word, not the tail of "0x9a"
   return lastWord !== undefined && NEVER_FINAL_WORDS.has(lastWord);
 }
 

@@ -54,6 +54,8 @@ describe("cheap checks", () => {
       ["Can you help me?", "Sure, tell me what you need and I will do what I can to help you out"],
       [PROMPT, "More light: a south window or a grow light\nLess water: once the top inch of soil is dry"],
       [PROMPT, "Thanks for asking! Here is a guide I wrote on this: https://example.org/winter-houseplants"],
+      [PROMPT, "Here is the map of the garden centre I mentioned: https://maps.example.org/?q=centre&id=0x4790ac59ad39a"],
+      [PROMPT, "Move them to the brightest window and water them less often.\n\n    -----"],
     ];
     for (const [prompt, answer] of complete) assert.equal(verdicts(prompt, answer).truncated, "pass", answer);
   });
