@@ -30,7 +30,7 @@ async function openStaking(global: Global) {
     logger, confirmations: config.chain.confirmations, stuckAfterMs: config.sender.stuckAfterMs,
   });
   await sender.recover();
-  return { manifest, chain, account, sender };
+  return { config, manifest, chain, account, sender };
 }
 
 /** Runs `fn` with a staking session (a revert reaches runCli, which prints its custom error, e.g. CooldownNotOver(1234)). */
@@ -60,12 +60,12 @@ export function registerStakeCommands(program: Command, io: CliIo): void {
     .argument("<amount>", "tokens to stake, in whole tokens (decimals allowed), e.g. 1000 or 12.5")
     .requiredOption("--role <role>", "validator or provider", parseRole)
     .option("--model <name...>", "provider only: model names to register (on-chain id = keccak256 of the name)")
-    .option("--evaluator-dir <dir...>", "validator only: evaluator folders it runs (committees are drawn per evaluator)")
+    .option("--evaluator-dir <dir...>", "validator only: evaluator folders it runs (committees are drawn per evaluator; default: the config's roles.validator.evaluatorDir)")
     .action(async (amountText: string, opts: { role: "validator" | "provider"; model?: string[]; evaluatorDir?: string[] }) => {
       if (!/^\d+(\.\d+)?$/.test(amountText)) throw new CliExit(64, `amount "${amountText}" is not a positive decimal number`);
       if (opts.model !== undefined && opts.role !== "provider") throw new CliExit(64, "--model is for --role provider only");
       if (opts.evaluatorDir !== undefined && opts.role !== "validator") throw new CliExit(64, "--evaluator-dir is for --role validator only");
-      await withStaking(program.opts<Global>(), async ({ manifest, sender, account, chain }) => {
+      await withStaking(program.opts<Global>(), async ({ config, manifest, sender, account, chain }) => {
         const { encodeFunctionData, formatEther, formatUnits, parseUnits } = await import("viem");
         const { mockERC20Abi, stakeRegistryAbi, Role } = await import("../../../sdk/contracts.ts");
         const { modelId } = await import("../../../sdk/model-id.ts");
@@ -111,9 +111,22 @@ export function registerStakeCommands(program: Command, io: CliIo): void {
           });
           io.out(visibleText(`model     ${name} ${modelId(name)} registered (tx ${sent.hash})`));
         }
+        // Committees are drawn only from validators that declared the task's evaluator: without this the stake
+        // would never be drawn. The config's evaluator is the one `validator start` runs.
+        const configured = config.roles.validator?.evaluatorDir;
+        const evaluatorDirs = opts.evaluatorDir ?? (opts.role === "validator" && configured !== undefined ? [configured] : []);
         const { loadManifest, manifestId } = await import("../../evaluation/manifest.ts");
-        for (const dir of opts.evaluatorDir ?? []) {
-          const id = manifestId(await loadManifest(dir));
+        const declared = opts.role === "validator"
+          ? await client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "evaluatorsOf", args: [account.address] })
+          : [];
+        for (const dir of evaluatorDirs) {
+          const id = manifestId(await loadManifest(dir).catch((error: Error) => {
+            throw new CliExit(1, `evaluator in ${dir}: ${error.message.split("\n")[0]} (see docs/EVALUATORS.md)`);
+          }));
+          if (declared.some((d) => d.toLowerCase() === id.toLowerCase())) {
+            io.out(`evaluator ${id} already declared`);
+            continue;
+          }
           const sent = await sender.send({
             label: `registerEvaluator:${id}`, to: registry,
             data: encodeFunctionData({ abi: stakeRegistryAbi, functionName: "registerEvaluator", args: [id] }),
