@@ -89,6 +89,21 @@ export function registerStakeCommands(program: Command, io: CliIo): void {
         if (balance < amount) {
           throw new CliExit(1, `${account.address} holds ${tokens(balance)}, less than the ${tokens(amount)} to stake: get tokens first (${howToFund})`);
         }
+        // Committees are drawn only from validators that declared the task's evaluator: without this the stake
+        // would never be drawn. The config's evaluator is the one `validator start` runs.
+        const configured = config.roles.validator?.evaluatorDir;
+        const evaluatorDirs = opts.evaluatorDir ?? (opts.role === "validator" && configured !== undefined ? [configured] : []);
+        const { loadManifest, manifestId } = await import("../../evaluation/manifest.ts");
+        const declared = opts.role === "validator"
+          ? await client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "evaluatorsOf", args: [account.address] })
+          : [];
+        const evaluators: { dir: string; id: `0x${string}` }[] = [];
+        for (const dir of evaluatorDirs) {
+          const manifest = await loadManifest(dir).catch((error: Error) => {
+            throw new CliExit(1, `evaluator in ${dir}: ${error.message.split("\n")[0]} (see docs/EVALUATORS.md)`);
+          });
+          evaluators.push({ dir, id: manifestId(manifest) });
+        }
         if (allowance < amount) {
           await sender.send({
             label: "stake:approve", to: manifest.token.address,
@@ -111,18 +126,7 @@ export function registerStakeCommands(program: Command, io: CliIo): void {
           });
           io.out(visibleText(`model     ${name} ${modelId(name)} registered (tx ${sent.hash})`));
         }
-        // Committees are drawn only from validators that declared the task's evaluator: without this the stake
-        // would never be drawn. The config's evaluator is the one `validator start` runs.
-        const configured = config.roles.validator?.evaluatorDir;
-        const evaluatorDirs = opts.evaluatorDir ?? (opts.role === "validator" && configured !== undefined ? [configured] : []);
-        const { loadManifest, manifestId } = await import("../../evaluation/manifest.ts");
-        const declared = opts.role === "validator"
-          ? await client.readContract({ address: registry, abi: stakeRegistryAbi, functionName: "evaluatorsOf", args: [account.address] })
-          : [];
-        for (const dir of evaluatorDirs) {
-          const id = manifestId(await loadManifest(dir).catch((error: Error) => {
-            throw new CliExit(1, `evaluator in ${dir}: ${error.message.split("\n")[0]} (see docs/EVALUATORS.md)`);
-          }));
+        for (const { id } of evaluators) {
           if (declared.some((d) => d.toLowerCase() === id.toLowerCase())) {
             io.out(`evaluator ${id} already declared`);
             continue;
