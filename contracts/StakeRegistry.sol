@@ -204,6 +204,20 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     {
         for (uint256 i; i < stakers.length; ++i) {
             address staker = stakers[i];
+            if (penalties[i] == 0) {
+                // Task done (the common case): touches the first slot only.
+                StakeInfo storage done = _stakes[staker];
+                uint256 locks = done.locks;
+                if (locks == 0) revert LockUnderflow(staker);
+                unchecked {
+                    --locks;
+                }
+                done.locks = uint32(locks);
+                done.misses = 0;
+                done.lastUnlockBlock = uint40(block.number);
+                emit LockChanged(staker, locks);
+                continue;
+            }
             StakeInfo memory info = _stakes[staker];
             if (info.locks == 0) revert LockUnderflow(staker);
             unchecked {
@@ -211,11 +225,6 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
             }
             info.lastUnlockBlock = uint40(block.number);
             emit LockChanged(staker, info.locks);
-            if (penalties[i] == 0) {
-                info.misses = 0;
-                _stakes[staker] = info;
-                continue;
-            }
             // A miss costs an amount tied to the task (computed by the market), never more than the stake; misses
             // in a row jail the staker (out of the pools) so that downtime cannot drain it.
             uint256 amount = penalties[i] < info.amount ? penalties[i] : info.amount;

@@ -52,7 +52,7 @@ describe("poq audit (CLI) against real tasks on the in-process chain", () => {
     assert.equal(silent.revealed, false);
     assert.equal(silent.attestation.state, "missing");
     assert.equal(silent.pay, "0");
-    assert.equal(BigInt(silent.slashed), 100n * 10n ** 18n, "10% of a 1,000 stake");
+    assert.equal(BigInt(silent.slashed), 12n * 10n ** 17n, "3x its seat's share of a 10-token fee (not a share of its stake)");
     assert.deepEqual(report.settlementCheck.matches, true);
     assert.equal(report.settlementCheck.conserved, true);
     const paid = ["providerPay", "requesterRefund", "treasuryShare"].reduce((s, k) => s + BigInt(report.payouts[k]), 0n) +
@@ -62,7 +62,7 @@ describe("poq audit (CLI) against real tasks on the in-process chain", () => {
     const text = await cli(["audit", "task", t.taskId.toString(), ...chainArgs, "--attestations", ...f.attestationFiles]);
     assert.equal(text.code, 0, text.err);
     assert.match(text.out, new RegExp(`consensus\\s+${t.honestScore} / 10000`));
-    assert.match(text.out, /\(no reveal\).*SLASHED 100 POQ.*no attestation found/);
+    assert.match(text.out, /\(no reveal\).*SLASHED 1.2 POQ.*no attestation found/);
     assert.match(text.out, /settlement matches the protocol math; conservation exact/);
     // Reading back span by span from the head (tiny spans here) finds the same task.
     assert.deepEqual(await json(["audit", "task", t.taskId.toString(), "--max-block-range", "5"]), await json(["audit", "task", t.taskId.toString()]));
