@@ -16,7 +16,7 @@ export type TaskView = ContractFunctionReturnType<typeof taskMarketAbi, "view", 
 /** One ITaskMarket.MemberView (a committee seat), derived from the ABI. */
 export type MemberView = ContractFunctionReturnType<typeof taskMarketAbi, "view", "committee">[number];
 
-export type MarketFunction = "reassign" | "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
+export type MarketFunction = "reassign" | "declineTask" | "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
 
 /** The deployment a role works against: addresses, EIP-712 domain, typed reads and one way to send. */
 export interface Market {
@@ -78,16 +78,15 @@ export function openMarket(ctx: MarketContext): Market {
 export type DeclineReason = "prompt-not-utf8" | "model-not-served" | "empty-answer" | "answer-oversize";
 
 /**
- * THE place where a provider declines an assignment it cannot answer. Today's TaskMarket has no way to decline
- * (the protocol issue adds `declineTask(taskId, reason)`: no slash, the task is reassigned or refunded and the
- * requester gains nothing by causing it). Until that lands this returns false and the caller falls back:
- * answering what it can (a prompt that is not UTF-8 is answered as decoded with U+FFFD), or failing the job, in
- * which case the assignment times out and the provider is slashed providerTimeoutSlashBps (documented gap).
- * After the merge: `await market.send(`decline:${taskId}`, "declineTask", [taskId, reasonCode], "TaskDeclined")`
- * here, returning true.
+ * THE place where a provider declines an assignment it cannot answer (`declineTask`): no penalty, the task goes to
+ * another provider or is refunded (reason Declined), so the requester gains nothing by causing it. False when the
+ * contract no longer lets it decline (the deadline passed, or the task moved on): the caller then fails the job.
+ * The reason stays off-chain (logs and metrics): the contract needs none.
  */
-export async function declineTask(_market: Market, _taskId: bigint, _reason: DeclineReason): Promise<boolean> {
-  return false;
+export async function declineTask(market: Market, taskId: bigint, _reason: DeclineReason): Promise<boolean> {
+  const sent = await sendTolerating(["InvalidStatus", "AnswerDeadlinePassed", "NotAssignedProvider"], () =>
+    market.send(`decline:${taskId}`, "declineTask", [taskId], "ProviderDeclined"));
+  return sent !== undefined;
 }
 
 /** The custom error name of a revert (e.g. "InvalidStatus"), or undefined when `error` is not a revert. */

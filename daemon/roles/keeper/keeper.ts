@@ -36,7 +36,7 @@ const FRESH_CREDIT_SLOT_GAS = 22_100n;
 
 const CALLS: Record<KeeperAction, { fn: MarketFunction; events: readonly string[]; race: readonly string[] }> = {
   reassign: { fn: "reassign", events: ["ProviderTimedOut"], race: ["InvalidStatus", "AnswerDeadlineNotPassed"] },
-  draw: { fn: "drawCommittee", events: ["CommitteeDrawn", "TaskRefunded"], race: ["InvalidStatus", "SeedNotReady"] },
+  draw: { fn: "drawCommittee", events: ["CommitteeDrawn", "CommitteeReseeded", "TaskRefunded"], race: ["InvalidStatus", "SeedNotReady"] },
   finalize: { fn: "finalize", events: ["TaskFinalized", "TaskRolled", "TaskRefunded"], race: ["InvalidStatus", "FinalizeTooEarly"] },
 };
 

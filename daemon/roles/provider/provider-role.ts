@@ -46,13 +46,13 @@ function modelRoutes(ctx: DaemonContext, env: NodeJS.ProcessEnv, maxOutputBytes:
 }
 
 /**
- * An assignment this provider cannot answer: declined where the contracts allow it (market.declineTask), else
- * the job fails at once (bad input, never retried) and the assignment will time out. Never dropped silently.
+ * An assignment this provider cannot answer: declined (market.declineTask: no penalty, the task goes to another
+ * provider or back to the requester) and the job fails at once (bad input, never retried). Never dropped silently.
  */
 async function cannotAnswer(deps: ProviderDeps, taskId: bigint, reason: DeclineReason, message: string): Promise<never> {
   const declined = await declineTask(deps.market, taskId, reason);
-  deps.ctx.metrics.tasksDeclined.inc({ reason, outcome: declined ? "declined" : "no-decline-in-contracts" });
-  if (!declined) deps.log.error({ taskId: String(taskId), reason }, "cannot answer and today's contracts cannot decline: this assignment will time out and be slashed");
+  deps.ctx.metrics.tasksDeclined.inc({ reason, outcome: declined ? "declined" : "too-late-to-decline" });
+  if (!declined) deps.log.error({ taskId: String(taskId), reason }, "cannot answer and can no longer decline (deadline passed or task moved on)");
   throw new BadInputError(`task ${taskId}: ${message}${declined ? " (declined)" : ""}`, { taskId: String(taskId), reason });
 }
 
