@@ -52,10 +52,13 @@ describe("forced abstention: honest validators commit and reveal whatever the pr
     for (const v of validators) assert.equal((await net.contracts.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "no validator slashed");
   }
 
-  it("an answer given only as a URI scores 0", async () => {
+  it("an answer given only as a URI is refused on chain (AnswerBytesRequired), so no committee is ever asked to score it", async () => {
     const taskId = await net.createTask();
-    await answer(taskId, keccak256(stringToHex("whatever is behind the link")), "0x", "https://attacker.example/answer");
-    await expectWorthlessAndNobodySlashed(taskId);
+    await assert.rejects(
+      attacker.taskMarket.write.submitAnswer([taskId, keccak256(stringToHex("whatever is behind the link")), "0x", "https://attacker.example/answer"]),
+      /AnswerBytesRequired/,
+    );
+    assert.equal((await net.contracts.taskMarket.read.task([taskId])).status, TaskStatus.Assigned, "still waiting for a real answer");
   });
 
   it("an answer that is not UTF-8 scores 0", async () => {
@@ -65,7 +68,6 @@ describe("forced abstention: honest validators commit and reveal whatever the pr
     await expectWorthlessAndNobodySlashed(taskId);
     const metrics = await (await fetch(`${validators[0]!.ctx.health.url}/metrics`)).text();
     assert.match(metrics, /poq_answers_unscorable_total\{reason="not-utf8"\} 1/);
-    assert.match(metrics, /poq_answers_unscorable_total\{reason="uri-only"\} 1/);
   });
 
   it("a task created longer ago than its lifetime (many log ranges back) is still found and judged", async () => {
