@@ -118,6 +118,9 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
         stopProducer();
         stopBlocks = async () => {};
         await chain.testClient.setAutomine(true).catch(() => {});
+        // Turning automine on does not mine what is already waiting in the mempool: a keeper's or a role's
+        // transaction sent under interval mining would never get its receipt, and stopping that role would hang.
+        await chain.mine(1).catch(() => {});
       };
     },
     stopBlocks: () => stopBlocks(),
