@@ -57,20 +57,16 @@ async function cannotAnswer(deps: ProviderDeps, taskId: bigint, reason: DeclineR
 }
 
 /**
- * The prompt as text. Not UTF-8 is declined where the contracts allow it; until then it is answered as decoded
- * with U+FFFD for each invalid sequence, so an attacker's malformed prompt cannot get an honest provider slashed
- * (the requester pays the fee for whatever the model makes of it).
+ * The prompt as text. A prompt that is not UTF-8 is answered as decoded with U+FFFD for each invalid sequence
+ * (what the model makes of it, paid for by the requester who sent it), so a malformed prompt can never get an
+ * honest provider penalized; what truly cannot be answered is declined instead (cannotAnswer).
  */
 async function promptText(deps: ProviderDeps, taskId: bigint, bytes: Hex): Promise<string> {
   try {
     return bytesToText(bytes, `task ${taskId} prompt`, true);
   } catch {
-    if (await declineTask(deps.market, taskId, "prompt-not-utf8")) {
-      deps.ctx.metrics.tasksDeclined.inc({ reason: "prompt-not-utf8", outcome: "declined" });
-      throw new BadInputError(`task ${taskId}: prompt is not valid UTF-8 (declined)`, { taskId: String(taskId) });
-    }
     deps.ctx.metrics.tasksDeclined.inc({ reason: "prompt-not-utf8", outcome: "answered-lossy" });
-    deps.log.warn({ taskId: String(taskId) }, "prompt is not valid UTF-8: answering it as decoded with U+FFFD (today's contracts cannot decline)");
+    deps.log.warn({ taskId: String(taskId) }, "prompt is not valid UTF-8: answering it as decoded with U+FFFD");
     return bytesToText(bytes, `task ${taskId} prompt`);
   }
 }

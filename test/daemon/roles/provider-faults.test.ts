@@ -51,8 +51,8 @@ describe("provider role: endpoint faults and bad input", () => {
   });
 
   it("answers a prompt that is not UTF-8 (decoded with U+FFFD) instead of refusing it and being slashed", async () => {
-    // The same (only) provider account, restarted: every task is its. Today's contracts cannot decline a task
-    // (market.declineTask), so answering what the model makes of it is the way out that keeps the stake.
+    // The same (only) provider account, restarted: every task is its. Answering what the model makes of the
+    // decoded prompt keeps the stake and gives the requester what it paid for.
     const provider = await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 2_000 }], undefined, first.account);
     try {
       const malformed = await net.createTask({ hex: "0xfffe00c3" });
