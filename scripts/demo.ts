@@ -1,6 +1,6 @@
 // `npm run demo`: the whole Proof-of-Quality network on one machine, with no network access and no configuration.
 // A local chain and Redis, the protocol deployed, two providers (honest and lazy) behind real OpenAI-compatible HTTP
-// servers, five validator daemons (3 honest, 1 lazy, 1 that never reveals), N jobs posted through the requester
+// servers, six validator daemons (4 honest, 1 lazy, 1 that never reveals), N jobs posted through the requester
 // SDK, and a final table of who earned what. Exits 1 when one of the protocol's expectations fails.
 //
 //   npm run demo -- --jobs 20 --report demo-report.json

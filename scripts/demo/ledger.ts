@@ -86,8 +86,9 @@ export async function buildLedger(manifest: DeploymentManifest, publicClient: Pu
       requesterRefunds += p.requesterRefund;
     }
     if (r.refund !== undefined) {
-      creditsOut += r.refund.amount;
+      creditsOut += r.refund.amount + r.refund.treasury;
       requesterRefunds += r.refund.amount;
+      treasuryShare += r.refund.treasury;
     }
   }
 

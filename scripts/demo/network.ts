@@ -1,5 +1,5 @@
 // Sets up the demo's network: local chain + Redis, the protocol with the evaluator registered, two providers behind
-// real OpenAI-compatible HTTP servers, and five validator daemons (3 honest, 1 lazy, 1 that never reveals), all
+// real OpenAI-compatible HTTP servers, and six validator daemons (4 honest, 1 lazy, 1 that never reveals), all
 // running the real daemon code (createDaemonContext + startProviderRole / startValidatorRole).
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -26,10 +26,16 @@ const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".
 export const DEMO_PARAMS: Partial<MarketParams> = { answerWindow: 40, commitWindow: 60, revealWindow: 20 };
 export const BLOCK_TIME_MS = 250;
 export const PROVIDER_STAKE = parseEther("10000");
-/** Large against the minimum: the non-revealer loses 10% per job and must stay eligible for every committee. */
+/** Large against the minimum, so that every validator stays eligible whatever it loses to penalties. */
 export const VALIDATOR_STAKE = parseEther("1000000");
+/**
+ * The non-revealer stakes 4x the others, so that it sits on nearly every committee until it is jailed (left out of a
+ * committee of 5 from these 6 stakes with probability 0.8%): the demo shows its penalties and its jailing on every
+ * run, even a 3-job one. There are more validators than seats, so committees go on being drawn once it is jailed.
+ */
+export const SILENT_VALIDATOR_STAKE = 4n * VALIDATOR_STAKE;
 export const MIN_VALIDATOR_STAKE = parseEther("1");
-/** 0.9^n * VALIDATOR_STAKE must stay above MIN_VALIDATOR_STAKE for every job the non-revealer sits on. */
+/** Jobs one run may post: enough to show who earns what, few enough to finish in minutes on a laptop. */
 export const MAX_JOBS = 100;
 
 export type ParticipantKind = "honest" | "lazy" | "never-reveals";
@@ -89,6 +95,7 @@ export async function startDemoNetwork(o: StartDemoNetworkOptions): Promise<Demo
       { name: "honest-validator-1", role: "validator", kind: "honest" },
       { name: "honest-validator-2", role: "validator", kind: "honest" },
       { name: "honest-validator-3", role: "validator", kind: "honest" },
+      { name: "honest-validator-4", role: "validator", kind: "honest" },
       { name: "lazy-validator", role: "validator", kind: "lazy" },
       { name: "silent-validator", role: "validator", kind: "never-reveals" },
     ] as const;
@@ -96,9 +103,9 @@ export async function startDemoNetwork(o: StartDemoNetworkOptions): Promise<Demo
     // One staker at a time: gas estimates of concurrent stakes race on the shared sortition tree and can run out.
     await mintTokens(net.chain, net.manifest, requester!, o.requesterFunds);
     for (const [i, s] of specs.entries()) {
-      await net.stake(actors[i]!, s.role === "provider" ? { role: "provider", amount: PROVIDER_STAKE, models: [DEMO_MODEL] } : { role: "validator", amount: VALIDATOR_STAKE });
+      await net.stake(actors[i]!, s.role === "provider" ? { role: "provider", amount: PROVIDER_STAKE, models: [DEMO_MODEL] } : { role: "validator", amount: s.kind === "never-reveals" ? SILENT_VALIDATOR_STAKE : VALIDATOR_STAKE });
     }
-    step(`keys generated (encrypted keystores in ${net.dir}), 2 providers and 5 validators staked`);
+    step(`keys generated (encrypted keystores in ${net.dir}), 2 providers and 6 validators staked`);
 
     const participants: Participant[] = [];
     for (const [i, s] of specs.entries()) {

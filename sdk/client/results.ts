@@ -70,7 +70,11 @@ export interface JobResult {
   answer: JobAnswer | undefined;
   consensus: number | undefined;
   payouts: JobPayouts | undefined;
-  refund: { reason: RefundReasonName; amount: bigint } | undefined;
+  /**
+   * A refund's `amount` is what the requester got back; `treasury` is the rest of the escrow, credited to the treasury
+   * in the same settlement (0 for every reason but NoCommittee, where the task settles unjudged: PROTOCOL.md).
+   */
+  refund: { reason: RefundReasonName; amount: bigint; treasury: bigint } | undefined;
   /** Committee members slashed for not revealing, over all rounds. */
   nonRevealers: Address[];
 }
@@ -164,7 +168,7 @@ export async function readSettledJob(
     answer,
     consensus: task.consensus,
     payouts,
-    refund: refund === undefined ? undefined : { reason: REASON_NAMES[refund.reason!] ?? "NoProvider", amount: refund.amount! },
+    refund: refund === undefined ? undefined : { reason: REASON_NAMES[refund.reason!] ?? "NoProvider", amount: refund.amount!, treasury: task.fee - refund.amount! },
     nonRevealers: slashed.flatMap((e) => [...(e.args.validators ?? [])]),
   };
 }

@@ -75,9 +75,9 @@ describe("npm run demo", () => {
     assert.ok(BigInt(provider("honest").earned) > BigInt(provider("lazy").earned));
     assert.equal(report.providers.reduce((n, p) => n + p.tasks, 0), report.tasks);
     const byKind = (kind: string) => report.validators.filter((v) => v.kind === kind);
-    assert.equal(byKind("honest").length, 3);
+    assert.equal(byKind("honest").length, 4);
     const silent = byKind("never-reveals")[0]!;
-    assert.ok(BigInt(silent.slashed) > 0n && silent.revealed === 0 && silent.committees === report.tasks);
+    assert.ok(BigInt(silent.slashed) > 0n && silent.revealed === 0 && silent.committees >= 1);
     for (const v of byKind("honest")) assert.ok(BigInt(v.earned) > BigInt(byKind("lazy")[0]!.earned));
     assert.match(output, /escrow in \(fees\)/);
     assert.match(output, /All expectations hold/);

@@ -66,7 +66,7 @@ const parseTaskId = (value: string) => {
 /** The settled task as lines; the answer and every other chain-sourced text is made visible (no control codes). */
 function printResult(io: CliIo, result: import("../../../sdk/client.ts").JobResult, decimals: number, symbol: string, formatUnits: (v: bigint, d: number) => string) {
   const fmt = (v: bigint) => `${formatUnits(v, decimals)} ${symbol}`;
-  const lines = [`task        ${result.taskId}`, `status      ${result.status}${result.refund ? ` (${result.refund.reason}, ${fmt(result.refund.amount)} back)` : ""}`];
+  const lines = [`task        ${result.taskId}`, `status      ${result.status}${result.refund ? ` (${result.refund.reason}, ${fmt(result.refund.amount)} back${result.refund.treasury > 0n ? `, ${fmt(result.refund.treasury)} to the treasury` : ""})` : ""}`];
   if (result.answer) lines.push(`provider    ${result.answer.provider}`, `answer      ${result.answer.text || result.answer.uri}`);
   if (result.consensus !== undefined) lines.push(`consensus   ${result.consensus} / 10000`);
   if (result.payouts) {

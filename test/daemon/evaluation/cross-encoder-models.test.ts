@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import * as ort from "onnxruntime-node";
-import { isBatchCoupled } from "../../../daemon/evaluation/cross-encoder/cross-encoder-evaluator.ts";
+import { isBatchCoupled } from "../../../daemon/evaluation/onnx-evaluator.ts";
 import { generateBertCrossEncoder, TINY_BERT } from "../../../scripts/models/bert-cross-encoder-graph.ts";
 import { buildGeneratedModelFiles, MODELS_ROOT } from "../../../scripts/models/generated-models.ts";
 import { onnx } from "../../../scripts/models/onnx-graph-builder.ts";
