@@ -287,10 +287,17 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     {
         SortitionTree.Tree storage pool = _pools[Role.Validator][evaluatorId];
         weights = new uint256[](validators.length);
+        uint256 total;
         for (uint256 i; i < validators.length; ++i) {
             uint256 atDraw = pool.weightAt(validators[i], snapshotBlock);
             uint256 current = _stakes[validators[i]].amount;
             weights[i] = atDraw < current ? atDraw : current;
+            total += weights[i];
+        }
+        if (total == 0) {
+            for (uint256 i; i < validators.length; ++i) {
+                weights[i] = 1;
+            }
         }
     }
 

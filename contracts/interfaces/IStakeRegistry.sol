@@ -181,6 +181,8 @@ interface IStakeRegistry {
 
     /// @notice Weight of each validator for the stake-weighted median: the smaller of its weight in the pool of
     /// `evaluatorId` at `snapshotBlock` (the draw) and its stake now, so a top-up after the reveals moves nothing.
+    /// When every one of them is zero (each was slashed to nothing since the draw) all weights are 1: the round still
+    /// settles, as a plain lower median, instead of reverting forever and freezing its escrow.
     function drawWeights(bytes32 evaluatorId, address[] calldata validators, uint256 snapshotBlock)
         external
         view

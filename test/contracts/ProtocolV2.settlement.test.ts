@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseEventLogs } from "viem";
 import { Role, TaskStatus, taskMarketAbi } from "../../sdk/contracts.ts";
+import { signAttestation, taskMarketDomain } from "../../sdk/eip712.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { aggregate, ConsensusRule, DEFAULT_REWARD_PARAMS, rewardSplit } from "../../sdk/protocol-math.ts";
 import { FEE, setupProtocol, STAKE } from "./protocol-fixture.ts";
@@ -69,5 +70,33 @@ describe("issue 10.6: the stake-weighted median uses the stakes of the draw", ()
     const atDraw = aggregate(ConsensusRule.WeightedMedian, big, big.map(() => STAKE), 0n);
     assert.equal(BigInt(t.consensus), atDraw);
     assert.equal(t.consensus, 8000);
+  });
+
+  it("a round whose every member was slashed to zero after the draw still settles (as a plain median)", async () => {
+    // Found by the invariant suite: weights min(at draw, now) were all 0, finalize reverted ZeroTotalWeight on every
+    // call, and the fee, the provider's lock and the members' locks were frozen for good.
+    const env = await setupProtocol({ providers: 1, validators: 5, params: { consensusRule: ConsensusRule.WeightedMedian, equivocationSlashBps: 10_000 } });
+    const taskId = await env.createTask();
+    await env.answer(taskId);
+    const { members } = await env.draw(taskId);
+    const scores = [8000, 8200, 7900, 3000, 8100];
+    const salts = await env.commitScores(taskId, members, scores);
+    await env.toRevealPhase(taskId);
+    await env.revealScores(taskId, members, scores, salts);
+    const t = await env.read.market.read.task([taskId]);
+    const domain = taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
+    for (const member of members) {
+      const wallet = env.walletOf(member);
+      const a1 = { taskId, outputHash: t.outputHash, evaluatorId: t.evaluatorId, score: 1 };
+      const a2 = { ...a1, score: 2 };
+      await env.wait(await env.as(env.wallets[18]).market.write.reportEquivocation([a1, await signAttestation(wallet, domain, a1), a2, await signAttestation(wallet, domain, a2)]));
+      assert.equal((await env.read.registry.read.stakeInfo([member])).amount, 0n);
+    }
+    await env.wait(await env.read.market.write.finalize([taskId]));
+    const settled = await env.read.market.read.task([taskId]);
+    assert.equal(settled.status, TaskStatus.Finalized);
+    const big = scores.map(BigInt);
+    assert.equal(BigInt(settled.consensus), aggregate(ConsensusRule.WeightedMedian, big, big.map(() => 1n), 0n));
+    assert.equal(settled.consensus, 8000);
   });
 });

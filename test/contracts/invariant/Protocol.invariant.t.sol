@@ -157,7 +157,7 @@ contract ProtocolInvariantTest is TestBase {
     ///      advances the task, and rounds, reassignments and the pool are all finite).
     function _settle(uint256 id) internal {
         uint256 seed = id - 1; // the handler's task search starts at seed % taskCount + 1 == id
-        for (uint256 step; step < 400; ++step) {
+        for (uint256 step; step < 40; ++step) {
             ITaskMarket.Status status = market.task(id).status;
             if (status == ITaskMarket.Status.Finalized || status == ITaskMarket.Status.Refunded) return;
             if (status == ITaskMarket.Status.Assigned) {
