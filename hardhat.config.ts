@@ -12,6 +12,8 @@ if (installedSolc !== SOLC_VERSION) {
   throw new Error(`hardhat.config.ts pins solc ${SOLC_VERSION} but node_modules has solc ${installedSolc}: run npm ci`);
 }
 
+const fuzzSeed = process.env.POQ_FUZZ_SEED ? { seed: process.env.POQ_FUZZ_SEED } : {};
+
 export default defineConfig({
   plugins: [hardhatToolboxViem],
   solidity: {
@@ -29,10 +31,12 @@ export default defineConfig({
     solidity: {
       // The CI profile (`default`) runs every fuzz test 10,000 times; `quick` is for the edit-test loop and
       // `deep` for long soak runs outside `npm test` (HARDHAT_TEST_PROFILE=deep npm run test:contracts).
+      // The fuzzer's seed is fixed (Hardhat's default) unless POQ_FUZZ_SEED names one: the same code then replays the
+      // same sequences, and `npm run soak:contracts` walks through fresh seeds (a liveness bug once hid behind one).
       profiles: {
-        default: { fuzz: { runs: 10_000 }, invariant: { runs: 256, depth: 50 } },
-        quick: { fuzz: { runs: 256 }, invariant: { runs: 32, depth: 20 } },
-        deep: { fuzz: { runs: 100_000 }, invariant: { runs: 2_000, depth: 100 } },
+        default: { fuzz: { runs: 10_000, ...fuzzSeed }, invariant: { runs: 256, depth: 50 } },
+        quick: { fuzz: { runs: 256, ...fuzzSeed }, invariant: { runs: 32, depth: 20 } },
+        deep: { fuzz: { runs: 100_000, ...fuzzSeed }, invariant: { runs: 2_000, depth: 100 } },
       },
     },
   },
