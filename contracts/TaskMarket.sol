@@ -92,22 +92,20 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
     /// @inheritdoc ITaskMarket
     function assignProvider(uint256 taskId) external {
         Task storage t = _taskIn(taskId, Status.Assigned);
-        if (_provider(taskId, t) == address(0)) _nextProvider(taskId, t, address(0), RefundReason.NoProvider);
+        if (_provider(taskId, t) == address(0)) _nobodyDrawn(taskId, t);
     }
 
     /// @inheritdoc ITaskMarket
     function reassign(uint256 taskId) external nonReentrant {
         Task storage t = _taskIn(taskId, Status.Assigned);
         if (block.number <= t.answerDeadline) revert AnswerDeadlineNotPassed(taskId, t.answerDeadline);
-        // Zero when the draw found nobody or can no longer be proven: nobody is slashed for it.
         address late = _provider(taskId, t);
-        if (late != address(0)) {
-            Params storage p = _paramsOf[t.paramsVersion];
-            uint256 fee = t.fee;
-            // A multiple of what the answer was worth (the provider pool), not a share of the whole stake.
-            uint256 penalty = ((fee - (fee * p.validatorPoolBps) / BPS) * p.providerTimeoutPenaltyBps) / BPS;
-            emit ProviderTimedOut(taskId, late, _releaseOne(late, penalty));
-        }
+        if (late == address(0)) return _nobodyDrawn(taskId, t); // nobody can be held to this draw: no slash
+        Params storage p = _paramsOf[t.paramsVersion];
+        uint256 fee = t.fee;
+        // A multiple of what the answer was worth (the provider pool), not a share of the whole stake.
+        uint256 penalty = ((fee - (fee * p.validatorPoolBps) / BPS) * p.providerTimeoutPenaltyBps) / BPS;
+        emit ProviderTimedOut(taskId, late, _releaseOne(late, penalty));
         _nextProvider(taskId, t, late, RefundReason.NoProvider);
     }
 
@@ -361,7 +359,15 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         return registry.providerDraw(t.modelId, seedBlock, taskId, t.reassignments, _excludedProvider[taskId]);
     }
 
-    /// @dev After a timeout, a decline or a draw nobody can be held to (`previous` already unlocked, or zero):
+    /// @dev The draw of the current attempt holds nobody. Its hash is gone (nobody touched the task for 256 blocks):
+    /// a fresh draw is scheduled from a later hash, never one the caller picks. It found nobody (no provider other
+    /// than the previous one was in the pool): none is left, so the requester is refunded in full.
+    function _nobodyDrawn(uint256 taskId, Task storage t) private {
+        if (blockhash(t.seedBlock) == bytes32(0)) _nextProvider(taskId, t, address(0), RefundReason.NoProvider);
+        else _refund(taskId, t, RefundReason.NoProvider);
+    }
+
+    /// @dev After a timeout, a decline or an expired draw (`previous` already unlocked, or zero):
     /// schedules the draw of reassignment number `reassignments + 1` from the hash of the next block (never
     /// `previous`), or refunds the requester in full with `reason` when the reassignments are used up.
     function _nextProvider(uint256 taskId, Task storage t, address previous, RefundReason reason) private {

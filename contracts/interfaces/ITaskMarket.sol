@@ -281,13 +281,14 @@ interface ITaskMarket {
 
     /// @notice After the answer deadline: slashes the late provider (materializing its draw) and schedules the
     /// draw of another one, or refunds the requester after `maxReassignments`. Anyone may call. When the draw can no
-    /// longer be proven (its seed hash is older than 256 blocks) or drew nobody, nobody is slashed and the next
-    /// attempt is scheduled the same way.
+    /// longer be proven (its seed hash is older than 256 blocks) nobody is slashed and the next attempt is scheduled
+    /// the same way; when it found nobody (no other provider was in the pool) the requester is refunded in full.
     function reassign(uint256 taskId) external;
 
     /// @notice Materializes (draws and locks) the provider of the task's current attempt once its seed block
-    /// exists; anyone may call. A draw that found nobody, or can no longer be proven, moves on to the next attempt
-    /// without slash (as `reassign` does). Does nothing when the provider is already materialized.
+    /// exists; anyone may call. A draw that found nobody refunds the requester in full (NoProvider); one that can no
+    /// longer be proven schedules the next attempt, without slash (as `reassign` does). Does nothing when the
+    /// provider is already materialized.
     function assignProvider(uint256 taskId) external;
 
     /// @notice Assigned provider only: submits the answer as `output` bytes (required, non-empty) with their
