@@ -345,7 +345,10 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (provider != address(0)) return provider;
         uint256 seedBlock = t.seedBlock;
         if (block.number <= seedBlock) revert ProviderNotDrawnYet(taskId, seedBlock);
-        provider = registry.assignProvider(t.modelId, seedBlock, taskId, t.reassignments, _excludedProvider[taskId]);
+        uint256 attempt = t.reassignments;
+        // The first attempt excludes nobody (and skips the cold read of the exclusion slot, written only later).
+        address excluded = attempt == 0 ? address(0) : _excludedProvider[taskId];
+        provider = registry.assignProvider(t.modelId, seedBlock, taskId, attempt, excluded);
         if (provider == address(0)) return provider;
         t.provider = provider;
         emit ProviderAssigned(taskId, provider, t.answerDeadline);
