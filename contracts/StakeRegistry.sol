@@ -378,6 +378,12 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @inheritdoc IStakeRegistry
+    function otherProviders(bytes32 modelId, address exclude) external view returns (uint256) {
+        SortitionTree.Tree storage pool = _pools[Role.Provider][modelId];
+        return pool.size() - (pool.weightOf(exclude) == 0 ? 0 : 1);
+    }
+
+    /// @inheritdoc IStakeRegistry
     function totalValidatorWeight(bytes32 evaluatorId) external view returns (uint256) {
         return _pools[Role.Validator][evaluatorId].total();
     }

@@ -372,11 +372,14 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
 
     /// @dev After a timeout, a decline or an expired draw (`previous` already unlocked, or zero):
     /// schedules the draw of reassignment number `reassignments + 1` from the hash of the next block (never
-    /// `previous`), or refunds the requester in full with `reason` when the reassignments are used up.
+    /// `previous`), or refunds the requester in full with `reason` when the reassignments are used up or no other
+    /// provider serves the model.
     function _nextProvider(uint256 taskId, Task storage t, address previous, RefundReason reason) private {
         uint256 attempt = uint256(t.reassignments) + 1;
         Params storage p = _paramsOf[t.paramsVersion];
-        if (attempt > p.maxReassignments) {
+        // No other provider serves the model now: another draw would select nobody, so the requester gets its fee
+        // back at once (this reads the live pool; the draw itself reads the pool of the block before its seed).
+        if (attempt > p.maxReassignments || registry.otherProviders(t.modelId, previous) == 0) {
             _refund(taskId, t, reason);
             return;
         }

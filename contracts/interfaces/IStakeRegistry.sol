@@ -177,6 +177,9 @@ interface IStakeRegistry {
         address exclude
     ) external returns (address[] memory members);
 
+    /// @notice Number of providers of `modelId` that could be drawn now, `exclude` not counted.
+    function otherProviders(bytes32 modelId, address exclude) external view returns (uint256);
+
     /// @notice Task market only: removes one lock from each staker (its task settled).
     function unlock(address[] calldata stakers) external;
 
