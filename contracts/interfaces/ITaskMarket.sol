@@ -291,13 +291,14 @@ interface ITaskMarket {
     /// provider is already materialized.
     function assignProvider(uint256 taskId) external;
 
-    /// @notice Assigned provider only: submits the answer as `output` bytes (required, non-empty) with their
-    /// keccak256 `outputHash` (checked on chain); `uri` is optional metadata, never what validators score.
+    /// @notice Drawn provider only (see `assignedProvider`; its draw is materialized by this call): submits the
+    /// answer as `output` bytes (required, non-empty) with their keccak256 `outputHash` (checked on chain); `uri` is
+    /// optional metadata, never what validators score.
     function submitAnswer(uint256 taskId, bytes32 outputHash, bytes calldata output, string calldata uri) external;
 
-    /// @notice Assigned provider only, before its answer deadline: gives the task up without slash (for a prompt
-    /// it cannot answer). Another provider is drawn (never the decliner; counts as a reassignment) or, when none
-    /// is left, the requester is refunded in full with RefundReason.Declined.
+    /// @notice Drawn provider only, before its answer deadline: gives the task up without slash (for a prompt
+    /// it cannot answer). The draw of another provider is scheduled (never the decliner; counts as a
+    /// reassignment) or, when none is left, the requester is refunded in full with RefundReason.Declined.
     function declineTask(uint256 taskId) external;
 
     /// @notice Draws the committee of the current round from the hash of the block after the answer (or after the
