@@ -181,6 +181,41 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @inheritdoc IStakeRegistry
+    function assignProvider(bytes32 modelId, uint256 seedBlock, uint256 taskId, uint256 attempt, address exclude)
+        external
+        onlyTaskMarket
+        returns (address provider)
+    {
+        provider = providerDraw(modelId, seedBlock, taskId, attempt, exclude);
+        if (provider == address(0)) return provider;
+        StakeInfo storage info = _stakes[provider];
+        uint256 locks = info.locks + 1;
+        info.locks = uint32(locks);
+        emit LockChanged(provider, locks);
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function assignCommittee(
+        bytes32 evaluatorId,
+        uint256 seedBlock,
+        uint256 taskId,
+        uint256 round,
+        uint256 k,
+        address exclude
+    ) external onlyTaskMarket returns (address[] memory members) {
+        bytes32 entropy = blockhash(seedBlock);
+        if (entropy == bytes32(0)) return members;
+        uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
+        members = CommitteeDraw.drawDistinct(_pools[Role.Validator][evaluatorId], seed, k, exclude, seedBlock - 1);
+        for (uint256 i; i < members.length; ++i) {
+            StakeInfo storage info = _stakes[members[i]];
+            uint256 locks = info.locks + 1;
+            info.locks = uint32(locks);
+            emit LockChanged(members[i], locks);
+        }
+    }
+
+    /// @inheritdoc IStakeRegistry
     function unlock(address[] calldata stakers) external onlyTaskMarket {
         for (uint256 i; i < stakers.length; ++i) {
             StakeInfo storage info = _stakes[stakers[i]];
@@ -259,7 +294,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
 
     /// @inheritdoc IStakeRegistry
     function drawProvider(bytes32 modelId, uint256 seed, address exclude, uint256 snapshotBlock)
-        external
+        public
         view
         returns (address provider)
     {
@@ -267,6 +302,19 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
         address[] memory drawn =
             CommitteeDraw.drawDistinct(_pools[Role.Provider][modelId], seed, 1, exclude, snapshotBlock);
         return drawn.length == 0 ? address(0) : drawn[0];
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function providerDraw(bytes32 modelId, uint256 seedBlock, uint256 taskId, uint256 attempt, address exclude)
+        public
+        view
+        returns (address provider)
+    {
+        // blockhash is zero for the current block, a future one and one older than 256 blocks: no draw then.
+        bytes32 entropy = blockhash(seedBlock);
+        if (entropy == bytes32(0)) return address(0);
+        uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, attempt)));
+        return drawProvider(modelId, seed, exclude, seedBlock - 1);
     }
 
     /// @inheritdoc IStakeRegistry
@@ -334,6 +382,12 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     /// @inheritdoc IStakeRegistry
     function activeProviders(bytes32 modelId) external view returns (uint256) {
         return _pools[Role.Provider][modelId].size();
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function otherProviders(bytes32 modelId, address exclude) external view returns (uint256) {
+        SortitionTree.Tree storage pool = _pools[Role.Provider][modelId];
+        return pool.size() - (pool.weightOf(exclude) == 0 ? 0 : 1);
     }
 
     /// @inheritdoc IStakeRegistry

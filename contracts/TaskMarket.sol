@@ -64,11 +64,10 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (fee < p.minFee) revert FeeBelowMinimum(fee, p.minFee);
         if (prompt.length > p.maxPromptBytes) revert PromptTooLarge(prompt.length, p.maxPromptBytes);
         if (!evaluators.isActive(evaluatorId)) revert EvaluatorNotActive(evaluatorId);
+        // Nothing is drawn here (the draw needs a hash that does not exist yet): one read of the pool's size, whose
+        // gas does not depend on its contents, refuses a model nobody serves.
+        if (registry.activeProviders(modelId) == 0) revert NoProviderAvailable(modelId);
         taskId = ++taskCount;
-        // The pool is read as of the previous block, so nothing in this transaction can reshape it (see
-        // docs/PROTOCOL.md for what prevrandao still lets a requester choose).
-        address provider = registry.drawProvider(modelId, _providerSeed(taskId, 0), address(0), block.number - 1);
-        if (provider == address(0)) revert NoProviderAvailable(modelId);
 
         uint256 balanceBefore = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), fee);
@@ -77,37 +76,43 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
 
         Task storage t = _tasks[taskId];
         t.status = Status.Assigned;
-        t.answerDeadline = uint40(block.number + p.answerWindow);
+        // The provider is drawn from the hash of the next block over the pool at the end of this one (see
+        // assignedProvider); its deadline is known now, before anyone knows who it is.
+        t.seedBlock = uint40(block.number + 1);
         t.paramsVersion = uint16(version); // the task settles under these parameters, whatever governance does
         t.requester = msg.sender;
+        t.answerDeadline = uint40(block.number + 1 + p.answerWindow);
         t.createdBlock = uint40(block.number);
-        t.provider = provider;
         t.fee = uint96(fee);
         t.modelId = modelId;
         t.evaluatorId = evaluatorId;
-        _lockOne(provider);
         emit TaskCreated(taskId, msg.sender, modelId, evaluatorId, fee, prompt);
-        emit ProviderAssigned(taskId, provider, t.answerDeadline);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function assignProvider(uint256 taskId) external {
+        Task storage t = _taskIn(taskId, Status.Assigned);
+        if (_provider(taskId, t) == address(0)) _nobodyDrawn(taskId, t);
     }
 
     /// @inheritdoc ITaskMarket
     function reassign(uint256 taskId) external nonReentrant {
         Task storage t = _taskIn(taskId, Status.Assigned);
         if (block.number <= t.answerDeadline) revert AnswerDeadlineNotPassed(taskId, t.answerDeadline);
-        address late = t.provider;
+        address late = _provider(taskId, t);
+        if (late == address(0)) return _nobodyDrawn(taskId, t); // nobody can be held to this draw: no slash
         Params storage p = _paramsOf[t.paramsVersion];
         uint256 fee = t.fee;
         // A multiple of what the answer was worth (the provider pool), not a share of the whole stake.
         uint256 penalty = ((fee - (fee * p.validatorPoolBps) / BPS) * p.providerTimeoutPenaltyBps) / BPS;
-        uint256 slashed = _releaseOne(late, penalty);
-        emit ProviderTimedOut(taskId, late, slashed);
+        emit ProviderTimedOut(taskId, late, _releaseOne(late, penalty));
         _nextProvider(taskId, t, late, RefundReason.NoProvider);
     }
 
     /// @inheritdoc ITaskMarket
     function declineTask(uint256 taskId) external nonReentrant {
         Task storage t = _taskIn(taskId, Status.Assigned);
-        if (msg.sender != t.provider) revert NotAssignedProvider(taskId, msg.sender);
+        if (msg.sender != _provider(taskId, t)) revert NotAssignedProvider(taskId, msg.sender);
         if (block.number > t.answerDeadline) revert AnswerDeadlinePassed(taskId, t.answerDeadline);
         _releaseOne(msg.sender, 0);
         emit ProviderDeclined(taskId, msg.sender);
@@ -117,7 +122,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
     /// @inheritdoc ITaskMarket
     function submitAnswer(uint256 taskId, bytes32 outputHash, bytes calldata output, string calldata uri) external {
         Task storage t = _taskIn(taskId, Status.Assigned);
-        if (msg.sender != t.provider) revert NotAssignedProvider(taskId, msg.sender);
+        if (msg.sender != _provider(taskId, t)) revert NotAssignedProvider(taskId, msg.sender);
         if (block.number > t.answerDeadline) revert AnswerDeadlinePassed(taskId, t.answerDeadline);
         if (outputHash == bytes32(0)) revert ZeroOutputHash();
         // The answer itself goes on chain: every validator can then read and score it, so no one can make a
@@ -142,20 +147,16 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         Task storage t = _taskIn(taskId, Status.Answered);
         uint256 seedBlock = t.seedBlock;
         if (block.number <= seedBlock) revert SeedNotReady(taskId, seedBlock);
-        bytes32 entropy = blockhash(seedBlock);
         uint256 round = t.round;
-        address[] memory members;
         Params storage p = _paramsOf[t.paramsVersion];
         uint256 k = p.committeeSize;
-        if (entropy != bytes32(0)) {
-            // The pool as of the block before the seed block: fixed before anyone could know the seed.
-            uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
-            members = registry.drawCommittee(t.evaluatorId, seed, k, t.provider, seedBlock - 1);
-        }
+        // Drawn and locked by the registry: the hash of the seed block over the pool of the block before it (fixed
+        // before anyone could know the seed), never the task's provider.
+        address[] memory members = registry.assignCommittee(t.evaluatorId, seedBlock, taskId, round, k, t.provider);
         if (members.length == 0) {
             // A seed older than 256 blocks is gone (the EVM forgets it): a fresh one, never the caller's choice.
             // Too few eligible validators: wait for the pool to grow, with a new seed, until the deadline.
-            if (entropy == bytes32(0) || block.number <= t.drawDeadline) {
+            if (blockhash(seedBlock) == bytes32(0) || block.number <= t.drawDeadline) {
                 t.seedBlock = uint40(block.number + 1);
                 emit CommitteeReseeded(taskId, round, block.number + 1);
                 return;
@@ -163,7 +164,6 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
             _settleUnjudged(taskId, t);
             return;
         }
-        registry.lock(members);
         uint256 base = round << 8;
         for (uint256 i; i < k; ++i) {
             _members[taskId][base | i] = Member({account: members[i], score: 0, revealed: false});
@@ -174,9 +174,9 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         t.status = Status.Committee;
         t.committeeSize = uint8(k);
         t.revealedCount = 0;
+        t.committedCount = 0;
         t.commitEnd = uint40(commitEnd);
         t.revealEnd = uint40(revealEnd);
-        t.drawBlock = uint40(block.number);
         emit CommitteeDrawn(taskId, round, members, commitEnd, revealEnd);
     }
 
@@ -249,16 +249,25 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         Task storage t = _tasks[taskId];
         if (t.status != Status.Committee) revert InvalidStatus(taskId, t.status);
         if (block.number > t.commitEnd) revert CommitPhaseClosed(taskId, t.commitEnd);
+        // The marker of an empty slot: committing it would leave the slot open and count the member twice.
+        if (commitment == SENTINEL) revert ReservedCommitment();
         uint256 slot = _memberSlot(t, taskId, index, account);
         if (_commitments[taskId][slot] != SENTINEL) revert AlreadyCommitted(taskId, account);
         _commitments[taskId][slot] = commitment;
+        unchecked {
+            ++t.committedCount; // once per member (the slot is single-use), so at most committeeSize <= 32
+        }
         emit ScoreCommitted(taskId, t.round, account, commitment);
     }
 
     function _reveal(uint256 taskId, uint256 index, uint256 score, bytes32 salt, address account) private {
         Task storage t = _tasks[taskId];
         if (t.status != Status.Committee) revert InvalidStatus(taskId, t.status);
-        if (block.number <= t.commitEnd) revert RevealTooEarly(taskId, uint256(t.commitEnd) + 1);
+        // Reveals open once every member committed (no commitment can follow any reveal: each member's slot is
+        // single-use) or once the commit phase is over.
+        if (block.number <= t.commitEnd && t.committedCount < t.committeeSize) {
+            revert RevealTooEarly(taskId, uint256(t.commitEnd) + 1);
+        }
         if (block.number > t.revealEnd) revert RevealPhaseClosed(taskId, t.revealEnd);
         uint256 slot = _memberSlot(t, taskId, index, account);
         Member storage m = _members[taskId][slot];
@@ -328,34 +337,59 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         return _members[taskId][(round << 8) | index].account;
     }
 
-    function _providerSeed(uint256 taskId, uint256 attempt) private view returns (uint256) {
-        return uint256(keccak256(abi.encode(block.prevrandao, taskId, attempt)));
+    /// @dev The provider of the current attempt, drawn and locked by the registry at the first touch after its
+    /// seed block (see IStakeRegistry.providerDraw: never the previous attempt's provider). Zero when the draw finds
+    /// nobody or can no longer be proven (the seed hash is older than 256 blocks): nobody can be held to it.
+    function _provider(uint256 taskId, Task storage t) private returns (address provider) {
+        provider = t.provider;
+        if (provider != address(0)) return provider;
+        uint256 seedBlock = t.seedBlock;
+        if (block.number <= seedBlock) revert ProviderNotDrawnYet(taskId, seedBlock);
+        uint256 attempt = t.reassignments;
+        // The first attempt excludes nobody (and skips the cold read of the exclusion slot, written only later).
+        address excluded = attempt == 0 ? address(0) : _excludedProvider[taskId];
+        provider = registry.assignProvider(t.modelId, seedBlock, taskId, attempt, excluded);
+        if (provider == address(0)) return provider;
+        t.provider = provider;
+        emit ProviderAssigned(taskId, provider, t.answerDeadline);
     }
 
-    /// @dev After a timeout or a decline (`previous` already unlocked): assigns another provider, never
-    /// `previous`, as reassignment number `reassignments + 1`, or refunds the requester in full with `reason` when
-    /// the reassignments are used up or no other provider serves the model.
+    /// @inheritdoc ITaskMarket
+    function assignedProvider(uint256 taskId) external view returns (address) {
+        Task storage t = _tasks[taskId];
+        uint256 seedBlock = t.seedBlock;
+        if (t.provider != address(0) || t.status != Status.Assigned || block.number <= seedBlock) return t.provider;
+        return registry.providerDraw(t.modelId, seedBlock, taskId, t.reassignments, _excludedProvider[taskId]);
+    }
+
+    /// @dev The draw of the current attempt holds nobody. Its hash is gone (nobody touched the task for 256 blocks):
+    /// a fresh draw is scheduled from a later hash, never one the caller picks. It found nobody (no provider other
+    /// than the previous one was in the pool): none is left, so the requester is refunded in full.
+    function _nobodyDrawn(uint256 taskId, Task storage t) private {
+        if (blockhash(t.seedBlock) == bytes32(0)) _nextProvider(taskId, t, address(0), RefundReason.NoProvider);
+        else _refund(taskId, t, RefundReason.NoProvider);
+    }
+
+    /// @dev After a timeout, a decline or an expired draw (`previous` already unlocked, or zero):
+    /// schedules the draw of reassignment number `reassignments + 1` from the hash of the next block (never
+    /// `previous`), or refunds the requester in full with `reason` when the reassignments are used up or no other
+    /// provider serves the model.
     function _nextProvider(uint256 taskId, Task storage t, address previous, RefundReason reason) private {
         uint256 attempt = uint256(t.reassignments) + 1;
         Params storage p = _paramsOf[t.paramsVersion];
-        if (attempt <= p.maxReassignments) {
-            address next =
-                registry.drawProvider(t.modelId, _providerSeed(taskId, attempt), previous, block.number - 1);
-            if (next != address(0)) {
-                t.reassignments = uint8(attempt);
-                t.provider = next;
-                t.answerDeadline = uint40(block.number + p.answerWindow);
-                _lockOne(next);
-                emit ProviderAssigned(taskId, next, t.answerDeadline);
-                return;
-            }
+        // No other provider serves the model now: another draw would select nobody, so the requester gets its fee
+        // back at once (this reads the live pool; the draw itself reads the pool of the block before its seed).
+        if (attempt > p.maxReassignments || registry.otherProviders(t.modelId, previous) == 0) {
+            _refund(taskId, t, reason);
+            return;
         }
-        _refund(taskId, t, reason);
-    }
-
-    function _lockOne(address account) private {
-        address[] memory one = new address[](1);
-        one[0] = account;
-        registry.lock(one);
+        uint256 seedBlock = block.number + 1;
+        uint256 deadline = seedBlock + p.answerWindow;
+        t.reassignments = uint8(attempt);
+        t.provider = address(0);
+        t.seedBlock = uint40(seedBlock);
+        t.answerDeadline = uint40(deadline);
+        _excludedProvider[taskId] = previous;
+        emit ProviderDrawScheduled(taskId, attempt, seedBlock, deadline);
     }
 }

@@ -29,17 +29,17 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint8 reassignments;
         uint8 committeeSize;
         uint8 revealedCount;
-        uint40 answerDeadline;
-        uint40 seedBlock;
+        uint8 committedCount; // commits of the current round: at k, reveals may start before commitEnd
+        uint40 seedBlock; // while Assigned: seed of the provider draw; from Answered on: seed of the committee draw
         uint40 commitEnd;
         uint40 revealEnd;
         uint40 drawDeadline;
         uint16 paramsVersion; // the parameters this task was created under (all of its steps use them)
-        address requester; // slot 1
-        uint40 drawBlock;
+        address requester; // slot 1: what the provider phase reads besides slot 0
+        uint40 answerDeadline;
         uint16 consensus;
         uint40 createdBlock;
-        address provider; // slot 2
+        address provider; // slot 2; zero while the draw of the current attempt is pending
         uint96 fee;
         bytes32 modelId;
         bytes32 evaluatorId;
@@ -77,6 +77,9 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     mapping(address account => uint256 amount) public claimable;
     /// @inheritdoc ITaskMarket
     uint256 public paramsVersion;
+    /// @inheritdoc ITaskMarket
+    /// @dev Of the current parameters, computed by SettlementMath when they are set.
+    uint256 public maxTaskLifetime;
     /// @dev Every parameter set governance ever made, by version (a task keeps the version it was created under).
     mapping(uint256 version => Params) internal _paramsOf;
     mapping(uint256 taskId => Task) internal _tasks;
@@ -85,6 +88,8 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// @dev Keyed by (round << 8 | index); SENTINEL until the member commits.
     mapping(uint256 taskId => mapping(uint256 roundIndex => bytes32 commitment)) internal _commitments;
     mapping(uint256 taskId => mapping(address validator => bool reported)) internal _equivocationReported;
+    /// @dev The provider the pending draw must not select (the one that timed out or declined the last attempt).
+    mapping(uint256 taskId => address provider) internal _excludedProvider;
 
     // ---------------------------------------------------------------- settlement
 
@@ -178,9 +183,12 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         v.reassignments = t.reassignments;
         v.committeeSize = t.committeeSize;
         v.revealedCount = t.revealedCount;
+        v.committedCount = t.committedCount;
         v.answerDeadline = t.answerDeadline;
         v.seedBlock = t.seedBlock;
-        v.drawBlock = t.drawBlock;
+        // Not stored (its slot went to the commit count): the current round's commit window ends commitWindow
+        // blocks after its draw.
+        if (t.commitEnd != 0) v.drawBlock = t.commitEnd - _paramsOf[t.paramsVersion].commitWindow;
         v.commitEnd = t.commitEnd;
         v.revealEnd = t.revealEnd;
         v.drawDeadline = t.drawDeadline;
@@ -213,11 +221,6 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         returns (bytes32)
     {
         return Commitments.commitment(score, salt, validator, taskId, round, address(this));
-    }
-
-    /// @inheritdoc ITaskMarket
-    function maxTaskLifetime() external view returns (uint256) {
-        return MarketParams.maxTaskLifetime(_paramsOf[paramsVersion]);
     }
 
     // ---------------------------------------------------------------- internal
@@ -351,6 +354,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint256 version = _paramsOf[0].committeeSize == 0 ? 0 : paramsVersion + 1;
         if (version > type(uint16).max) revert ParameterOutOfBounds("paramsVersion", version);
         paramsVersion = version;
+        maxTaskLifetime = lifetime;
         _paramsOf[version] = p;
         emit ParamsSet(p);
     }

@@ -31,12 +31,15 @@ export class DeploymentError extends Error {
   }
 }
 
-/** Same formula as MarketParams.maxTaskLifetime in Solidity. */
+/** Blocks a provider draw stays provable (the EVM keeps 256 block hashes): MarketParams.DRAW_HORIZON. */
+export const DRAW_HORIZON = 256n;
+
+/** Same formula as MarketParams.maxTaskLifetime in Solidity (never below DRAW_HORIZON + 1). */
 export function maxTaskLifetime(p: MarketParams): bigint {
-  return (
-    BigInt(p.maxReassignments + 1) * BigInt(p.answerWindow + 1) +
-    BigInt(p.maxRounds) * BigInt(p.drawWindow + p.commitWindow + p.revealWindow + 3)
-  );
+  const lifetime =
+    BigInt(p.maxReassignments + 1) * BigInt(p.answerWindow + 2) +
+    BigInt(p.maxRounds) * BigInt(p.drawWindow + p.commitWindow + p.revealWindow + 3);
+  return lifetime > DRAW_HORIZON ? lifetime : DRAW_HORIZON + 1n;
 }
 
 /**

@@ -146,6 +146,40 @@ interface IStakeRegistry {
     /// @notice Task market only: adds one lock to each staker (assigned to an open task).
     function lock(address[] calldata stakers) external;
 
+    /// @notice Task market only: draws the provider of attempt `attempt` of task `taskId` as `providerDraw` does
+    /// and adds one lock to it.
+    /// @return provider The drawn and locked provider, or the zero address when `providerDraw` gives none.
+    function assignProvider(bytes32 modelId, uint256 seedBlock, uint256 taskId, uint256 attempt, address exclude)
+        external
+        returns (address provider);
+
+    /// @notice The provider drawn for attempt `attempt` of task `taskId` on `modelId`: stake-weighted with seed
+    /// keccak256(abi.encode(blockhash(seedBlock), taskId, attempt)), never `exclude`, over the model's pool at the
+    /// end of block `seedBlock - 1` (fixed before the hash existed).
+    /// @return provider The provider, or the zero address when the hash of `seedBlock` is not known (not yet
+    /// mined, or older than 256 blocks) or nobody is eligible.
+    function providerDraw(bytes32 modelId, uint256 seedBlock, uint256 taskId, uint256 attempt, address exclude)
+        external
+        view
+        returns (address provider);
+
+    /// @notice Task market only: draws the committee of round `round` of task `taskId` (k validators running
+    /// `evaluatorId`, never `exclude`) with seed keccak256(abi.encode(blockhash(seedBlock), taskId, round)) over
+    /// the pool at the end of block `seedBlock - 1`, as `drawCommittee` does, and adds one lock to each member.
+    /// @return members The locked members, or an empty array when the hash of `seedBlock` is not known (not yet
+    /// mined, or older than 256 blocks) or fewer than k validators were eligible.
+    function assignCommittee(
+        bytes32 evaluatorId,
+        uint256 seedBlock,
+        uint256 taskId,
+        uint256 round,
+        uint256 k,
+        address exclude
+    ) external returns (address[] memory members);
+
+    /// @notice Number of providers of `modelId` that could be drawn now, `exclude` not counted.
+    function otherProviders(bytes32 modelId, address exclude) external view returns (uint256);
+
     /// @notice Task market only: removes one lock from each staker (its task settled).
     function unlock(address[] calldata stakers) external;
 

@@ -56,8 +56,9 @@ interface ITaskMarket {
         uint8 reassignments;
         uint8 committeeSize;
         uint8 revealedCount;
-        uint64 answerDeadline;
-        uint64 seedBlock;
+        uint8 committedCount; // members of the current round that committed (all k: reveals may start)
+        uint64 answerDeadline; // while Assigned: last block the provider of this attempt may answer
+        uint64 seedBlock; // while Assigned: the block whose hash draws the provider; later: the committee's seed block
         uint64 drawBlock;
         uint64 commitEnd;
         uint64 revealEnd;
@@ -119,8 +120,14 @@ interface ITaskMarket {
         uint256 fee,
         bytes prompt
     );
-    /// @notice Emitted when `provider` is assigned and must answer by block `answerDeadline`.
+    /// @notice Emitted when the provider drawn for the task is materialized (locked) at the first touch of the task
+    /// after its seed block (answer, decline, reassign or assignProvider); it must answer by block `answerDeadline`,
+    /// which was fixed when the draw was scheduled (see `assignedProvider` to learn the provider before this event).
     event ProviderAssigned(uint256 indexed taskId, address indexed provider, uint256 answerDeadline);
+    /// @notice Emitted when a reassignment or decline schedules the draw of provider attempt `attempt` from the hash
+    /// of block `seedBlock`; its provider must answer by block `answerDeadline`. The first draw (attempt 0) is
+    /// scheduled by createTask without this event: its seed block is `createdBlock + 1`.
+    event ProviderDrawScheduled(uint256 indexed taskId, uint256 attempt, uint256 seedBlock, uint256 answerDeadline);
     /// @notice Emitted when the assigned `provider` declined the task before its deadline (no slash).
     event ProviderDeclined(uint256 indexed taskId, address indexed provider);
     /// @notice Emitted when `provider` missed its deadline and lost `slashed` tokens.
@@ -134,7 +141,7 @@ interface ITaskMarket {
         string uri
     );
     /// @notice Emitted when the committee of `round` is drawn; commits are accepted until block `commitEnd`,
-    /// reveals from `commitEnd + 1` to `revealEnd`.
+    /// reveals as soon as every member committed (or from `commitEnd + 1`) until `revealEnd`.
     event CommitteeDrawn(
         uint256 indexed taskId,
         uint256 round,
@@ -200,6 +207,10 @@ interface ITaskMarket {
     error UnknownTask(uint256 taskId);
     /// @notice Thrown when the task is not in the state the call needs.
     error InvalidStatus(uint256 taskId, Status status);
+    /// @notice Thrown when the provider of the task cannot be known yet: the hash of block `seedBlock` does not exist.
+    error ProviderNotDrawnYet(uint256 taskId, uint256 seedBlock);
+    /// @notice Thrown for a commitment equal to the reserved "not committed" marker bytes32(uint256(1)).
+    error ReservedCommitment();
     /// @notice Thrown when someone other than the assigned provider answers.
     error NotAssignedProvider(uint256 taskId, address caller);
     /// @notice Thrown when the provider answers after its deadline.
@@ -222,7 +233,8 @@ interface ITaskMarket {
     error AlreadyCommitted(uint256 taskId, address validator);
     /// @notice Thrown when a member reveals without a commitment.
     error NotCommitted(uint256 taskId, address validator);
-    /// @notice Thrown when a reveal arrives before the reveal phase opens (block `revealStart`).
+    /// @notice Thrown when a reveal arrives before the reveal phase opens: before every member committed and before
+    /// block `revealStart` (commitEnd + 1).
     error RevealTooEarly(uint256 taskId, uint256 revealStart);
     /// @notice Thrown when a reveal arrives after the reveal phase.
     error RevealPhaseClosed(uint256 taskId, uint256 revealEnd);
@@ -258,24 +270,35 @@ interface ITaskMarket {
     /// @notice Thrown for a zero address where one is required.
     error ZeroAddress();
 
-    /// @notice Escrows `fee` (transferFrom, approve first) for a task on `modelId` judged by `evaluatorId`, and
-    /// assigns a provider drawn stake-weighted from a seed mixing block.prevrandao.
+    /// @notice Escrows `fee` (transferFrom, approve first) for a task on `modelId` judged by `evaluatorId`. Draws
+    /// nothing: the provider is drawn later from the hash of the next block over the model's pool as it is at the end
+    /// of this block (see `assignedProvider`), so the requester cannot choose it and the gas of this call does not
+    /// depend on block randomness or pool contents. Its answer deadline is `createdBlock + 1 + answerWindow`.
     /// @return taskId The new task's id (ids start at 1).
     function createTask(bytes32 modelId, bytes32 evaluatorId, uint256 fee, bytes calldata prompt)
         external
         returns (uint256 taskId);
 
-    /// @notice After the answer deadline: slashes the late provider and assigns another one, or refunds the
-    /// requester after `maxReassignments`. Anyone may call.
+    /// @notice After the answer deadline: slashes the late provider (materializing its draw) and schedules the
+    /// draw of another one, or refunds the requester after `maxReassignments`. Anyone may call. When the draw can no
+    /// longer be proven (its seed hash is older than 256 blocks) nobody is slashed and the next attempt is scheduled
+    /// the same way; when it found nobody (no other provider was in the pool) the requester is refunded in full.
     function reassign(uint256 taskId) external;
 
-    /// @notice Assigned provider only: submits the answer as `output` bytes (required, non-empty) with their
-    /// keccak256 `outputHash` (checked on chain); `uri` is optional metadata, never what validators score.
+    /// @notice Materializes (draws and locks) the provider of the task's current attempt once its seed block
+    /// exists; anyone may call. A draw that found nobody refunds the requester in full (NoProvider); one that can no
+    /// longer be proven schedules the next attempt, without slash (as `reassign` does). Does nothing when the
+    /// provider is already materialized.
+    function assignProvider(uint256 taskId) external;
+
+    /// @notice Drawn provider only (see `assignedProvider`; its draw is materialized by this call): submits the
+    /// answer as `output` bytes (required, non-empty) with their keccak256 `outputHash` (checked on chain); `uri` is
+    /// optional metadata, never what validators score.
     function submitAnswer(uint256 taskId, bytes32 outputHash, bytes calldata output, string calldata uri) external;
 
-    /// @notice Assigned provider only, before its answer deadline: gives the task up without slash (for a prompt
-    /// it cannot answer). Another provider is drawn (never the decliner; counts as a reassignment) or, when none
-    /// is left, the requester is refunded in full with RefundReason.Declined.
+    /// @notice Drawn provider only, before its answer deadline: gives the task up without slash (for a prompt
+    /// it cannot answer). The draw of another provider is scheduled (never the decliner; counts as a
+    /// reassignment) or, when none is left, the requester is refunded in full with RefundReason.Declined.
     function declineTask(uint256 taskId) external;
 
     /// @notice Draws the committee of the current round from the hash of the block after the answer (or after the
@@ -288,7 +311,8 @@ interface ITaskMarket {
     /// @notice Committee member `index` commits `commitment` (see `computeCommitment`) during the commit phase.
     function commit(uint256 taskId, uint256 index, bytes32 commitment) external;
 
-    /// @notice Committee member `index` reveals `score` and `salt` during the reveal phase.
+    /// @notice Committee member `index` reveals `score` and `salt` during the reveal phase: once every member of
+    /// the round committed, or after `commitEnd`, until `revealEnd`.
     function reveal(uint256 taskId, uint256 index, uint256 score, bytes32 salt) external;
 
     /// @notice Relays signed commits atomically (one bad item reverts the batch; RelayBatcher skips bad items).
@@ -341,6 +365,11 @@ interface ITaskMarket {
 
     /// @notice The parameters of `version` (a task runs under the version in its `paramsVersion`).
     function paramsAt(uint256 version) external view returns (Params memory);
+
+    /// @notice The provider of the task: the materialized one, or while Assigned the one the pending draw selects
+    /// (the zero address before the seed block exists, when the seed hash is gone, when the draw finds nobody, or for
+    /// an unknown task).
+    function assignedProvider(uint256 taskId) external view returns (address);
 
     /// @notice Task `taskId` (reverts UnknownTask).
     function task(uint256 taskId) external view returns (TaskView memory);

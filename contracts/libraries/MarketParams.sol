@@ -13,6 +13,12 @@ library MarketParams {
     uint256 internal constant MAX_WINDOW = 50_400;
     /// @notice Largest minimum fee (10^9 tokens of 18 decimals): governance cannot price every requester out.
     uint256 internal constant MAX_MIN_FEE = 1e27;
+    /// @notice Blocks a provider draw stays provable: the EVM keeps the hashes of the last 256 blocks only.
+    uint256 internal constant DRAW_HORIZON = 256;
+    /// @notice Largest answer window: the deadline of a provider attempt lies at least 64 blocks before its draw
+    /// becomes unprovable, so an honest provider always answers, and a keeper can reassign a late one, while the
+    /// seed hash still exists (docs/PROTOCOL.md, "Deferred provider draw").
+    uint256 internal constant MAX_ANSWER_WINDOW = 192;
     /// @notice Largest prompt or output carried in calldata, in bytes.
     uint256 internal constant MAX_PAYLOAD_BYTES = 131_072;
 
@@ -61,7 +67,7 @@ library MarketParams {
         _check("providerTimeoutPenaltyBps", p.providerTimeoutPenaltyBps, 1_000, 100_000);
         _check("equivocationSlashBps", p.equivocationSlashBps, 1_000, 10_000);
         _check("reporterBountyBps", p.reporterBountyBps, 0, 5_000); // self-reporting must stay a loss
-        _check("answerWindow", p.answerWindow, 1, MAX_WINDOW);
+        _check("answerWindow", p.answerWindow, 1, MAX_ANSWER_WINDOW);
         _check("commitWindow", p.commitWindow, 1, MAX_WINDOW);
         _check("revealWindow", p.revealWindow, 1, MAX_WINDOW);
         _check("drawWindow", p.drawWindow, 1, MAX_WINDOW);
@@ -70,13 +76,16 @@ library MarketParams {
         _check("minFee", p.minFee, 1, MAX_MIN_FEE);
     }
 
-    /// @notice Blocks from creation to the last settlement when every step happens as soon as it can:
-    /// each provider attempt takes answerWindow + 1 blocks (the reassign call comes one block after the deadline);
+    /// @notice Blocks the unstake cooldown must exceed. The task life when every step happens as soon as it can:
+    /// each provider attempt takes answerWindow + 2 blocks (the seed block, the window, then the reassign call);
     /// each round takes up to drawWindow + 2 blocks until a committee is drawn (waiting for a pool that is too
-    /// small), commitWindow + revealWindow blocks of phases and 1 block for the finalize call.
-    function maxTaskLifetime(ITaskMarket.Params memory p) internal pure returns (uint256) {
-        return (uint256(p.maxReassignments) + 1) * (uint256(p.answerWindow) + 1)
+    /// small), commitWindow + revealWindow blocks of phases and 1 block for the finalize call. Never less than
+    /// DRAW_HORIZON + 1: a drawn provider can be held to its draw (locked and slashed) for as long as the draw is
+    /// provable, even when nobody touches the task at once, so it must not be able to withdraw before that.
+    function maxTaskLifetime(ITaskMarket.Params memory p) internal pure returns (uint256 lifetime) {
+        lifetime = (uint256(p.maxReassignments) + 1) * (uint256(p.answerWindow) + 2)
             + uint256(p.maxRounds) * (uint256(p.drawWindow) + uint256(p.commitWindow) + uint256(p.revealWindow) + 3);
+        if (lifetime <= DRAW_HORIZON) lifetime = DRAW_HORIZON + 1;
     }
 
     function _check(string memory name, uint256 value, uint256 min, uint256 max) private pure {

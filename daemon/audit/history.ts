@@ -119,8 +119,11 @@ export function buildTaskRecords(marketLogs: Log[], registryLogs: Log[], params:
     const task = taskId === undefined ? undefined : tasks.get(taskId);
     if (task === undefined) continue;
     switch (log.eventName) {
-      case "ProviderAssigned":
+      case "ProviderAssigned": // materialized at the first touch after the draw's seed block (answer, decline, reassign)
         task.provider = log.args.provider;
+        break;
+      case "ProviderDrawScheduled": // a new attempt: its provider is known once someone materializes the draw
+        task.provider = "0x0000000000000000000000000000000000000000";
         break;
       case "ProviderTimedOut":
         task.timeouts.push({ provider: log.args.provider, slashed: log.args.slashed });

@@ -4,7 +4,7 @@ import type { DaemonContext } from "../runtime/context.ts";
 import { createLogWatcher, type LogWatcher, type WatcherEvent } from "../chain/watcher.ts";
 import { TransactionRevertedError, ExpectedEventMissingError } from "../chain/errors.ts";
 import type { SentTransaction } from "../chain/sender.ts";
-import { evaluatorRegistryAbi, mockERC20Abi, taskMarketAbi } from "../../sdk/contracts.ts";
+import { evaluatorRegistryAbi, mockERC20Abi, stakeRegistryAbi, taskMarketAbi } from "../../sdk/contracts.ts";
 import { readDeploymentManifest, type DeploymentManifest } from "../../sdk/deployment.ts";
 import { taskMarketDomain } from "../../sdk/eip712.ts";
 
@@ -16,7 +16,7 @@ export type TaskView = ContractFunctionReturnType<typeof taskMarketAbi, "view", 
 /** One ITaskMarket.MemberView (a committee seat), derived from the ABI. */
 export type MemberView = ContractFunctionReturnType<typeof taskMarketAbi, "view", "committee">[number];
 
-export type MarketFunction = "reassign" | "declineTask" | "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
+export type MarketFunction = "reassign" | "assignProvider" | "declineTask" | "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
 
 /** The deployment a role works against: addresses, EIP-712 domain, typed reads and one way to send. */
 export interface Market {
@@ -24,6 +24,10 @@ export interface Market {
   address: Address;
   domain: TypedDataDomain;
   task(taskId: bigint): Promise<TaskView>;
+  /** The provider drawn for the task's current attempt (zero before its seed block is in the head, see ITaskMarket). */
+  assignedProvider(taskId: bigint): Promise<Address>;
+  /** The models `provider` is registered for on chain (StakeRegistry.modelsOf). */
+  modelsOf(provider: Address): Promise<readonly Hex[]>;
   committee(taskId: bigint, round: number): Promise<readonly MemberView[]>;
   claimable(account: Address): Promise<bigint>;
   evaluatorActive(id: Hex): Promise<boolean>;
@@ -54,6 +58,9 @@ export function openMarket(ctx: MarketContext): Market {
     address,
     domain: taskMarketDomain(manifest.chainId, address),
     task: (taskId) => read<TaskView>("task", [taskId]),
+    assignedProvider: (taskId) => read<Address>("assignedProvider", [taskId]),
+    modelsOf: (provider) =>
+      client.readContract({ address: manifest.contracts.stakeRegistry, abi: stakeRegistryAbi, functionName: "modelsOf", args: [provider] }),
     committee: (taskId, round) => read<readonly MemberView[]>("committee", [taskId, BigInt(round)]),
     claimable: (account) => read<bigint>("claimable", [account]),
     maxOutputBytes: async () => (await read<{ maxOutputBytes: number }>("params")).maxOutputBytes,

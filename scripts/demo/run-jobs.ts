@@ -1,6 +1,6 @@
 // The requester's side of the demo: posts jobs through the SDK, follows the market's events for live progress,
 // asks for a reassignment when an assigned provider lets its answer window pass, and waits until every job settled.
-import { formatUnits, type Address } from "viem";
+import { formatUnits, zeroAddress, type Address } from "viem";
 import type { MarketEvent } from "../../sdk/client/events.ts";
 import { createPoqClient, type JobResult, type PoqClient } from "../../sdk/client.ts";
 import { getProtocolContracts, RefundReason } from "../../sdk/contracts.ts";
@@ -85,7 +85,7 @@ export async function runJobs(demo: DemoNetwork, o: RunJobsOptions): Promise<Run
     const taskId = "taskId" in event.args ? (event.args.taskId as bigint | undefined) : undefined;
     if (taskId === undefined || settled(taskId)) return;
     switch (event.eventName) {
-      case "ProviderAssigned":
+      case "ProviderDrawScheduled": // a reassignment: a new provider is drawn, with its own deadline
         stage.set(taskId, "assigned");
         deadlines.set(taskId, event.args.answerDeadline!);
         break;
@@ -117,18 +117,30 @@ export async function runJobs(demo: DemoNetwork, o: RunJobsOptions): Promise<Run
   const budget = o.fee * BigInt(o.jobs * 2);
   await waitOk(net.chain.publicClient, await contracts.token.write.approve([net.manifest.contracts.taskMarket, budget]), "approve fees");
 
-  // Jobs are assigned stake-weighted at random. The comparison between providers needs each to have served,
-  // so when the first --jobs happened to go to one provider, more are posted (at most --jobs more) until both have.
+  // Jobs are drawn to providers stake-weighted at random, from the hash of the block after each creation. The
+  // comparison between providers needs each to have served, so when the first --jobs happened to go to one
+  // provider, more are posted (at most --jobs more) until both have.
   const assignedTo = new Map<string, number>();
+  const undrawn = new Set<bigint>();
+  const tallyDraws = async () => {
+    for (const id of undrawn) {
+      const drawn = await contracts.taskMarket.read.assignedProvider([id]);
+      if (drawn === zeroAddress) continue; // its seed block is not in the head yet
+      undrawn.delete(id);
+      assignedTo.set(drawn.toLowerCase(), (assignedTo.get(drawn.toLowerCase()) ?? 0) + 1);
+    }
+  };
   const post = async (i: number) => {
     const posted = await client.postJob({ model: DEMO_MODEL, prompt: questionAt(i), fee: o.fee, approve: "none" });
     taskIds.push(posted.taskId);
-    assignedTo.set(posted.provider.toLowerCase(), (assignedTo.get(posted.provider.toLowerCase()) ?? 0) + 1);
+    undrawn.add(posted.taskId);
+    deadlines.set(posted.taskId, posted.answerDeadline);
     report();
     return posted.taskId;
   };
   let extraJobs = 0;
   for (let i = 0; i < o.jobs * 2; i++) {
+    await tallyDraws();
     const everyoneServed = providers.every((p) => (assignedTo.get(p.address.toLowerCase()) ?? 0) > 0);
     if (i >= o.jobs && everyoneServed) break;
     if (i >= o.jobs) extraJobs++;
@@ -147,11 +159,10 @@ export async function runJobs(demo: DemoNetwork, o: RunJobsOptions): Promise<Run
       for (const id of taskIds) {
         const answerDeadline = deadlines.get(id);
         if ((stage.get(id) ?? "assigned") !== "assigned" || answerDeadline === undefined || head <= answerDeadline) continue;
-        deadlines.delete(id); // the next ProviderAssigned (if any) sets the new deadline
+        deadlines.delete(id); // the next ProviderDrawScheduled (if any) sets the new deadline
         try {
-          // The redraw depends on block.prevrandao: leave gas headroom over the estimate.
-          const gas = (await contracts.taskMarket.estimateGas.reassign([id], { account: requester.account })) * 13n / 10n;
-          await waitOk(net.chain.publicClient, await contracts.taskMarket.write.reassign([id], { gas }), `reassign ${id}`);
+          // The late provider's draw reads a past block only: the estimate is exact.
+          await waitOk(net.chain.publicClient, await contracts.taskMarket.write.reassign([id]), `reassign ${id}`);
           reassignments++;
         } catch (error) {
           o.onLine(`job ${id}: reassign not possible (${(error as Error).message.split("\n")[0]})`);

@@ -7,6 +7,8 @@
  *
  * Reveals: every strategy reveals except the selective revealer, which waits for the others' reveals and
  * withholds its own whenever the outcome would not pay it (its score is outside the tolerance of the consensus).
+ * Reveals open as soon as every member committed (or after the commit window): the selective revealer can still
+ * reveal last, so opening early changes nothing here; no score is public before every commitment is fixed.
  * A non-revealer pays the contracts' non-reveal penalty (a multiple of its seat's share); below quorum the round
  * pays nobody (the contract rolls it to a new committee; the simulator does not replay it).
  */

@@ -1,4 +1,4 @@
-import { bytesToHex, parseEventLogs, stringToBytes, type Address, type Hex, type PublicClient } from "viem";
+import { bytesToHex, parseEventLogs, stringToBytes, type Hex, type PublicClient } from "viem";
 import { getProtocolContracts, taskMarketAbi, type SigningWalletClient } from "../contracts.ts";
 import type { DeploymentManifest } from "../deployment.ts";
 import { modelId as modelIdOf } from "../model-id.ts";
@@ -15,7 +15,6 @@ import {
 
 /** The market stores fees in 96 bits (ITaskMarket.FeeTooLarge). */
 const MAX_FEE = (1n << 96n) - 1n;
-const GAS_HEADROOM_PERCENT = 130n;
 
 export interface PostJobParameters {
   /** Model NAME as providers register it (on-chain id = modelId(name), sdk/model-id.ts). */
@@ -35,8 +34,13 @@ export interface PostJobParameters {
 
 export interface PostJobReturnType {
   taskId: bigint;
-  /** Provider the market assigned at creation. */
-  provider: Address;
+  /**
+   * The block whose hash draws the provider (the block after the creation): `getTask(taskId).provider` names it
+   * once that block exists. Nobody, the requester included, can know or choose it at creation.
+   */
+  seedBlock: bigint;
+  /** Last block the drawn provider may answer in. */
+  answerDeadline: bigint;
   modelId: Hex;
   evaluatorId: Hex;
   transactionHash: Hex;
@@ -92,21 +96,17 @@ export async function postJob(
   }
 
   const args = [modelId, evaluatorId, p.fee, bytesToHex(prompt)] as const;
-  // The provider draw depends on block.prevrandao, so the gas used in the block that includes the transaction
-  // differs from the estimate made against the previous one: leave headroom.
-  const estimate = await taskMarket.estimateGas.createTask(args, { account: wallet.account });
-  const hash = await taskMarket.write.createTask(args, { gas: (estimate * GAS_HEADROOM_PERCENT) / 100n });
+  // createTask draws nothing, so its gas does not depend on the block that includes it: viem's estimate is exact.
+  const hash = await taskMarket.write.createTask(args);
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new TransactionFailedError("createTask", hash, "reverted");
   const ours = receipt.logs.filter((l) => l.address.toLowerCase() === manifest.contracts.taskMarket.toLowerCase());
   const [created] = parseEventLogs({ abi: taskMarketAbi, logs: ours, eventName: "TaskCreated" });
-  const [assigned] = parseEventLogs({ abi: taskMarketAbi, logs: ours, eventName: "ProviderAssigned" });
-  if (created === undefined || assigned === undefined) {
-    throw new TransactionFailedError("createTask", hash, "the receipt has no TaskCreated/ProviderAssigned event");
-  }
+  if (created === undefined) throw new TransactionFailedError("createTask", hash, "the receipt has no TaskCreated event");
   return {
     taskId: created.args.taskId,
-    provider: assigned.args.provider,
+    seedBlock: receipt.blockNumber + 1n,
+    answerDeadline: receipt.blockNumber + 1n + BigInt(params.answerWindow),
     modelId,
     evaluatorId,
     transactionHash: hash,

@@ -15,6 +15,10 @@ export interface TaskInfo {
   status: TaskStatusName;
   round: number;
   requester: Address;
+  /**
+   * The provider of the current attempt: materialized, or the one its pending draw selects (the zero address until
+   * the attempt's seed block is in the chain, or when the draw can no longer select anyone).
+   */
   provider: Address;
   fee: bigint;
   modelId: Hex;
@@ -86,14 +90,15 @@ async function assertTaskExists(manifest: DeploymentManifest, publicClient: Publ
 
 export async function getTask(manifest: DeploymentManifest, publicClient: PublicClient, taskId: bigint): Promise<TaskInfo> {
   await assertTaskExists(manifest, publicClient, taskId);
-  const t = await getTaskMarket(manifest.contracts.taskMarket, { public: publicClient }).read.task([taskId]);
+  const market = getTaskMarket(manifest.contracts.taskMarket, { public: publicClient });
+  const [t, provider] = await Promise.all([market.read.task([taskId]), market.read.assignedProvider([taskId])]);
   const status = STATUS_NAMES[t.status] ?? "Assigned";
   return {
     taskId,
     status,
     round: t.round,
     requester: t.requester,
-    provider: t.provider,
+    provider,
     fee: t.fee,
     modelId: t.modelId,
     evaluatorId: t.evaluatorId,

@@ -14,8 +14,7 @@ describe("issue 10.1: forced abstention", () => {
   it("a URI-only answer (which validators would refuse to score) is rejected on chain", async () => {
     const env = await setupProtocol({ providers: 1, validators: 5 });
     const taskId = await env.createTask();
-    const t = await env.read.market.read.task([taskId]);
-    const provider = env.as(env.walletOf(t.provider)).market;
+    const provider = env.as(env.walletOf(await env.providerOf(taskId))).market;
     const hash = keccak256(toHex("an answer hidden behind a link"));
     // Before the fix this was accepted, every member abstained and all were slashed.
     await expectRevert(provider.write.submitAnswer([taskId, hash, "0x", "https://attacker.example/answer"]), "AnswerBytesRequired");
@@ -29,19 +28,22 @@ describe("issue 10.1: forced abstention", () => {
     const stakes = async () =>
       Promise.all(env.providers.map(async (p) => (await env.read.registry.read.stakeInfo([p.account.address])).amount));
     const before = await stakes();
-    const first = await env.read.market.read.task([taskId]);
+    const first = await env.providerOf(taskId);
     await expectRevert(env.as(env.requester).market.write.declineTask([taskId]), "NotAssignedProvider");
-    let receipt = await env.wait(await env.as(env.walletOf(first.provider)).market.write.declineTask([taskId]));
+    let receipt = await env.wait(await env.as(env.walletOf(first)).market.write.declineTask([taskId]));
     const [declined] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "ProviderDeclined" });
-    assert.equal(getAddress(declined.args.provider), getAddress(first.provider));
-    const second = await env.read.market.read.task([taskId]);
-    assert.notEqual(getAddress(second.provider), getAddress(first.provider), "the decliner is never drawn again at once");
-    assert.equal(second.reassignments, 1);
-    assert.equal((await env.read.registry.read.stakeInfo([first.provider])).locks, 0);
-    receipt = await env.wait(await env.as(env.walletOf(second.provider)).market.write.declineTask([taskId]));
-    const third = await env.read.market.read.task([taskId]);
-    assert.equal(getAddress(third.provider), getAddress(first.provider)); // only two providers serve the model
-    receipt = await env.wait(await env.as(env.walletOf(third.provider)).market.write.declineTask([taskId]));
+    assert.equal(getAddress(declined.args.provider), getAddress(first));
+    const [scheduled] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "ProviderDrawScheduled" });
+    assert.equal(scheduled.args.attempt, 1n);
+    assert.equal(scheduled.args.seedBlock, receipt.blockNumber + 1n, "the next provider is drawn from a later hash");
+    const second = await env.providerOf(taskId);
+    assert.notEqual(getAddress(second), getAddress(first), "the decliner is never drawn again at once");
+    assert.equal((await env.read.market.read.task([taskId])).reassignments, 1);
+    assert.equal((await env.read.registry.read.stakeInfo([first])).locks, 0);
+    receipt = await env.wait(await env.as(env.walletOf(second)).market.write.declineTask([taskId]));
+    const third = await env.providerOf(taskId);
+    assert.equal(getAddress(third), getAddress(first)); // only two providers serve the model
+    receipt = await env.wait(await env.as(env.walletOf(third)).market.write.declineTask([taskId]));
     const [refund] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskRefunded" });
     assert.equal(refund.args.reason, RefundReason.Declined);
     assert.equal(refund.args.amount, FEE, "the requester gets its fee back and no answer: it gains nothing");
@@ -53,9 +55,9 @@ describe("issue 10.1: forced abstention", () => {
   it("decline is refused after the deadline (then reassign slashes as before)", async () => {
     const env = await setupProtocol({ providers: 2, validators: 5 });
     const taskId = await env.createTask();
-    const t = await env.read.market.read.task([taskId]);
-    await env.mine(DEFAULT_MARKET_PARAMS.answerWindow);
-    await expectRevert(env.as(env.walletOf(t.provider)).market.write.declineTask([taskId]), "AnswerDeadlinePassed");
+    const provider = await env.providerOf(taskId);
+    await env.toAfterAnswerDeadline(taskId);
+    await expectRevert(env.as(env.walletOf(provider)).market.write.declineTask([taskId]), "AnswerDeadlinePassed");
   });
 
   it("committees are drawn only from validators that run the task's evaluator", async () => {

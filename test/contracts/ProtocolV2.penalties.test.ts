@@ -64,8 +64,8 @@ describe("issue 10.3: penalties fit the harm", () => {
   it("a late provider loses a multiple of the provider pool, not a share of its stake; a task done resets misses", async () => {
     const env = await setupProtocol({ providers: 2, validators: 5 });
     const taskId = await env.createTask(ONE_TOKEN);
-    const first = await env.read.market.read.task([taskId]);
-    await env.mine(DEFAULT_MARKET_PARAMS.answerWindow);
+    const first = { provider: await env.providerOf(taskId) };
+    await env.toAfterAnswerDeadline(taskId);
     const before = (await env.read.registry.read.stakeInfo([first.provider])).amount;
     await env.wait(await env.read.market.write.reassign([taskId]));
     const providerPool = ONE_TOKEN - (ONE_TOKEN * BigInt(DEFAULT_MARKET_PARAMS.validatorPoolBps)) / 10_000n;

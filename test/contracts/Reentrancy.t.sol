@@ -115,6 +115,7 @@ contract ReentrancyTest is TestBase {
             attacker.act(address(market), abi.encodeCall(ITaskMarket.createTask, (MODEL, EVALUATOR, fee, "prompt")));
         id = abi.decode(ret, (uint256));
         bytes memory output = "an answer";
+        vm.roll(block.number + 2); // the provider is drawn from the hash of the block after the creation
         vm.prank(PROVIDER);
         market.submitAnswer(id, keccak256(output), output, "");
         vm.roll(block.number + 2);

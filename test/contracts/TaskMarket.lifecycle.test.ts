@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { getAddress, keccak256, parseEventLogs, toHex } from "viem";
+import { getAddress, keccak256, parseEventLogs, toHex, zeroAddress } from "viem";
 import { RefundReason, TaskStatus, taskMarketAbi } from "../../sdk/contracts.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { aggregate, ConsensusRule, DEFAULT_REWARD_PARAMS, rewardSplit } from "../../sdk/protocol-math.ts";
@@ -13,8 +13,15 @@ describe("TaskMarket life cycle", () => {
     let t = await env.read.market.read.task([taskId]);
     assert.equal(t.status, TaskStatus.Assigned);
     assert.equal(t.fee, FEE);
-    assert.ok(env.providers.some((p) => getAddress(p.account.address) === t.provider));
+    assert.equal(t.provider, zeroAddress, "createTask draws nothing");
+    assert.equal(t.seedBlock, t.createdBlock + 1n);
+    assert.equal(t.answerDeadline, t.createdBlock + 1n + BigInt(DEFAULT_MARKET_PARAMS.answerWindow));
+    await expectRevert(env.as(env.providers[0]).market.write.assignProvider([taskId]), "ProviderNotDrawnYet");
+    const drawn = await env.providerOf(taskId);
+    assert.ok(env.providers.some((p) => getAddress(p.account.address) === drawn));
     await env.answer(taskId);
+    t = await env.read.market.read.task([taskId]);
+    assert.equal(t.provider, drawn, "materialized by its answer");
     await expectRevert(env.read.market.write.drawCommittee([taskId]), "SeedNotReady"); // seed block not yet mined
     const { members } = await env.draw(taskId);
     assert.equal(members.length, 5);
@@ -87,8 +94,7 @@ describe("TaskMarket life cycle", () => {
   it("answer checks: only the provider, before the deadline, hash matches, size capped, not empty", async () => {
     const env = await setupProtocol({ providers: 1, validators: 5 });
     const taskId = await env.createTask();
-    const t = await env.read.market.read.task([taskId]);
-    const provider = env.as(env.walletOf(t.provider)).market;
+    const provider = env.as(env.walletOf(await env.providerOf(taskId))).market;
     const output = toHex("Paris.");
     await expectRevert(
       env.as(env.requester).market.write.submitAnswer([taskId, keccak256(output), output, ""]),
@@ -108,9 +114,9 @@ describe("TaskMarket life cycle", () => {
   it("late provider: slashed, task reassigned, then refunded after maxReassignments", async () => {
     const env = await setupProtocol({ providers: 2, validators: 5, params: { maxReassignments: 1 } });
     const taskId = await env.createTask();
-    const first = await env.read.market.read.task([taskId]);
+    const first = { provider: await env.providerOf(taskId) };
     await expectRevert(env.read.market.write.reassign([taskId]), "AnswerDeadlineNotPassed");
-    await env.mine(DEFAULT_MARKET_PARAMS.answerWindow);
+    await env.toAfterAnswerDeadline(taskId);
     const provider = env.as(env.walletOf(first.provider)).market;
     const output = toHex("late");
     await expectRevert(provider.write.submitAnswer([taskId, keccak256(output), output, ""]), "AnswerDeadlinePassed");
@@ -120,10 +126,9 @@ describe("TaskMarket life cycle", () => {
     const slashed = (providerPool * BigInt(DEFAULT_MARKET_PARAMS.providerTimeoutPenaltyBps)) / 10_000n;
     assert.equal((await env.read.registry.read.stakeInfo([first.provider])).amount, stakeBefore - slashed);
     assert.equal(await env.read.market.read.claimable([env.manifest.treasury]), slashed);
-    const second = await env.read.market.read.task([taskId]);
-    assert.notEqual(second.provider, first.provider);
-    assert.equal(second.reassignments, 1);
-    await env.mine(DEFAULT_MARKET_PARAMS.answerWindow);
+    assert.notEqual(await env.providerOf(taskId), first.provider);
+    assert.equal((await env.read.market.read.task([taskId])).reassignments, 1);
+    await env.toAfterAnswerDeadline(taskId);
     const receipt = await env.wait(await env.read.market.write.reassign([taskId]));
     const [refund] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskRefunded" });
     assert.equal(refund.args.reason, RefundReason.NoProvider);

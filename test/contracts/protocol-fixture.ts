@@ -119,10 +119,27 @@ export async function setupProtocol(options: SetupOptions = {}) {
     await wait(await as(requester).market.write.createTask([MODEL_ID, EVALUATOR_ID, fee, prompt]));
     return read.market.read.taskCount();
   };
+  /**
+   * The provider of the task's current attempt (drawn from the hash of its seed block): mines until a call can
+   * see that hash (an eth_call runs in the context of the head block, whose own hash the EVM does not give), then
+   * reads `assignedProvider`. Nothing is materialized on chain.
+   */
+  const providerOf = async (taskId: bigint): Promise<Address> => {
+    const t = await read.market.read.task([taskId]);
+    const now = await publicClient.getBlockNumber();
+    if (now <= t.seedBlock) await testClient.mine({ blocks: Number(t.seedBlock - now) + 1 });
+    return read.market.read.assignedProvider([taskId]);
+  };
+  /** Mines until the next transaction lands after the answer deadline of the task's current attempt. */
+  const toAfterAnswerDeadline = async (taskId: bigint) => {
+    const t = await read.market.read.task([taskId]);
+    const now = await publicClient.getBlockNumber();
+    if (now < t.answerDeadline) await testClient.mine({ blocks: Number(t.answerDeadline - now) });
+  };
   /** Answers with the assigned provider. */
   const answer = async (taskId: bigint, output: Hex = toHex("Paris.")) => {
-    const t = await read.market.read.task([taskId]);
-    await wait(await as(walletOf(t.provider)).market.write.submitAnswer([taskId, keccak256(output), output, ""]));
+    const provider = await providerOf(taskId);
+    await wait(await as(walletOf(provider)).market.write.submitAnswer([taskId, keccak256(output), output, ""]));
   };
   /** Draws the committee (mining the seed block first) and returns its members in order. */
   const draw = async (taskId: bigint) => {
@@ -194,6 +211,8 @@ export async function setupProtocol(options: SetupOptions = {}) {
     mine,
     blockNumber,
     createTask,
+    providerOf,
+    toAfterAnswerDeadline,
     answer,
     draw,
     commitment,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { createWalletClient, custom, defineChain, keccak256, toHex, type PublicClient } from "viem";
+import { createWalletClient, custom, defineChain, keccak256, toHex, zeroAddress, type PublicClient } from "viem";
 import {
   createPoqClient,
   EvaluatorNotActiveError,
@@ -33,14 +33,19 @@ describe("sdk/client (requester SDK) on the in-process chain", () => {
     await env.wait(await env.as(env.requester).token.write.mint([env.requester.account.address, 100n * FEE]));
   });
 
-  it("postJob approves the fee, creates the task and returns its id and provider; getTask reads it back", async () => {
+  it("postJob approves the fee, creates the task and returns its id and draw; getTask names the drawn provider", async () => {
     const market = env.manifest.contracts.taskMarket;
     await env.wait(await env.as(env.requester).token.write.approve([market, 0n]));
     const posted = await client.postJob({ model: MODEL, prompt: "What is the capital of France?", fee: FEE });
     assert.equal(posted.taskId, await env.read.market.read.taskCount());
-    assert.ok(env.providers.some((p) => p.account.address.toLowerCase() === posted.provider.toLowerCase()));
+    assert.equal(posted.seedBlock, posted.blockNumber + 1n, "drawn from the hash of the next block");
+    assert.equal((await env.read.market.read.task([posted.taskId])).answerDeadline, posted.answerDeadline);
     assert.equal(posted.evaluatorId, EVALUATOR_ID, "defaults to the manifest's active evaluator");
+    assert.equal((await client.getTask(posted.taskId)).provider, zeroAddress, "unknown until the seed block exists");
+    const drawn = await env.providerOf(posted.taskId);
     const task = await client.getTask(posted.taskId);
+    assert.equal(task.provider, drawn);
+    assert.ok(env.providers.some((p) => p.account.address.toLowerCase() === task.provider.toLowerCase()));
     assert.equal(task.status, "Assigned");
     assert.equal(task.fee, FEE);
     assert.equal(task.consensus, undefined);

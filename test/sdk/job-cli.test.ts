@@ -21,12 +21,13 @@ const EVALUATOR = { id: `0x${"ab".repeat(32)}` as const, uri: "test://evaluator"
 describe("poq job post | wait | get (CLI over the requester SDK)", () => {
   let net: Localnet;
   let requester: Actor;
+  let provider: Actor;
   let connection: string[];
   let payer: string[];
 
   before(async () => {
     net = await startLocalnet({ params: { answerWindow: 5 }, evaluators: [EVALUATOR] });
-    const provider = await net.actor("provider");
+    provider = await net.actor("provider");
     await net.stake(provider, { role: "provider", amount: parseEther("1000"), models: [MODEL] });
     requester = await net.actor("requester");
     await mintTokens(net.chain, net.manifest, requester, parseEther("100"));
@@ -46,12 +47,15 @@ describe("poq job post | wait | get (CLI over the requester SDK)", () => {
   it("posts a job (approving the fee), reads it, and waits for its settlement", async () => {
     const posted = await cli(["job", "post", ...connection, ...payer, "--model", MODEL, "--prompt", "Why is the sky blue?", "--fee", "2.5", "--json"]);
     assert.equal(posted.code, 0, posted.err);
-    const { taskId, provider } = JSON.parse(posted.out) as { taskId: string; provider: string };
+    const { taskId, seedBlock } = JSON.parse(posted.out) as { taskId: string; seedBlock: string };
     assert.equal(taskId, "1");
+    // The provider is drawn from the hash of the block after the creation: a read sees it once a later block exists.
+    const head = await net.chain.publicClient.getBlockNumber();
+    await net.chain.testClient.mine({ blocks: Number(BigInt(seedBlock) + 1n - head) });
     const got = await cli(["job", "get", taskId, ...connection]);
     assert.equal(got.code, 0, got.err);
     assert.match(got.out, /status\s+Assigned/);
-    assert.match(got.out, new RegExp(`provider\\s+${provider}`));
+    assert.match(got.out, new RegExp(`provider\\s+${provider.address}`, "i"));
     assert.match(got.out, /fee\s+2\.5 POQ/, "amounts in tokens, not base units");
 
     // Nobody answers: after the answer window anyone may reassign; with no other provider the fee comes back.

@@ -110,7 +110,7 @@ export function registerJobCommands(program: Command, io: CliIo): void {
       const posted = await run(() => client.postJob({ model: opts.model, prompt, fee, evaluatorId: opts.evaluator as `0x${string}` | undefined }));
       if (!opts.wait) {
         if (opts.json) io.out(toJson(posted));
-        else io.out(visibleLines([`task        ${posted.taskId}`, `provider    ${posted.provider}`, `tx          ${posted.transactionHash}`]));
+        else io.out(visibleLines([`task        ${posted.taskId}`, `provider    drawn from block ${posted.seedBlock}, answers by block ${posted.answerDeadline}`, `tx          ${posted.transactionHash}`]));
         return;
       }
       const result = await run(() => client.waitForResult(posted.taskId, { timeoutMs: Number(opts.timeout) * 1000 }));

@@ -1,10 +1,11 @@
-import { keccak256, stringToHex, type Address, type Hex } from "viem";
+import { keccak256, stringToHex, zeroAddress, type Address, type Hex } from "viem";
 import type { Job } from "bullmq";
 import type { DaemonContext } from "../../runtime/context.ts";
 import type { WatcherEvent } from "../../chain/watcher.ts";
 import { ConfigError } from "../../config/load.ts";
 import { BadInputError } from "../../queue/errors.ts";
 import { enqueueOrRerunStep, enqueueStep } from "../../queue/queues.ts";
+import { postpone } from "../../queue/postpone.ts";
 import type { StepJobData } from "../../queue/names.ts";
 import type { Logger } from "../../observe/logger.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
@@ -23,6 +24,11 @@ interface ProviderDeps {
   chat: ChatClient;
   /** On-chain model id (lower-case hex) -> configured model name. */
   modelNames: Map<string, string>;
+  /**
+   * Model ids (lower-case hex) whose new tasks may be drawn for us: the configured ones and those this account is
+   * registered for on chain (a registered model without configuration is still drawn for us: we decline it).
+   */
+  drawnFor: Set<string>;
   log: Logger;
   me: Address;
 }
@@ -72,21 +78,32 @@ async function promptText(deps: ProviderDeps, taskId: bigint, bytes: Hex): Promi
 }
 
 /**
- * Answers one assignment: reads the prompt from the TaskCreated log, asks the model's endpoints (fallback in
- * order), and submits the output with its keccak256 before the deadline. What it cannot answer (model not
- * served, oversize or empty output) goes to cannotAnswer; a passed deadline fails the job at once; endpoint
- * faults are retried.
+ * Answers one provider attempt if it was drawn for us: waits (parked, no attempt spent) until the attempt's seed
+ * block is in the head, asks the market whom the draw selects (`assignedProvider`; nothing is sent for a task drawn
+ * for someone else), then reads the prompt from the TaskCreated log, asks the model's endpoints (fallback in
+ * order), and submits the output with its keccak256 before the deadline (the answer also materializes the draw).
+ * What it cannot answer (model not served, oversize or empty output) goes to cannotAnswer; a passed deadline
+ * fails the job at once; endpoint faults are retried. `job.data.round` is the attempt's seed block.
  */
-async function inferStep(deps: ProviderDeps, job: Job<StepJobData>): Promise<{ txHash?: Hex }> {
+async function inferStep(deps: ProviderDeps, job: Job<StepJobData>, token?: string): Promise<{ txHash?: Hex }> {
   const { ctx, market } = deps;
   const taskId = BigInt(job.data.taskId);
   const log = deps.log.child({ taskId: job.data.taskId });
   const task = await market.task(taskId);
-  if (task.status !== TaskStatus.Assigned || task.provider.toLowerCase() !== deps.me.toLowerCase()) {
-    log.info({ status: task.status }, "assignment no longer ours or already answered; nothing to do");
+  if (task.status !== TaskStatus.Assigned || task.seedBlock !== BigInt(job.data.round)) {
+    log.debug({ status: task.status }, "provider attempt over (answered, reassigned or settled); nothing to do");
     return {};
   }
   const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
+  // A call sees the hash of the seed block once a later block is the head.
+  if (block <= task.seedBlock) return postpone(job, token, ctx.config.chain.pollIntervalMs);
+  const drawn = task.provider === zeroAddress ? await market.assignedProvider(taskId) : task.provider;
+  if (drawn.toLowerCase() !== deps.me.toLowerCase()) {
+    log.debug({ drawn }, "drawn for another provider");
+    return {};
+  }
+  ctx.metrics.tasksSeen.inc({ role: "provider" });
+  log.info({ answerDeadline: String(task.answerDeadline) }, "task drawn for us");
   if (block >= task.answerDeadline) throw new BadInputError(`task ${taskId}: answer deadline ${task.answerDeadline} passed (block ${block})`, { taskId: job.data.taskId });
   const name = deps.modelNames.get(task.modelId.toLowerCase());
   if (name === undefined) return cannotAnswer(deps, taskId, "model-not-served", `model ${task.modelId} is not served by this provider`);
@@ -131,18 +148,26 @@ async function routeEvent(deps: ProviderDeps, keeper: Keeper | undefined, event:
   if (event.type !== "log") return;
   // Any settled task may have paid us; the claim job reads claimable() and does nothing when it is 0.
   if (event.log.eventName === "TaskFinalized") return scheduleClaim(deps.ctx, deps.ctx.config.roles.provider!.claimBatchMs);
-  if (event.log.eventName !== "ProviderAssigned") return;
-  if (String(event.log.args.provider).toLowerCase() !== deps.me.toLowerCase()) return;
-  deps.ctx.metrics.tasksSeen.inc({ role: "provider" });
-  const taskId = String(event.log.args.taskId);
-  deps.log.info({ taskId, txHash: event.log.transactionHash, answerDeadline: String(event.log.args.answerDeadline) }, "task assigned to us");
-  // One job per assignment: `round` carries the deadline block, so a later reassignment to us is a new job.
-  const job = { step: "infer" as const, data: { taskId, round: Number(event.log.args.answerDeadline) } };
-  // An assignment from a block that replaced reorged ones runs again even if its job already finished.
+  // Every provider attempt is announced: the first by TaskCreated (seed block = its block + 1), each later one by
+  // ProviderDrawScheduled. The job finds out (after the seed block) whether the draw selected us.
+  let seedBlock: bigint;
+  if (event.log.eventName === "TaskCreated") {
+    if (!deps.drawnFor.has(String(event.log.args.modelId).toLowerCase())) return;
+    seedBlock = event.log.blockNumber + 1n;
+  } else if (event.log.eventName === "ProviderDrawScheduled") {
+    seedBlock = BigInt(event.log.args.seedBlock as bigint);
+  } else {
+    return;
+  }
+  const job = { step: "infer" as const, data: { taskId: String(event.log.args.taskId), round: Number(seedBlock) } };
+  // An announcement from a block that replaced reorged ones runs again even if its job already finished.
   await (reorg.above !== undefined && event.log.blockNumber > reorg.above ? enqueueOrRerunStep(deps.ctx.queues, job) : enqueueStep(deps.ctx.queues, job));
 }
 
-/** Starts the provider role: follows ProviderAssigned for this account and answers with the configured endpoints. */
+/**
+ * Starts the provider role: follows the market's provider draws (TaskCreated, ProviderDrawScheduled) and answers
+ * those drawn for this account with the configured endpoints.
+ */
 export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessEnv = process.env): Promise<RunningRole> {
   if (ctx.config.roles.provider === undefined) throw new ConfigError("Invalid configuration", ["roles.provider: not set, cannot start the provider role"]);
   const market = openMarket(ctx);
@@ -152,8 +177,10 @@ export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessE
     ctx, market, log, me: ctx.account.address,
     chat: createChatClient({ models: routes, logger: log, metrics: ctx.metrics }),
     modelNames: new Map(Object.keys(routes).map((name) => [modelId(name).toLowerCase(), name])),
+    drawnFor: new Set(Object.keys(routes).map((name) => modelId(name).toLowerCase())),
   };
-  const workers = startStepWorkers(ctx, { infer: (job) => inferStep(deps, job), claim: () => claimStep(ctx, market, deps.me, "provider", log) });
+  for (const id of await market.modelsOf(deps.me)) deps.drawnFor.add(id.toLowerCase());
+  const workers = startStepWorkers(ctx, { infer: (job, token) => inferStep(deps, job, token), claim: () => claimStep(ctx, market, deps.me, "provider", log) });
   // The provider is the first keeper of its own tasks' draws (its pay waits on the committee); see keeper/duties.ts.
   const keeper = ctx.config.keeper.enabled ? createKeeper(ctx, market, log) : undefined;
   await keeper?.start();

@@ -18,8 +18,8 @@ async function findOurReveal(deps: ValidatorDeps, taskId: string, round: number,
 }
 
 /**
- * Reveals from the salt store in the block that opens the reveal phase (parked until then without spending
- * attempts), then publishes the signed attestation. Works the same after any crash: everything it needs is in
+ * Reveals from the salt store as soon as the contract accepts it: once every member of the round committed, or in
+ * the block after commitEnd (parked until then without spending attempts), then publishes the signed attestation. Works the same after any crash: everything it needs is in
  * the salt store and on chain, so the startup sweep can enqueue it from `salts.pendingReveals()` alone.
  */
 export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, token?: string): Promise<{ txHash?: Hex }> {
@@ -36,8 +36,12 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
       if (txHash === undefined) throw new WindowMissedError(`task ${taskId} round ${round} settled (status ${task.status}) before our reveal`, { taskId });
     } else {
       const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
-      // Early: parked until the block that opens the reveal phase (phase-wake.ts), then sent at once.
-      if (block <= task.commitEnd) return deps.revealWake?.waitFor(job, token, task.commitEnd + 1n) ?? postpone(job, token, recheckMs(deps));
+      // Early: parked until every member committed (the round's last ScoreCommitted) or the block after commitEnd,
+      // whichever comes first (phase-wake.ts), then sent at once.
+      const missingCommits = task.committeeSize - task.committedCount;
+      if (block <= task.commitEnd && missingCommits > 0) {
+        return deps.revealWake?.waitFor(job, token, task.commitEnd + 1n, missingCommits) ?? postpone(job, token, recheckMs(deps));
+      }
       if (block > task.revealEnd) throw new WindowMissedError(`task ${taskId}: reveal phase closed at block ${task.revealEnd}`, { taskId });
       warnIfDeadlineAtRisk(deps, "reveal", taskId, block, task.revealEnd);
       const members = await market.committee(BigInt(taskId), round);

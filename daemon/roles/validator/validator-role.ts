@@ -86,6 +86,9 @@ async function routeEvent(deps: ValidatorDeps, keeper: Keeper | undefined, event
     deps.ctx.metrics.tasksSeen.inc({ role: "validator" });
   } else if (eventName === "TaskRolled") {
     deps.log.info({ taskId, newRound: String(args.newRound), txHash }, "task rolled to a new committee");
+  } else if (eventName === "ScoreCommitted") {
+    // Reveals open once the whole round committed: each commit brings a parked reveal of that round closer.
+    deps.revealWake?.committed(jobIdFor("reveal", taskId, Number(args.round)));
   } else if (eventName === "TaskFinalized") {
     // Any settled task may have paid us; the claim job reads claimable() and does nothing when it is 0.
     await scheduleClaim(deps.ctx, deps.ctx.config.roles.validator?.claimBatchMs ?? 0);

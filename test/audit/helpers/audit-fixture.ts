@@ -123,7 +123,9 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
       await fund(requester!, FEE, manifest.contracts.taskMarket);
       await wait(await as(requester!).taskMarket.write.createTask([MODEL, evaluatorId, FEE, toHex(prompt)]));
       const taskId = await read.taskMarket.read.taskCount();
-      return { taskId, provider: (await read.taskMarket.read.task([taskId])).provider };
+      // The provider is drawn from the hash of the block after the creation: a read sees it one block later.
+      await testClient.mine({ blocks: 2 });
+      return { taskId, provider: await read.taskMarket.read.assignedProvider([taskId]) };
     };
     const runTask = async (index: number, lazyProvider: boolean): Promise<FixtureTask> => {
       const [prompt, good] = QA[index % QA.length]!;

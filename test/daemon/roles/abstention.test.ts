@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createWalletClient, http, keccak256, stringToHex, type Hex, type PublicClient } from "viem";
+import { createWalletClient, http, keccak256, stringToHex, zeroAddress, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { waitFor } from "../../helpers/child-process.ts";
@@ -37,7 +37,11 @@ describe("forced abstention: honest validators commit and reveal whatever the pr
     await net?.close();
   });
 
+  /** The attacker is the only provider: it answers once its draw is known (the hash of the block after the creation). */
+  const drawn = (taskId: bigint) =>
+    waitFor(async () => (await net.contracts.taskMarket.read.assignedProvider([taskId])) !== zeroAddress, 10_000, `task ${taskId}'s provider draw`);
   const answer = async (taskId: bigint, outputHash: Hex, output: Hex, uri: string) => {
+    await drawn(taskId);
     const hash = await attacker.taskMarket.write.submitAnswer([taskId, outputHash, output, uri]);
     const receipt = await net.chain.publicClient.waitForTransactionReceipt({ hash });
     assert.equal(receipt.status, "success", "the contracts accept the answer");
@@ -54,6 +58,7 @@ describe("forced abstention: honest validators commit and reveal whatever the pr
 
   it("an answer given only as a URI is refused on chain (AnswerBytesRequired), so no committee is ever asked to score it", async () => {
     const taskId = await net.createTask();
+    await drawn(taskId);
     await assert.rejects(
       attacker.taskMarket.write.submitAnswer([taskId, keccak256(stringToHex("whatever is behind the link")), "0x", "https://attacker.example/answer"]),
       /AnswerBytesRequired/,

@@ -44,6 +44,13 @@ describe("roles: a full round with 1 provider and 5 validator daemons", () => {
     assert.equal(members.length, 5);
     assert.ok(members.every((m) => m.revealed), "every member revealed");
     assert.equal(new Set(members.map((m) => m.score)).size, 1, "one deterministic evaluator: one score");
+    // Every member committed, so the daemons revealed at once (on the round's last ScoreCommitted), long before the
+    // commit window ended, and the keeper finalized as soon as all had revealed.
+    const reveals = await c.taskMarket.getEvents.ScoreRevealed({ taskId }, { fromBlock: 0n });
+    const [finalized] = await c.taskMarket.getEvents.TaskFinalized({ taskId }, { fromBlock: 0n });
+    assert.equal(reveals.length, 5);
+    for (const r of reveals) assert.ok(r.blockNumber! <= task.commitEnd, `reveal at block ${r.blockNumber}, commitEnd ${task.commitEnd}`);
+    assert.ok(finalized!.blockNumber! <= task.commitEnd, `finalized at block ${finalized!.blockNumber}, commitEnd ${task.commitEnd}`);
 
     // Every honest validator is paid and claims; nobody is slashed; the provider claims its pay too.
     for (const v of [...validators, provider]) {

@@ -83,3 +83,49 @@ describe("provider role: endpoint faults and bad input", () => {
     assert.match(metrics, /poq_tasks_declined_total\{reason="answer-oversize",outcome="declined"\} 1/);
   });
 });
+
+/**
+ * Deferred provider draws: each task's provider is drawn from the hash of the block after its creation, so a
+ * provider daemon learns from the draw announcement (TaskCreated) and `assignedProvider` whether a task is its.
+ * With two provider daemons on one model, every task is answered by the drawn one and the other sends nothing.
+ */
+describe("provider role: answers exactly the tasks drawn for it", () => {
+  let net: TestNetwork;
+  before(async () => {
+    net = await startTestNetwork();
+    await net.startBlocks();
+  });
+  after(async () => {
+    await net?.close();
+  });
+
+  it("two provider daemons: each task is answered by its drawn provider, the other sends no transaction", async () => {
+    const noKeeper = { keeper: { enabled: false } }; // no validators here: keep draws and reseeds out of the nonces
+    const providers = [
+      await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 2_000 }], undefined, undefined, noKeeper),
+      await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 2_000 }], undefined, undefined, noKeeper),
+    ];
+    const nonce = (d: TestDaemon) => net.chain.publicClient.getTransactionCount({ address: d.account.address });
+    const before = await Promise.all(providers.map(nonce));
+    const taskIds: bigint[] = [];
+    for (let i = 0; i < 6; i++) taskIds.push(await net.createTask());
+    const market = net.contracts.taskMarket;
+    await waitFor(async () => (await Promise.all(taskIds.map((id) => market.read.task([id])))).every((t) => t.status === TaskStatus.Answered), 60_000, "every task answered");
+    const answeredBy = new Map<string, number>();
+    for (const id of taskIds) {
+      const [answer] = await market.getEvents.AnswerSubmitted({ taskId: id }, { fromBlock: 0n });
+      const t = await market.read.task([id]);
+      assert.equal(answer!.args.provider, t.provider, "answered by the materialized draw");
+      answeredBy.set(t.provider.toLowerCase(), (answeredBy.get(t.provider.toLowerCase()) ?? 0) + 1);
+    }
+    const after = await Promise.all(providers.map(nonce));
+    providers.forEach((d, i) => {
+      assert.equal(after[i]! - before[i]!, answeredBy.get(d.account.address.toLowerCase()) ?? 0, "one transaction per task drawn for it, none for others");
+    });
+    for (const d of providers) {
+      assert.deepEqual(await listFailedJobs(d.ctx.queues), []);
+      await d.role.stop();
+      await d.ctx.close();
+    }
+  });
+});
