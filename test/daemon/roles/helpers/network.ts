@@ -1,7 +1,7 @@
 // A test network for the roles tests: chain + Redis + fake chat server, the protocol deployed with the generated
 // tiny int8 cross-encoder registered, and daemons (each its own context, keystore and state folder) started on it.
 import type { Hex, PublicClient } from "viem";
-import { startTestChain, type TestChain } from "../../../helpers/chain.ts";
+import { startTestChain, type TestChain, type TestEvm } from "../../../helpers/chain.ts";
 import { startTestRedis, type TestRedis } from "../../../helpers/redis.ts";
 import { startFakeChatServer, type FakeChatServer } from "../../../helpers/openai-server.ts";
 import { createTestAccount, createTestTask, deployTestProtocol, startBlockProducer, startTestContext, writeDaemonConfig, type TestAccount, type TestProtocol } from "../../../helpers/daemon.ts";
@@ -64,13 +64,27 @@ export interface TestNetworkOptions {
   chain?: Partial<PoqConfigInput["chain"]>;
   /** Daemons reach the chain over WebSocket (newHeads subscriptions instead of polling) instead of HTTP. */
   webSocket?: boolean;
+  /** The EVM under the network (Hardhat's in-process one unless said). */
+  evm?: TestEvm;
 }
 
 export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS, options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const evaluatorDir = ensureGeneratedModel("generated-tiny-int8");
   const evaluatorId = manifestId(await loadManifest(evaluatorDir)) as Hex;
-  const [chain, redis, chat] = await Promise.all([startTestChain(), startTestRedis(), startFakeChatServer()]);
-  const protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params });
+  // A part that failed to start, or a failed deployment, must not leave the others running (anvil and
+  // redis-server are processes of their own).
+  const started = await Promise.allSettled([startTestChain(options.evm), startTestRedis(), startFakeChatServer()] as const);
+  const stopStarted = () => Promise.all(started.map((s) => (s.status === "fulfilled" ? ("dispose" in s.value ? s.value.dispose() : s.value.close()).catch(() => {}) : undefined)));
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed !== undefined) {
+    await stopStarted();
+    throw failed.reason;
+  }
+  const [chain, redis, chat] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [TestChain, TestRedis, FakeChatServer];
+  const protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params }).catch(async (error: unknown) => {
+    await stopStarted();
+    throw error;
+  });
   const daemons: TestDaemon[] = [];
   let stopBlocks: () => Promise<void> = async () => {};
   const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls: string[] | undefined = options.webSocket === true ? [chain.wsUrl] : undefined, extra: Partial<PoqConfigInput> = {}) =>
