@@ -9,6 +9,7 @@ export interface AnvilNode {
   rpcUrl: string;
   wsUrl: string;
   port: number;
+  pid: number;
   /** SIGTERM, then SIGKILL if it has not exited within a second; resolves once the process is gone. Idempotent. */
   stop(): Promise<void>;
 }
@@ -46,6 +47,9 @@ export function anvilBinary(): string {
 const running = new Set<ChildProcess>();
 process.once("exit", () => running.forEach((p) => p.kill("SIGKILL")));
 
+/** Process ids of the anvil nodes this process started that have not exited yet (for leak checks in tests). */
+export const runningAnvils = (): number[] => [...running].map((p) => p.pid!);
+
 const READY = /Listening on 127\.0\.0\.1:(\d+)/;
 
 /**
@@ -74,7 +78,7 @@ export function startAnvil(): Promise<AnvilNode> {
       child.stdout!.off("data", onData);
       child.stdout!.resume(); // anvil logs every request: drain it, never buffer it
       const port = Number(ready[1]);
-      resolve({ rpcUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, port, stop });
+      resolve({ rpcUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, port, pid: child.pid!, stop });
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));

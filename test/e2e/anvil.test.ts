@@ -4,6 +4,8 @@ import { createWalletClient, decodeEventLog, decodeFunctionData, erc20Abi, http,
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { waitFor } from "../helpers/child-process.ts";
+import { startTestChain } from "../helpers/chain.ts";
+import { runningAnvils } from "../../scripts/localnet/anvil.ts";
 import { createTestAccount, FEE } from "../helpers/daemon.ts";
 import { MODEL, startTestNetwork, TEST_PARAMS, type TestNetwork } from "../daemon/roles/helpers/network.ts";
 import { createPoqClient } from "../../sdk/client.ts";
@@ -16,6 +18,19 @@ import { getProtocolContracts, taskMarketAbi, TaskStatus, type SigningWalletClie
  * with the generated tiny int8 cross-encoder, commit, reveal and finalize (their keeper duties included). The
  * money is then followed through the receipts of every transaction the round caused.
  */
+describe("anvil: the test helpers start and stop it", () => {
+  it("leaves no anvil process behind, also when the network fails to deploy", async () => {
+    const before = runningAnvils();
+    const chain = await startTestChain("anvil");
+    assert.equal(runningAnvils().length, before.length + 1);
+    await chain.close();
+    assert.deepEqual(runningAnvils(), before);
+    // quorumBps above 100% makes the TaskMarket deployment revert: the chain, Redis and chat server are stopped.
+    await assert.rejects(startTestNetwork({ ...TEST_PARAMS, quorumBps: 20_000 }, { evm: "anvil" }), /deploying TaskMarket failed/);
+    assert.deepEqual(runningAnvils(), before);
+  });
+});
+
 describe("anvil (a second EVM): a job posted with the SDK goes through a full daemon round", () => {
   let net: TestNetwork;
 
