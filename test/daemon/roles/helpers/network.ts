@@ -71,20 +71,21 @@ export interface TestNetworkOptions {
 export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS, options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const evaluatorDir = ensureGeneratedModel("generated-tiny-int8");
   const evaluatorId = manifestId(await loadManifest(evaluatorDir)) as Hex;
-  // A part that failed to start, or a failed deployment, must not leave the others running (anvil and
-  // redis-server are processes of their own).
-  const started = await Promise.allSettled([startTestChain(options.evm), startTestRedis(), startFakeChatServer()] as const);
-  const stopStarted = () => Promise.all(started.map((s) => (s.status === "fulfilled" ? ("dispose" in s.value ? s.value.dispose() : s.value.close()).catch(() => {}) : undefined)));
-  const failed = started.find((s) => s.status === "rejected");
-  if (failed !== undefined) {
-    await stopStarted();
-    throw failed.reason;
-  }
-  const [chain, redis, chat] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [TestChain, TestRedis, FakeChatServer];
-  const protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params }).catch(async (error: unknown) => {
+  // The parts start side by side. If one fails to start, or the deployment fails, the parts that did start are
+  // stopped (anvil and redis-server are processes of their own, and would outlive a failed test).
+  const parts = [startTestChain(options.evm), startTestRedis(), startFakeChatServer()] as const;
+  const stopStarted = async () => {
+    const started = await Promise.allSettled(parts);
+    await Promise.all(started.map((s) => s.status === "fulfilled" && ("dispose" in s.value ? s.value.dispose() : s.value.close()).catch(() => {})));
+  };
+  let chain: TestChain, redis: TestRedis, chat: FakeChatServer, protocol: TestProtocol;
+  try {
+    [chain, redis, chat] = await Promise.all(parts);
+    protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params });
+  } catch (error) {
     await stopStarted();
     throw error;
-  });
+  }
   const daemons: TestDaemon[] = [];
   let stopBlocks: () => Promise<void> = async () => {};
   const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls: string[] | undefined = options.webSocket === true ? [chain.wsUrl] : undefined, extra: Partial<PoqConfigInput> = {}) =>
