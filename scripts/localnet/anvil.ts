@@ -51,6 +51,7 @@ process.once("exit", () => running.forEach((p) => p.kill("SIGKILL")));
 export const runningAnvils = (): number[] => [...running].map((p) => p.pid!);
 
 const READY = /Listening on 127\.0\.0\.1:(\d+)/;
+const START_TIMEOUT_MS = 30_000;
 
 /**
  * Starts anvil on 127.0.0.1 with a port the OS picks (`--port 0`, read back from its banner: no race with other
@@ -71,18 +72,28 @@ export function startAnvil(): Promise<AnvilNode> {
   };
   return new Promise((resolve, reject) => {
     let output = "";
+    // A node that neither listens nor exits (a changed banner, a wedged machine) must not hang the caller.
+    const timer = setTimeout(() => {
+      reject(new Error(`anvil did not report a listening port within ${START_TIMEOUT_MS} ms:\n${output}`));
+      void stop();
+    }, START_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const ready = READY.exec(output);
       if (ready === null) return;
+      clearTimeout(timer);
       child.stdout!.off("data", onData);
-      child.stdout!.resume(); // anvil logs every request: drain it, never buffer it
+      child.stderr!.off("data", onStderr);
+      // anvil logs every request: drain its output, never keep it.
+      child.stdout!.resume();
+      child.stderr!.resume();
       const port = Number(ready[1]);
       resolve({ rpcUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, port, pid: child.pid!, stop });
     };
     child.stdout!.on("data", onData);
-    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("error", (error) => (running.delete(child), reject(error)));
-    child.once("exit", (code) => reject(new Error(`anvil exited with ${code} before it was ready:\n${output}`)));
+    const onStderr = (chunk: Buffer) => (output += chunk.toString());
+    child.stderr!.on("data", onStderr);
+    child.once("error", (error) => (clearTimeout(timer), running.delete(child), reject(error)));
+    child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`anvil exited with ${code} before it was ready:\n${output}`))));
   });
 }
