@@ -4,7 +4,7 @@
 // - claims amortized by the daemons' own claim policy (daemon/roles/claim-policy.ts, defaults from the config
 //   schema), over the tasks one claim covers;
 // - eth_estimateGas exactness of createTask: sent with exactly its estimate, across providers of different stakes.
-import { encodeFunctionData, keccak256, parseEther, parseGwei, type Abi, type Address, type Hex } from "viem";
+import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex, type Abi, type Address, type Hex } from "viem";
 import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim, FRESH_CREDIT_SLOT_GAS } from "../../daemon/roles/claim-policy.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
@@ -78,13 +78,12 @@ const MAX_WAIT_BLOCKS = 1_000;
  */
 async function phase(env: BenchChain, calls: Call[]): Promise<{ gas: bigint[]; block: bigint }> {
   const market = env.manifest.contracts.taskMarket;
-  const estimate = (c: Call) =>
-    env.publicClient.estimateGas({ account: c.from.account, to: c.to ?? market, data: encodeFunctionData({ abi: c.abi ?? taskMarketAbi, functionName: c.functionName, args: c.args } as never), blockTag: "pending" } as never);
+  const estimate = (c: Call) => estimatePending(env, c);
   await firstAccepted(env, [calls[0]!], estimate);
   const hashes: Hex[] = [];
   for (const c of calls) {
     const gas = (await estimate(c)) * 2n;
-    hashes.push(await c.from.sendTransaction({ to: c.to ?? market, data: encodeFunctionData({ abi: c.abi ?? taskMarketAbi, functionName: c.functionName, args: c.args } as never), gas, chain: c.from.chain, account: c.from.account }));
+    hashes.push(await c.from.sendTransaction({ to: c.to ?? market, data: callData(c), gas, chain: c.from.chain, account: c.from.account }));
   }
   await env.testClient.mine({ blocks: 1 });
   const receipts = await Promise.all(hashes.map((hash) => env.publicClient.waitForTransactionReceipt({ hash })));
@@ -92,6 +91,12 @@ async function phase(env: BenchChain, calls: Call[]): Promise<{ gas: bigint[]; b
   if (failed !== undefined) throw new Error(`${calls[0]!.functionName} phase: transaction ${failed.transactionHash} reverted`);
   return { gas: receipts.map((r) => r.gasUsed), block: receipts[0]!.blockNumber };
 }
+
+const callData = (c: Call) => encodeFunctionData({ abi: c.abi ?? taskMarketAbi, functionName: c.functionName, args: c.args } as never);
+
+/** eth_estimateGas of `c` against the pending block (the next one: what a transaction sent now would meet). */
+const estimatePending = (env: BenchChain, c: Call) =>
+  env.publicClient.estimateGas({ account: c.from.account, to: c.to ?? env.manifest.contracts.taskMarket, data: callData(c), blockTag: "pending" } as never);
 
 /** Mines empty blocks until one of `candidates` passes `estimate`; returns the first that does. */
 async function firstAccepted(env: BenchChain, candidates: Call[], estimate: (c: Call) => Promise<unknown>): Promise<Call> {
@@ -112,10 +117,8 @@ async function firstAccepted(env: BenchChain, candidates: Call[], estimate: (c: 
 
 /** The call of whichever provider the contracts accept an answer from (they draw it, at creation or later). */
 async function answerCall(env: BenchChain, taskId: bigint, output: Hex): Promise<Call> {
-  const market = env.manifest.contracts.taskMarket;
   const candidates = env.providers.map((from) => ({ from, functionName: "submitAnswer", args: [taskId, keccak256(output), output, ""] }));
-  return firstAccepted(env, candidates, (c) =>
-    env.publicClient.estimateGas({ account: c.from.account, to: market, data: encodeFunctionData({ abi: taskMarketAbi, functionName: "submitAnswer", args: c.args } as never), blockTag: "pending" } as never));
+  return firstAccepted(env, candidates, (c) => estimatePending(env, c));
 }
 
 export interface PhasedTask {
@@ -135,9 +138,10 @@ const tokenAbi = [{ type: "function", name: "approve", stateMutability: "nonpaya
 
 /**
  * One task as the shipped software sends it, each step in its own block after the one that enabled it: the SDK
- * approves exactly the fee and creates the task; the provider the contracts accept an answer from answers; the provider's keeper draws (rank 0 for a
- * draw); every member commits directly (the validator default, `submit: "direct"`); every member reveals; the
- * first seat finalizes (rank 0 for a finalize). Every member reveals a score near 8,000.
+ * approves exactly the fee and creates the task; the provider the contracts accept an answer from answers, and
+ * its keeper draws the committee (rank 0 for a draw); every member commits directly (the validator default,
+ * `submit: "direct"`); every member reveals; the first seat finalizes (rank 0 for a finalize). Every member
+ * reveals a score near 8,000.
  */
 export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
   const market = env.manifest.contracts.taskMarket;
@@ -145,9 +149,9 @@ export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
   await env.testClient.setAutomine(false);
   try {
     const approve = await phase(env, [{ from: env.requester, to: env.manifest.contracts.token, abi: tokenAbi, functionName: "approve", args: [market, FEE] }]);
-    const create = await phase(env, [{ from: env.requester, functionName: "createTask", args: [MODEL_ID, EVALUATOR_ID, FEE, "0x62656e6368"] }]);
+    const create = await phase(env, [{ from: env.requester, functionName: "createTask", args: [MODEL_ID, EVALUATOR_ID, FEE, toHex("bench")] }]);
     const taskId = await reader.read.taskCount();
-    const answerBy = await answerCall(env, taskId, "0x62656e636820616e73776572");
+    const answerBy = await answerCall(env, taskId, toHex("bench answer"));
     const provider = answerBy.from;
     const assigned = provider.account.address;
     const answer = await phase(env, [answerBy]);
@@ -266,7 +270,7 @@ export async function measureEstimateExact(tries: number, log: (line: string) =>
     // gets 63/64 of what is left) and its revert used the rest.
     const failedGasUsedOfLimit: number[] = [];
     for (let i = 0; i < tries; i++) {
-      const args = [MODEL_ID, EVALUATOR_ID, FEE, "0x62656e6368"] as const;
+      const args = [MODEL_ID, EVALUATOR_ID, FEE, toHex("bench")] as const;
       const gas = await market.estimateGas.createTask(args, { account: env.requester.account });
       const hash = await market.write.createTask(args, { gas });
       const receipt = await env.publicClient.waitForTransactionReceipt({ hash });
