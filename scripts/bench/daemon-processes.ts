@@ -15,6 +15,21 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
+/** user + system CPU of process `pid` so far, in ms (from /proc); after it exited, the last reading. */
+export function processCpu(pid: number): () => number {
+  let last = 0;
+  return () => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      last = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+    } catch {
+      // exited: keep the last reading
+    }
+    return last;
+  };
+}
+
 /** Starts `poq -c <config> <role> start` as its own process (as in production) and resolves once it runs. */
 export async function startDaemonProcess(name: string, configPath: string, role: "validator" | "provider", timeoutMs = 120_000): Promise<DaemonProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", POQ_CLI, "-c", configPath, role, "start"], { stdio: ["ignore", "ignore", "pipe"] });
@@ -32,20 +47,12 @@ export async function startDaemonProcess(name: string, configPath: string, role:
     void exited.then((code) => reject(new Error(`${name} exited with ${code}: ${stderr}`)));
   });
   const proc = (file: string) => readFileSync(`/proc/${child.pid}/${file}`, "utf8");
-  let lastCpu = 0;
+  const cpu = processCpu(child.pid!);
   let lastRss = 0;
   return {
     name,
     child,
-    cpuMs() {
-      try {
-        const fields = proc("stat").slice(proc("stat").lastIndexOf(")") + 2).split(" ");
-        lastCpu = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
-      } catch {
-        // exited: keep the last reading
-      }
-      return lastCpu;
-    },
+    cpuMs: cpu,
     peakRssMb() {
       try {
         lastRss = Number(/VmHWM:\s+(\d+) kB/.exec(proc("status"))?.[1] ?? 0) / 1024;

@@ -4,7 +4,7 @@
  * OpenAI-compatible server and five validator daemons scoring with the generated full-size int8 cross-encoder
  * (MiniLM-L6-H384 shape, random weights: real latency, meaningless scores), all honest, so tasks take the fast path
  * (finalized once every member revealed). Chain: a block every --block-ms (interval mining), served by this
- * harness process over HTTP and WebSocket. Each daemon runs as its own process (`poq ... start`, as in
+ * harness process over HTTP and WebSocket (`--evm anvil`: anvil in its own process, its CPU counted apart). Each daemon runs as its own process (`poq ... start`, as in
  * production) over WebSocket (newHeads subscriptions). Figures per finalized task: CPU of every process of the
  * run (daemons from /proc, the harness with the chain from process.cpuUsage), split into scoring (the evaluator's
  * CPU per answer measured in this run, times the members) and everything else; gas from the receipts of every
@@ -16,7 +16,7 @@ import { Command } from "commander";
 import { parseEther } from "viem";
 import { createEvaluator } from "../../daemon/evaluation/factory.ts";
 import { loadManifest, manifestId } from "../../daemon/evaluation/manifest.ts";
-import { startDaemonProcess, type DaemonProcess } from "./daemon-processes.ts";
+import { processCpu, startDaemonProcess, type DaemonProcess } from "./daemon-processes.ts";
 import { createPoqClient } from "../../sdk/client.ts";
 import { taskMarketAbi } from "../../sdk/contracts.ts";
 import { decodeEventLog, type Hex, type TransactionReceipt } from "viem";
@@ -37,8 +37,9 @@ const opts = new Command()
   .option("--rate <tasks/s>", "posting rate (0 = as fast as the requesters can); above capacity commits are missed and rounds roll", (v) => Number(v), 1)
   .option("--requesters <n>", "requester accounts posting in parallel (one account posts one job at a time)", (v) => Number(v), 4)
   .option("--keep", "keep the run's temp folder (daemon logs, state)")
+  .option("--evm <name>", "the chain: hardhat (in this process) or anvil (its own process)", "hardhat")
   .parse()
-  .opts<{ json?: boolean; tasks: number; blockMs: number; automine?: boolean; commitWindow: number; timeout: number; requesters: number; rate: number; keep?: boolean }>();
+  .opts<{ json?: boolean; tasks: number; blockMs: number; automine?: boolean; commitWindow: number; timeout: number; requesters: number; rate: number; keep?: boolean; evm: string }>();
 
 const MODEL = "bench-chat";
 const SHARED_CPU_SESSION = { intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: "0" } } } };
@@ -55,7 +56,9 @@ async function main(): Promise<void> {
   const evaluatorDir = ensureGeneratedModel("generated-minilm-l6-int8");
   const evaluatorId = manifestId(await loadManifest(evaluatorDir)) as `0x${string}`;
   const loadBefore = loadavg()[0]!;
+  if (opts.evm !== "hardhat" && opts.evm !== "anvil") throw new Error(`--evm: hardhat or anvil, not ${opts.evm}`);
   const net = await startLocalnet({
+    evm: opts.evm,
     params: { answerWindow: 50, commitWindow: opts.commitWindow, revealWindow: opts.commitWindow, providerFloor: 0 },
     evaluators: [{ id: evaluatorId, uri: "models/generated-minilm-l6-int8" }],
     signals: true,
@@ -124,6 +127,9 @@ async function main(): Promise<void> {
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
     const daemonCpuAtStart = daemons.map((d) => d.cpuMs());
+    // anvil runs apart: its CPU is counted like a daemon's (Hardhat's is inside the harness's own).
+    const nodeCpu = net.chain.nodePid === undefined ? () => 0 : processCpu(net.chain.nodePid);
+    const nodeCpuAtStart = nodeCpu();
     const ids: bigint[] = [];
     let next = 0;
     await Promise.all(clients.map(async (c) => {
@@ -151,7 +157,8 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpuAtStart);
     const harnessCpuMs = (cpu.user + cpu.system) / 1000;
     const daemonCpuMs = daemons.map((d, i) => d.cpuMs() - daemonCpuAtStart[i]!);
-    const totalCpuMs = harnessCpuMs + daemonCpuMs.reduce((a, b) => a + b, 0);
+    const nodeCpuMs = nodeCpu() - nodeCpuAtStart;
+    const totalCpuMs = harnessCpuMs + nodeCpuMs + daemonCpuMs.reduce((a, b) => a + b, 0);
     const cpuCoresUsed = totalCpuMs / wallMs;
     const gas = await gasOfRun(net.chain.publicClient, from, await net.chain.publicClient.getBlockNumber());
     const perTask = (n: number) => (finished.length === 0 ? null : Math.round(n / finished.length));
@@ -165,7 +172,7 @@ async function main(): Promise<void> {
       latency_ms: { p50: Math.round(percentile(latencies, 50) ?? 0), p95: Math.round(percentile(latencies, 95) ?? 0) },
       latency_blocks: { p50: percentile(blockLatencies, 50) ?? 0, p95: percentile(blockLatencies, 95) ?? 0 },
       core_ms_per_task: finished.length === 0 ? null : { scoring: Math.round(scoringPerTask), other: Math.round(totalCpuMs / finished.length - scoringPerTask) },
-      core_ms_by_process: { harness_with_chain: perTask(harnessCpuMs), ...Object.fromEntries(daemons.map((d, i) => [d.name, perTask(daemonCpuMs[i]!)])) },
+      core_ms_by_process: { ...(net.chain.nodePid === undefined ? { harness_with_chain: perTask(harnessCpuMs) } : { harness: perTask(harnessCpuMs), anvil: perTask(nodeCpuMs) }), ...Object.fromEntries(daemons.map((d, i) => [d.name, perTask(daemonCpuMs[i]!)])) },
       scoring_ms_per_answer: Number(scoringMsPerAnswer.toFixed(1)),
       gas_per_finalized_task: perTask(gas.total),
       gas_by_operation_per_task: Object.fromEntries(Object.entries(gas.byOperation).map(([op, g]) => [op, perTask(g)])),
@@ -175,7 +182,7 @@ async function main(): Promise<void> {
       rss_mb_per_daemon: { max: Math.round(Math.max(...daemons.map((d) => d.peakRssMb()))) },
       rss_mb_max: Math.round(rssMax / 2 ** 20),
       post_s: Number(postedS.toFixed(2)),
-      setup: { providers: 1, validators: 5, requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, daemons_in_own_processes: true, rpc: "websocket" },
+      setup: { evm: net.chain.evm, providers: 1, validators: 5, requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, daemons_in_own_processes: true, rpc: "websocket" },
       load_avg_1m: { before: Number(loadBefore.toFixed(2)), after: Number(loadavg()[0]!.toFixed(2)) },
       // Measured, not assumed: near 2 means the cores bound the run; well below, the pipeline's waits do.
       cpu_cores_used: Number(cpuCoresUsed.toFixed(2)),

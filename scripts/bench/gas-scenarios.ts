@@ -1,28 +1,34 @@
-// Scenarios measured by scripts/bench/gas.ts, each on a fresh in-process Hardhat chain so that figures do not
-// depend on each other. Figures are the total transaction gas (including the 21,000 base) from receipts, in
+// Scenarios measured by scripts/bench/gas.ts, each on a fresh chain (Hardhat's in-process EVM, or anvil in its own
+// process) so that figures do not depend on each other. Figures are the total transaction gas (including the 21,000 base) from receipts, in
 // steady state: every account involved has been paid before (non-zero balance slots) unless stated.
 import { network } from "hardhat";
 import {
+  createPublicClient,
+  createTestClient,
   createWalletClient,
   custom,
+  http,
   keccak256,
   toHex,
   type Address,
   type Hex,
   type LocalAccount,
   type PublicClient,
+  type Transport,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+import { startAnvil } from "../localnet/anvil.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
 import { getProtocolContracts, Role, type SigningWalletClient } from "../../sdk/contracts.ts";
 import { deployProtocol } from "../../sdk/deploy.ts";
 import type { DeploymentManifest, MarketParams } from "../../sdk/deployment.ts";
 import { signCommit, taskMarketDomain } from "../../sdk/eip712.ts";
 
-const MODEL_ID = keccak256(toHex("model:bench"));
-const EVALUATOR_ID = keccak256(toHex("evaluator:bench"));
+export const MODEL_ID = keccak256(toHex("model:bench"));
+export const EVALUATOR_ID = keccak256(toHex("evaluator:bench"));
 const STAKE = 1_000n * 10n ** 18n;
-const FEE = 10n * 10n ** 18n;
+export const FEE = 10n * 10n ** 18n;
 const FAR_DEADLINE = 2n ** 40n;
 
 export interface TaskGas {
@@ -35,46 +41,83 @@ export interface TaskGas {
 }
 
 export type BenchChain = Awaited<ReturnType<typeof benchChain>>;
+export type BenchEvm = "hardhat" | "anvil";
+
+export interface BenchChainOptions {
+  /** The EVM: Hardhat's in-process one (default) or anvil in its own process. */
+  evm?: BenchEvm;
+  /** Stakes of extra providers serving the model besides the first one (which stakes STAKE). */
+  extraProviderStakes?: bigint[];
+}
+
+/** A fresh EVM behind a viem transport, and how to stop it. */
+async function openEvm(evm: BenchEvm): Promise<{ transport: Transport; close(): Promise<void> }> {
+  if (evm === "anvil") {
+    const node = await startAnvil();
+    return { transport: http(node.rpcUrl), close: () => node.stop() };
+  }
+  const connection = await network.create();
+  return { transport: custom(connection.provider), close: () => connection.close() };
+}
 
 /**
- * A fresh chain with the protocol deployed, one provider and `validatorCount` validators. Validator keys are
- * derived at run time from a public label (throwaway keys, identical on every run so the draws repeat).
+ * A fresh chain with the protocol deployed, one provider (plus `extraProviderStakes`) and `validatorCount`
+ * validators. Validator and extra provider keys are derived at run time from a public label (throwaway keys,
+ * identical on every run so the draws repeat); the deployer, requester and first provider are the node's
+ * unlocked dev accounts.
  */
-export async function benchChain(validatorCount: number, params: Partial<MarketParams>) {
-  const connection = await network.create();
-  const publicClient = (await connection.viem.getPublicClient()) as PublicClient;
-  const testClient = await connection.viem.getTestClient();
-  const [deployer, requester, provider] = await connection.viem.getWalletClients();
+export async function benchChain(validatorCount: number, params: Partial<MarketParams>, options: BenchChainOptions = {}) {
+  const evm = options.evm ?? "hardhat";
+  const { transport, close } = await openEvm(evm);
+  const chain = hardhat; // both nodes run chain id 31337
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 20, cacheTime: 0 }) as PublicClient;
+  const testClient = createTestClient({ chain, transport, mode: evm });
+  const [deployer, requester, provider] = (await createWalletClient({ chain, transport }).getAddresses()).map((account) =>
+    createWalletClient({ account, chain, transport }) as SigningWalletClient);
   const manifest: DeploymentManifest = await deployProtocol({
     publicClient,
-    walletClient: deployer,
+    walletClient: deployer!,
     params,
     evaluators: [{ id: EVALUATOR_ID, uri: "bench://evaluator" }],
   });
   const as = (wallet: SigningWalletClient) => getProtocolContracts(manifest, { public: publicClient, wallet });
-  const chain = publicClient.chain!;
   const validators: SigningWalletClient[] = [];
-  const deployerContracts = as(deployer);
+  const deployerContracts = as(deployer!);
   for (let i = 0; i < validatorCount; i++) {
     const account: LocalAccount = privateKeyToAccount(keccak256(toHex(`poq-bench-validator-${i}`)));
-    const wallet = createWalletClient({ account, chain, transport: custom(connection.provider) });
+    const wallet = createWalletClient({ account, chain, transport });
     await testClient.setBalance({ address: account.address, value: 10n ** 20n });
-    await deployerContracts.token.write.mint([account.address, STAKE]);
-    await as(wallet).token.write.approve([manifest.contracts.stakeRegistry, STAKE]);
-    await as(wallet).stakeRegistry.write.stake([Role.Validator, STAKE]);
-    await as(wallet).stakeRegistry.write.registerEvaluator([EVALUATOR_ID]);
+    await waitOk(publicClient, await deployerContracts.token.write.mint([account.address, STAKE]));
+    await waitOk(publicClient, await as(wallet).token.write.approve([manifest.contracts.stakeRegistry, STAKE]));
+    await waitOk(publicClient, await as(wallet).stakeRegistry.write.stake([Role.Validator, STAKE]));
+    await waitOk(publicClient, await as(wallet).stakeRegistry.write.registerEvaluator([EVALUATOR_ID]));
     validators.push(wallet);
   }
   const active = await deployerContracts.stakeRegistry.read.activeValidators([EVALUATOR_ID]);
   if (active !== BigInt(validatorCount)) throw new Error(`staked ${active} validators, wanted ${validatorCount}`);
-  await deployerContracts.token.write.mint([provider.account.address, STAKE]);
-  await as(provider).token.write.approve([manifest.contracts.stakeRegistry, STAKE]);
-  await as(provider).stakeRegistry.write.stake([Role.Provider, STAKE]);
-  await as(provider).stakeRegistry.write.registerModel([MODEL_ID]);
-  await deployerContracts.token.write.mint([requester.account.address, FEE * 1_000n]);
-  await as(requester).token.write.approve([manifest.contracts.taskMarket, FEE * 1_000n]);
-  const byAddress = new Map(validators.map((v) => [v.account.address.toLowerCase(), v]));
-  return { connection, publicClient, testClient, manifest, as, deployer, requester, provider, validators, byAddress };
+  const providers: SigningWalletClient[] = [provider!];
+  for (const [i] of (options.extraProviderStakes ?? []).entries()) {
+    const account: LocalAccount = privateKeyToAccount(keccak256(toHex(`poq-bench-provider-${i}`)));
+    await testClient.setBalance({ address: account.address, value: 10n ** 20n });
+    providers.push(createWalletClient({ account, chain, transport }));
+  }
+  const stakes = [STAKE, ...(options.extraProviderStakes ?? [])];
+  for (const [i, p] of providers.entries()) {
+    await waitOk(publicClient, await deployerContracts.token.write.mint([p.account.address, stakes[i]!]));
+    await waitOk(publicClient, await as(p).token.write.approve([manifest.contracts.stakeRegistry, stakes[i]!]));
+    await waitOk(publicClient, await as(p).stakeRegistry.write.stake([Role.Provider, stakes[i]!]));
+    await waitOk(publicClient, await as(p).stakeRegistry.write.registerModel([MODEL_ID]));
+  }
+  await waitOk(publicClient, await deployerContracts.token.write.mint([requester!.account.address, FEE * 1_000n]));
+  await waitOk(publicClient, await as(requester!).token.write.approve([manifest.contracts.taskMarket, FEE * 1_000n]));
+  const byAddress = new Map([...validators, ...providers].map((v) => [v.account.address.toLowerCase(), v]));
+  return { evm, close, publicClient, testClient, manifest, as, deployer: deployer!, requester: requester!, provider: provider!, providers, validators, byAddress };
+}
+
+/** Waits for a setup transaction and fails loudly if it reverted. */
+async function waitOk(publicClient: PublicClient, hash: Hex): Promise<void> {
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`benchmark setup transaction ${hash} reverted`);
 }
 
 async function gasOf(env: BenchChain, hash: Hex): Promise<bigint> {
@@ -88,6 +131,7 @@ export async function taskToCommittee(env: BenchChain) {
   const market = env.as(env.requester).taskMarket;
   const create = await gasOf(env, await market.write.createTask([MODEL_ID, EVALUATOR_ID, FEE, toHex("bench prompt")]));
   const taskId = await market.read.taskCount();
+  await env.testClient.mine({ blocks: 1 }); // the provider is drawn from the hash of the block after the creation
   const output = toHex("bench answer");
   const answer = await gasOf(
     env,
@@ -126,15 +170,17 @@ export async function runDirectTask(env: BenchChain): Promise<TaskGas> {
 }
 
 /**
- * Every payee (provider, requester, validators, treasury) claims its credit, so the next task's finalize writes
- * credit slots from zero: the cold case of a daemon that claimed since its last task.
+ * Every payee (providers, requester, validators, treasury) claims its credit, so the next task's finalize writes
+ * credit slots from zero: the cold case of a daemon that claimed since its last task. Returns each claim's gas.
  */
-export async function claimAll(env: BenchChain): Promise<void> {
+export async function claimAll(env: BenchChain): Promise<bigint[]> {
   const reader = env.as(env.deployer).taskMarket;
-  for (const w of [env.deployer, env.requester, env.provider, ...env.validators]) {
+  const gas: bigint[] = [];
+  for (const w of [env.deployer, env.requester, ...env.providers, ...env.validators]) {
     if ((await reader.read.claimable([w.account.address])) === 0n) continue;
-    await gasOf(env, await env.as(w).taskMarket.write.claim());
+    gas.push(await gasOf(env, await env.as(w).taskMarket.write.claim()));
   }
+  return gas;
 }
 
 /** Gas of one commitBySig transaction relaying the first `count` members' signed commits of a fresh task. */

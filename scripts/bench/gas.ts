@@ -1,10 +1,12 @@
 // Gas benchmark of the protocol (not a test): `npm run bench:gas -- [--json] [--update-docs]`.
 // Prints a table, the ratio of each figure to the committed one in docs/BENCHMARKS.md, and with --json one JSON
 // object as the last line. --update-docs rewrites the gas section of docs/BENCHMARKS.md with the new figures.
-// Targets (issue 2): commit <= 50k, reveal <= 60k, finalize with k = 5 <= 200k, committee draw O(k log n).
+// Targets (issue 2): commit <= 50k, reveal <= 60k, finalize with k = 5 <= 200k, committee draw O(k log n);
+// (issue 11): a task with k = 5 as the daemons send it <= 500k gas and <= 6 blocks, createTask's estimate exact.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { benchChain, claimAll, relayedCommitBatch, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
+import { claimScenario, COMMITTEE_SIZES, measureEstimateExact, measurePerTask, type CommitteeSize, type EstimateExactFigures, type PerTaskFigures, type PerTaskParts } from "./gas-per-task.ts";
 
 export interface GasFigures {
   commit: number;
@@ -16,12 +18,27 @@ export interface GasFigures {
   finalizeCold: Record<"5", number>;
   lifecycleCold: Record<"5", number>;
   drawCommittee: Record<"100" | "1000", number>;
+  /** One task as the shipped daemons and SDK send it, by committee size (issue 11; gas-per-task.ts). */
+  perTask: Record<CommitteeSize, PerTaskFigures>;
+  perTaskParts: Record<CommitteeSize, PerTaskParts>;
+  /** The assumptions behind daemonPattern's claim amortization (daemon config defaults + gas price, fee, rate). */
+  perTaskClaimScenario: ReturnType<typeof claimScenario>;
+  /** k = 32 against a 30M-gas block: the whole task, and its largest single transaction. */
+  perTaskK32BlockFraction: { daemonPattern: number; largestTransaction: number };
+  createTaskEstimateExact: EstimateExactFigures;
 }
 
-const TARGETS: { path: string; max: number }[] = [
+const BLOCK_GAS = 30_000_000;
+
+const ESTIMATE_TRIES = 100;
+const TARGETS: ({ path: string } & ({ max: number } | { min: number }))[] = [
   { path: "commit", max: 50_000 },
   { path: "reveal", max: 60_000 },
   { path: "finalize.5", max: 200_000 },
+  // issue 11
+  { path: "perTask.5.daemonPattern", max: 500_000 },
+  { path: "perTask.5.blocksAnswerToFinalized", max: 6 },
+  { path: "createTaskEstimateExact.succeeded", min: ESTIMATE_TRIES },
 ];
 const DOCS = fileURLToPath(new URL("../../docs/BENCHMARKS.md", import.meta.url));
 const BEGIN = "<!-- gas:begin (written by npm run bench:gas -- --update-docs) -->";
@@ -60,7 +77,7 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
       const five = await relayedCommitBatch(env, 5);
       perItem = num((five - one) / 4n);
     }
-    await env.connection.close();
+    await env.close();
   }
   const drawCommittee = {} as GasFigures["drawCommittee"];
   for (const n of [100, 1000] as const) {
@@ -68,8 +85,17 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
     const env = await benchChain(n, { committeeSize: 5 });
     await taskToCommittee(env); // warm-up
     drawCommittee[String(n) as keyof GasFigures["drawCommittee"]] = num((await taskToCommittee(env)).gas.draw);
-    await env.connection.close();
+    await env.close();
   }
+  const perTask = {} as GasFigures["perTask"];
+  const perTaskParts = {} as GasFigures["perTaskParts"];
+  for (const k of COMMITTEE_SIZES) {
+    const { figures, parts } = await measurePerTask(Number(k), log);
+    perTask[k] = figures;
+    perTaskParts[k] = parts;
+  }
+  const { failedGasUsedOfLimit, ...createTaskEstimateExact } = await measureEstimateExact(ESTIMATE_TRIES, log);
+  log(`createTask with exactly its estimate: ${createTaskEstimateExact.succeeded}/${ESTIMATE_TRIES} succeeded; gas used / limit of the failed ones: ${failedGasUsedOfLimit.join(", ") || "-"}`);
   return {
     commit,
     reveal,
@@ -79,14 +105,22 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
     finalizeCold: { "5": finalizeCold },
     lifecycleCold: { "5": lifecycleCold },
     drawCommittee,
+    perTask,
+    perTaskParts,
+    perTaskClaimScenario: claimScenario(),
+    perTaskK32BlockFraction: {
+      daemonPattern: Number((perTask["32"].daemonPattern / BLOCK_GAS).toFixed(4)),
+      largestTransaction: Number((perTaskParts["32"].largestTransaction / BLOCK_GAS).toFixed(4)),
+    },
+    createTaskEstimateExact,
   };
 }
 
-function flatten(figures: GasFigures): Map<string, number> {
-  const out = new Map<string, number>();
+/** Every numeric figure under its dotted path (perTask.5.daemonPattern); text values are left out. */
+function flatten(figures: object, prefix = "", out = new Map<string, number>()): Map<string, number> {
   for (const [key, value] of Object.entries(figures)) {
-    if (typeof value === "number") out.set(key, value);
-    else for (const [sub, v] of Object.entries(value as Record<string, number>)) out.set(`${key}.${sub}`, v);
+    if (typeof value === "number") out.set(`${prefix}${key}`, value);
+    else if (value !== null && typeof value === "object") flatten(value as object, `${prefix}${key}.`, out);
   }
   return out;
 }
@@ -139,16 +173,29 @@ async function main(): Promise<void> {
     committed = undefined;
   }
   const before = committed ? flatten(committed) : new Map<string, number>();
-  console.log(`\n${"figure".padEnd(26)}${"gas".padStart(10)}${"committed".padStart(12)}${"ratio".padStart(8)}  target`);
+  console.log(`\n${"figure".padEnd(44)}${"gas".padStart(12)}${"committed".padStart(12)}${"ratio".padStart(8)}  target`);
   for (const [key, value] of flatten(figures)) {
     const old = before.get(key);
     const ratio = old ? (value / old).toFixed(3) : "-";
     const target = TARGETS.find((t) => t.path === key);
-    const verdict = target ? `<= ${target.max} ${value <= target.max ? "ok" : "MISSED"}` : "";
-    console.log(`${key.padEnd(26)}${String(value).padStart(10)}${String(old ?? "-").padStart(12)}${ratio.padStart(8)}  ${verdict}`);
+    const verdict = target === undefined ? "" : "max" in target
+      ? `<= ${target.max} ${value <= target.max ? "ok" : "MISSED"}`
+      : `>= ${target.min} ${value >= target.min ? "ok" : "MISSED"}`;
+    console.log(`${key.padEnd(44)}${String(value).padStart(12)}${String(old ?? "-").padStart(12)}${ratio.padStart(8)}  ${verdict}`);
   }
   const growth = figures.drawCommittee["1000"] / figures.drawCommittee["100"];
   console.log(`drawCommittee growth n=100 -> n=1000: x${growth.toFixed(3)} (O(k log n): must stay well under 2)`);
+  const s = figures.perTaskClaimScenario;
+  console.log(`\nper task, all parties (claims amortized at ${s.gasPriceGwei} gwei, fee ${s.fee} tokens, one task per ${s.taskEveryMs / 1000} s, policy margin ${s.gasMargin}, tokenPerNative ${s.tokenPerNative}):`);
+  console.log(`${"k".padStart(4)}${"daemonPattern".padStart(15)}${"cold".padStart(11)}${"warm".padStart(11)}${"requester".padStart(11)}${"blocks".padStart(8)}${"tasks/claim (prov, val)".padStart(26)}`);
+  for (const k of COMMITTEE_SIZES) {
+    const t = figures.perTask[k];
+    const p = figures.perTaskParts[k];
+    console.log(`${k.padStart(4)}${String(t.daemonPattern).padStart(15)}${String(t.cold).padStart(11)}${String(t.warm).padStart(11)}${String(t.requester).padStart(11)}${String(t.blocksAnswerToFinalized).padStart(8)}${`${p.tasksPerClaim.provider}, ${p.tasksPerClaim.validator}`.padStart(26)}`);
+  }
+  console.log(`k = 32 in a 30M block: whole task ${(figures.perTaskK32BlockFraction.daemonPattern * 100).toFixed(1)}%, largest transaction ${(figures.perTaskK32BlockFraction.largestTransaction * 100).toFixed(1)}%`);
+  const e = figures.createTaskEstimateExact;
+  console.log(`createTask sent with exactly its eth_estimateGas on ${e.chain}: ${e.succeeded}/${e.tries} succeeded (goal ${e.tries}/${e.tries})`);
   console.log(`measured in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (process.argv.includes("--update-docs")) {
     updateDocs(figures);

@@ -11,9 +11,16 @@ import {
   type WalletClient,
 } from "viem";
 import { chainFromId } from "../../daemon/chain/client.ts";
+import { startAnvil } from "./anvil.ts";
 
-/** An in-process Hardhat chain behind a real HTTP + WebSocket JSON-RPC server on a free port. */
+/** Hardhat's in-process EVM (the default), or anvil (Foundry's node) in its own process: the second EVM. */
+export type LocalEvm = "hardhat" | "anvil";
+
+/** A local chain behind a real HTTP + WebSocket JSON-RPC server on a free port. */
 export interface LocalChain {
+  evm: LocalEvm;
+  /** The node's own process (anvil); undefined when the chain runs inside this process (Hardhat). */
+  nodePid?: number;
   rpcUrl: string;
   wsUrl: string;
   chainId: number;
@@ -26,8 +33,9 @@ export interface LocalChain {
   /**
    * Produces blocks every `intervalMs` (commit/reveal windows are counted in blocks, and a quiet chain with
    * automine alone never reaches the end of a window). `automine: true` keeps one block per transaction on top
-   * (fast confirmations, but busy periods burn through windows); `false` switches to Hardhat's interval mining
-   * only, so blocks come at a steady pace with many transactions each, like a real chain. Returns the stop function.
+   * (fast confirmations, but busy periods burn through windows); `false` switches to interval mining only (Hardhat's
+   * own; on anvil, automine off and a timer), so blocks come at a steady pace with many transactions each, like a
+   * real chain. Returns the stop function.
    */
   startBlockProducer(intervalMs: number, options?: { automine?: boolean }): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -36,10 +44,24 @@ export interface LocalChain {
 /** Retries of one JSON-RPC request after a transport failure (viem backs off exponentially from 150 ms). */
 export const LOCAL_RPC_RETRIES = 3;
 
-export async function startLocalChain(): Promise<LocalChain> {
+export async function startLocalChain(evm: LocalEvm = "hardhat"): Promise<LocalChain> {
+  const node = evm === "anvil" ? await startAnvil() : await startHardhatServer();
+  try {
+    return await connect(evm, node);
+  } catch (error) {
+    await node.stop();
+    throw error;
+  }
+}
+
+async function startHardhatServer(): Promise<{ port: number; stop(): Promise<void> }> {
   const server = await network.createServer("default", "127.0.0.1", 0);
   const { port } = await server.listen();
-  const rpcUrl = `http://127.0.0.1:${port}`;
+  return { port, stop: () => server.close() };
+}
+
+async function connect(evm: LocalEvm, node: { port: number; pid?: number; stop(): Promise<void> }): Promise<LocalChain> {
+  const rpcUrl = `http://127.0.0.1:${node.port}`;
   // A loaded machine sometimes resets a connection to the in-process server ("fetch failed"): retried, since every
   // call here is a read, a signed raw transaction (the same hash again is harmless) or a dev-account funding.
   const transport = http(rpcUrl, { retryCount: LOCAL_RPC_RETRIES });
@@ -47,13 +69,15 @@ export async function startLocalChain(): Promise<LocalChain> {
   const chainId = await probe.getChainId();
   const chain = chainFromId(chainId, [rpcUrl]);
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 50, cacheTime: 0 });
-  const testClient = createTestClient({ chain, transport, mode: "hardhat" });
+  const testClient = createTestClient({ chain, transport, mode: evm });
   const [funder] = await createWalletClient({ chain, transport }).getAddresses();
-  if (funder === undefined) throw new Error("the local Hardhat node has no unlocked account");
+  if (funder === undefined) throw new Error(`the local ${evm} node has no unlocked account`);
   const producers = new Set<NodeJS.Timeout>();
   return {
+    evm,
+    nodePid: node.pid,
     rpcUrl,
-    wsUrl: `ws://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${node.port}`,
     chainId,
     chain,
     publicClient: publicClient as PublicClient,
@@ -61,7 +85,9 @@ export async function startLocalChain(): Promise<LocalChain> {
     funder,
     funderWallet: createWalletClient({ chain, transport, account: funder }),
     async startBlockProducer(intervalMs, { automine = true } = {}) {
-      if (!automine) {
+      // anvil's interval mining counts whole seconds: below that, automine off and the timer below mines.
+      if (!automine && evm === "anvil") await testClient.setAutomine(false);
+      if (!automine && evm === "hardhat") {
         await testClient.setAutomine(false);
         // Raw request: viem's setIntervalMining takes seconds in hardhat mode; Hardhat itself takes milliseconds.
         await testClient.request({ method: "evm_setIntervalMining", params: [intervalMs] } as never);
@@ -80,12 +106,13 @@ export async function startLocalChain(): Promise<LocalChain> {
       return async () => {
         clearInterval(timer);
         producers.delete(timer);
+        if (!automine) await testClient.setAutomine(true);
       };
     },
     async close() {
       producers.forEach(clearInterval);
       producers.clear();
-      await server.close();
+      await node.stop();
     },
   };
 }

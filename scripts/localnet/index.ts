@@ -13,7 +13,7 @@ import type { Hex } from "viem";
 import { deployProtocol } from "../../sdk/deploy.ts";
 import { writeDeploymentManifest, type DeploymentManifest, type MarketParams } from "../../sdk/deployment.ts";
 import { createActor, stakeActor, type Actor, type StakeActorOptions } from "./actors.ts";
-import { startLocalChain, type LocalChain } from "./chain.ts";
+import { startLocalChain, type LocalChain, type LocalEvm } from "./chain.ts";
 import { flushDaemonLogs, startLocalDaemonContext, type LocalDaemon, type LocalDaemonOptions } from "./daemons.ts";
 import { redisForLocalnet } from "./redis.ts";
 import { createTeardown, type Teardown } from "./teardown.ts";
@@ -24,6 +24,8 @@ export type { LocalDaemon } from "./daemons.ts";
 export type { Teardown } from "./teardown.ts";
 
 export interface StartLocalnetOptions {
+  /** The EVM: Hardhat's in-process one (default) or anvil in its own process. */
+  evm?: LocalEvm;
   params?: Partial<MarketParams>;
   evaluators?: readonly { id: Hex; uri: string }[];
   minProviderStake?: bigint;
@@ -58,7 +60,7 @@ export async function startLocalnet(options: StartLocalnetOptions = {}): Promise
   const dir = mkdtempSync(path.join(tmpdir(), "poq-localnet-"));
   if (options.keepDir !== true) teardown.defer("remove temp folder", () => rmSync(dir, { recursive: true, force: true }));
   try {
-    const [chain, redis] = await Promise.all([startLocalChain(), redisForLocalnet()]);
+    const [chain, redis] = await Promise.all([startLocalChain(options.evm), redisForLocalnet()]);
     teardown.defer("redis", () => redis.dispose());
     teardown.defer("chain", () => chain.close());
     const manifest = await deployProtocol({

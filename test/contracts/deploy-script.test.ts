@@ -6,21 +6,20 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { network } from "hardhat";
 import { createPublicClient, http, keccak256, toHex } from "viem";
 import { getTaskMarket } from "../../sdk/contracts.ts";
 import { readDeploymentManifest } from "../../sdk/deployment.ts";
+import { startLocalChain } from "../../scripts/localnet/chain.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 describe("scripts/deploy.ts", () => {
-  it("deploys over JSON-RPC and writes a manifest that matches the chain", async () => {
-    const server = await network.createServer("default", "127.0.0.1", 0);
-    const { port } = await server.listen();
+  for (const evm of ["hardhat", "anvil"] as const) it(`deploys over JSON-RPC to ${evm} and writes a manifest that matches the chain`, async () => {
+    const chain = await startLocalChain(evm);
     const dir = mkdtempSync(join(tmpdir(), "poq-deploy-"));
     try {
-      const url = `http://127.0.0.1:${port}`;
+      const url = chain.rpcUrl;
       const out = join(dir, "deployment.json");
       const evaluator = keccak256(toHex("evaluator"));
       const { stdout } = await run(
@@ -38,7 +37,7 @@ describe("scripts/deploy.ts", () => {
       assert.equal((await market.read.params()).committeeSize, manifest.parameters.market.committeeSize);
     } finally {
       rmSync(dir, { recursive: true, force: true });
-      await server.close();
+      await chain.close();
     }
   });
 });

@@ -9,12 +9,18 @@ import {
   type Hex,
 } from "viem";
 import { hardhat } from "viem/chains";
+import { startAnvil } from "../../scripts/localnet/anvil.ts";
+
+/** The EVMs the tests run on: Hardhat's in-process EDR, and anvil (Foundry's node) in its own process. */
+export type TestEvm = "hardhat" | "anvil";
 
 /**
- * An in-process Hardhat chain served over real HTTP and WebSocket JSON-RPC, with the EventEmitter mock
- * deployed: what the daemon's chain tests talk to. `httpUrl` and `wsUrl` share one port.
+ * A chain served over real HTTP and WebSocket JSON-RPC, with the EventEmitter mock deployed: what the daemon's
+ * chain tests talk to. `httpUrl` and `wsUrl` share one port. Hardhat's in-process server by default; `"anvil"`
+ * starts an anvil process instead (same chain id, same unlocked dev accounts, stopped by `close`).
  */
 export interface TestChain {
+  evm: TestEvm;
   httpUrl: string;
   wsUrl: string;
   port: number;
@@ -32,13 +38,28 @@ export interface TestChain {
   close(): Promise<void>;
 }
 
-export async function startTestChain(): Promise<TestChain> {
+export async function startTestChain(evm: TestEvm = "hardhat"): Promise<TestChain> {
+  const node = evm === "anvil" ? await startAnvil() : await startHardhatServer();
+  try {
+    return await connect(evm, node);
+  } catch (error) {
+    await node.stop();
+    throw error;
+  }
+}
+
+async function startHardhatServer(): Promise<{ port: number; stop(): Promise<void> }> {
   const server = await network.createServer("default", "127.0.0.1", 0);
   const { port } = await server.listen();
+  return { port, stop: () => server.close() };
+}
+
+async function connect(evm: TestEvm, node: { port: number; stop(): Promise<void> }): Promise<TestChain> {
+  const { port } = node;
   const httpUrl = `http://127.0.0.1:${port}`;
   const transport = http(httpUrl);
   const publicClient = createPublicClient({ chain: hardhat, transport, pollingInterval: 50, cacheTime: 0 });
-  const testClient = createTestClient({ chain: hardhat, transport, mode: "hardhat" });
+  const testClient = createTestClient({ chain: hardhat, transport, mode: evm });
   const [deployer] = await createWalletClient({ chain: hardhat, transport }).getAddresses();
   const walletClient = createWalletClient({ chain: hardhat, transport, account: deployer! });
   const artifact = await artifacts.readArtifact("EventEmitter");
@@ -46,6 +67,7 @@ export async function startTestChain(): Promise<TestChain> {
   const emitter = (await publicClient.waitForTransactionReceipt({ hash: deployHash })).contractAddress!;
   const emitterAbi = artifact.abi as Abi;
   return {
+    evm,
     httpUrl,
     wsUrl: `ws://127.0.0.1:${port}`,
     port,
@@ -61,6 +83,6 @@ export async function startTestChain(): Promise<TestChain> {
       return (await publicClient.waitForTransactionReceipt({ hash })).blockNumber;
     },
     mine: (blocks) => testClient.mine({ blocks }),
-    close: () => server.close(),
+    close: () => node.stop(),
   };
 }

@@ -1,7 +1,7 @@
 // A test network for the roles tests: chain + Redis + fake chat server, the protocol deployed with the generated
 // tiny int8 cross-encoder registered, and daemons (each its own context, keystore and state folder) started on it.
 import type { Hex, PublicClient } from "viem";
-import { startTestChain, type TestChain } from "../../../helpers/chain.ts";
+import { startTestChain, type TestChain, type TestEvm } from "../../../helpers/chain.ts";
 import { startTestRedis, type TestRedis } from "../../../helpers/redis.ts";
 import { startFakeChatServer, type FakeChatServer } from "../../../helpers/openai-server.ts";
 import { createTestAccount, createTestTask, deployTestProtocol, startBlockProducer, startTestContext, writeDaemonConfig, type TestAccount, type TestProtocol } from "../../../helpers/daemon.ts";
@@ -64,13 +64,28 @@ export interface TestNetworkOptions {
   chain?: Partial<PoqConfigInput["chain"]>;
   /** Daemons reach the chain over WebSocket (newHeads subscriptions instead of polling) instead of HTTP. */
   webSocket?: boolean;
+  /** The EVM under the network (Hardhat's in-process one unless said). */
+  evm?: TestEvm;
 }
 
 export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARAMS, options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const evaluatorDir = ensureGeneratedModel("generated-tiny-int8");
   const evaluatorId = manifestId(await loadManifest(evaluatorDir)) as Hex;
-  const [chain, redis, chat] = await Promise.all([startTestChain(), startTestRedis(), startFakeChatServer()]);
-  const protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params });
+  // The parts start side by side. If one fails to start, or the deployment fails, the parts that did start are
+  // stopped (anvil and redis-server are processes of their own, and would outlive a failed test).
+  const parts = [startTestChain(options.evm), startTestRedis(), startFakeChatServer()] as const;
+  const stopStarted = async () => {
+    const started = await Promise.allSettled(parts);
+    await Promise.all(started.map((s) => s.status === "fulfilled" && ("dispose" in s.value ? s.value.dispose() : s.value.close()).catch(() => {})));
+  };
+  let chain: TestChain, redis: TestRedis, chat: FakeChatServer, protocol: TestProtocol;
+  try {
+    [chain, redis, chat] = await Promise.all(parts);
+    protocol = await deployTestProtocol(chain, { evaluatorIds: [evaluatorId], params });
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
   const daemons: TestDaemon[] = [];
   let stopBlocks: () => Promise<void> = async () => {};
   const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls: string[] | undefined = options.webSocket === true ? [chain.wsUrl] : undefined, extra: Partial<PoqConfigInput> = {}) =>

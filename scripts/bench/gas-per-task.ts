@@ -1,0 +1,284 @@
+// Per-task gas as the shipped software sends it (issue 11), for scripts/bench/gas.ts:
+// - a task run phase by phase the way the daemons and the SDK send it, each phase in the first block the contracts
+//   accept it (blocks from the answer to the finalize counted), all parties' gas from receipts;
+// - claims amortized by the daemons' own claim policy (daemon/roles/claim-policy.ts, defaults from the config
+//   schema), over the tasks one claim covers;
+// - eth_estimateGas exactness of createTask: sent with exactly its estimate, across providers of different stakes.
+import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex, type Abi, type Address, type Hex } from "viem";
+import { configSchema } from "../../daemon/config/schema.ts";
+import { decideClaim, FRESH_CREDIT_SLOT_GAS } from "../../daemon/roles/claim-policy.ts";
+import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
+import { taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
+import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
+
+export const COMMITTEE_SIZES = ["3", "5", "9", "15", "32"] as const;
+export type CommitteeSize = (typeof COMMITTEE_SIZES)[number];
+
+export interface PerTaskFigures {
+  /** Every party's transactions for one task as the shipped daemons and SDK send them, claims amortized. */
+  daemonPattern: number;
+  /** The whole task when every payee claimed since its last task (credit slots written from zero). */
+  cold: number;
+  /** The whole task when every payee still holds credit. */
+  warm: number;
+  /** The requester's part: the SDK's exact-fee approve (its default) and createTask. */
+  requester: number;
+  /** Blocks from the answer's block to the finalize's, every step in the first block the contracts accept it. */
+  blocksAnswerToFinalized: number;
+}
+
+/** The parts behind one committee size's figures (printed, and kept in the JSON for comparison). */
+export interface PerTaskParts {
+  approve: number;
+  createTask: number;
+  submitAnswer: number;
+  drawCommittee: number;
+  commits: number;
+  reveals: number;
+  finalizeWarm: number;
+  finalizeCold: number;
+  /** Mean gas of one claim() transaction. */
+  claim: number;
+  /** Claim gas (claim + the fresh credit slot it causes) per task, amortized: daemonPattern - warm. */
+  claimsPerTask: number;
+  /** Tasks one claim covers under the daemons' policy, per kind of payee. */
+  tasksPerClaim: { provider: number; validator: number };
+  /** Largest single transaction of the task (the one a block gas limit bounds). */
+  largestTransaction: number;
+}
+
+/** Assumptions of the claim amortization: the daemons' defaults, plus a gas price, a fee and a task rate. */
+export const claimScenario = () => {
+  const claim = configSchema.shape.claim.parse(undefined);
+  const roles = configSchema.shape.roles.parse({ validator: { evaluatorDir: "-" } });
+  return {
+    gasMargin: claim.gasMargin,
+    tokenPerNative: claim.tokenPerNative,
+    maxIntervalMs: claim.maxIntervalMs,
+    claimBatchMs: roles.validator!.claimBatchMs,
+    /** Ethereum L1 at 10 gwei, the issue's anchor. */
+    gasPriceGwei: 10,
+    /** The benchmark's fee (token units of 18 decimals). */
+    fee: Number(FEE / 10n ** 18n),
+    /** Each daemon serves one task per claim-check window: the low-traffic daemon of issue 12. */
+    taskEveryMs: roles.validator!.claimBatchMs,
+  };
+};
+
+type Call = { from: SigningWalletClient; functionName: string; args: readonly unknown[]; to?: Address; abi?: Abi };
+
+const MAX_WAIT_BLOCKS = 1_000;
+
+/**
+ * Sends one phase (transactions that do not depend on each other) into one block: first mines empty blocks until
+ * the phase's first call passes against the pending block (the contracts decide when a phase opens, nothing here
+ * assumes it), then sends every call with twice its estimate and mines one block. Returns each receipt's gas and
+ * the block. Automine must be off.
+ */
+async function phase(env: BenchChain, calls: Call[]): Promise<{ gas: bigint[]; block: bigint }> {
+  const market = env.manifest.contracts.taskMarket;
+  const estimate = (c: Call) => estimatePending(env, c);
+  await firstAccepted(env, [calls[0]!], estimate);
+  const hashes: Hex[] = [];
+  for (const c of calls) {
+    const gas = (await estimate(c)) * 2n;
+    hashes.push(await c.from.sendTransaction({ to: c.to ?? market, data: callData(c), gas, chain: c.from.chain, account: c.from.account }));
+  }
+  await env.testClient.mine({ blocks: 1 });
+  const receipts = await Promise.all(hashes.map((hash) => env.publicClient.waitForTransactionReceipt({ hash })));
+  const failed = receipts.find((r) => r.status !== "success");
+  if (failed !== undefined) throw new Error(`${calls[0]!.functionName} phase: transaction ${failed.transactionHash} reverted`);
+  return { gas: receipts.map((r) => r.gasUsed), block: receipts[0]!.blockNumber };
+}
+
+const callData = (c: Call) => encodeFunctionData({ abi: c.abi ?? taskMarketAbi, functionName: c.functionName, args: c.args } as never);
+
+/** eth_estimateGas of `c` against the pending block (the next one: what a transaction sent now would meet). */
+const estimatePending = (env: BenchChain, c: Call) =>
+  env.publicClient.estimateGas({ account: c.from.account, to: c.to ?? env.manifest.contracts.taskMarket, data: callData(c), blockTag: "pending" } as never);
+
+/** Mines empty blocks until one of `candidates` passes `estimate`; returns the first that does. */
+async function firstAccepted(env: BenchChain, candidates: Call[], estimate: (c: Call) => Promise<unknown>): Promise<Call> {
+  for (let waited = 0; ; waited++) {
+    const errors: string[] = [];
+    for (const c of candidates) {
+      try {
+        await estimate(c);
+        return c;
+      } catch (error) {
+        errors.push((error as Error).message.split("\n")[0]!);
+      }
+    }
+    if (waited >= MAX_WAIT_BLOCKS) throw new Error(`${candidates[0]!.functionName} still refused after ${MAX_WAIT_BLOCKS} blocks: ${errors.join("; ")}`);
+    await env.testClient.mine({ blocks: 1 });
+  }
+}
+
+/** The call of whichever provider the contracts accept an answer from (they draw it, at creation or later). */
+async function answerCall(env: BenchChain, taskId: bigint, output: Hex): Promise<Call> {
+  const candidates = env.providers.map((from) => ({ from, functionName: "submitAnswer", args: [taskId, keccak256(output), output, ""] }));
+  return firstAccepted(env, candidates, (c) => estimatePending(env, c));
+}
+
+export interface PhasedTask {
+  approve: bigint;
+  create: bigint;
+  answer: bigint;
+  draw: bigint;
+  commits: bigint[];
+  reveals: bigint[];
+  finalize: bigint;
+  blocksAnswerToFinalized: bigint;
+  /** What the finalize credited, by payee (lower-case address). */
+  credits: Map<string, bigint>;
+}
+
+const tokenAbi = [{ type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "spender", type: "address" }, { name: "value", type: "uint256" }], outputs: [{ type: "bool" }] }] as const;
+
+/**
+ * One task as the shipped software sends it, each step in its own block after the one that enabled it: the SDK
+ * approves exactly the fee and creates the task; the provider the contracts accept an answer from answers, and
+ * its keeper draws the committee (rank 0 for a draw); every member commits directly (the validator default,
+ * `submit: "direct"`); every member reveals; the first seat finalizes (rank 0 for a finalize). Every member
+ * reveals a score near 8,000.
+ */
+export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
+  const market = env.manifest.contracts.taskMarket;
+  const reader = env.as(env.deployer).taskMarket;
+  await env.testClient.setAutomine(false);
+  try {
+    const approve = await phase(env, [{ from: env.requester, to: env.manifest.contracts.token, abi: tokenAbi, functionName: "approve", args: [market, FEE] }]);
+    const create = await phase(env, [{ from: env.requester, functionName: "createTask", args: [MODEL_ID, EVALUATOR_ID, FEE, toHex("bench")] }]);
+    const taskId = await reader.read.taskCount();
+    const answerBy = await answerCall(env, taskId, toHex("bench answer"));
+    const provider = answerBy.from;
+    const assigned = provider.account.address;
+    const answer = await phase(env, [answerBy]);
+    const draw = await phase(env, [{ from: provider, functionName: "drawCommittee", args: [taskId] }]);
+    const members = (await reader.read.committee([taskId, 0n])).map((m) => m.account);
+    const chainId = env.manifest.chainId;
+    const scores = members.map((_, i) => 8_000 + 37 * (i % 20));
+    const salts = members.map(() => randomSalt());
+    const wallets = members.map((m) => env.byAddress.get(m.toLowerCase())!);
+    const commits = await phase(env, members.map((m, i) => ({
+      from: wallets[i]!, functionName: "commit",
+      args: [taskId, BigInt(i), computeCommitment({ score: scores[i]!, salt: salts[i]!, validator: m, taskId, round: 0, chainId, market })],
+    })));
+    const reveals = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "reveal", args: [taskId, BigInt(i), BigInt(scores[i]!), salts[i]!] })));
+    const finalize = await phase(env, [{ from: wallets[0]!, functionName: "finalize", args: [taskId] }]);
+    if ((await reader.read.task([taskId])).status !== TaskStatus.Finalized) throw new Error(`task ${taskId} did not finalize`);
+    const [settled] = await reader.getEvents.TaskFinalized({ taskId }, { fromBlock: finalize.block, toBlock: finalize.block });
+    const { providerPay, requesterRefund, treasuryShare, validatorPay } = settled!.args;
+    const credits = new Map<string, bigint>();
+    const credit = (a: string, v: bigint) => v > 0n && credits.set(a.toLowerCase(), (credits.get(a.toLowerCase()) ?? 0n) + v);
+    credit(assigned, providerPay!);
+    credit(env.requester.account.address, requesterRefund!);
+    credit(await reader.read.treasury(), treasuryShare!);
+    members.forEach((m, i) => credit(m, validatorPay![i]!));
+    return {
+      approve: approve.gas[0]!, create: create.gas[0]!, answer: answer.gas[0]!, draw: draw.gas[0]!, commits: commits.gas, reveals: reveals.gas,
+      finalize: finalize.gas[0]!, blocksAnswerToFinalized: finalize.block - answer.block, credits,
+    };
+  } finally {
+    await env.testClient.setAutomine(true);
+  }
+}
+
+const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
+const total = (t: PhasedTask) => t.approve + t.create + t.answer + t.draw + sum(t.commits) + sum(t.reveals) + t.finalize;
+
+/**
+ * Tasks one claim covers under the daemons' claim policy: credit grows by `creditPerTask` each task (one task per
+ * `taskEveryMs`), and the daemon claims at the first check where decideClaim says so.
+ */
+export function tasksPerClaim(creditPerTask: bigint, claimGas: bigint, s: ReturnType<typeof claimScenario>): number {
+  if (creditPerTask === 0n) return Infinity;
+  for (let n = 1; ; n++) {
+    const d = decideClaim({
+      credit: creditPerTask * BigInt(n), gas: claimGas + FRESH_CREDIT_SLOT_GAS, gasPriceWei: parseGwei(String(s.gasPriceGwei)),
+      margin: s.gasMargin, tokenPerNative: s.tokenPerNative, creditSinceMs: 0, nowMs: (n - 1) * s.taskEveryMs, maxIntervalMs: s.maxIntervalMs,
+    });
+    if (d.claim) return n;
+  }
+}
+
+/** The per-task figures of committee size `k` (pool of k validators, the deployment's default windows). */
+export async function measurePerTask(k: number, log: (line: string) => void): Promise<{ figures: PerTaskFigures; parts: PerTaskParts }> {
+  log(`per task k=${k}: ${k} validators, warm-up, warm task, claims, cold task`);
+  const env = await benchChain(k, { ...DEFAULT_MARKET_PARAMS, committeeSize: k });
+  try {
+    // The SDK approves exactly the fee before each job: start from a zero allowance as it would.
+    await env.publicClient.waitForTransactionReceipt({ hash: await env.as(env.requester).token.write.approve([env.manifest.contracts.taskMarket, 0n]) });
+    await runPhasedTask(env); // warm-up: every payee gets paid once
+    const warm = await runPhasedTask(env);
+    const claims = await claimAll(env);
+    const cold = await runPhasedTask(env);
+    const claim = sum(claims) / BigInt(claims.length);
+    // What a claim adds to the next finalize, per payee (zero to non-zero credit slot), measured: cold - warm.
+    const freshSlot = (total(cold) - total(warm)) / BigInt(claims.length);
+    const scenario = claimScenario();
+    const providerAddress = [...warm.credits.keys()].find((a) => env.providers.some((p) => p.account.address.toLowerCase() === a))!;
+    const validatorCredits = [...warm.credits.entries()].filter(([a]) => env.validators.some((v) => v.account.address.toLowerCase() === a));
+    const perProvider = tasksPerClaim(warm.credits.get(providerAddress)!, claim, scenario);
+    const perValidator = validatorCredits.map(([, c]) => tasksPerClaim(c, claim, scenario));
+    // Only daemons follow the claim policy: the treasury's and the requester's credits stay (warm) here.
+    const amortized = Number(claim + freshSlot) * (1 / perProvider + perValidator.reduce((a, n) => a + 1 / n, 0));
+    const warmTotal = Number(total(warm));
+    return {
+      figures: {
+        daemonPattern: Math.round(warmTotal + amortized),
+        cold: Number(total(cold)),
+        warm: warmTotal,
+        requester: Number(warm.approve + warm.create),
+        blocksAnswerToFinalized: Number(warm.blocksAnswerToFinalized),
+      },
+      parts: {
+        approve: Number(warm.approve), createTask: Number(warm.create), submitAnswer: Number(warm.answer), drawCommittee: Number(warm.draw),
+        commits: Number(sum(warm.commits)), reveals: Number(sum(warm.reveals)), finalizeWarm: Number(warm.finalize), finalizeCold: Number(cold.finalize),
+        claim: Number(claim), claimsPerTask: Math.round(amortized),
+        tasksPerClaim: { provider: perProvider, validator: Math.max(...perValidator) },
+        largestTransaction: Number([cold.approve, cold.create, cold.answer, cold.draw, ...cold.commits, ...cold.reveals, cold.finalize].reduce((a, b) => (a > b ? a : b))),
+      },
+    };
+  } finally {
+    await env.close();
+  }
+}
+
+export interface EstimateExactFigures {
+  chain: "anvil";
+  tries: number;
+  succeeded: number;
+}
+
+/** Providers of different stakes serving the bench model besides the first (1,000 tokens): the draw varies. */
+const EXTRA_PROVIDER_STAKES = [1_500, 2_500, 4_000, 7_000].map((t) => parseEther(String(t)));
+
+/**
+ * createTask sent `tries` times with exactly its eth_estimateGas result (made against the chain as the requester
+ * sees it before sending, as viem and the SDK do), on anvil, with five providers of different stakes; counts the
+ * receipts that succeeded. Whatever the contracts do inside createTask is measured, nothing is assumed about it.
+ */
+export async function measureEstimateExact(tries: number, log: (line: string) => void): Promise<EstimateExactFigures & { failedGasUsedOfLimit: number[] }> {
+  log(`createTask with exactly its estimate: ${tries} tries on anvil, ${1 + EXTRA_PROVIDER_STAKES.length} providers`);
+  const env = await benchChain(3, { ...DEFAULT_MARKET_PARAMS, committeeSize: 3 }, { evm: "anvil", extraProviderStakes: EXTRA_PROVIDER_STAKES });
+  try {
+    const market = env.as(env.requester).taskMarket;
+    let succeeded = 0;
+    // Of each failed try, gas used / gas limit: 1 = the limit ran out; about 0.98 = a call inside ran out (it
+    // gets 63/64 of what is left) and its revert used the rest.
+    const failedGasUsedOfLimit: number[] = [];
+    for (let i = 0; i < tries; i++) {
+      const args = [MODEL_ID, EVALUATOR_ID, FEE, toHex("bench")] as const;
+      const gas = await market.estimateGas.createTask(args, { account: env.requester.account });
+      const hash = await market.write.createTask(args, { gas });
+      const receipt = await env.publicClient.waitForTransactionReceipt({ hash });
+      if (receipt.status === "success") succeeded++;
+      else failedGasUsedOfLimit.push(Number(((Number(receipt.gasUsed) / Number(gas))).toFixed(3)));
+    }
+    return { chain: "anvil", tries, succeeded, failedGasUsedOfLimit };
+  } finally {
+    await env.close();
+  }
+}
