@@ -148,6 +148,9 @@ describe("sdk/client (requester SDK) on the in-process chain", () => {
       }
     })();
     const { taskId } = await client.postJob({ model: MODEL, prompt: "Follow me", fee: FEE });
+    // The provider is drawn from the next block's hash and written at the first touch: anyone may make it.
+    await env.mine(1);
+    await env.wait(await env.read.market.write.assignProvider([taskId]));
     await follow;
     assert.deepEqual(seen, ["TaskCreated", "ProviderAssigned"]);
     assert.ok(taskId > 0n);
