@@ -158,7 +158,7 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
       stopGauges();
       await watcher.stop();
       await keeper?.stop();
-      await closeWorkers(workers);
+      await closeWorkers(ctx, workers);
       deps.revealWake?.stop();
       if (ownsEvaluator) await evaluator?.close();
       log.info("validator role stopped");
