@@ -117,9 +117,9 @@ const isRevert = (error: unknown) =>
   error.walk((e) => [(e as Error).name, (e as BaseError).shortMessage, (e as BaseError).details].some((text) => /revert/i.test(text ?? ""))) !== null;
 
 /**
- * The one transaction sender per key. Nonces are handed out one at a time behind a lock; each is journaled,
- * with the signed transaction, before the broadcast; a step is done only when the receipt shows the expected
- * event; a transaction without a receipt after `stuckAfterMs` is replaced (same nonce, fees bumped); after a
+ * The one transaction sender per key. Identical calls in flight are sent once; nonces are handed out one at a
+ * time behind a lock; each is journaled, with the signed transaction, before the broadcast; a step is done only
+ * when the receipt shows the expected event; a transaction without a receipt after `stuckAfterMs` is replaced (same nonce, fees bumped); after a
  * failed broadcast the next nonce is re-read from the chain so no gap can freeze later transactions.
  */
 export function createTransactionSender(p: CreateTransactionSenderParameters): TransactionSender {
@@ -204,7 +204,23 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
     return undefined;
   };
 
-  const send = async (tx: SendTransactionParameters): Promise<SentTransaction> => {
+  // The same call (target, calldata, value) already on its way is joined, not sent again: a job that BullMQ
+  // re-runs while its first run is still alive (a false stall on a loaded machine) must not pay for a second
+  // commit, reveal or claim that can only revert.
+  const inFlight = new Map<string, Promise<SentTransaction>>();
+  const send = (tx: SendTransactionParameters): Promise<SentTransaction> => {
+    const key = `${tx.to.toLowerCase()}:${tx.data}:${tx.value ?? 0n}`;
+    const running = inFlight.get(key);
+    if (running !== undefined) {
+      log.info({ label: tx.label }, "the same call is already being sent; joining it");
+      return running;
+    }
+    const sending = sendOnce(tx).finally(() => inFlight.delete(key));
+    inFlight.set(key, sending);
+    return sending;
+  };
+
+  const sendOnce = async (tx: SendTransactionParameters): Promise<SentTransaction> => {
     let gas = tx.gas;
     if (gas === undefined) {
       try {

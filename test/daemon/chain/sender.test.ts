@@ -63,6 +63,17 @@ describe("chain/sender on a real Hardhat JSON-RPC server", () => {
     assert.match(await metrics.registry.metrics(), /poq_transactions_sent_total\{kind="new"\} 12/);
   });
 
+  // A job re-run by BullMQ while its first run is still alive (a false stall under load) sends the same call again.
+  it("sends an identical call that is already in flight once: both callers get the same transaction", async () => {
+    const account = await fundedAccount();
+    const metrics = createMetrics({ withProcessMetrics: false });
+    const { sender } = senderFor(account, state(), { metrics });
+    const [a, b] = await Promise.all([sender.send(commit(21n)), sender.send({ ...commit(21n), label: "commit:21:0 (re-run)" })]);
+    assert.equal(a.hash, b.hash);
+    assert.match(await metrics.registry.metrics(), /poq_transactions_sent_total\{kind="new"\} 1\n/);
+    assert.equal((await sender.send(commit(21n))).nonce, a.nonce + 1, "once settled, the same call may be sent again");
+  });
+
   it("does not count a successful transaction without the expected event, and leaves no nonce gap", async () => {
     const account = await fundedAccount();
     const { sender } = senderFor(account, state());
