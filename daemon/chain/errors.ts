@@ -38,6 +38,21 @@ export class StuckTransactionError extends Error {
   }
 }
 
+/**
+ * A role stopped while this send waited for its receipt or confirmations (a chain that stopped producing blocks
+ * must not hold a shutdown forever). The transaction stays journaled and the job runs again at the next start:
+ * every step checks the chain first, so a transaction that did land is not sent twice.
+ */
+export class SendInterruptedError extends Error {
+  override name = "SendInterruptedError";
+  constructor(
+    readonly label: string,
+    readonly nonce: number,
+  ) {
+    super(`${label}: stopped waiting for nonce ${nonce} to be mined and confirmed (the role is stopping)`);
+  }
+}
+
 /** Every broadcast attempt failed (RPC down); nothing reached the chain as far as we know. Transient. */
 export class BroadcastError extends Error {
   override name = "BroadcastError";

@@ -14,7 +14,7 @@ import type { Logger } from "../observe/logger.ts";
 import type { DaemonMetrics } from "../observe/metrics.ts";
 import type { NonceJournal } from "../store/nonce-journal.ts";
 import { retryWithBackoff, sleep } from "./backoff.ts";
-import { BroadcastError, ExpectedEventMissingError, StuckTransactionError, TransactionRevertedError } from "./errors.ts";
+import { BroadcastError, ExpectedEventMissingError, SendInterruptedError, StuckTransactionError, TransactionRevertedError } from "./errors.ts";
 import { bumpFees, type Fees } from "./fees.ts";
 import { Mutex } from "./mutex.ts";
 
@@ -78,6 +78,12 @@ export interface TransactionSender {
   send(params: SendTransactionParameters): Promise<SentTransaction>;
   /** After a restart: re-broadcast journaled transactions, wait for them, forget them. Call before `send`. */
   recover(): Promise<RecoveredTransaction[]>;
+  /**
+   * Ends every wait for a receipt or confirmations now, with SendInterruptedError (the transaction stays journaled).
+   * For a bounded stop: with confirmations > 0 a send waits for blocks, and a chain that stopped producing them
+   * (a halted L2 sequencer, a dev chain on automine) would otherwise hold the role's stop forever.
+   */
+  interruptWaits(): void;
 }
 
 const NONCE_TOO_LOW = /nonce too low|nonce has already been used|nonce is too low/i;
@@ -111,9 +117,9 @@ const isRevert = (error: unknown) =>
   error.walk((e) => [(e as Error).name, (e as BaseError).shortMessage, (e as BaseError).details].some((text) => /revert/i.test(text ?? ""))) !== null;
 
 /**
- * The one transaction sender per key. Nonces are handed out one at a time behind a lock; each is journaled,
- * with the signed transaction, before the broadcast; a step is done only when the receipt shows the expected
- * event; a transaction without a receipt after `stuckAfterMs` is replaced (same nonce, fees bumped); after a
+ * The one transaction sender per key. Identical calls in flight are sent once; nonces are handed out one at a
+ * time behind a lock; each is journaled, with the signed transaction, before the broadcast; a step is done only
+ * when the receipt shows the expected event; a transaction without a receipt after `stuckAfterMs` is replaced (same nonce, fees bumped); after a
  * failed broadcast the next nonce is re-read from the chain so no gap can freeze later transactions.
  */
 export function createTransactionSender(p: CreateTransactionSenderParameters): TransactionSender {
@@ -127,6 +133,7 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
   const lock = new Mutex();
   const awaiting = new Set<number>();
   let nextNonce: number | undefined;
+  let interrupt = new AbortController();
 
   const broadcast = (raw: Hex) =>
     retryWithBackoff(() => client.request({ method: "eth_sendRawTransaction", params: [raw] } as never) as Promise<Hex>, {
@@ -162,12 +169,17 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
   const waitForReceipt = async (label: string, nonce: number, tx: SendTransactionParameters | undefined, gas: bigint, fees: Fees, deadline = Infinity) => {
     let lastBroadcastAt = Date.now();
     let bumps = 0;
+    const { signal } = interrupt;
+    const pause = async () => {
+      await sleep(receiptPollMs, signal);
+      if (signal.aborted) throw new SendInterruptedError(label, nonce);
+    };
     while (Date.now() < deadline) {
       const hashes = journal.get(nonce)?.hashes ?? [];
       for (const hash of [...hashes].reverse()) {
         const receipt = await receiptOf(hash);
         if (receipt === undefined) continue;
-        while (confirmations > 0n && (await client.getBlockNumber({ cacheTime: 0 })) < receipt.blockNumber + confirmations) await sleep(receiptPollMs);
+        while (confirmations > 0n && (await client.getBlockNumber({ cacheTime: 0 })) < receipt.blockNumber + confirmations) await pause();
         if (confirmations > 0n && (await receiptOf(hash))?.blockHash !== receipt.blockHash) break; // reorged away
         return { receipt, broadcasts: hashes.length };
       }
@@ -187,12 +199,28 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
           if (!NONCE_TOO_LOW.test(messageOf(error)) && !ALREADY_KNOWN.test(messageOf(error))) log.warn({ label, nonce, err: error }, "fee-bump broadcast failed");
         }
       }
-      await sleep(receiptPollMs);
+      await pause();
     }
     return undefined;
   };
 
-  const send = async (tx: SendTransactionParameters): Promise<SentTransaction> => {
+  // The same call (target, calldata, value) already on its way is joined, not sent again: a job that BullMQ
+  // re-runs while its first run is still alive (a false stall on a loaded machine) must not pay for a second
+  // commit, reveal or claim that can only revert.
+  const inFlight = new Map<string, Promise<SentTransaction>>();
+  const send = (tx: SendTransactionParameters): Promise<SentTransaction> => {
+    const key = `${tx.to.toLowerCase()}:${tx.data}:${tx.value ?? 0n}`;
+    const running = inFlight.get(key);
+    if (running !== undefined) {
+      log.info({ label: tx.label }, "the same call is already being sent; joining it");
+      return running;
+    }
+    const sending = sendOnce(tx).finally(() => inFlight.delete(key));
+    inFlight.set(key, sending);
+    return sending;
+  };
+
+  const sendOnce = async (tx: SendTransactionParameters): Promise<SentTransaction> => {
     let gas = tx.gas;
     if (gas === undefined) {
       try {
@@ -269,5 +297,10 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
       return results;
     });
 
-  return { address: account.address, send, recover };
+  const interruptWaits = () => {
+    interrupt.abort();
+    interrupt = new AbortController();
+  };
+
+  return { address: account.address, send, recover, interruptWaits };
 }

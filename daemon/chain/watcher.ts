@@ -43,6 +43,8 @@ export interface LogWatcher {
 type RpcLog = { address: Address; topics: Hex[]; data: Hex; blockNumber: Hex; blockHash: Hex; transactionHash: Hex; logIndex: Hex; removed?: boolean };
 
 const MAX_REWINDS_PER_SYNC = 4;
+/** Blocks without events after which the cursor is written to disk anyway (see saveCursor). */
+const CURSOR_SAVE_BLOCKS = 50n;
 
 /**
  * Follows one contract's events with a persisted cursor (block number + hash and older checkpoints).
@@ -61,6 +63,7 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
   let stopController = new AbortController();
   let loop: Promise<void> | undefined;
   let wake: () => void = () => {};
+  let pushedHead: bigint | undefined;
 
   const header = async (number: bigint): Promise<BlockRef & { parentHash: Hex } | undefined> => {
     const block = await p.client.getBlock({ blockNumber: number }).catch((error: Error) => {
@@ -70,8 +73,15 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     return block === undefined ? undefined : { number, hash: block.hash!, parentHash: block.parentHash };
   };
 
-  const saveCursor = (next: WatcherCursor) => {
-    p.cursorStore.save(p.name, next);
+  let savedAt: bigint | undefined; // block of the last durable cursor write
+  // `durable` false: only in memory, unless the file is CURSOR_SAVE_BLOCKS behind. Two fsyncs per block in every
+  // daemon cost more than they protect: a cursor that lags over blocks without events only makes a restarted
+  // watcher read those empty blocks again.
+  const saveCursor = (next: WatcherCursor, durable = true) => {
+    if (durable || savedAt === undefined || next.block.number - savedAt >= CURSOR_SAVE_BLOCKS) {
+      p.cursorStore.save(p.name, next);
+      savedAt = next.block.number;
+    }
     cursor = next;
     status.cursor = next.block;
     p.metrics?.watcherHeadBlock.set({ contract: p.name }, Number(next.block.number));
@@ -128,29 +138,35 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     const fromHeader = from === to ? toBefore : await header(from);
     if (toBefore === undefined || fromHeader === undefined) return false;
     if (cursor !== undefined && fromHeader.parentHash !== cursor.block.hash) return false;
-    const logs = (await p.client.request({
-      method: "eth_getLogs",
-      params: [{ address: p.address, fromBlock: numberToHex(from), toBlock: numberToHex(to), topics: [selectors] }],
-    } as never)) as RpcLog[];
-    // The same hash for `to` before and after getLogs means no reorg touched [from, to] in between.
-    const toAfter = await header(to);
-    if (toAfter?.hash !== toBefore.hash) return false;
+    // One block (the steady state, a head at a time): logs by block hash (EIP-234) are that block's or an error,
+    // so no second header read is needed to rule out a reorg in between.
+    const filter = from === to ? { blockHash: toBefore.hash } : { fromBlock: numberToHex(from), toBlock: numberToHex(to) };
+    const logs = (await p.client.request({ method: "eth_getLogs", params: [{ address: p.address, ...filter, topics: [selectors] }] } as never).catch(async (error: Error) => {
+      // By hash, a block that left the chain under us is an error: rewind or read again. Any other error is thrown.
+      if (from === to && (await header(to))?.hash !== toBefore.hash) return undefined;
+      throw error;
+    })) as RpcLog[] | undefined;
+    if (logs === undefined) return false;
+    // A range: the same hash for `to` before and after getLogs means no reorg touched [from, to] in between.
+    if (from !== to && (await header(to))?.hash !== toBefore.hash) return false;
     logs.sort((a, b) => Number(BigInt(a.blockNumber) - BigInt(b.blockNumber)) || Number(a.logIndex) - Number(b.logIndex));
     // Checked before anything is delivered: a log of `to` from another fork means the node answered mid-reorg.
     if (logs.some((raw) => BigInt(raw.blockNumber) === to && raw.blockHash !== toBefore.hash)) return false;
+    let handed = false;
     for (const raw of logs) {
       if (raw.removed === true) continue;
       const key = `${raw.transactionHash}:${Number(raw.logIndex)}`;
       if (delivered.has(key)) continue;
       await p.onEvent(decode(raw));
       delivered.set(key, BigInt(raw.blockNumber));
+      handed = true;
     }
     const finalBelow = head - BigInt(p.finalityDepth);
     const previous = cursor === undefined ? [] : [cursor.block, ...cursor.checkpoints];
     // Keep checkpoints inside the unfinalized zone plus the newest final one, the anchor of last resort.
     const firstFinal = previous.findIndex((c) => c.number <= finalBelow);
     const checkpoints = firstFinal < 0 ? previous : previous.slice(0, firstFinal + 1);
-    saveCursor({ block: { number: to, hash: toBefore.hash }, checkpoints });
+    saveCursor({ block: { number: to, hash: toBefore.hash }, checkpoints }, handed);
     for (const [key, block] of delivered) if (block <= finalBelow) delivered.delete(key);
     await p.onEvent({ type: "checkpoint", block: { number: to, hash: toBefore.hash } });
     return true;
@@ -158,14 +174,12 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
 
   const syncOnce = async (): Promise<void> => {
     if (halted !== undefined) throw halted;
-    const head = await p.client.getBlockNumber({ cacheTime: 0 });
+    // The head the subscription just announced, when newer than the last sync's: one eth_blockNumber less per block.
+    const head = pushedHead !== undefined && (status.head === undefined || pushedHead > status.head) ? pushedHead : await p.client.getBlockNumber({ cacheTime: 0 });
     status.head = head;
     const target = head - BigInt(p.confirmations);
     let rewinds = 0;
-    if (cursor !== undefined && (await header(cursor.block.number))?.hash !== cursor.block.hash) {
-      await rewind(head);
-      rewinds++;
-    }
+    // No separate check of the cursor block here: processRange compares the next block's parent hash with it.
     let from = cursor === undefined ? (p.startBlock ?? 0n) : cursor.block.number + 1n;
     while (from <= target) {
       const rangeEnd = from + BigInt(p.maxBlockRange) - 1n;
@@ -200,7 +214,10 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     // `poll: false` is only typed for WebSocket clients; `subscribe` is set only for those (ChainClient.subscribes).
     p.client.watchBlockNumber({
       poll: false,
-      onBlockNumber: () => wake(),
+      onBlockNumber: (block: bigint) => {
+        pushedHead = block;
+        wake();
+      },
       onError: (error: Error) => log.warn({ err: error }, "newHeads subscription error; polling until resubscribed"),
     } as never);
 
@@ -235,6 +252,7 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
       wake();
       await loop;
       loop = undefined;
+      if (cursor !== undefined && savedAt !== cursor.block.number) saveCursor(cursor);
     },
     syncOnce,
     status: () => ({ ...status }),

@@ -114,6 +114,12 @@ const senderSchema = z
       .describe("A transaction without a receipt for this long is replaced with higher fees on the same nonce"),
     feeBumpPercent: z.number().int().min(10).max(200).default(15).describe("Fee increase per replacement (nodes require at least 10)"),
     maxFeeBumps: z.number().int().min(0).default(5).describe("Replacements before the sender gives up and alerts"),
+    drainMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe("On stop, how long sends may still wait for receipts and confirmations; then the wait ends (journaled, the job runs again at the next start)"),
   })
   .strict()
   .describe("The transaction sender (one per key)");

@@ -28,7 +28,25 @@ export function startStepWorkers(ctx: DaemonContext, handlers: Partial<Record<St
   );
 }
 
-/** Lets running jobs finish (graceful drain), then closes the workers. */
-export async function closeWorkers(workers: readonly Worker[]): Promise<void> {
-  await Promise.all(workers.map((w) => w.close()));
+/**
+ * Waits for `stopping` (workers or keeper duties finishing what they started), but ends the sender's waits for
+ * receipts and confirmations once `sender.drainMs` has passed: a chain that stopped producing blocks would
+ * otherwise hold the stop forever (a send with confirmations > 0 needs one more block). Safe because every step
+ * reads the chain before it sends, and the interrupted transaction stays journaled.
+ */
+export async function drainWithin(ctx: Pick<DaemonContext, "sender" | "config" | "logger">, stopping: Promise<unknown>): Promise<void> {
+  const timer = setTimeout(() => {
+    ctx.logger.warn({ drainMs: ctx.config.sender.drainMs }, "stop: sends still waiting for the chain after the drain period; interrupting them");
+    ctx.sender.interruptWaits();
+  }, ctx.config.sender.drainMs);
+  try {
+    await stopping;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Lets running jobs finish (graceful drain, bounded by drainWithin), then closes the workers. */
+export async function closeWorkers(ctx: Pick<DaemonContext, "sender" | "config" | "logger">, workers: readonly Worker[]): Promise<void> {
+  await drainWithin(ctx, Promise.all(workers.map((w) => w.close())));
 }

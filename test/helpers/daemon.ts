@@ -116,8 +116,9 @@ export async function writeDaemonConfig(o: DaemonFixtureOptions): Promise<{ dir:
     stateDir: "state",
     observe: { port: 0 },
     queue: { lockDurationMs: 2_000, stalledIntervalMs: 2_000, backoffMs: 100, attempts: 10 },
-    // A transaction lost to a reorg is replaced (same nonce, higher fee) after 3 s instead of a minute.
-    sender: { stuckAfterMs: 3_000 },
+    // A transaction lost to a reorg is replaced (same nonce, higher fee) after 3 s instead of a minute; a stop
+    // waits at most 3 s for sends to be confirmed (tests stop the block producer before some roles).
+    sender: { stuckAfterMs: 3_000, drainMs: 3_000 },
     ...o.config,
   };
   const configPath = path.join(dir, "poq.json");

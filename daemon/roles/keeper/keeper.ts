@@ -5,6 +5,7 @@ import { KeeperStore } from "../../store/keeper-store.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import { sendTolerating, type Market, type MarketFunction, type TaskView } from "../market.ts";
 import { dutyOf, keeperRank, type Duty, type KeeperAction } from "./duties.ts";
+import { drainWithin } from "../workers.ts";
 
 export interface Keeper {
   /** Feed every TaskMarket watcher event here: tasks are learnt and re-read from them. */
@@ -198,7 +199,7 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
     async stop() {
       stopped = true;
       unsubscribe();
-      await Promise.all(inFlight.values());
+      await drainWithin(ctx, Promise.all(inFlight.values()));
     },
   };
 }

@@ -195,7 +195,7 @@ export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessE
       stopGauges();
       await watcher.stop();
       await keeper?.stop();
-      await closeWorkers(workers);
+      await closeWorkers(ctx, workers);
       log.info("provider role stopped");
     },
   };

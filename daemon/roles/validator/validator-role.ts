@@ -7,6 +7,7 @@ import { ConfigError } from "../../config/load.ts";
 import { jobIdFor } from "../../queue/names.ts";
 import { VALIDATOR_STEPS, type ValidatorStep } from "./steps.ts";
 import { enqueueOrRerunStep } from "../../queue/queues.ts";
+import { reclaimOrphanedJobs } from "../../queue/orphans.ts";
 import type { RunningRole } from "../role.ts";
 import { createMarketWatcher, openMarket, startBalanceGauges, type Market } from "../market.ts";
 import type { StepHandler } from "../../queue/worker.ts";
@@ -140,6 +141,8 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
     });
   }
   ctx.health.addRoute("/attestations", (url) => deps.attestations.serve(url));
+  // Before any worker runs: commit, reveal and claim jobs a crashed run left active are taken back at once.
+  const reclaimed = await reclaimOrphanedJobs((["commit", "reveal", "claim"] as const).filter((step) => steps.has(step)).map((step) => ctx.queues[step]));
   const resumed = await resumePendingReveals(deps);
   const handlers: Record<ValidatorStep, StepHandler> = {
     score: (job) => scoreStep({ ...deps, evaluator: evaluator! }, job),
@@ -154,14 +157,14 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
   const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, keeper, event, reorg));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);
-  log.info({ steps: [...steps], evaluator: evaluator?.name, evaluatorId: evaluator?.id, market: market.address, resumedReveals: resumed }, "validator role started");
+  log.info({ steps: [...steps], evaluator: evaluator?.name, evaluatorId: evaluator?.id, market: market.address, resumedReveals: resumed, reclaimedJobs: reclaimed }, "validator role started");
   return {
     name: "validator",
     async stop() {
       stopGauges();
       await watcher.stop();
       await keeper?.stop();
-      await closeWorkers(workers);
+      await closeWorkers(ctx, workers);
       deps.revealWake?.stop();
       if (ownsEvaluator) await evaluator?.close();
       log.info("validator role stopped");

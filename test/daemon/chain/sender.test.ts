@@ -9,7 +9,7 @@ import { startTestChain, type TestChain } from "../../helpers/chain.ts";
 import { waitFor } from "../../helpers/child-process.ts";
 import { createChainClient } from "../../../daemon/chain/client.ts";
 import { createTransactionSender, type CreateTransactionSenderParameters } from "../../../daemon/chain/sender.ts";
-import { ExpectedEventMissingError, TransactionRevertedError } from "../../../daemon/chain/errors.ts";
+import { ExpectedEventMissingError, SendInterruptedError, TransactionRevertedError } from "../../../daemon/chain/errors.ts";
 import { bumpFees } from "../../../daemon/chain/fees.ts";
 import { NonceJournal } from "../../../daemon/store/nonce-journal.ts";
 import { createLogger } from "../../../daemon/observe/logger.ts";
@@ -63,6 +63,17 @@ describe("chain/sender on a real Hardhat JSON-RPC server", () => {
     assert.match(await metrics.registry.metrics(), /poq_transactions_sent_total\{kind="new"\} 12/);
   });
 
+  // A job re-run by BullMQ while its first run is still alive (a false stall under load) sends the same call again.
+  it("sends an identical call that is already in flight once: both callers get the same transaction", async () => {
+    const account = await fundedAccount();
+    const metrics = createMetrics({ withProcessMetrics: false });
+    const { sender } = senderFor(account, state(), { metrics });
+    const [a, b] = await Promise.all([sender.send(commit(21n)), sender.send({ ...commit(21n), label: "commit:21:0 (re-run)" })]);
+    assert.equal(a.hash, b.hash);
+    assert.match(await metrics.registry.metrics(), /poq_transactions_sent_total\{kind="new"\} 1\n/);
+    assert.equal((await sender.send(commit(21n))).nonce, a.nonce + 1, "once settled, the same call may be sent again");
+  });
+
   it("does not count a successful transaction without the expected event, and leaves no nonce gap", async () => {
     const account = await fundedAccount();
     const { sender } = senderFor(account, state());
@@ -84,6 +95,33 @@ describe("chain/sender on a real Hardhat JSON-RPC server", () => {
     assert.deepEqual(journal.pending(), [], "the reverted nonce is not left in the journal");
     const next = await sender.send(commit(3n));
     assert.equal(next.nonce, await chain.publicClient.getTransactionCount({ address: account.address }) - 1, "no gap, no reuse");
+  });
+
+  // The abstention test used to hang in a role's stop: its claim was mined in the last block of a chain that then
+  // mined nothing more, and the send waited forever for one confirmation. A stop now interrupts such waits.
+  it("interruptWaits ends a wait for a confirmation no block will bring; the transaction stays journaled for recover()", async () => {
+    const account = await fundedAccount();
+    const dir = state();
+    const { sender, journal } = senderFor(account, dir, { confirmations: 1 });
+    const sending = sender.send(commit(7n));
+    await waitFor(async () => {
+      const hash = journal.pending()[0]?.hashes[0];
+      return hash !== undefined && (await chain.publicClient.getTransactionReceipt({ hash }).catch(() => undefined)) !== undefined;
+    }, 10_000, "the commit to be mined (automine) with no block after it");
+    sender.interruptWaits();
+    await assert.rejects(sending, (e: unknown) => e instanceof SendInterruptedError && e.label === "commit:7:0");
+    assert.equal(journal.pending().length, 1, "the interrupted nonce stays journaled");
+    await chain.mine(1);
+    const restarted = senderFor(account, dir, { confirmations: 1 });
+    assert.deepEqual((await restarted.sender.recover()).map((r) => r.outcome), ["mined"], "the next start finds it mined");
+    assert.deepEqual(restarted.journal.pending(), []);
+    const next = restarted.sender.send(commit(8n));
+    const blocks = setInterval(() => void chain.mine(1).catch(() => {}), 100);
+    try {
+      assert.equal((await next).event.args.taskId, 8n, "sends resume after an interrupt");
+    } finally {
+      clearInterval(blocks);
+    }
   });
 
   it("replaces a stuck transaction with a fee bump on the same nonce", async () => {

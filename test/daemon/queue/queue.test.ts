@@ -7,6 +7,7 @@ import { spawnTsChild, waitFor } from "../../helpers/child-process.ts";
 import { createRedisConnection, pingRedis } from "../../../daemon/queue/connection.ts";
 import { closeStepQueues, createStepQueues, enqueueStep, type StepQueues } from "../../../daemon/queue/queues.ts";
 import { createStepWorker } from "../../../daemon/queue/worker.ts";
+import { reclaimOrphanedJobs } from "../../../daemon/queue/orphans.ts";
 import { BadInputError, TransientError } from "../../../daemon/queue/errors.ts";
 import { listFailedJobs, updateQueueDepth } from "../../../daemon/queue/failed-jobs.ts";
 import { jobIdFor } from "../../../daemon/queue/names.ts";
@@ -157,6 +158,23 @@ describe("queue (real redis-server)", () => {
     } finally {
       rescuer.child.kill("SIGTERM");
       await rescuer.exited;
+    }
+  });
+
+  it("a restarted key holder takes back the commit job its crashed run left active at once, not after the lock expires", async () => {
+    const slowLocks = { lockDurationMs: 60_000, stalledIntervalMs: 60_000, maxStalledCount: 5 };
+    const crashed = createStepWorker({ step: "commit", connection: workerConnection(), handler: () => new Promise(() => {}), timing: slowLocks, logger: createLogger({ level: "silent" }) });
+    await enqueueStep(queues, { step: "commit", data: { taskId: "77", round: 0 } });
+    await waitFor(async () => (await queues.commit.getActiveCount()) === 1, 10_000, "the job to be taken");
+    await crashed.close(true); // gone without releasing its lock, as after SIGKILL
+    assert.equal(await reclaimOrphanedJobs([queues.commit]), 1);
+    const done: string[] = [];
+    const restarted = createStepWorker({ step: "commit", connection: workerConnection(), handler: async (job) => void done.push(job.data.taskId), timing: slowLocks, logger: createLogger({ level: "silent" }) });
+    try {
+      await waitFor(() => done.length === 1, 5_000, "the reclaimed job to run (its lock had 60 s left)");
+      assert.deepEqual(done, ["77"]);
+    } finally {
+      await restarted.close();
     }
   });
 

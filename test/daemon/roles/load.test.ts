@@ -12,9 +12,6 @@ const TASKS = 20;
 const BLOCK_MS = 250;
 // k = 3 of 3 validators: every validator sits on every committee, so each one commits and reveals 20 times.
 const PARAMS = { committeeSize: 3, answerWindow: 60, commitWindow: 40, revealWindow: 40, providerFloor: 0 };
-// The production lock settings: TEST_QUEUE's 1-second lock (for the kill tests) turns every event-loop pause of a
-// loaded machine into a stall.
-const QUEUE = { ...TEST_QUEUE, lockDurationMs: 5_000, stalledIntervalMs: 5_000 };
 
 /** A process that keeps one core busy until killed. */
 const burnCore = (): ChildProcess => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" });
@@ -29,7 +26,7 @@ describe("validators under CPU load: deadlines first", () => {
   const validators: TestDaemon[] = [];
   const burners: ChildProcess[] = [];
   before(async () => {
-    net = await startTestNetwork(PARAMS, { daemon: { queue: QUEUE }, webSocket: true });
+    net = await startTestNetwork(PARAMS, { daemon: { queue: TEST_QUEUE }, webSocket: true });
     await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }]);
     for (let i = 0; i < 3; i++) validators.push(await net.startValidator());
     await net.startBlocks(BLOCK_MS);

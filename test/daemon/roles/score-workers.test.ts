@@ -11,9 +11,6 @@ import { TaskStatus } from "../../../sdk/contracts.ts";
 
 const poqCli = new URL("../../../daemon/cli/poq.ts", import.meta.url);
 const TASKS = 4;
-// Production lock settings: TEST_QUEUE's 1-second lock (for the kill tests) turns every event-loop pause of a
-// loaded machine into a stall, and a job stalled too often fails for good.
-const PRODUCTION_LOCKS = { ...TEST_QUEUE, lockDurationMs: 5_000, stalledIntervalMs: 5_000 };
 
 /**
  * Scaling scoring: one validator account whose score queue is consumed by two separate score-only worker
@@ -27,7 +24,7 @@ describe("validator score workers in separate processes", () => {
   const children: ReturnType<typeof spawnTsChild>[] = [];
   before(async () => {
     // Over WebSocket: newHeads subscriptions instead of a poll loop per daemon (six daemons share this process).
-    net = await startTestNetwork(undefined, { webSocket: true, daemon: { queue: PRODUCTION_LOCKS } });
+    net = await startTestNetwork(undefined, { webSocket: true, daemon: { queue: TEST_QUEUE } });
   });
   after(async () => {
     for (const c of children) c.child.kill("SIGTERM");
@@ -44,7 +41,7 @@ describe("validator score workers in separate processes", () => {
     // concurrency 1: each worker process takes one job at a time, so both get work. (Commits and reveals have their
     // own deadlineConcurrency: with one shared setting they queued behind each other's receipts and missed the
     // commit window on a busy machine.)
-    const configPath = await net.validatorConfig(account, [net.chain.wsUrl], { queue: { ...PRODUCTION_LOCKS, concurrency: 1 } });
+    const configPath = await net.validatorConfig(account, [net.chain.wsUrl], { queue: { ...TEST_QUEUE, concurrency: 1 } });
     const scored: Map<number, string[]> = new Map([[0, []], [1, []]]);
     const started = [false, false];
     for (const w of [0, 1]) {

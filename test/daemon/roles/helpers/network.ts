@@ -21,10 +21,12 @@ export const MODEL = "test-llm";
 type ValidatorInput = NonNullable<PoqConfigInput["roles"]["validator"]>;
 
 // providerFloor 0: the generated tiny model scores at random, and the provider should earn something.
-// Windows of 40 blocks at a block every 200 ms (plus one per transaction): 6-8 s, longer than a crashed job's
-// worst-case takeover (lockDuration + 2 x stalledInterval = 3 s with TEST_QUEUE) plus its retries.
+// Windows of 40 blocks at a block every 200 ms (plus one per transaction): 6-8 s.
 export const TEST_PARAMS: Partial<MarketParams> = { answerWindow: 60, commitWindow: 40, revealWindow: 40, providerFloor: 0 };
-export const TEST_QUEUE = { lockDurationMs: 1_000, stalledIntervalMs: 1_000, backoffMs: 100, attempts: 10 };
+// The production lock settings. A 1 s lock used to be needed for a SIGKILLed validator's commit or reveal job to
+// be taken over inside these windows; a restarted validator now takes its orphaned jobs back at once
+// (queue/orphans.ts), and a 1 s lock turned every event-loop pause of a loaded machine into a false stall.
+export const TEST_QUEUE = { lockDurationMs: 5_000, stalledIntervalMs: 5_000, backoffMs: 100, attempts: 10 };
 
 export interface TestDaemon {
   account: TestAccount;
