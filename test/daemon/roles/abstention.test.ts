@@ -80,6 +80,7 @@ describe("forced abstention: honest validators commit and reveal whatever the pr
   // now interrupts sends still waiting for the chain after sender.drainMs (workers.ts drainWithin).
   it("a task created longer ago than its lifetime (many log ranges back) is still found and judged", async () => {
     const taskId = await net.createTask();
+    await drawn(taskId); // the provider's draw needs the block after the creation: wait for it while blocks still come
     const lifetime = maxTaskLifetime({ ...DEFAULT_MARKET_PARAMS, ...PARAMS });
     const output = stringToHex("Paris.");
     // Every validator is down while the task is answered and for longer than a task can live: nothing bounds when
