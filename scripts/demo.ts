@@ -10,10 +10,17 @@ import { parseUnits } from "viem";
 import { buildLedger } from "./demo/ledger.ts";
 import { defaultEvaluatorDir, MAX_JOBS, startDemoNetwork } from "./demo/network.ts";
 import { holdInstructions } from "./demo/hold.ts";
+
 import { createProgressView } from "./demo/progress.ts";
 import { checkExpectations, renderSummary, reportJson } from "./demo/report.ts";
 import { runJobs } from "./demo/run-jobs.ts";
 import { visibleText } from "../daemon/cli/visible-text.ts";
+
+/**
+ * Fees funded beyond the jobs the run may post (up to 2x --jobs, when the first ones all go to one provider): the
+ * `job post` commands printed by --hold must work however many extra jobs the run needed.
+ */
+const SPARE_JOBS = 5;
 
 const positiveInt = (max: number) => (value: string) => {
   const n = Number(value);
@@ -40,7 +47,7 @@ async function main(): Promise<number> {
   const fee = parseUnits(opts.fee, 18);
   const evaluatorDir = opts.evaluator ?? defaultEvaluatorDir();
   say(`Proof-of-Quality demo: ${opts.jobs} jobs, fee ${opts.fee} POQ each`);
-  const demo = await startDemoNetwork({ evaluatorDir, requesterFunds: fee * BigInt(opts.jobs * 2), signals: true, keepDir: opts.keep, onStep: (m) => say(`  ${m}`) });
+  const demo = await startDemoNetwork({ evaluatorDir, requesterFunds: fee * BigInt(opts.jobs * 2 + SPARE_JOBS), signals: true, keepDir: opts.keep, onStep: (m) => say(`  ${m}`) });
   const progress = createProgressView();
   try {
     say(`  daemon logs: ${demo.net.logFile}${opts.keep ? "" : " (removed at the end; --keep keeps them)"}`);

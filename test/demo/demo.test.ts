@@ -33,7 +33,7 @@ describe("npm run demo", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "poq-demo-test-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("runs 3 jobs through real daemons, passes its expectations, writes the report, holds for audits and cleans up on Ctrl-C", async () => {
+  it("runs 3 jobs through real daemons, passes its expectations, writes the report, holds for audits and cleans up on Ctrl-C", async (t) => {
     const reportFile = path.join(dir, "report.json");
     const lines: string[] = [];
     const env = { ...process.env };
@@ -42,6 +42,14 @@ describe("npm run demo", () => {
     const { child, exited, stderr } = spawnTsChild(new URL("../../scripts/demo.ts", import.meta.url), args, (l) => lines.push(l), env);
     let code: number | null | undefined;
     void exited.then((c) => (code = c));
+    // A failed assertion must not leave the demo (and its chain, Redis and daemons) running: that kept the whole
+    // test run waiting after its last file. Ctrl-C first, as a user would, then SIGKILL.
+    t.after(async () => {
+      if (code !== undefined) return;
+      child.kill("SIGINT");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+      if (code === undefined) child.kill("SIGKILL");
+    });
     await waitFor(() => code !== undefined || lines.some((l) => l.includes("keeps running")), 150_000, "the demo to finish its jobs");
     const output = lines.join("\n");
     assert.equal(code, undefined, `demo exited early:\n${output}\n${stderr()}`);
