@@ -232,6 +232,16 @@ export function rewardSplit(
   return { provider, requester, treasury, dust: pool - paid, validators };
 }
 
+/**
+ * What a refunded task returns to its requester (TaskSettlement._refund and _settleUnjudged): the whole fee for
+ * every reason but NoCommittee; for NoCommittee (nobody could be seated to judge the answer) `refundBps` of the
+ * provider pool, each division rounded down, the rest of the escrow going to the treasury.
+ */
+export function refundAmount(fee: bigint, noCommittee: boolean, params: Pick<RewardParams, "validatorPoolBps" | "refundBps">): bigint {
+  if (!noCommittee) return fee;
+  return ((fee - (fee * params.validatorPoolBps) / BPS) * params.refundBps) / BPS;
+}
+
 /** TaskMarket's default `nonRevealPenaltyBps` (contracts/libraries/MarketParams.sol): 3x the seat's share. */
 export const DEFAULT_NON_REVEAL_PENALTY_BPS = 30_000n;
 

@@ -77,7 +77,7 @@ export function validatorSeats(tasks: readonly TaskRecord[], address: Address): 
         seat.consensus = settled.consensus;
         if (member.revealed) {
           seat.deviation = Math.abs(member.score! - settled.consensus);
-          seat.withinTolerance = seat.deviation < settled.params.tolerance;
+          seat.withinTolerance = seat.deviation < task.params.tolerance;
         }
       }
       seats.push(seat);

@@ -52,7 +52,12 @@ export function formatTaskAudit(a: TaskAudit, token: TokenFormat, rescore?: Resc
     const verdict = !check.checked ? "not re-computed (stake-weighted median)" : check.matches ? "matches the protocol math" : "DIFFERS from the protocol math";
     lines.push(`settlement ${verdict}; conservation ${check.conserved ? "exact" : "BROKEN"}`);
   }
-  if (a.refund) lines.push(`refunded   ${amount(a.refund.amount, token)} (${a.refund.reason}) at block ${a.refund.at.block}`);
+  if (a.refund) {
+    const rc = a.refundCheck;
+    const verdict = rc === undefined ? "" : rc.matches ? "; matches the protocol math" : `; DIFFERS from the protocol math (expected ${amount(rc.expected, token)})`;
+    const treasury = rc !== undefined && rc.treasury > 0n ? `, treasury ${amount(rc.treasury, token)}` : "";
+    lines.push(`refunded   ${amount(a.refund.amount, token)} (${a.refund.reason})${treasury} at block ${a.refund.at.block}${verdict}`);
+  }
   for (const e of a.equivocations) lines.push(`equivocation ${e.validator} slashed ${amount(e.slashed, token)}, reporter ${e.reporter}`);
   for (const s of a.attestationSources ?? []) if (s.error) lines.push(`warning    attestation source ${s.source}: ${s.error}`);
   if (rescore) {

@@ -39,8 +39,6 @@ export interface Settlement {
   treasuryShare: bigint;
   /** validatorPay[i] belongs to member i of the final round. */
   validatorPay: bigint[];
-  /** Parameters in force at finalize (the contract settles with those). */
-  params: MarketParams;
   at: ChainPosition;
 }
 
@@ -56,6 +54,9 @@ export interface TaskRecord {
   fee: bigint;
   prompt: Hex;
   created: ChainPosition;
+  /** Parameters in force at the creation: every step of the task, settlement included, uses these (a later setParams
+   * applies to new tasks only). */
+  params: MarketParams;
   /** The currently (or finally) assigned provider. */
   provider: Address;
   /** Providers that missed their answer deadline, with the tokens slashed. */
@@ -110,7 +111,7 @@ export function buildTaskRecords(marketLogs: Log[], registryLogs: Log[], params:
       const a = log.args;
       tasks.set(a.taskId, {
         taskId: a.taskId, status: "Assigned", requester: a.requester, modelId: a.modelId, evaluatorId: a.evaluatorId,
-        fee: a.fee, prompt: a.prompt, created: position(log), provider: "0x0000000000000000000000000000000000000000",
+        fee: a.fee, prompt: a.prompt, created: position(log), params: paramsAt(params, position(log)), provider: "0x0000000000000000000000000000000000000000",
         timeouts: [], rounds: [], equivocations: [],
       });
       continue;
@@ -165,7 +166,7 @@ export function buildTaskRecords(marketLogs: Log[], registryLogs: Log[], params:
         task.settlement = {
           round: Number(log.args.round), consensus: Number(log.args.consensus), providerPay: log.args.providerPay,
           requesterRefund: log.args.requesterRefund, treasuryShare: log.args.treasuryShare,
-          validatorPay: [...log.args.validatorPay], params: paramsAt(params, position(log)), at: position(log),
+          validatorPay: [...log.args.validatorPay], at: position(log),
         };
         break;
       case "TaskRefunded":

@@ -37,9 +37,9 @@ export async function rescoreTask(task: TaskRecord, evaluatorDir: string): Promi
     const s = task.settlement;
     if (s) {
       outcome.consensus = s.consensus;
-      outcome.tolerance = s.params.tolerance;
+      outcome.tolerance = task.params.tolerance;
       outcome.deviation = Math.abs(result!.score - s.consensus);
-      outcome.agrees = outcome.deviation < s.params.tolerance;
+      outcome.agrees = outcome.deviation < task.params.tolerance;
     }
     return outcome;
   } finally {

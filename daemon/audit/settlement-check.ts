@@ -1,4 +1,4 @@
-import { aggregate, ConsensusRule, rewardSplit } from "../../sdk/protocol-math.ts";
+import { aggregate, ConsensusRule, refundAmount, rewardSplit } from "../../sdk/protocol-math.ts";
 import { finalRound, type TaskRecord } from "./history.ts";
 
 /** The auditor's own settlement of a finalized task, from the revealed scores and the parameters at finalize. */
@@ -27,19 +27,19 @@ export function checkSettlement(task: TaskRecord): SettlementCheck | undefined {
   if (s === undefined || round === undefined) return undefined;
   const paid = s.providerPay + s.requesterRefund + s.treasuryShare + s.validatorPay.reduce((a, b) => a + b, 0n);
   const conserved = paid === task.fee;
-  if (s.params.consensusRule === ConsensusRule.WeightedMedian) return { checked: false, conserved };
+  if (task.params.consensusRule === ConsensusRule.WeightedMedian) return { checked: false, conserved };
   const revealedScores = round.members.filter((m) => m.revealed).map((m) => BigInt(m.score!));
-  const consensus = aggregate(s.params.consensusRule, revealedScores, revealedScores.map(() => 1n), BigInt(s.params.trimBps));
+  const consensus = aggregate(task.params.consensusRule, revealedScores, revealedScores.map(() => 1n), BigInt(task.params.trimBps));
   const split = rewardSplit(
     task.fee,
     consensus,
     round.members.map((m) => BigInt(m.score ?? 0)),
     round.members.map((m) => m.revealed),
     {
-      validatorPoolBps: BigInt(s.params.validatorPoolBps),
-      providerFloor: BigInt(s.params.providerFloor),
-      tolerance: BigInt(s.params.tolerance),
-      refundBps: BigInt(s.params.refundBps),
+      validatorPoolBps: BigInt(task.params.validatorPoolBps),
+      providerFloor: BigInt(task.params.providerFloor),
+      tolerance: BigInt(task.params.tolerance),
+      refundBps: BigInt(task.params.refundBps),
     },
   );
   const treasuryShare = split.treasury + split.dust;
@@ -60,4 +60,24 @@ export function checkSettlement(task: TaskRecord): SettlementCheck | undefined {
     matches,
     conserved,
   };
+}
+
+/** The auditor's own refund of a refunded task, from the fee and the parameters the task was created under. */
+export interface RefundCheck {
+  /** What the requester should have got back. */
+  expected: bigint;
+  /** The rest of the escrow, credited to the treasury (non-zero for NoCommittee only). */
+  treasury: bigint;
+  /** True when TaskRefunded reported `expected`. */
+  matches: boolean;
+}
+
+export function checkRefund(task: TaskRecord): RefundCheck | undefined {
+  const r = task.refund;
+  if (r === undefined) return undefined;
+  const expected = refundAmount(task.fee, r.reason === "NoCommittee", {
+    validatorPoolBps: BigInt(task.params.validatorPoolBps),
+    refundBps: BigInt(task.params.refundBps),
+  });
+  return { expected, treasury: task.fee - expected, matches: expected === r.amount };
 }

@@ -2,7 +2,7 @@ import { hexToBytes, type Address, type Hex, type TypedDataDomain } from "viem";
 import type { AttestationRecord } from "../../sdk/attestation-record.ts";
 import { verdictFor, type AttestationSourceResult, type AttestationVerdict } from "./attestations.ts";
 import { finalRound, type ChainPosition, type TaskRecord, type TaskStatusName } from "./history.ts";
-import { checkSettlement, type SettlementCheck } from "./settlement-check.ts";
+import { checkRefund, checkSettlement, type RefundCheck, type SettlementCheck } from "./settlement-check.ts";
 
 export interface MemberAudit {
   index: number;
@@ -37,6 +37,7 @@ export interface TaskAudit {
   payouts?: { providerPay: bigint; requesterRefund: bigint; treasuryShare: bigint; validatorPay: bigint[]; block: bigint };
   settlementCheck?: SettlementCheck;
   refund?: TaskRecord["refund"];
+  refundCheck?: RefundCheck;
   timeouts: TaskRecord["timeouts"];
   equivocations: TaskRecord["equivocations"];
   attestationSources?: AttestationSourceResult[];
@@ -68,7 +69,7 @@ export async function auditTask(
             audit.pay = s.validatorPay[m.index] ?? 0n;
             if (m.revealed) {
               audit.deviation = Math.abs(m.score! - s.consensus);
-              audit.withinTolerance = audit.deviation < s.params.tolerance;
+              audit.withinTolerance = audit.deviation < task.params.tolerance;
             }
           }
           if (attestations && round === decisive) audit.attestation = await verdictFor(attestations.domain, task, m, attestations.records);
@@ -90,10 +91,11 @@ export async function auditTask(
     created: task.created,
     rounds,
     consensus: s?.consensus,
-    tolerance: s?.params.tolerance,
+    tolerance: s ? task.params.tolerance : undefined,
     payouts: s && { providerPay: s.providerPay, requesterRefund: s.requesterRefund, treasuryShare: s.treasuryShare, validatorPay: s.validatorPay, block: s.at.block },
     settlementCheck: checkSettlement(task),
     refund: task.refund,
+    refundCheck: checkRefund(task),
     timeouts: task.timeouts,
     equivocations: task.equivocations,
     attestationSources: attestations?.sources,

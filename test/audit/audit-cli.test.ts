@@ -250,4 +250,32 @@ describe("poq audit (CLI) against real tasks on the in-process chain", () => {
     const silent = await json(["audit", "validator", f.silentValidator]);
     assert.equal(silent.summary.nonReveals, f.finalized.length + 1, "the rolled round's non-reveal counts");
   });
+  // After the counts above: these add tasks of their own.
+  it("settles a task with the parameters it was created under, not those in force at finalize", async () => {
+    // Tolerance 2,000 at creation; governance narrows it to 100 before the finalize: the lazy validator's distance
+    // decides its pay under the first, and the contract (and so the auditor) must use the first.
+    await f.setParams({ tolerance: 2_000 });
+    const task = await f.finalizeTask("How many legs does a spider have?", "A spider has eight legs.", 5_000, () => f.setParams({ tolerance: 100 }));
+    await f.setParams({ tolerance: 2_000 });
+    const report = await json(["audit", "task", task.taskId.toString()]);
+    assert.equal(report.status, "Finalized");
+    assert.equal(report.tolerance, 2_000, "the tolerance the task was created under");
+    assert.equal(report.settlementCheck.matches, true, "recomputed with the creation's parameters");
+    assert.equal(report.settlementCheck.conserved, true);
+  });
+
+  it("checks a refund against the protocol math: NoCommittee returns refundBps of the provider pool, the rest to the treasury", async () => {
+    const taskId = await f.unjudgedTask("Who wrote the Odyssey?");
+    const report = await json(["audit", "task", taskId.toString()]);
+    assert.equal(report.status, "Refunded");
+    assert.equal(report.refund.reason, "NoCommittee");
+    const params = await f.params();
+    const fee = BigInt(report.fee);
+    const expected = ((fee - (fee * BigInt(params.validatorPoolBps)) / 10_000n) * BigInt(params.refundBps)) / 10_000n;
+    assert.equal(BigInt(report.refund.amount), expected);
+    assert.equal(report.refundCheck.matches, true);
+    assert.equal(BigInt(report.refundCheck.treasury), fee - expected);
+    const text = await cli(["audit", "task", taskId.toString(), ...chainArgs]);
+    assert.match(text.out, /refunded .*\(NoCommittee\), treasury .* matches the protocol math/);
+  });
 });

@@ -13,7 +13,7 @@ import { formatAttestationRecord } from "../../../sdk/attestation-record.ts";
 import { computeCommitment, randomSalt } from "../../../sdk/commitment.ts";
 import { getProtocolContracts, Role, type SigningWalletClient } from "../../../sdk/contracts.ts";
 import { deployProtocol } from "../../../sdk/deploy.ts";
-import { writeDeploymentManifest, type DeploymentManifest } from "../../../sdk/deployment.ts";
+import { writeDeploymentManifest, type DeploymentManifest, type MarketParams } from "../../../sdk/deployment.ts";
 import { signAttestation, taskMarketDomain } from "../../../sdk/eip712.ts";
 import { createEvaluator } from "../../../daemon/evaluation/factory.ts";
 import { loadManifest, manifestId } from "../../../daemon/evaluation/manifest.ts";
@@ -50,8 +50,15 @@ export interface AuditFixture {
   openTaskId: bigint;
   /** Creates (and lets its provider answer, with `answer` or a default) one more task; returns its id. */
   postTask(prompt: string, answer?: string): Promise<bigint>;
-  /** A task with this prompt and answer, settled like the others (honest validators reveal `honestScore`). */
-  finalizeTask(prompt: string, answer: string, honestScore?: number): Promise<FixtureTask>;
+  /** A task with this prompt and answer, settled like the others (honest validators reveal `honestScore`);
+   * `beforeFinalize` runs after the reveals, just before `finalize`. */
+  finalizeTask(prompt: string, answer: string, honestScore?: number, beforeFinalize?: () => Promise<void>): Promise<FixtureTask>;
+  /** Governance changes some market parameters (for tasks created from now on). */
+  setParams(change: Partial<MarketParams>): Promise<void>;
+  /** The market parameters in force now. */
+  params(): Promise<MarketParams>;
+  /** A task created under committees of 6 with 5 validators: no committee before the draw deadline (NoCommittee). */
+  unjudgedTask(prompt: string): Promise<bigint>;
   /** A task whose provider lets the answer window pass: `reassign` slashes it; returns the id and the provider. */
   timeoutTask(prompt: string): Promise<{ taskId: bigint; provider: Address }>;
   /** A task whose first committee reveals below quorum (2 of 5): the round rolls; returns its id. */
@@ -119,6 +126,9 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
     let lazySeed = 12_345;
     const lazyScore = () => (lazySeed = (lazySeed * 1_103_515_245 + 12_345) % 2 ** 31) % 10_001;
 
+    const setParams = async (change: Partial<MarketParams>) => {
+      await wait(await read.taskMarket.write.setParams([{ ...(await read.taskMarket.read.params()), ...change }]));
+    };
     const createTask = async (prompt: string) => {
       await fund(requester!, FEE, manifest.contracts.taskMarket);
       await wait(await as(requester!).taskMarket.write.createTask([MODEL, evaluatorId, FEE, toHex(prompt)]));
@@ -134,7 +144,7 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
       return settleTask(prompt, answer, scored!.score);
     };
     /** Creates, answers, commits, reveals (all but the silent validator) and finalizes a task. */
-    const settleTask = async (prompt: string, answer: string, honestScore: number): Promise<FixtureTask> => {
+    const settleTask = async (prompt: string, answer: string, honestScore: number, beforeFinalize?: () => Promise<void>): Promise<FixtureTask> => {
       const { taskId, provider } = await createTask(prompt);
       const output = toHex(answer);
       await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
@@ -159,6 +169,7 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
         appendFileSync(file, `${formatAttestationRecord({ taskId, outputHash: keccak256(output), evaluatorId, score: scoreOf(m), validator: m, signature })}\n`);
       }
       await testClient.mine({ blocks: Number(t.revealEnd - (await publicClient.getBlockNumber())) });
+      await beforeFinalize?.();
       await wait(await read.taskMarket.write.finalize([taskId]));
       return { taskId, provider, prompt, answer, honestScore, lazyScore: lazy };
     };
@@ -191,7 +202,20 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
         await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
         return taskId;
       },
-      finalizeTask: (prompt: string, answer: string, honestScore = 5_000) => settleTask(prompt, answer, honestScore),
+      finalizeTask: (prompt: string, answer: string, honestScore = 5_000, beforeFinalize?: () => Promise<void>) => settleTask(prompt, answer, honestScore, beforeFinalize),
+      setParams,
+      params: async () => ({ ...(await read.taskMarket.read.params()) }),
+      async unjudgedTask(prompt: string) {
+        await setParams({ committeeSize: 6 });
+        const { taskId, provider } = await createTask(prompt);
+        await setParams({ committeeSize: 5 }); // the task keeps the parameters it was created under
+        const output = toHex(`An answer to: ${prompt}`);
+        await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
+        const t = await read.taskMarket.read.task([taskId]);
+        await testClient.mine({ blocks: Number(t.drawDeadline - (await publicClient.getBlockNumber())) + 1 });
+        await wait(await read.taskMarket.write.drawCommittee([taskId])); // too few validators past the deadline
+        return taskId;
+      },
       async timeoutTask(prompt: string) {
         const { taskId, provider } = await createTask(prompt);
         const t = await read.taskMarket.read.task([taskId]);
