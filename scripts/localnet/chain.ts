@@ -44,23 +44,37 @@ export interface LocalChain {
 /** Retries of one JSON-RPC request after a transport failure (viem backs off exponentially from 150 ms). */
 export const LOCAL_RPC_RETRIES = 3;
 
-export async function startLocalChain(evm: LocalEvm = "hardhat"): Promise<LocalChain> {
-  const node = evm === "anvil" ? await startAnvil() : await startHardhatServer();
+/** A running node: its JSON-RPC port (HTTP and WebSocket), its own process when it has one, and how to stop it. */
+export interface LocalNode {
+  port: number;
+  pid?: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a bare node (no clients): what startLocalChain and the tests' chains are built on. */
+export async function startLocalNode(evm: LocalEvm): Promise<LocalNode> {
+  if (evm === "anvil") return startAnvil();
+  const server = await network.createServer("default", "127.0.0.1", 0);
+  const { port } = await server.listen();
+  return { port, stop: () => server.close() };
+}
+
+/** Starts `fn` on a fresh node and stops the node again when `fn` fails. */
+export async function onLocalNode<T>(evm: LocalEvm, fn: (node: LocalNode) => Promise<T>): Promise<T> {
+  const node = await startLocalNode(evm);
   try {
-    return await connect(evm, node);
+    return await fn(node);
   } catch (error) {
     await node.stop();
     throw error;
   }
 }
 
-async function startHardhatServer(): Promise<{ port: number; stop(): Promise<void> }> {
-  const server = await network.createServer("default", "127.0.0.1", 0);
-  const { port } = await server.listen();
-  return { port, stop: () => server.close() };
+export async function startLocalChain(evm: LocalEvm = "hardhat"): Promise<LocalChain> {
+  return onLocalNode(evm, (node) => connect(evm, node));
 }
 
-async function connect(evm: LocalEvm, node: { port: number; pid?: number; stop(): Promise<void> }): Promise<LocalChain> {
+async function connect(evm: LocalEvm, node: LocalNode): Promise<LocalChain> {
   const rpcUrl = `http://127.0.0.1:${node.port}`;
   // A loaded machine sometimes resets a connection to the in-process server ("fetch failed"): retried, since every
   // call here is a read, a signed raw transaction (the same hash again is harmless) or a dev-account funding.

@@ -1,4 +1,4 @@
-import { network, artifacts } from "hardhat";
+import { artifacts } from "hardhat";
 import {
   createPublicClient,
   createTestClient,
@@ -9,10 +9,10 @@ import {
   type Hex,
 } from "viem";
 import { hardhat } from "viem/chains";
-import { startAnvil } from "../../scripts/localnet/anvil.ts";
+import { onLocalNode, type LocalEvm, type LocalNode } from "../../scripts/localnet/chain.ts";
 
 /** The EVMs the tests run on: Hardhat's in-process EDR, and anvil (Foundry's node) in its own process. */
-export type TestEvm = "hardhat" | "anvil";
+export type TestEvm = LocalEvm;
 
 /**
  * A chain served over real HTTP and WebSocket JSON-RPC, with the EventEmitter mock deployed: what the daemon's
@@ -39,22 +39,10 @@ export interface TestChain {
 }
 
 export async function startTestChain(evm: TestEvm = "hardhat"): Promise<TestChain> {
-  const node = evm === "anvil" ? await startAnvil() : await startHardhatServer();
-  try {
-    return await connect(evm, node);
-  } catch (error) {
-    await node.stop();
-    throw error;
-  }
+  return onLocalNode(evm, (node) => connect(evm, node));
 }
 
-async function startHardhatServer(): Promise<{ port: number; stop(): Promise<void> }> {
-  const server = await network.createServer("default", "127.0.0.1", 0);
-  const { port } = await server.listen();
-  return { port, stop: () => server.close() };
-}
-
-async function connect(evm: TestEvm, node: { port: number; stop(): Promise<void> }): Promise<TestChain> {
+async function connect(evm: TestEvm, node: LocalNode): Promise<TestChain> {
   const { port } = node;
   const httpUrl = `http://127.0.0.1:${port}`;
   const transport = http(httpUrl);
