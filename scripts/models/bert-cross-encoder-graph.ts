@@ -37,25 +37,21 @@ export function generateBertCrossEncoder(shape: BertShape, seed: number): Uint8A
   const { layers, hidden, heads, intermediate, vocabSize, maxPositions, typeVocabSize } = shape;
   if (hidden % heads !== 0) throw new Error(`hidden ${hidden} is not divisible by heads ${heads}`);
   const headSize = hidden / heads;
-  const rng = new SeededRandom(seed);
-  const g = new GraphBuilder();
-  const random = (name: string, dims: number[], std: number) =>
-    g.initializer(name, "float32", dims, rng.fillUniform(new Float32Array(dims.reduce((a, b) => a * b, 1)), std));
-  const constant = (name: string, size: number, value: number) => g.initializer(name, "float32", [size], new Float32Array(size).fill(value));
+  const g = new GraphBuilder(new SeededRandom(seed));
   const layerNorm = (input: string, prefix: string) =>
-    g.node("LayerNormalization", [input, constant(`${prefix}.weight`, hidden, 1), constant(`${prefix}.bias`, hidden, 0)], `${prefix}/LayerNormalization`, {
+    g.node("LayerNormalization", [input, g.filled(`${prefix}.weight`, hidden, 1), g.filled(`${prefix}.bias`, hidden, 0)], `${prefix}/LayerNormalization`, {
       axis: -1, epsilon: { float: LAYER_NORM_EPSILON },
     });
   // Linear layer as torch exports it: MatMul with an [in, out] initializer, then Add of the bias.
   const linear = (input: string, prefix: string, inSize: number, outSize: number, gain = 1) => {
-    const product = g.node("MatMul", [input, random(`${prefix}.weight`, [inSize, outSize], gain / Math.sqrt(inSize))], `${prefix}/MatMul`);
-    return g.node("Add", [product, random(`${prefix}.bias`, [outSize], 0.02)], `${prefix}/Add`);
+    const product = g.node("MatMul", [input, g.random(`${prefix}.weight`, [inSize, outSize], gain / Math.sqrt(inSize))], `${prefix}/MatMul`);
+    return g.node("Add", [product, g.random(`${prefix}.bias`, [outSize], 0.02)], `${prefix}/Add`);
   };
 
   // Embeddings: word + position (a slice of the position_ids buffer, as HF exports it) + token type, then LayerNorm.
-  const wordEmbeddings = random("bert.embeddings.word_embeddings.weight", [vocabSize, hidden], 1);
-  const positionEmbeddings = random("bert.embeddings.position_embeddings.weight", [maxPositions, hidden], 1);
-  const typeEmbeddings = random("bert.embeddings.token_type_embeddings.weight", [typeVocabSize, hidden], 1);
+  const wordEmbeddings = g.random("bert.embeddings.word_embeddings.weight", [vocabSize, hidden], 1);
+  const positionEmbeddings = g.random("bert.embeddings.position_embeddings.weight", [maxPositions, hidden], 1);
+  const typeEmbeddings = g.random("bert.embeddings.token_type_embeddings.weight", [typeVocabSize, hidden], 1);
   const positionIds = g.initializer("bert.embeddings.position_ids", "int64", [1, maxPositions], BigInt64Array.from({ length: maxPositions }, (_, i) => BigInt(i)));
   const sequenceLength = g.node("Shape", ["input_ids"], "/embeddings/Shape", { start: 1, end: 2 });
   const positions = g.node("Slice", [positionIds, g.int64("/embeddings/slice_start", [0]), sequenceLength, g.int64("/embeddings/slice_axis", [1])], "/embeddings/Slice");

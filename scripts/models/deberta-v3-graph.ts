@@ -38,16 +38,12 @@ export function generateDebertaV3Classifier(shape: DebertaShape, seed: number): 
   if (hidden % heads !== 0) throw new Error(`hidden ${hidden} is not divisible by heads ${heads}`);
   const headSize = hidden / heads;
   const span = positionBuckets;
-  const rng = new SeededRandom(seed);
-  const g = new GraphBuilder();
-  const random = (name: string, dims: number[], std: number) =>
-    g.initializer(name, "float32", dims, rng.fillUniform(new Float32Array(dims.reduce((a, b) => a * b, 1)), std));
-  const constant = (name: string, size: number, value: number) => g.initializer(name, "float32", [size], new Float32Array(size).fill(value));
+  const g = new GraphBuilder(new SeededRandom(seed));
   const layerNorm = (input: string, prefix: string) =>
-    g.node("LayerNormalization", [input, constant(`${prefix}.weight`, hidden, 1), constant(`${prefix}.bias`, hidden, 0)], `${prefix}/LayerNormalization`, { axis: -1, epsilon: { float: LAYER_NORM_EPSILON } });
+    g.node("LayerNormalization", [input, g.filled(`${prefix}.weight`, hidden, 1), g.filled(`${prefix}.bias`, hidden, 0)], `${prefix}/LayerNormalization`, { axis: -1, epsilon: { float: LAYER_NORM_EPSILON } });
   const linear = (input: string, prefix: string, inSize: number, outSize: number, gain = 1) => {
-    const product = g.node("MatMul", [input, g.initializers.some((t) => t.name === `${prefix}.weight`) ? `${prefix}.weight` : random(`${prefix}.weight`, [inSize, outSize], gain / Math.sqrt(inSize))], `/${prefix}/MatMul_${g.nodes.length}`);
-    return g.node("Add", [product, g.initializers.some((t) => t.name === `${prefix}.bias`) ? `${prefix}.bias` : random(`${prefix}.bias`, [outSize], 0.02)], `/${prefix}/Add_${g.nodes.length}`);
+    const product = g.node("MatMul", [input, g.initializers.some((t) => t.name === `${prefix}.weight`) ? `${prefix}.weight` : g.random(`${prefix}.weight`, [inSize, outSize], gain / Math.sqrt(inSize))], `/${prefix}/MatMul_${g.nodes.length}`);
+    return g.node("Add", [product, g.initializers.some((t) => t.name === `${prefix}.bias`) ? `${prefix}.bias` : g.random(`${prefix}.bias`, [outSize], 0.02)], `/${prefix}/Add_${g.nodes.length}`);
   };
   const float = (name: string, value: number) => g.float(name, [value], true);
   const gelu = (x: string, name: string) => {
@@ -57,7 +53,7 @@ export function generateDebertaV3Classifier(shape: DebertaShape, seed: number): 
 
   // Embeddings: word embeddings, LayerNorm, then zeroed at padded positions.
   const maskFloat = g.node("Cast", ["attention_mask"], "/embeddings/mask/Cast", { to: 1 });
-  let x = g.node("Gather", [random("deberta.embeddings.word_embeddings.weight", [vocabSize, hidden], 1), "input_ids"], "/embeddings/word_embeddings/Gather");
+  let x = g.node("Gather", [g.random("deberta.embeddings.word_embeddings.weight", [vocabSize, hidden], 1), "input_ids"], "/embeddings/word_embeddings/Gather");
   x = layerNorm(x, "deberta.embeddings.LayerNorm");
   x = g.node("Mul", [x, g.node("Unsqueeze", [maskFloat, g.int64("/axes/last", [-1])], "/embeddings/mask/Unsqueeze")], "/embeddings/Mul");
 
@@ -84,7 +80,7 @@ export function generateDebertaV3Classifier(shape: DebertaShape, seed: number): 
   const p2cIndex = clipIndex(g.node("Sub", ["/rel/span", bucket], "/rel/p2c_Sub"), "/rel/p2c");
 
   // Relative embeddings: the first 2 x span rows, LayerNorm'd (norm_rel_ebd = layer_norm).
-  const relEmbeddings = layerNorm(random("deberta.encoder.rel_embeddings.weight", [2 * span, hidden], 1), "deberta.encoder.LayerNorm");
+  const relEmbeddings = layerNorm(g.random("deberta.encoder.rel_embeddings.weight", [2 * span, hidden], 1), "deberta.encoder.LayerNorm");
 
   const splitHeads = g.int64("/attention/split_shape", [0, 0, heads, headSize]);
   const splitPositions = g.int64("/attention/split_positions", [2 * span, heads, headSize]);

@@ -5,6 +5,7 @@
  */
 import onnxProto from "onnx-proto";
 import type { onnx as OnnxTypes } from "onnx-proto";
+import type { SeededRandom } from "./seeded-random.ts";
 
 export const { onnx } = onnxProto;
 export type TensorProto = OnnxTypes.ITensorProto;
@@ -67,6 +68,9 @@ export class GraphBuilder {
   readonly initializers: TensorProto[] = [];
   private readonly usedNames = new Set<string>();
 
+  /** `rng` draws the weights of `random` (generated random-weight models); graphs without random weights omit it. */
+  constructor(private readonly rng?: SeededRandom) {}
+
   /** Adds a node and returns the name of its first output (outputs are named after the node). */
   node(opType: string, inputs: readonly string[], name: string, attributes: Record<string, AttributeValue> = {}, outputCount = 1, domain = ""): string {
     if (this.usedNames.has(name)) throw new Error(`duplicate node name ${name}`);
@@ -95,6 +99,17 @@ export class GraphBuilder {
 
   float(name: string, values: readonly number[], scalar = false): string {
     return this.initializer(name, "float32", scalar ? [] : [values.length], Float32Array.from(values));
+  }
+
+  /** A float32 initializer of shape `dims`, uniform with standard deviation `std`, in the order the rng draws. */
+  random(name: string, dims: readonly number[], std: number): string {
+    if (this.rng === undefined) throw new Error("GraphBuilder.random needs the builder to be made with a SeededRandom");
+    return this.initializer(name, "float32", dims, this.rng.fillUniform(new Float32Array(dims.reduce((a, b) => a * b, 1)), std));
+  }
+
+  /** A float32 vector of `size` copies of `value` (a norm's weight or bias at initialization). */
+  filled(name: string, size: number, value: number): string {
+    return this.initializer(name, "float32", [size], new Float32Array(size).fill(value));
   }
 }
 

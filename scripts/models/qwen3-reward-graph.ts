@@ -51,11 +51,7 @@ const FLOAT_MIN = -3.4028234663852886e38;
 export function buildQwen3RewardModel(shape: DecoderShape, seed: number): OnnxTypes.ModelProto {
   const { layers, hidden, heads, kvHeads, headDim, intermediate, vocabSize, ropeTheta, rmsEpsilon, padTokenId } = shape;
   if (heads % kvHeads !== 0 || headDim % 2 !== 0) throw new Error("heads must be a multiple of kvHeads and headDim even");
-  const rng = new SeededRandom(seed);
-  const g = new GraphBuilder();
-  const random = (name: string, dims: number[], std: number) =>
-    g.initializer(name, "float32", dims, rng.fillUniform(new Float32Array(dims.reduce((a, b) => a * b, 1)), std));
-  const ones = (name: string, size: number) => g.initializer(name, "float32", [size], new Float32Array(size).fill(1));
+  const g = new GraphBuilder(new SeededRandom(seed));
   const epsilon = g.float("/rms/epsilon", [rmsEpsilon], true);
   const two = g.float("/rms/two", [2], true);
   const lastAxis = g.int64("/axes/last", [-1]);
@@ -66,7 +62,7 @@ export function buildQwen3RewardModel(shape: DecoderShape, seed: number): OnnxTy
     return g.node("Mul", [g.node("Div", [input, root], `${name}/Div`), weight], `${name}/Mul`);
   };
   const linear = (input: string, name: string, inSize: number, outSize: number, gain = 1) =>
-    g.node("MatMul", [input, random(`${name}.weight`, [inSize, outSize], gain / Math.sqrt(inSize))], `/${name}/MatMul`);
+    g.node("MatMul", [input, g.random(`${name}.weight`, [inSize, outSize], gain / Math.sqrt(inSize))], `/${name}/MatMul`);
 
   // Sequence length and rotary tables cos/sin [1, 1, S, D], computed from the positions 0..S-1 (no cache, no offset).
   const zero = g.int64("/const/zero", [0], true);
@@ -101,14 +97,14 @@ export function buildQwen3RewardModel(shape: DecoderShape, seed: number): OnnxTy
   const repeats = g.int64("/attention/repeats", [1, 1, heads / kvHeads, 1, 1]);
   const axis2 = g.int64("/attention/axis2", [2]);
 
-  let x = g.node("Gather", [random("model.embed_tokens.weight", [vocabSize, hidden], 1), "input_ids"], "/embed_tokens/Gather");
+  let x = g.node("Gather", [g.random("model.embed_tokens.weight", [vocabSize, hidden], 1), "input_ids"], "/embed_tokens/Gather");
   for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}`;
-    const h = rmsNorm(x, ones(`${p}.input_layernorm.weight`, hidden), `/${p}/input_layernorm`);
+    const h = rmsNorm(x, g.filled(`${p}.input_layernorm.weight`, hidden, 1), `/${p}/input_layernorm`);
     // [B, S, n * D] -> [B, n, S, D], with Qwen3's RMSNorm over each head's D values for queries and keys.
     const headsOf = (projection: string, count: number, name: string, norm?: string) => {
       let t = g.node("Reshape", [projection, g.int64(`/${p}/${name}/shape`, [0, 0, count, headDim])], `/${p}/${name}/Reshape`);
-      if (norm) t = rmsNorm(t, ones(`${p}.self_attn.${norm}.weight`, headDim), `/${p}/self_attn/${norm}`);
+      if (norm) t = rmsNorm(t, g.filled(`${p}.self_attn.${norm}.weight`, headDim, 1), `/${p}/self_attn/${norm}`);
       return g.node("Transpose", [t], `/${p}/${name}/Transpose`, { perm: [0, 2, 1, 3] });
     };
     const q = applyRotary(headsOf(linear(h, `${p}.self_attn.q_proj`, hidden, heads * headDim), heads, "q", "q_norm"), `/${p}/q_rotary`);
@@ -124,14 +120,14 @@ export function buildQwen3RewardModel(shape: DecoderShape, seed: number): OnnxTy
     context = g.node("Reshape", [g.node("Transpose", [context], `/${p}/attention/context/Transpose`, { perm: [0, 2, 1, 3] }), mergeShape], `/${p}/attention/context/Reshape`);
     x = g.node("Add", [x, linear(context, `${p}.self_attn.o_proj`, heads * headDim, hidden)], `/${p}/attention/residual`);
 
-    const h2 = rmsNorm(x, ones(`${p}.post_attention_layernorm.weight`, hidden), `/${p}/post_attention_layernorm`);
+    const h2 = rmsNorm(x, g.filled(`${p}.post_attention_layernorm.weight`, hidden, 1), `/${p}/post_attention_layernorm`);
     const gate = linear(h2, `${p}.mlp.gate_proj`, hidden, intermediate);
     const silu = g.node("Mul", [gate, g.node("Sigmoid", [gate], `/${p}/mlp/Sigmoid`)], `/${p}/mlp/silu`);
     const up = linear(h2, `${p}.mlp.up_proj`, hidden, intermediate);
     const down = linear(g.node("Mul", [silu, up], `/${p}/mlp/Mul`), `${p}.mlp.down_proj`, intermediate, hidden);
     x = g.node("Add", [x, down], `/${p}/mlp/residual`);
   }
-  x = rmsNorm(x, ones("model.norm.weight", hidden), "/norm");
+  x = rmsNorm(x, g.filled("model.norm.weight", hidden, 1), "/norm");
 
   // Pooling as Qwen3ForSequenceClassification: the last position whose token is not pad_token_id,
   // argmax(position * (input_ids != pad)), i.e. the first position when every token is padding.
