@@ -21,9 +21,17 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deployProtocol } from "../sdk/deploy.ts";
-import { writeDeploymentManifest, type MarketParams } from "../sdk/deployment.ts";
+import { parseMarketParamsOverrides, writeDeploymentManifest } from "../sdk/deployment.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new Error(`${file}: ${(error as Error).message}`);
+  }
+}
 
 function parseAddress(flag: string, value: string | undefined): Address | undefined {
   if (value === undefined) return undefined;
@@ -89,7 +97,7 @@ async function main(): Promise<void> {
     account = first;
   }
   const walletClient = createWalletClient({ chain, transport, account });
-  const params = opts.params ? (JSON.parse(readFileSync(opts.params, "utf8")) as Partial<MarketParams>) : undefined;
+  const params = opts.params ? parseMarketParamsOverrides(readJson(opts.params), opts.params) : undefined;
 
   const manifest = await deployProtocol({
     publicClient,
@@ -104,7 +112,7 @@ async function main(): Promise<void> {
     evaluators: opts.evaluator.map(parseEvaluator),
   });
   writeDeploymentManifest(opts.out, manifest);
-  console.log(`deployed to chain ${manifest.chainId} at block ${manifest.deployBlock}:`);
+  console.log(`deployed to chain ${manifest.chainId} (scan for its events from block ${manifest.deployBlock}):`);
   for (const [name, address] of Object.entries(manifest.contracts)) console.log(`  ${name.padEnd(18)} ${address}`);
   console.log(`manifest written to ${opts.out}`);
 }

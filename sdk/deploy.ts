@@ -1,5 +1,5 @@
-import type { Abi, Address, Hash, Hex, PublicClient, WalletClient } from "viem";
-import { mockERC20Abi } from "./abi.ts";
+import { BaseError, ContractFunctionRevertedError, type Abi, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
+import { mockERC20Abi, settlementMathAbi } from "./abi.ts";
 import { readArtifact, type ContractName } from "./artifacts.ts";
 import { DEFAULT_MARKET_PARAMS, parseDeploymentManifest, type DeploymentManifest, type MarketParams } from "./deployment.ts";
 
@@ -40,6 +40,25 @@ export function maxTaskLifetime(p: MarketParams): bigint {
     BigInt(p.maxReassignments + 1) * BigInt(p.answerWindow + 2) +
     BigInt(p.maxRounds) * BigInt(p.drawWindow + p.commitWindow + p.revealWindow + 3);
   return lifetime > DRAW_HORIZON ? lifetime : DRAW_HORIZON + 1n;
+}
+
+/** Reverts of SettlementMath.checkParams as a DeploymentError naming the parameter; the cooldown must exceed the lifetime. */
+async function checkMarketParams(publicClient: PublicClient, settlementMath: Address, params: MarketParams, unstakeCooldown: bigint): Promise<void> {
+  let lifetime: bigint;
+  try {
+    lifetime = await publicClient.readContract({ address: settlementMath, abi: settlementMathAbi, functionName: "checkParams", args: [params] });
+  } catch (error) {
+    const revert = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
+    const data = revert instanceof ContractFunctionRevertedError ? revert.data : undefined;
+    if (data?.errorName === "ParameterOutOfBounds") {
+      const [name, value] = data.args as [string, bigint];
+      throw new DeploymentError(`market parameter ${name} = ${value} is out of its bounds (docs/PROTOCOL.md, Parameters)`, { cause: error });
+    }
+    throw new DeploymentError(`checking the market parameters failed: ${(error as Error).message}`, { cause: error });
+  }
+  if (unstakeCooldown <= lifetime) {
+    throw new DeploymentError(`unstake cooldown ${unstakeCooldown} must exceed the longest task lifetime of these parameters, ${lifetime} blocks`);
+  }
 }
 
 /**
@@ -87,6 +106,10 @@ export async function deployProtocol(options: DeployProtocolParameters): Promise
     await send(what, hash);
   };
 
+  // The market's parameters are checked first, with the contract's own rules (SettlementMath is stateless), so that
+  // a bad value stops the deployment before anything else is on chain, with the bound it broke named.
+  const settlementMath = await deploy("SettlementMath", []);
+  await checkMarketParams(publicClient, settlementMath, params, unstakeCooldown);
   const mock = options.token === undefined;
   const token = options.token ?? (await deploy("MockERC20", ["PoQ Test Token", "POQ"]));
   const stakeRegistry = await deploy("StakeRegistry", [
@@ -97,7 +120,6 @@ export async function deployProtocol(options: DeployProtocolParameters): Promise
     unstakeCooldown,
   ]);
   const evaluatorRegistry = await deploy("EvaluatorRegistry", [deployer]);
-  const settlementMath = await deploy("SettlementMath", []);
   const relayBatcher = await deploy("RelayBatcher", []);
   const taskMarket = await deploy("TaskMarket", [
     token,

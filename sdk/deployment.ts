@@ -84,6 +84,26 @@ const marketParamsSchema = z.object({
   minFee: uintString, // token base units, as a decimal string
 });
 
+/** Thrown for market parameters a deployment would refuse (an unknown name, a value outside its bounds). */
+export class InvalidMarketParamsError extends Error {
+  override name = "InvalidMarketParamsError";
+}
+
+/**
+ * Market parameter overrides as a file gives them (`scripts/deploy.ts --params`): any subset of the manifest's
+ * `parameters.market` keys, `minFee` as a decimal string. Unknown keys are refused (a misspelt key would otherwise
+ * deploy the default silently); the bounds are the contract's (checked on chain before anything is deployed).
+ */
+export function parseMarketParamsOverrides(value: unknown, source = "<value>"): Partial<MarketParams> {
+  const result = marketParamsSchema.partial().strict().safeParse(value);
+  if (!result.success) {
+    const details = result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw new InvalidMarketParamsError(`${source}: ${details} (known parameters: ${Object.keys(marketParamsSchema.shape).join(", ")})`);
+  }
+  const { minFee, ...rest } = result.data;
+  return minFee === undefined ? rest : { ...rest, minFee: BigInt(minFee) };
+}
+
 /** JSON schema of a deployment manifest (what scripts/deploy.ts writes and the daemon reads). */
 export const deploymentManifestSchema = z.object({
   version: z.literal(1),

@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { Ajv } from "ajv";
 import { ManifestSchema } from "../../daemon/evaluation/manifest.ts";
-import { deploymentManifestSchema } from "../../sdk/deployment.ts";
+import { deploymentManifestSchema, DEFAULT_MARKET_PARAMS, type MarketParams } from "../../sdk/deployment.ts";
+import { settlementMathAbi } from "../../sdk/abi.ts";
 import { startTestChain, type TestChain } from "../helpers/chain.ts";
 import { deployTestProtocol } from "../helpers/daemon.ts";
 
@@ -36,6 +37,22 @@ describe("docs/schemas: the manifests an outside client reads", () => {
     assert.equal(validDeployment(noChain), false);
     assert.equal(validDeployment({ ...manifest, contracts: { ...manifest.contracts, taskMarket: "0x1234" } }), false);
     assert.deepEqual([...deployment.required].sort(), Object.keys(deploymentManifestSchema.shape).sort(), "same fields as sdk/deployment.ts");
+  });
+
+  it("every market parameter's bounds in the schema are the contract's own (checkParams at min - 1, min, max, max + 1)", async () => {
+    const { manifest } = await deployTestProtocol(chain);
+    const market = (deployment.properties.parameters as { properties: { market: { properties: Record<string, { minimum?: number; maximum?: number; type: string }> } } }).properties.market.properties;
+    const check = (params: MarketParams) => chain.publicClient.readContract({ address: manifest.contracts.settlementMath, abi: settlementMathAbi, functionName: "checkParams", args: [params] });
+    const integers = Object.entries(market).filter(([, p]) => p.type === "integer");
+    assert.equal(integers.length, Object.keys(market).length - 1, "every parameter but minFee (a decimal string) is an integer");
+    for (const [name, { minimum, maximum }] of integers) {
+      assert.ok(minimum !== undefined && maximum !== undefined, `${name} has both bounds in the schema`);
+      const at = (value: number) => check({ ...DEFAULT_MARKET_PARAMS, [name]: value });
+      await at(minimum);
+      await at(maximum);
+      if (minimum > 0) await assert.rejects(at(minimum - 1), new RegExp(`ParameterOutOfBounds[\\s\\S]*${name}`), `${name} = ${minimum - 1}`);
+      await assert.rejects(at(maximum + 1), new RegExp(`ParameterOutOfBounds[\\s\\S]*${name}`), `${name} = ${maximum + 1}`);
+    }
   });
 
   it("every committed evaluator manifest validates; an unknown key or an escaping path does not", () => {
