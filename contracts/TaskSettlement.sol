@@ -59,6 +59,8 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// @dev Written into every member's commitment slot at the draw so that a commit is a non-zero to non-zero
     /// store (2,900 gas instead of 20,000). No keccak256 output is known to equal it.
     bytes32 internal constant SENTINEL = bytes32(uint256(1));
+    /// @dev What claim() leaves of a credit (1 wei, see ITaskMarket.claim): the credit slot never goes back to zero.
+    uint256 internal constant CLAIM_KEEPS = 1;
 
     /// @notice The fee token (equal to the registry's stake token).
     address public immutable token;
@@ -143,9 +145,12 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
 
     /// @inheritdoc ITaskMarket
     function claim() external nonReentrant returns (uint256 amount) {
-        amount = claimable[msg.sender];
-        if (amount == 0) revert NothingToClaim(msg.sender);
-        claimable[msg.sender] = 0;
+        uint256 credit = claimable[msg.sender];
+        if (credit <= CLAIM_KEEPS) revert NothingToClaim(msg.sender);
+        // The slot stays non-zero: the next credit to this account is a 2,900-gas store instead of a 20,000-gas
+        // zero to non-zero one (paid by whoever finalizes). The wei kept is still the account's credit.
+        claimable[msg.sender] = CLAIM_KEEPS;
+        amount = credit - CLAIM_KEEPS;
         IERC20(token).safeTransfer(msg.sender, amount);
         emit Claimed(msg.sender, amount);
     }
