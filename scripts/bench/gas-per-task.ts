@@ -9,6 +9,7 @@ import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim } from "../../daemon/roles/claim-policy.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
 import { taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { APPROVE_KEEPS_WEI } from "../../sdk/client/post-job.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
 
@@ -22,7 +23,7 @@ export interface PerTaskFigures {
   cold: number;
   /** The whole task when every payee still holds credit. */
   warm: number;
-  /** The requester's part: the SDK's exact-fee approve (its default) and createTask. */
+  /** The requester's part: the SDK's default approve (the fee plus the 1 wei it leaves approved) and createTask. */
   requester: number;
   /** Blocks from the answer's block to the finalize's, every step in the first block the contracts accept it. */
   blocksAnswerToFinalized: number;
@@ -150,7 +151,7 @@ const tokenAbi = [{ type: "function", name: "approve", stateMutability: "nonpaya
 
 /**
  * One task as the shipped software sends it, each step in its own block after the one that enabled it: the SDK
- * approves exactly the fee and creates the task; the provider the contracts accept an answer from answers, and
+ * approves the fee plus 1 wei (its default, APPROVE_KEEPS_WEI) and creates the task; the provider the contracts accept an answer from answers, and
  * its keeper draws the committee (rank 0 for a draw); every member commits directly (the validator default,
  * `submit: "direct"`); every member reveals; the first seat finalizes (rank 0 for a finalize). Every member
  * reveals a score near 8,000.
@@ -160,7 +161,7 @@ export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
   const reader = env.as(env.deployer).taskMarket;
   await env.testClient.setAutomine(false);
   try {
-    const approve = await phase(env, [{ from: env.requester, to: env.manifest.contracts.token, abi: tokenAbi, functionName: "approve", args: [market, FEE] }]);
+    const approve = await phase(env, [{ from: env.requester, to: env.manifest.contracts.token, abi: tokenAbi, functionName: "approve", args: [market, FEE + APPROVE_KEEPS_WEI] }]);
     const create = await phase(env, [{ from: env.requester, functionName: "createTask", args: [MODEL_ID, EVALUATOR_ID, FEE, toHex("bench")] }]);
     const taskId = await reader.read.taskCount();
     const answerBy = await answerCall(env, taskId, toHex("bench answer"));
@@ -225,7 +226,8 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
   log(`per task k=${k}: ${k} validators, warm-up, warm task, claims, cold task`);
   const env = await benchChain(k, { ...DEFAULT_MARKET_PARAMS, committeeSize: k });
   try {
-    // The SDK approves exactly the fee before each job: start from a zero allowance as it would.
+    // The SDK approves the fee (plus the wei it keeps approved) before each job: start from a zero allowance as a
+    // new requester would; the warm-up task leaves the wei, as every job after a requester's first one finds it.
     await env.publicClient.waitForTransactionReceipt({ hash: await env.as(env.requester).token.write.approve([env.manifest.contracts.taskMarket, 0n]) });
     await runPhasedTask(env); // warm-up: every payee gets paid once
     const warm = await runPhasedTask(env);
