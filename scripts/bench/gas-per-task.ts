@@ -230,6 +230,9 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
     // new requester would; the warm-up task leaves the wei, as every job after a requester's first one finds it.
     await env.publicClient.waitForTransactionReceipt({ hash: await env.as(env.requester).token.write.approve([env.manifest.contracts.taskMarket, 0n]) });
     await runPhasedTask(env); // warm-up: every payee gets paid once
+    // Warm-up claims: each payee's token balance becomes non-zero, as a daemon's is after its first claim (the
+    // first claim of an account that staked its whole balance also writes its token balance slot from zero).
+    await claimAll(env);
     const warm = await runPhasedTask(env);
     const claims = await claimAll(env);
     const cold = await runPhasedTask(env);
