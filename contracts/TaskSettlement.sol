@@ -22,7 +22,7 @@ import {SettlementMath} from "./SettlementMath.sol";
 abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice A task in storage. Slot 0 holds everything commit, reveal and finalize check.
+    /// @notice A task in storage. Slot 0 holds everything commit, reveal and finalize check (and finalize writes).
     struct Task {
         Status status;
         uint8 round;
@@ -35,9 +35,9 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint40 revealEnd;
         uint40 drawDeadline;
         uint16 paramsVersion; // the parameters this task was created under (all of its steps use them)
+        uint16 consensus; // in slot 0: finalize rewrites this slot (status) anyway, so storing it costs nothing more
         address requester; // slot 1: what the provider phase reads besides slot 0
         uint40 answerDeadline;
-        uint16 consensus;
         uint40 createdBlock;
         address provider; // slot 2; zero while the draw of the current attempt is pending
         uint96 fee;
