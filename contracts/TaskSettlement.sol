@@ -150,7 +150,9 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         // The slot stays non-zero: the next credit to this account is a 2,900-gas store instead of a 20,000-gas
         // zero to non-zero one (paid by whoever finalizes). The wei kept is still the account's credit.
         claimable[msg.sender] = CLAIM_KEEPS;
-        amount = credit - CLAIM_KEEPS;
+        unchecked {
+            amount = credit - CLAIM_KEEPS; // credit > CLAIM_KEEPS
+        }
         IERC20(token).safeTransfer(msg.sender, amount);
         emit Claimed(msg.sender, amount);
     }
