@@ -173,7 +173,6 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         uint256 revealEnd = commitEnd + p.revealWindow;
         t.status = Status.Committee;
         t.committeeSize = uint8(k);
-        t.revealedCount = 0;
         t.committedCount = 0;
         t.commitEnd = uint40(commitEnd);
         t.revealEnd = uint40(revealEnd);
@@ -279,11 +278,9 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (stored != Commitments.commitment(score, salt, account, taskId, round, address(this))) {
             _revertMismatch(taskId, round, t.committeeSize, stored, score, salt, account);
         }
+        // Only the member slot is written: finalize counts the revealed flags (no count in the task slot).
         m.score = uint16(score);
         m.revealed = true;
-        unchecked {
-            ++t.revealedCount; // at most committeeSize <= 32
-        }
         emit ScoreRevealed(taskId, round, account, score);
     }
 

@@ -28,7 +28,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint8 round;
         uint8 reassignments;
         uint8 committeeSize;
-        uint8 revealedCount;
+        // No reveal count: a reveal rewrites only its member slot; finalize counts the revealed flags it reads anyway.
         uint8 committedCount; // commits of the current round: at k, reveals may start before commitEnd
         uint40 seedBlock; // while Assigned: seed of the provider draw; from Answered on: seed of the committee draw
         uint40 commitEnd;
@@ -99,8 +99,6 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     function finalize(uint256 taskId) external nonReentrant {
         Task storage t = _taskIn(taskId, Status.Committee);
         uint256 k = t.committeeSize;
-        uint256 revealedCount = t.revealedCount;
-        if (revealedCount < k && block.number <= t.revealEnd) revert FinalizeTooEarly(taskId, t.revealEnd);
         uint256 round = t.round;
         Params memory p = _paramsOf[t.paramsVersion];
 
@@ -111,6 +109,8 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
             uint256[] memory penalties,
             address[] memory nonRevealers
         ) = _readRound(taskId, t, p);
+        uint256 revealedCount = k - nonRevealers.length;
+        if (revealedCount < k && block.number <= t.revealEnd) revert FinalizeTooEarly(taskId, t.revealEnd);
 
         // Quorum: revealed >= ceil(k * quorumBps / 10_000), written without the division.
         bool quorum = revealedCount * BPS >= k * p.quorumBps;
@@ -189,7 +189,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         v.round = t.round;
         v.reassignments = t.reassignments;
         v.committeeSize = t.committeeSize;
-        v.revealedCount = t.revealedCount;
+        v.revealedCount = uint8(_revealedCount(taskId, t));
         v.committedCount = t.committedCount;
         v.answerDeadline = t.answerDeadline;
         v.seedBlock = t.seedBlock;
@@ -294,7 +294,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         scores = new uint256[](k);
         revealed = new bool[](k);
         penalties = new uint256[](k + 1);
-        nonRevealers = new address[](k - t.revealedCount);
+        nonRevealers = new address[](k);
         uint256 penalty = (((t.fee * p.validatorPoolBps) / BPS / k) * p.nonRevealPenaltyBps) / BPS;
         uint256 missing;
         for (uint256 i; i < k; ++i) {
@@ -306,6 +306,17 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
                 nonRevealers[missing++] = m.account;
                 penalties[i] = penalty;
             }
+        }
+        assembly ("memory-safe") {
+            mstore(nonRevealers, missing) // the non-revealers only (missing <= k: shortening is safe)
+        }
+    }
+
+    /// @dev Members of the task's current round that revealed (0 before the round's draw).
+    function _revealedCount(uint256 taskId, Task storage t) private view returns (uint256 count) {
+        uint256 base = uint256(t.round) << 8;
+        for (uint256 i; i < t.committeeSize; ++i) {
+            if (_members[taskId][base | i].revealed) ++count;
         }
     }
 

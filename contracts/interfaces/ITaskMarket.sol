@@ -55,7 +55,7 @@ interface ITaskMarket {
         uint8 round;
         uint8 reassignments;
         uint8 committeeSize;
-        uint8 revealedCount;
+        uint8 revealedCount; // members of the current round that revealed (counted from their slots, not stored)
         uint8 committedCount; // members of the current round that committed (all k: reveals may start)
         uint64 answerDeadline; // while Assigned: last block the provider of this attempt may answer
         uint64 seedBlock; // while Assigned: the block whose hash draws the provider; later: the committee's seed block
