@@ -56,8 +56,8 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// @notice Top of the score scale.
     uint256 public constant SCORE_MAX = 10_000;
     uint256 internal constant BPS = 10_000;
-    /// @dev Written into every member's commitment slot at the draw so that a commit is a non-zero to non-zero
-    /// store (2,900 gas instead of 20,000). No keccak256 output is known to equal it.
+    /// @dev What `committee()` shows as the commitment of a member that has not committed yet. In storage the slot
+    /// holds the member's marker instead (see _emptySlot).
     bytes32 internal constant SENTINEL = bytes32(uint256(1));
     /// @dev What claim() leaves of a credit (1 wei, see ITaskMarket.claim): the credit slot never goes back to zero.
     uint256 internal constant CLAIM_KEEPS = 1;
@@ -87,7 +87,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     mapping(uint256 taskId => Task) internal _tasks;
     /// @dev Keyed by (round << 8 | index).
     mapping(uint256 taskId => mapping(uint256 roundIndex => Member)) internal _members;
-    /// @dev Keyed by (round << 8 | index); SENTINEL until the member commits.
+    /// @dev Keyed by (round << 8 | index); the member's marker (_emptySlot) until it commits.
     mapping(uint256 taskId => mapping(uint256 roundIndex => bytes32 commitment)) internal _commitments;
     mapping(uint256 taskId => mapping(address validator => bool reported)) internal _equivocationReported;
     /// @dev The provider the pending draw must not select (the one that timed out or declined the last attempt).
@@ -217,7 +217,9 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         members = new MemberView[](k);
         for (uint256 i; i < k; ++i) {
             Member memory m = _members[taskId][(round << 8) | i];
-            members[i] = MemberView(m.account, m.score, m.revealed, _commitments[taskId][(round << 8) | i]);
+            bytes32 c = _commitments[taskId][(round << 8) | i];
+            if (!_isCommitment(c)) c = SENTINEL; // the member's marker: not committed yet
+            members[i] = MemberView(m.account, m.score, m.revealed, c);
         }
     }
 
@@ -351,6 +353,18 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         claimable[treasury] += fee - refund;
         _releaseOne(t.provider, 0);
         emit TaskRefunded(taskId, RefundReason.NoCommittee, refund);
+    }
+
+    /// @dev Written into a member's commitment slot at the draw: the member's address. A commit then checks
+    /// membership and that the slot is still empty with one read, and rewrites a non-zero slot (2,900 gas instead of
+    /// 20,000). No commitment can look like a marker: commit refuses values whose top 96 bits are all zero (a
+    /// keccak256 output has them all zero with probability 2^-96).
+    function _emptySlot(address member) internal pure returns (bytes32) {
+        return bytes32(uint256(uint160(member)));
+    }
+
+    function _isCommitment(bytes32 value) internal pure returns (bool) {
+        return uint256(value) >> 160 != 0;
     }
 
     function _credit(address account, uint256 amount) private {
