@@ -9,7 +9,7 @@ import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim } from "../../daemon/roles/claim-policy.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
 import { taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
-import { APPROVE_KEEPS_WEI } from "../../sdk/client/post-job.ts";
+import { APPROVE_KEEPS_WEI } from "../../sdk/client.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
 
