@@ -252,11 +252,10 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         // twice.
         if (!_isCommitment(commitment)) revert ReservedCommitment();
         uint256 slot = (uint256(t.round) << 8) | index;
-        // The slot holds this account's marker only if the account is member `index` and has not committed: one
-        // read checks both (the member slot is read on the failure path only, to tell the two errors apart). Past
-        // the committee the slot is zero, never a marker: `account` is never zero (the sender, or a recovered
-        // signer that _checkSigned matched to a member).
-        if (_commitments[taskId][slot] != _emptySlot(account)) {
+        // The slot holds this account's marker only if the account is member `index` of this round and has not
+        // committed: one read checks both (the member slot is read on the failure path only, to tell the two errors
+        // apart). An index past 255 would reach into other rounds' keys: refused first.
+        if (index > type(uint8).max || _commitments[taskId][slot] != _emptySlot(account)) {
             _memberSlot(t, taskId, index, account);
             revert AlreadyCommitted(taskId, account);
         }

@@ -47,6 +47,9 @@ describe("TaskMarket commit-reveal matrix (each case has its own custom error)",
     await expectRevert(asB.write.commit([taskId, 1n, markerOf(a)]), "ReservedCommitment");
     await expectRevert(asB.write.commit([taskId, 5n, commitA]), "NotCommitteeMember");
     await expectRevert(asB.write.commit([taskId, 255n, commitA]), "NotCommitteeMember");
+    // an index past 255 would reach into other rounds' keys (round << 8 | index): refused with the same error
+    await expectRevert(asB.write.commit([taskId, 256n + 1n, commitA]), "NotCommitteeMember");
+    await expectRevert(asB.write.commit([taskId, 2n ** 256n - 1n, commitA]), "NotCommitteeMember");
     await expectRevert(asB.write.commit([taskId, 2n, commitA]), "NotCommitteeMember");
     assert.equal((await env.read.market.read.committee([taskId, 0n]))[1]!.commitment, `0x${"00".repeat(31)}01`, "an uncommitted member shows bytes32(1)");
     assert.equal((await env.read.market.read.task([taskId])).committedCount, 1);
