@@ -79,7 +79,7 @@ interface ITaskMarket {
         address account;
         uint16 score;
         bool revealed;
-        bytes32 commitment; // bytes32(uint256(1)) until committed
+        bytes32 commitment; // bytes32(uint256(1)) until committed (storage holds the member's marker meanwhile)
     }
 
     /// @notice A commit signed by a committee member (EIP-712 `Commit`), relayed by anyone.
@@ -209,7 +209,8 @@ interface ITaskMarket {
     error InvalidStatus(uint256 taskId, Status status);
     /// @notice Thrown when the provider of the task cannot be known yet: the hash of block `seedBlock` does not exist.
     error ProviderNotDrawnYet(uint256 taskId, uint256 seedBlock);
-    /// @notice Thrown for a commitment equal to the reserved "not committed" marker bytes32(uint256(1)).
+    /// @notice Thrown for a commitment shaped like an empty slot's marker (top 96 bits all zero, as bytes32(uint256(1))
+    /// and every address): a keccak256 commitment has that shape with probability 2^-96.
     error ReservedCommitment();
     /// @notice Thrown when someone other than the assigned provider answers.
     error NotAssignedProvider(uint256 taskId, address caller);
