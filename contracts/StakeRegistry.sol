@@ -173,10 +173,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     /// @inheritdoc IStakeRegistry
     function lock(address[] calldata stakers) external onlyTaskMarket {
         for (uint256 i; i < stakers.length; ++i) {
-            StakeInfo storage info = _stakes[stakers[i]];
-            uint256 locks = info.locks + 1;
-            info.locks = uint32(locks);
-            emit LockChanged(stakers[i], locks);
+            ++_stakes[stakers[i]].locks;
         }
     }
 
@@ -188,10 +185,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     {
         provider = providerDraw(modelId, seedBlock, taskId, attempt, exclude);
         if (provider == address(0)) return provider;
-        StakeInfo storage info = _stakes[provider];
-        uint256 locks = info.locks + 1;
-        info.locks = uint32(locks);
-        emit LockChanged(provider, locks);
+        ++_stakes[provider].locks;
     }
 
     /// @inheritdoc IStakeRegistry
@@ -208,10 +202,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
         uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
         members = CommitteeDraw.drawDistinct(_pools[Role.Validator][evaluatorId], seed, k, exclude, seedBlock - 1);
         for (uint256 i; i < members.length; ++i) {
-            StakeInfo storage info = _stakes[members[i]];
-            uint256 locks = info.locks + 1;
-            info.locks = uint32(locks);
-            emit LockChanged(members[i], locks);
+            ++_stakes[members[i]].locks;
         }
     }
 
@@ -226,7 +217,6 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
             }
             info.locks = uint32(locks);
             info.lastUnlockBlock = uint40(block.number);
-            emit LockChanged(stakers[i], locks);
         }
     }
 
@@ -250,7 +240,6 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
                 done.locks = uint32(locks);
                 done.misses = 0;
                 done.lastUnlockBlock = uint40(block.number);
-                emit LockChanged(staker, locks);
                 continue;
             }
             StakeInfo memory info = _stakes[staker];
@@ -259,7 +248,6 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
                 --info.locks;
             }
             info.lastUnlockBlock = uint40(block.number);
-            emit LockChanged(staker, info.locks);
             // A miss costs an amount tied to the task (computed by the market), never more than the stake; misses
             // in a row jail the staker (out of the pools) so that downtime cannot drain it.
             uint256 amount = penalties[i] < info.amount ? penalties[i] : info.amount;

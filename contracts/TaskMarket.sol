@@ -16,8 +16,8 @@ import {TaskSignatures} from "./TaskSignatures.sol";
 /// @notice Task escrow and life cycle (see ITaskMarket and docs/PROTOCOL.md). Settlement (finalize) lives in
 /// TaskSettlement, signatures in TaskSignatures; this file holds the state machine up to the reveals.
 /// @dev Gas layout: everything commit and reveal read sits in the task's first slot; committee member slots and
-/// commitment slots are written non-zero at the draw (commitments get SENTINEL), so commits and reveals only
-/// rewrite non-zero slots.
+/// commitment slots are written non-zero at the draw (a commitment slot gets its member's marker, which a commit
+/// checks instead of the member slot), so commits and reveals only rewrite non-zero slots.
 contract TaskMarket is TaskSettlement, TaskSignatures {
     using SafeERC20 for IERC20;
 
@@ -167,13 +167,12 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         uint256 base = round << 8;
         for (uint256 i; i < k; ++i) {
             _members[taskId][base | i] = Member({account: members[i], score: 0, revealed: false});
-            _commitments[taskId][base | i] = SENTINEL;
+            _commitments[taskId][base | i] = _emptySlot(members[i]);
         }
         uint256 commitEnd = block.number + p.commitWindow;
         uint256 revealEnd = commitEnd + p.revealWindow;
         t.status = Status.Committee;
         t.committeeSize = uint8(k);
-        t.revealedCount = 0;
         t.committedCount = 0;
         t.commitEnd = uint40(commitEnd);
         t.revealEnd = uint40(revealEnd);
@@ -249,10 +248,17 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         Task storage t = _tasks[taskId];
         if (t.status != Status.Committee) revert InvalidStatus(taskId, t.status);
         if (block.number > t.commitEnd) revert CommitPhaseClosed(taskId, t.commitEnd);
-        // The marker of an empty slot: committing it would leave the slot open and count the member twice.
-        if (commitment == SENTINEL) revert ReservedCommitment();
-        uint256 slot = _memberSlot(t, taskId, index, account);
-        if (_commitments[taskId][slot] != SENTINEL) revert AlreadyCommitted(taskId, account);
+        // A value shaped like an empty slot's marker: committing it would leave the slot open and count the member
+        // twice.
+        if (!_isCommitment(commitment)) revert ReservedCommitment();
+        uint256 slot = (uint256(t.round) << 8) | index;
+        // The slot holds this account's marker only if the account is member `index` of this round and has not
+        // committed: one read checks both (the member slot is read on the failure path only, to tell the two errors
+        // apart). An index past 255 would reach into other rounds' keys: refused first.
+        if (index > type(uint8).max || _commitments[taskId][slot] != _emptySlot(account)) {
+            _memberSlot(t, taskId, index, account);
+            revert AlreadyCommitted(taskId, account);
+        }
         _commitments[taskId][slot] = commitment;
         unchecked {
             ++t.committedCount; // once per member (the slot is single-use), so at most committeeSize <= 32
@@ -274,16 +280,14 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (m.revealed) revert AlreadyRevealed(taskId, account);
         if (score > SCORE_MAX) revert ScoreOutOfRange(score);
         bytes32 stored = _commitments[taskId][slot];
-        if (stored == SENTINEL) revert NotCommitted(taskId, account);
+        if (!_isCommitment(stored)) revert NotCommitted(taskId, account);
         uint256 round = t.round;
         if (stored != Commitments.commitment(score, salt, account, taskId, round, address(this))) {
             _revertMismatch(taskId, round, t.committeeSize, stored, score, salt, account);
         }
+        // Only the member slot is written: finalize counts the revealed flags (no count in the task slot).
         m.score = uint16(score);
         m.revealed = true;
-        unchecked {
-            ++t.revealedCount; // at most committeeSize <= 32
-        }
         emit ScoreRevealed(taskId, round, account, score);
     }
 
@@ -328,8 +332,9 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (block.timestamp > deadline) revert SignatureExpired(deadline);
         Task storage t = _tasks[taskId];
         if (round != t.round) revert RoundMismatch(taskId, round);
+        // Past the committee the member is zero, which no recovered signer is.
         address member = _memberAt(taskId, round, index);
-        if (signer != member || index >= t.committeeSize) revert InvalidSigner(signer, member);
+        if (signer != member) revert InvalidSigner(signer, member);
     }
 
     function _memberAt(uint256 taskId, uint256 round, uint256 index) private view returns (address) {

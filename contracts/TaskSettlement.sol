@@ -22,22 +22,22 @@ import {SettlementMath} from "./SettlementMath.sol";
 abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice A task in storage. Slot 0 holds everything commit, reveal and finalize check.
+    /// @notice A task in storage. Slot 0 holds everything commit, reveal and finalize check (and finalize writes).
     struct Task {
         Status status;
         uint8 round;
         uint8 reassignments;
         uint8 committeeSize;
-        uint8 revealedCount;
+        // No reveal count: a reveal rewrites only its member slot; finalize counts the revealed flags it reads anyway.
         uint8 committedCount; // commits of the current round: at k, reveals may start before commitEnd
         uint40 seedBlock; // while Assigned: seed of the provider draw; from Answered on: seed of the committee draw
         uint40 commitEnd;
         uint40 revealEnd;
         uint40 drawDeadline;
         uint16 paramsVersion; // the parameters this task was created under (all of its steps use them)
+        uint16 consensus; // in slot 0: finalize rewrites this slot (status) anyway, so storing it costs nothing more
         address requester; // slot 1: what the provider phase reads besides slot 0
         uint40 answerDeadline;
-        uint16 consensus;
         uint40 createdBlock;
         address provider; // slot 2; zero while the draw of the current attempt is pending
         uint96 fee;
@@ -56,9 +56,11 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// @notice Top of the score scale.
     uint256 public constant SCORE_MAX = 10_000;
     uint256 internal constant BPS = 10_000;
-    /// @dev Written into every member's commitment slot at the draw so that a commit is a non-zero to non-zero
-    /// store (2,900 gas instead of 20,000). No keccak256 output is known to equal it.
+    /// @dev What `committee()` shows as the commitment of a member that has not committed yet. In storage the slot
+    /// holds the member's marker instead (see _emptySlot).
     bytes32 internal constant SENTINEL = bytes32(uint256(1));
+    /// @dev What claim() leaves of a credit (1 wei, see ITaskMarket.claim): the credit slot never goes back to zero.
+    uint256 internal constant CLAIM_KEEPS = 1;
 
     /// @notice The fee token (equal to the registry's stake token).
     address public immutable token;
@@ -85,7 +87,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     mapping(uint256 taskId => Task) internal _tasks;
     /// @dev Keyed by (round << 8 | index).
     mapping(uint256 taskId => mapping(uint256 roundIndex => Member)) internal _members;
-    /// @dev Keyed by (round << 8 | index); SENTINEL until the member commits.
+    /// @dev Keyed by (round << 8 | index); the member's marker (_emptySlot) until it commits.
     mapping(uint256 taskId => mapping(uint256 roundIndex => bytes32 commitment)) internal _commitments;
     mapping(uint256 taskId => mapping(address validator => bool reported)) internal _equivocationReported;
     /// @dev The provider the pending draw must not select (the one that timed out or declined the last attempt).
@@ -97,8 +99,6 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     function finalize(uint256 taskId) external nonReentrant {
         Task storage t = _taskIn(taskId, Status.Committee);
         uint256 k = t.committeeSize;
-        uint256 revealedCount = t.revealedCount;
-        if (revealedCount < k && block.number <= t.revealEnd) revert FinalizeTooEarly(taskId, t.revealEnd);
         uint256 round = t.round;
         Params memory p = _paramsOf[t.paramsVersion];
 
@@ -109,6 +109,8 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
             uint256[] memory penalties,
             address[] memory nonRevealers
         ) = _readRound(taskId, t, p);
+        uint256 revealedCount = k - nonRevealers.length;
+        if (revealedCount < k && block.number <= t.revealEnd) revert FinalizeTooEarly(taskId, t.revealEnd);
 
         // Quorum: revealed >= ceil(k * quorumBps / 10_000), written without the division.
         bool quorum = revealedCount * BPS >= k * p.quorumBps;
@@ -143,9 +145,14 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
 
     /// @inheritdoc ITaskMarket
     function claim() external nonReentrant returns (uint256 amount) {
-        amount = claimable[msg.sender];
-        if (amount == 0) revert NothingToClaim(msg.sender);
-        claimable[msg.sender] = 0;
+        uint256 credit = claimable[msg.sender];
+        if (credit <= CLAIM_KEEPS) revert NothingToClaim(msg.sender);
+        // The slot stays non-zero: the next credit to this account is a 2,900-gas store instead of a 20,000-gas
+        // zero to non-zero one (paid by whoever finalizes). The wei kept is still the account's credit.
+        claimable[msg.sender] = CLAIM_KEEPS;
+        unchecked {
+            amount = credit - CLAIM_KEEPS; // credit > CLAIM_KEEPS
+        }
         IERC20(token).safeTransfer(msg.sender, amount);
         emit Claimed(msg.sender, amount);
     }
@@ -182,7 +189,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         v.round = t.round;
         v.reassignments = t.reassignments;
         v.committeeSize = t.committeeSize;
-        v.revealedCount = t.revealedCount;
+        v.revealedCount = uint8(_revealedCount(taskId, t));
         v.committedCount = t.committedCount;
         v.answerDeadline = t.answerDeadline;
         v.seedBlock = t.seedBlock;
@@ -210,7 +217,9 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         members = new MemberView[](k);
         for (uint256 i; i < k; ++i) {
             Member memory m = _members[taskId][(round << 8) | i];
-            members[i] = MemberView(m.account, m.score, m.revealed, _commitments[taskId][(round << 8) | i]);
+            bytes32 c = _commitments[taskId][(round << 8) | i];
+            if (!_isCommitment(c)) c = SENTINEL; // the member's marker: not committed yet
+            members[i] = MemberView(m.account, m.score, m.revealed, c);
         }
     }
 
@@ -287,7 +296,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         scores = new uint256[](k);
         revealed = new bool[](k);
         penalties = new uint256[](k + 1);
-        nonRevealers = new address[](k - t.revealedCount);
+        nonRevealers = new address[](k);
         uint256 penalty = (((t.fee * p.validatorPoolBps) / BPS / k) * p.nonRevealPenaltyBps) / BPS;
         uint256 missing;
         for (uint256 i; i < k; ++i) {
@@ -299,6 +308,17 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
                 nonRevealers[missing++] = m.account;
                 penalties[i] = penalty;
             }
+        }
+        assembly ("memory-safe") {
+            mstore(nonRevealers, missing) // the non-revealers only (missing <= k: shortening is safe)
+        }
+    }
+
+    /// @dev Members of the task's current round that revealed (0 before the round's draw).
+    function _revealedCount(uint256 taskId, Task storage t) private view returns (uint256 count) {
+        uint256 base = uint256(t.round) << 8;
+        for (uint256 i; i < t.committeeSize; ++i) {
+            if (_members[taskId][base | i].revealed) ++count;
         }
     }
 
@@ -333,6 +353,18 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         claimable[treasury] += fee - refund;
         _releaseOne(t.provider, 0);
         emit TaskRefunded(taskId, RefundReason.NoCommittee, refund);
+    }
+
+    /// @dev Written into a member's commitment slot at the draw: the member's address. A commit then checks
+    /// membership and that the slot is still empty with one read, and rewrites a non-zero slot (2,900 gas instead of
+    /// 20,000). No commitment can look like a marker: commit refuses values whose top 96 bits are all zero (a
+    /// keccak256 output has them all zero with probability 2^-96).
+    function _emptySlot(address member) internal pure returns (bytes32) {
+        return bytes32(uint256(uint160(member)));
+    }
+
+    function _isCommitment(bytes32 value) internal pure returns (bool) {
+        return uint256(value) >> 160 != 0;
     }
 
     function _credit(address account, uint256 amount) private {

@@ -61,3 +61,9 @@ export const Role = { None: 0, Provider: 1, Validator: 2 } as const;
 export const TaskStatus = { None: 0, Assigned: 1, Answered: 2, Committee: 3, Finalized: 4, Refunded: 5 } as const;
 /** RefundReason enum of ITaskMarket. */
 export const RefundReason = { NoProvider: 0, NoCommittee: 1, NoQuorum: 2, Declined: 3 } as const;
+
+/** What TaskMarket.claim() leaves of a credit: 1 wei stays in claimable(account) (still the account's credit, paid
+ * out with the next claim) so that the credit slot never returns to zero and the next payout to it is cheaper. */
+export const CLAIM_KEEPS_WEI = 1n;
+/** What claim() transfers now of `credit` (claimable(account)): all of it but CLAIM_KEEPS_WEI; 0 = it would revert. */
+export const claimableNow = (credit: bigint): bigint => (credit > CLAIM_KEEPS_WEI ? credit - CLAIM_KEEPS_WEI : 0n);

@@ -48,8 +48,6 @@ interface IStakeRegistry {
     event Unjailed(address indexed staker);
     /// @notice Emitted when governance changes the downtime and equivocation policy.
     event PenaltyPolicySet(uint256 jailAfterMisses, uint256 jailBlocks, uint256 equivocationWindow);
-    /// @notice Emitted when the lock counter of `staker` changes to `locks`.
-    event LockChanged(address indexed staker, uint256 locks);
     /// @notice Emitted when provider `provider` starts serving model `modelId`.
     event ModelRegistered(address indexed provider, bytes32 indexed modelId);
     /// @notice Emitted when provider `provider` stops serving model `modelId`.

@@ -55,7 +55,7 @@ interface ITaskMarket {
         uint8 round;
         uint8 reassignments;
         uint8 committeeSize;
-        uint8 revealedCount;
+        uint8 revealedCount; // members of the current round that revealed (counted from their slots, not stored)
         uint8 committedCount; // members of the current round that committed (all k: reveals may start)
         uint64 answerDeadline; // while Assigned: last block the provider of this attempt may answer
         uint64 seedBlock; // while Assigned: the block whose hash draws the provider; later: the committee's seed block
@@ -79,7 +79,7 @@ interface ITaskMarket {
         address account;
         uint16 score;
         bool revealed;
-        bytes32 commitment; // bytes32(uint256(1)) until committed
+        bytes32 commitment; // bytes32(uint256(1)) until committed (storage holds the member's marker meanwhile)
     }
 
     /// @notice A commit signed by a committee member (EIP-712 `Commit`), relayed by anyone.
@@ -209,7 +209,8 @@ interface ITaskMarket {
     error InvalidStatus(uint256 taskId, Status status);
     /// @notice Thrown when the provider of the task cannot be known yet: the hash of block `seedBlock` does not exist.
     error ProviderNotDrawnYet(uint256 taskId, uint256 seedBlock);
-    /// @notice Thrown for a commitment equal to the reserved "not committed" marker bytes32(uint256(1)).
+    /// @notice Thrown for a commitment shaped like an empty slot's marker (top 96 bits all zero, as bytes32(uint256(1))
+    /// and every address): a keccak256 commitment has that shape with probability 2^-96.
     error ReservedCommitment();
     /// @notice Thrown when someone other than the assigned provider answers.
     error NotAssignedProvider(uint256 taskId, address caller);
@@ -257,7 +258,7 @@ interface ITaskMarket {
     error EmptyBatch();
     /// @notice Thrown when `finalize` is called while reveals are still possible.
     error FinalizeTooEarly(uint256 taskId, uint256 revealEnd);
-    /// @notice Thrown when the caller has nothing to claim.
+    /// @notice Thrown when the caller has nothing to claim (a credit of at most the 1 wei claim() keeps).
     error NothingToClaim(address account);
     /// @notice Thrown when two attestations are not an equivocation (other task, other signer or same score).
     error NotEquivocation();
@@ -325,8 +326,11 @@ interface ITaskMarket {
     /// non-revealers, then pays out on quorum, rolls to a new committee, or refunds after `maxRounds`.
     function finalize(uint256 taskId) external;
 
-    /// @notice Transfers the caller's whole credit balance to it.
-    /// @return amount The number of tokens transferred.
+    /// @notice Transfers the caller's credit balance to it, all but 1 wei: the wei stays in `claimable` (still the
+    /// caller's credit, claimed with the next one) so that the credit slot never returns to zero and the next
+    /// finalize that pays the caller rewrites a non-zero slot (about 17,000 gas less than a zero to non-zero one).
+    /// Reverts with NothingToClaim when the credit is 1 wei or less.
+    /// @return amount The number of tokens transferred (the credit minus 1 wei).
     function claim() external returns (uint256 amount);
 
     /// @notice Slashes a validator that signed two different scores for one task; the reporter gets a bounty.
@@ -377,7 +381,7 @@ interface ITaskMarket {
     /// @notice Committee of `round` for `taskId` with commitments and reveals.
     function committee(uint256 taskId, uint256 round) external view returns (MemberView[] memory);
 
-    /// @notice Credits `account` can claim.
+    /// @notice Credits of `account`; claim() transfers all of it but 1 wei.
     function claimable(address account) external view returns (uint256);
 
     /// @notice Number of tasks created so far (the last task id).

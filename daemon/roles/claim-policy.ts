@@ -1,13 +1,11 @@
 /**
- * Claiming has two costs: the claim transaction, and a fresh credit slot (the next finalize that pays this
- * account writes a zeroed storage slot: about 17k more gas, paid by whoever finalizes, usually a member).
+ * Claiming costs its transaction only: claim() keeps 1 wei of the credit (TaskMarket), so the account's credit slot
+ * stays non-zero and the next finalize that pays it rewrites a non-zero slot (no fresh-slot cost to weigh).
  */
-export const FRESH_CREDIT_SLOT_GAS = 17_100n;
-
 export interface ClaimDecisionParameters {
-  /** claimable(account), in the stake token's smallest unit. */
+  /** What claim() would transfer now (claimableNow(claimable(account))), in the stake token's smallest unit. */
   credit: bigint;
-  /** Gas of claim() plus FRESH_CREDIT_SLOT_GAS. */
+  /** Gas of claim(). */
   gas: bigint;
   /** Price of one gas unit in wei (the fee the claim would pay). */
   gasPriceWei: bigint;

@@ -3,8 +3,9 @@ import type { DaemonContext } from "../runtime/context.ts";
 import type { Logger } from "../observe/logger.ts";
 import { enqueueStep } from "../queue/queues.ts";
 import { ClaimStore } from "../store/claim-store.ts";
+import { claimableNow } from "../../sdk/contracts.ts";
 import { sendTolerating, taskMarketAbi, type Market } from "./market.ts";
-import { decideClaim, FRESH_CREDIT_SLOT_GAS } from "./claim-policy.ts";
+import { decideClaim } from "./claim-policy.ts";
 
 /**
  * Claim checks share one id per `batchMs` window, so every task settled in that window costs one check; the
@@ -23,7 +24,8 @@ export async function scheduleClaim(ctx: DaemonContext, batchMs: number): Promis
  */
 export async function claimStep(ctx: DaemonContext, market: Market, me: Address, role: string, log: Logger): Promise<{ claimed: string; why: string }> {
   const store = new ClaimStore(ctx.config.stateDir, market.address);
-  const amount = await market.claimable(me);
+  // claim() keeps 1 wei of the credit (the slot stays non-zero): what it would transfer is the rest.
+  const amount = claimableNow(await market.claimable(me));
   const now = Date.now();
   let since = store.creditSinceMs();
   if (amount === 0n) {
@@ -37,7 +39,7 @@ export async function claimStep(ctx: DaemonContext, market: Market, me: Address,
     ctx.chain.client.estimateFeesPerGas(),
   ]);
   const decision = decideClaim({
-    credit: amount, gas: gas + FRESH_CREDIT_SLOT_GAS, gasPriceWei: fees.maxFeePerGas, margin: policy.gasMargin,
+    credit: amount, gas, gasPriceWei: fees.maxFeePerGas, margin: policy.gasMargin,
     tokenPerNative: policy.tokenPerNative, creditSinceMs: since, nowMs: now, maxIntervalMs: policy.maxIntervalMs,
   });
   if (!decision.claim) {

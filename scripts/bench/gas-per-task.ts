@@ -6,9 +6,10 @@
 // - eth_estimateGas exactness of createTask: sent with exactly its estimate, across providers of different stakes.
 import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex, type Abi, type Address, type Hex } from "viem";
 import { configSchema } from "../../daemon/config/schema.ts";
-import { decideClaim, FRESH_CREDIT_SLOT_GAS } from "../../daemon/roles/claim-policy.ts";
+import { decideClaim } from "../../daemon/roles/claim-policy.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
 import { taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { APPROVE_KEEPS_WEI } from "../../sdk/client.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
 
@@ -22,10 +23,13 @@ export interface PerTaskFigures {
   cold: number;
   /** The whole task when every payee still holds credit. */
   warm: number;
-  /** The requester's part: the SDK's exact-fee approve (its default) and createTask. */
+  /** The requester's part: the SDK's default approve (the fee plus the 1 wei it leaves approved) and createTask. */
   requester: number;
   /** Blocks from the answer's block to the finalize's, every step in the first block the contracts accept it. */
   blocksAnswerToFinalized: number;
+  /** daemonPattern with the stake token priced realistically against the native coin (claimScenario's
+   * realisticTokenPerNative instead of the daemon default): the same policy, fewer claims per task. */
+  daemonPatternRealisticPrice: number;
 }
 
 /** The parts behind one committee size's figures (printed, and kept in the JSON for comparison). */
@@ -40,10 +44,14 @@ export interface PerTaskParts {
   finalizeCold: number;
   /** Mean gas of one claim() transaction. */
   claim: number;
-  /** Claim gas (claim + the fresh credit slot it causes) per task, amortized: daemonPattern - warm. */
+  /** Claim gas (claim + what it adds to the next finalize, measured: cold - warm) per task, amortized:
+   * daemonPattern - warm. */
   claimsPerTask: number;
   /** Tasks one claim covers under the daemons' policy, per kind of payee. */
   tasksPerClaim: { provider: number; validator: number };
+  /** The same two at realisticTokenPerNative (daemonPatternRealisticPrice - warm). */
+  claimsPerTaskRealisticPrice: number;
+  tasksPerClaimRealisticPrice: { provider: number; validator: number };
   /** Largest single transaction of the task (the one a block gas limit bounds). */
   largestTransaction: number;
 }
@@ -63,6 +71,9 @@ export const claimScenario = () => {
     fee: Number(FEE / 10n ** 18n),
     /** Each daemon serves one task per claim-check window: the low-traffic daemon of issue 12. */
     taskEveryMs: roles.validator!.claimBatchMs,
+    /** A second amortization (daemonPatternRealisticPrice): an operator who sets claim.tokenPerNative to what the
+     * token is worth. 200 tokens per ETH makes the bench fee of 10 tokens worth 0.05 ETH. */
+    realisticTokenPerNative: 200,
   };
 };
 
@@ -76,7 +87,7 @@ const MAX_WAIT_BLOCKS = 1_000;
  * assumes it), then sends every call with twice its estimate and mines one block. Returns each receipt's gas and
  * the block. Automine must be off.
  */
-async function phase(env: BenchChain, calls: Call[]): Promise<{ gas: bigint[]; block: bigint }> {
+async function phase(env: BenchChain, calls: Call[]): Promise<{ gas: bigint[]; block: bigint; hashes: Hex[] }> {
   const market = env.manifest.contracts.taskMarket;
   const estimate = (c: Call) => estimatePending(env, c);
   await firstAccepted(env, [calls[0]!], estimate);
@@ -89,7 +100,7 @@ async function phase(env: BenchChain, calls: Call[]): Promise<{ gas: bigint[]; b
   const receipts = await Promise.all(hashes.map((hash) => env.publicClient.waitForTransactionReceipt({ hash })));
   const failed = receipts.find((r) => r.status !== "success");
   if (failed !== undefined) throw new Error(`${calls[0]!.functionName} phase: transaction ${failed.transactionHash} reverted`);
-  return { gas: receipts.map((r) => r.gasUsed), block: receipts[0]!.blockNumber };
+  return { gas: receipts.map((r) => r.gasUsed), block: receipts[0]!.blockNumber, hashes };
 }
 
 const callData = (c: Call) => encodeFunctionData({ abi: c.abi ?? taskMarketAbi, functionName: c.functionName, args: c.args } as never);
@@ -132,13 +143,15 @@ export interface PhasedTask {
   blocksAnswerToFinalized: bigint;
   /** What the finalize credited, by payee (lower-case address). */
   credits: Map<string, bigint>;
+  /** Every transaction of the task in the order sent, named by its step (for traces: gas-profile.ts). */
+  transactions: { step: string; hash: Hex }[];
 }
 
 const tokenAbi = [{ type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "spender", type: "address" }, { name: "value", type: "uint256" }], outputs: [{ type: "bool" }] }] as const;
 
 /**
  * One task as the shipped software sends it, each step in its own block after the one that enabled it: the SDK
- * approves exactly the fee and creates the task; the provider the contracts accept an answer from answers, and
+ * approves the fee plus 1 wei (its default, APPROVE_KEEPS_WEI) and creates the task; the provider the contracts accept an answer from answers, and
  * its keeper draws the committee (rank 0 for a draw); every member commits directly (the validator default,
  * `submit: "direct"`); every member reveals; the first seat finalizes (rank 0 for a finalize). Every member
  * reveals a score near 8,000.
@@ -148,7 +161,7 @@ export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
   const reader = env.as(env.deployer).taskMarket;
   await env.testClient.setAutomine(false);
   try {
-    const approve = await phase(env, [{ from: env.requester, to: env.manifest.contracts.token, abi: tokenAbi, functionName: "approve", args: [market, FEE] }]);
+    const approve = await phase(env, [{ from: env.requester, to: env.manifest.contracts.token, abi: tokenAbi, functionName: "approve", args: [market, FEE + APPROVE_KEEPS_WEI] }]);
     const create = await phase(env, [{ from: env.requester, functionName: "createTask", args: [MODEL_ID, EVALUATOR_ID, FEE, toHex("bench")] }]);
     const taskId = await reader.read.taskCount();
     const answerBy = await answerCall(env, taskId, toHex("bench answer"));
@@ -179,6 +192,11 @@ export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
     return {
       approve: approve.gas[0]!, create: create.gas[0]!, answer: answer.gas[0]!, draw: draw.gas[0]!, commits: commits.gas, reveals: reveals.gas,
       finalize: finalize.gas[0]!, blocksAnswerToFinalized: finalize.block - answer.block, credits,
+      transactions: [
+        { step: "approve", hash: approve.hashes[0]! }, { step: "createTask", hash: create.hashes[0]! }, { step: "submitAnswer", hash: answer.hashes[0]! },
+        { step: "drawCommittee", hash: draw.hashes[0]! }, ...commits.hashes.map((hash) => ({ step: "commit", hash })),
+        ...reveals.hashes.map((hash) => ({ step: "reveal", hash })), { step: "finalize", hash: finalize.hashes[0]! },
+      ],
     };
   } finally {
     await env.testClient.setAutomine(true);
@@ -196,7 +214,7 @@ export function tasksPerClaim(creditPerTask: bigint, claimGas: bigint, s: Return
   if (creditPerTask === 0n) return Infinity;
   for (let n = 1; ; n++) {
     const d = decideClaim({
-      credit: creditPerTask * BigInt(n), gas: claimGas + FRESH_CREDIT_SLOT_GAS, gasPriceWei: parseGwei(String(s.gasPriceGwei)),
+      credit: creditPerTask * BigInt(n), gas: claimGas, gasPriceWei: parseGwei(String(s.gasPriceGwei)),
       margin: s.gasMargin, tokenPerNative: s.tokenPerNative, creditSinceMs: 0, nowMs: (n - 1) * s.taskEveryMs, maxIntervalMs: s.maxIntervalMs,
     });
     if (d.claim) return n;
@@ -208,22 +226,33 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
   log(`per task k=${k}: ${k} validators, warm-up, warm task, claims, cold task`);
   const env = await benchChain(k, { ...DEFAULT_MARKET_PARAMS, committeeSize: k });
   try {
-    // The SDK approves exactly the fee before each job: start from a zero allowance as it would.
+    // The SDK approves the fee (plus the wei it keeps approved) before each job: start from a zero allowance as a
+    // new requester would; the warm-up task leaves the wei, as every job after a requester's first one finds it.
     await env.publicClient.waitForTransactionReceipt({ hash: await env.as(env.requester).token.write.approve([env.manifest.contracts.taskMarket, 0n]) });
     await runPhasedTask(env); // warm-up: every payee gets paid once
+    // Warm-up claims: each payee's token balance becomes non-zero, as a daemon's is after its first claim (the
+    // first claim of an account that staked its whole balance also writes its token balance slot from zero).
+    await claimAll(env);
     const warm = await runPhasedTask(env);
     const claims = await claimAll(env);
     const cold = await runPhasedTask(env);
     const claim = sum(claims) / BigInt(claims.length);
-    // What a claim adds to the next finalize, per payee (zero to non-zero credit slot), measured: cold - warm.
-    const freshSlot = (total(cold) - total(warm)) / BigInt(claims.length);
+    // What a claim adds to the next finalize, per payee, measured: cold - warm (about 0 since claim() keeps 1 wei
+    // of each credit; a zero to non-zero credit slot, about 17k, before).
+    const afterClaim = (total(cold) - total(warm)) / BigInt(claims.length);
     const scenario = claimScenario();
     const providerAddress = [...warm.credits.keys()].find((a) => env.providers.some((p) => p.account.address.toLowerCase() === a))!;
     const validatorCredits = [...warm.credits.entries()].filter(([a]) => env.validators.some((v) => v.account.address.toLowerCase() === a));
-    const perProvider = tasksPerClaim(warm.credits.get(providerAddress)!, claim, scenario);
-    const perValidator = validatorCredits.map(([, c]) => tasksPerClaim(c, claim, scenario));
     // Only daemons follow the claim policy: the treasury's and the requester's credits stay (warm) here.
-    const amortized = Number(claim + freshSlot) * (1 / perProvider + perValidator.reduce((a, n) => a + 1 / n, 0));
+    const amortize = (s: ReturnType<typeof claimScenario>) => {
+      const provider = tasksPerClaim(warm.credits.get(providerAddress)!, claim, s);
+      const validators = validatorCredits.map(([, c]) => tasksPerClaim(c, claim, s));
+      const gas = Number(claim + afterClaim) * (1 / provider + validators.reduce((a, n) => a + 1 / n, 0));
+      return { gas, tasksPerClaim: { provider, validator: Math.max(...validators) } };
+    };
+    const daemonDefault = amortize(scenario);
+    const realistic = amortize({ ...scenario, tokenPerNative: scenario.realisticTokenPerNative });
+    const amortized = daemonDefault.gas;
     const warmTotal = Number(total(warm));
     return {
       figures: {
@@ -232,12 +261,14 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
         warm: warmTotal,
         requester: Number(warm.approve + warm.create),
         blocksAnswerToFinalized: Number(warm.blocksAnswerToFinalized),
+        daemonPatternRealisticPrice: Math.round(warmTotal + realistic.gas),
       },
       parts: {
         approve: Number(warm.approve), createTask: Number(warm.create), submitAnswer: Number(warm.answer), drawCommittee: Number(warm.draw),
         commits: Number(sum(warm.commits)), reveals: Number(sum(warm.reveals)), finalizeWarm: Number(warm.finalize), finalizeCold: Number(cold.finalize),
         claim: Number(claim), claimsPerTask: Math.round(amortized),
-        tasksPerClaim: { provider: perProvider, validator: Math.max(...perValidator) },
+        tasksPerClaim: daemonDefault.tasksPerClaim,
+        claimsPerTaskRealisticPrice: Math.round(realistic.gas), tasksPerClaimRealisticPrice: realistic.tasksPerClaim,
         largestTransaction: Number([cold.approve, cold.create, cold.answer, cold.draw, ...cold.commits, ...cold.reveals, cold.finalize].reduce((a, b) => (a > b ? a : b))),
       },
     };

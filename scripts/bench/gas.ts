@@ -193,6 +193,11 @@ async function main(): Promise<void> {
     const p = figures.perTaskParts[k];
     console.log(`${k.padStart(4)}${String(t.daemonPattern).padStart(15)}${String(t.cold).padStart(11)}${String(t.warm).padStart(11)}${String(t.requester).padStart(11)}${String(t.blocksAnswerToFinalized).padStart(8)}${`${p.tasksPerClaim.provider}, ${p.tasksPerClaim.validator}`.padStart(26)}`);
   }
+  console.log(`the same at tokenPerNative ${s.realisticTokenPerNative} (the fee worth ${(s.fee / s.realisticTokenPerNative).toFixed(2)} ETH), daemonPatternRealisticPrice (tasks per claim: provider, validator):`);
+  for (const k of COMMITTEE_SIZES) {
+    const p = figures.perTaskParts[k];
+    console.log(`${k.padStart(4)}${String(figures.perTask[k].daemonPatternRealisticPrice).padStart(15)}${`${p.tasksPerClaimRealisticPrice.provider}, ${p.tasksPerClaimRealisticPrice.validator}`.padStart(26)}`);
+  }
   console.log(`k = 32 in a 30M block: whole task ${(figures.perTaskK32BlockFraction.daemonPattern * 100).toFixed(1)}%, largest transaction ${(figures.perTaskK32BlockFraction.largestTransaction * 100).toFixed(1)}%`);
   const e = figures.createTaskEstimateExact;
   console.log(`createTask sent with exactly its eth_estimateGas on ${e.chain}: ${e.succeeded}/${e.tries} succeeded (goal ${e.tries}/${e.tries})`);

@@ -15,6 +15,8 @@ import {
 
 /** The market stores fees in 96 bits (ITaskMarket.FeeTooLarge). */
 const MAX_FEE = (1n << 96n) - 1n;
+/** What postJob's "exact" approve adds to the fee: left approved after createTask (see PostJobParameters.approve). */
+export const APPROVE_KEEPS_WEI = 1n;
 
 export interface PostJobParameters {
   /** Model NAME as providers register it (on-chain id = modelId(name), sdk/model-id.ts). */
@@ -26,8 +28,10 @@ export interface PostJobParameters {
   /** Evaluator that judges the answer; defaults to the first active evaluator of the deployment manifest. */
   evaluatorId?: Hex;
   /**
-   * What to do when the market's allowance is below the fee: "exact" (default) approves the fee, "none" throws
-   * InsufficientAllowanceError instead (for callers that manage allowances themselves).
+   * What to do when the market's allowance is below the fee: "exact" (default) approves the fee plus 1 wei, "none"
+   * throws InsufficientAllowanceError instead (for callers that manage allowances themselves). The wei stays
+   * approved after createTask, so the allowance slot never returns to zero and the next approve rewrites a
+   * non-zero slot (about 12,000 gas less per job, approve and createTask together).
    */
   approve?: "exact" | "none";
 }
@@ -90,7 +94,7 @@ export async function postJob(
   if (balance < p.fee) throw new InsufficientBalanceError(requester, balance, p.fee);
   if (allowance < p.fee) {
     if (p.approve === "none") throw new InsufficientAllowanceError(requester, allowance, p.fee);
-    const hash = await token.write.approve([manifest.contracts.taskMarket, p.fee]);
+    const hash = await token.write.approve([manifest.contracts.taskMarket, p.fee + APPROVE_KEEPS_WEI]);
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new TransactionFailedError("approve", hash, "reverted");
   }

@@ -6,6 +6,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runCli } from "../../daemon/cli/poq.ts";
 import { formatAttestationRecord, parseAttestationRecords } from "../../sdk/attestation-record.ts";
+import { CLAIM_KEEPS_WEI } from "../../sdk/contracts.ts";
 import { signAttestation, taskMarketDomain } from "../../sdk/eip712.ts";
 import { createAuditFixture, type AuditFixture } from "./helpers/audit-fixture.ts";
 
@@ -136,7 +137,9 @@ describe("poq audit (CLI) against real tasks on the in-process chain", () => {
     const mine = f.finalized.filter((t) => t.provider === f.honestProvider);
     assert.equal(honestP.summary.finalized, mine.length);
     assert.equal(honestP.summary.meanConsensus, mine.reduce((s, t) => s + t.honestScore, 0) / mine.length);
-    assert.equal(BigInt(honestP.claims.claimed), BigInt(honestP.summary.earned), "the honest provider claimed everything it earned");
+    // claim() keeps 1 wei of the credit: claimed + still claimable is everything it earned.
+    assert.equal(BigInt(honestP.claims.claimable), CLAIM_KEEPS_WEI, "the honest provider's credit is the kept wei");
+    assert.equal(BigInt(honestP.claims.claimed) + CLAIM_KEEPS_WEI, BigInt(honestP.summary.earned), "the honest provider claimed everything it earned but the kept wei");
     const lazyP = await json(["audit", "provider", f.lazyProvider]);
     assert.equal(lazyP.summary.jobs, f.finalized.length - mine.length + 1, "plus the open task");
 

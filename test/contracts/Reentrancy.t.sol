@@ -156,9 +156,9 @@ contract ReentrancyTest is TestBase {
         attacker.act(address(market), abi.encodeCall(ITaskMarket.claim, ()));
 
         _assertReentryBlocked(1);
-        assertEq(token.balanceOf(address(attacker)), credit, "paid exactly once");
-        assertEq(market.claimable(address(attacker)), 0, "credit consumed");
-        assertEq(token.balanceOf(address(market)), marketBefore - credit, "market lost only the credit");
+        assertEq(token.balanceOf(address(attacker)), credit - 1, "paid exactly once (all but the kept wei)");
+        assertEq(market.claimable(address(attacker)), 1, "credit consumed but the kept wei");
+        assertEq(token.balanceOf(address(market)), marketBefore - (credit - 1), "market lost only the credit");
     }
 
     function testClaimReenteringFinalizeIsBlocked() public {
@@ -174,7 +174,7 @@ contract ReentrancyTest is TestBase {
 
         _assertReentryBlocked(1);
         assertTrue(market.task(second).status == ITaskMarket.Status.Committee, "second task untouched");
-        assertEq(token.balanceOf(address(market)), marketBefore - credit, "market lost only the credit");
+        assertEq(token.balanceOf(address(market)), marketBefore - (credit - 1), "market lost only the credit");
     }
 
     function testWithdrawReenteringWithdrawIsBlocked() public {

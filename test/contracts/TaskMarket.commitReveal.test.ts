@@ -39,6 +39,20 @@ describe("TaskMarket commit-reveal matrix (each case has its own custom error)",
     await expectRevert(asB.write.commit([taskId, 0n, commitA]), "NotCommitteeMember");
     // duplicate commit
     await expectRevert(asA.write.commit([taskId, 0n, commitA]), "AlreadyCommitted");
+    // An empty slot holds its member's marker (the address, top 96 bits zero) until the member commits: no one can
+    // commit a marker-shaped value (it would count B without closing its slot, so B could commit again), nor use a
+    // seat past the committee (its slot is zero, never a marker) or another member's seat.
+    const markerOf = (account: string) => `0x${"00".repeat(12)}${account.slice(2).toLowerCase()}` as const;
+    await expectRevert(asB.write.commit([taskId, 1n, markerOf(b)]), "ReservedCommitment");
+    await expectRevert(asB.write.commit([taskId, 1n, markerOf(a)]), "ReservedCommitment");
+    await expectRevert(asB.write.commit([taskId, 5n, commitA]), "NotCommitteeMember");
+    await expectRevert(asB.write.commit([taskId, 255n, commitA]), "NotCommitteeMember");
+    // an index past 255 would reach into other rounds' keys (round << 8 | index): refused with the same error
+    await expectRevert(asB.write.commit([taskId, 256n + 1n, commitA]), "NotCommitteeMember");
+    await expectRevert(asB.write.commit([taskId, 2n ** 256n - 1n, commitA]), "NotCommitteeMember");
+    await expectRevert(asB.write.commit([taskId, 2n, commitA]), "NotCommitteeMember");
+    assert.equal((await env.read.market.read.committee([taskId, 0n]))[1]!.commitment, `0x${"00".repeat(31)}01`, "an uncommitted member shows bytes32(1)");
+    assert.equal((await env.read.market.read.task([taskId])).committedCount, 1);
     // copied commit: B commits A's commitment verbatim, later tries A's opening
     await env.wait(await asB.write.commit([taskId, 1n, commitA]));
     // C commits properly (for the wrong-salt case)
@@ -54,6 +68,12 @@ describe("TaskMarket commit-reveal matrix (each case has its own custom error)",
       env.as(env.wallets[18]).market.write.commitBySig([[{ ...replayed, taskId, index: 3n, signature }]]),
       "InvalidSigner",
     );
+    // a member's own signed commit relayed for a seat past the committee: that seat's member is zero
+    const pastSeat = { taskId, round: 0n, commitment: env.commitment(6_000, env.randomSalt(), d0, taskId, 0), deadline: 2n ** 40n };
+    const pastSignature = await signCommit(env.walletOf(d0), domain, pastSeat);
+    for (const index of [5n, 255n, 256n]) {
+      await expectRevert(env.as(env.wallets[18]).market.write.commitBySig([[{ ...pastSeat, index, signature: pastSignature }]]), "InvalidSigner");
+    }
 
     // early: reveal during the commit phase
     await expectRevert(asA.write.reveal([taskId, 0n, 7_000n, saltA]), "RevealTooEarly");

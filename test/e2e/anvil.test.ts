@@ -9,7 +9,7 @@ import { runningAnvils } from "../../scripts/localnet/anvil.ts";
 import { createTestAccount, FEE } from "../helpers/daemon.ts";
 import { MODEL, startTestNetwork, TEST_PARAMS, type TestNetwork } from "../daemon/roles/helpers/network.ts";
 import { createPoqClient } from "../../sdk/client.ts";
-import { getProtocolContracts, taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { CLAIM_KEEPS_WEI, claimableNow, getProtocolContracts, taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
 
 /**
  * The same network the roles tests run on Hardhat (test/daemon/roles/helpers/network.ts), on anvil instead: a
@@ -72,7 +72,8 @@ describe("anvil (a second EVM): a job posted with the SDK goes through a full da
 
     // Payees' daemons claim at once (claimBatchMs 0); the requester's refund and the treasury's share stay credited.
     const payees = [provider.account.address, ...validators.map((v) => v.account.address)];
-    for (const p of payees) await waitFor(async () => (await c.taskMarket.read.claimable([p])) === 0n, 20_000, `${p} to claim`);
+    // claim() keeps 1 wei of each credit (the slot stays non-zero): claimed = the credit less that wei.
+    for (const p of payees) await waitFor(async () => claimableNow(await c.taskMarket.read.claimable([p])) === 0n, 20_000, `${p} to claim`);
     await net.stopBlocks();
 
     // Every receipt from the job's first transaction on, all parties: the requester's approve and createTask, the
@@ -101,7 +102,10 @@ describe("anvil (a second EVM): a job posted with the SDK goes through a full da
     members.forEach((m, i) => credited.set(m.account.toLowerCase(), (credited.get(m.account.toLowerCase()) ?? 0n) + validatorPay[i]!));
     const claimed = new Map<string, bigint>();
     for (const e of events) if (e.eventName === "Claimed") claimed.set(e.args.account.toLowerCase(), (claimed.get(e.args.account.toLowerCase()) ?? 0n) + e.args.amount);
-    for (const p of payees) assert.equal(claimed.get(p.toLowerCase()), credited.get(p.toLowerCase()), `${p} claimed exactly its credit`);
+    for (const p of payees) {
+      assert.equal(claimed.get(p.toLowerCase()), credited.get(p.toLowerCase())! - CLAIM_KEEPS_WEI, `${p} claimed exactly its credit but the kept wei`);
+      assert.equal(await c.taskMarket.read.claimable([p]), CLAIM_KEEPS_WEI, `${p} keeps 1 wei of credit`);
+    }
 
     // Token side, from the same receipts: what entered the market minus what left it is what it still holds.
     let kept = 0n;
@@ -117,7 +121,7 @@ describe("anvil (a second EVM): a job posted with the SDK goes through a full da
     const marketBalanceAfter = await c.token.read.balanceOf([market]);
     assert.equal(marketBalanceAfter - marketBalanceBefore, kept, "the market's balance moved exactly by the transfers in the receipts");
     assert.equal(kept, FEE - [...claimed.values()].reduce((a, b) => a + b, 0n), "the market keeps the fee minus the claims");
-    assert.equal(kept, requesterRefund + treasuryShare, "what stays is the unclaimed refund and treasury share");
+    assert.equal(kept, requesterRefund + treasuryShare + BigInt(payees.length) * CLAIM_KEEPS_WEI, "what stays is the unclaimed refund and treasury share, and the wei each claim keeps");
     assert.equal((await c.taskMarket.read.task([taskId])).status, TaskStatus.Finalized);
   });
 });

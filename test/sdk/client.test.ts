@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { createWalletClient, custom, defineChain, keccak256, toHex, zeroAddress, type PublicClient } from "viem";
 import {
+  APPROVE_KEEPS_WEI,
   createPoqClient,
   EvaluatorNotActiveError,
   InsufficientAllowanceError,
@@ -38,6 +39,8 @@ describe("sdk/client (requester SDK) on the in-process chain", () => {
     await env.wait(await env.as(env.requester).token.write.approve([market, 0n]));
     const posted = await client.postJob({ model: MODEL, prompt: "What is the capital of France?", fee: FEE });
     assert.equal(posted.taskId, await env.read.market.read.taskCount());
+    // It approved the fee plus 1 wei: the wei stays approved, so the next approve rewrites a non-zero slot.
+    assert.equal(await env.read.token.read.allowance([env.requester.account.address, market]), APPROVE_KEEPS_WEI);
     assert.equal(posted.seedBlock, posted.blockNumber + 1n, "drawn from the hash of the next block");
     assert.equal((await env.read.market.read.task([posted.taskId])).answerDeadline, posted.answerDeadline);
     assert.equal(posted.evaluatorId, EVALUATOR_ID, "defaults to the manifest's active evaluator");

@@ -29,9 +29,10 @@ interface OpenTask {
 
 /** How each duty is sent, which reverts mean "somebody did it first", and which events prove it done. */
 /**
- * Gas a finalize may need beyond its estimate, per payee: a payee that claimed between the estimate and the
- * finalize turns its credit slot's write from non-zero->non-zero into zero->non-zero (about 17k more). Seen as
- * finalizes reverting out of gas under load; members + provider + requester + treasury may all be fresh.
+ * Gas a finalize may need beyond its estimate, per payee. It was added for a payee that claimed between the estimate
+ * and the finalize, turning its credit slot's write into zero->non-zero (about 17k more; seen as finalizes reverting
+ * out of gas under load). claim() now keeps 1 wei of each credit, so a claim no longer does that; the margin stays
+ * as cheap insurance (gas not used is not paid) for any slot written from zero that the estimate did not see.
  */
 const FRESH_CREDIT_SLOT_GAS = 22_100n;
 

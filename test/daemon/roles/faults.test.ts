@@ -5,7 +5,7 @@ import { waitFor } from "../../helpers/child-process.ts";
 import { STAKE } from "../../helpers/daemon.ts";
 import { startTestNetwork, type TestDaemon, type TestNetwork } from "./helpers/network.ts";
 import { listFailedJobs } from "../../../daemon/queue/failed-jobs.ts";
-import { TaskStatus } from "../../../sdk/contracts.ts";
+import { claimableNow, TaskStatus } from "../../../sdk/contracts.ts";
 
 const SENTINEL = `0x${"0".repeat(63)}1`;
 
@@ -49,7 +49,7 @@ describe("roles under faults: RPC outage, Redis restart, reorg around the commit
     }
     // Claims done: nothing left in flight when the next fault starts.
     for (const d of [...validators, provider]) {
-      await waitFor(async () => (await net.contracts.taskMarket.read.claimable([d.account.address])) === 0n, 20_000, `${d.account.address} to claim`);
+      await waitFor(async () => claimableNow(await net.contracts.taskMarket.read.claimable([d.account.address])) === 0n, 20_000, `${d.account.address} to claim`);
     }
     assert.deepEqual(await listFailedJobs(provider.ctx.queues), []);
   }

@@ -9,7 +9,7 @@ import { MODEL, startTestNetwork, type TestDaemon, type TestNetwork } from "./he
 import type { Evaluator } from "../../../daemon/evaluation/evaluator.ts";
 import { EvaluatorNotRegisteredError, startValidatorRole } from "../../../daemon/roles/validator/validator-role.ts";
 import { listFailedJobs } from "../../../daemon/queue/failed-jobs.ts";
-import { TaskStatus } from "../../../sdk/contracts.ts";
+import { claimableNow, TaskStatus } from "../../../sdk/contracts.ts";
 import { parseAttestationRecords, verifyAttestationRecord } from "../../../sdk/attestation-record.ts";
 import { taskMarketDomain } from "../../../sdk/eip712.ts";
 
@@ -54,7 +54,7 @@ describe("roles: a full round with 1 provider and 5 validator daemons", () => {
 
     // Every honest validator is paid and claims; nobody is slashed; the provider claims its pay too.
     for (const v of [...validators, provider]) {
-      await waitFor(async () => (await c.token.read.balanceOf([v.account.address])) > 0n && (await c.taskMarket.read.claimable([v.account.address])) === 0n, 20_000, `${v.account.address} to claim`);
+      await waitFor(async () => (await c.token.read.balanceOf([v.account.address])) > 0n && claimableNow(await c.taskMarket.read.claimable([v.account.address])) === 0n, 20_000, `${v.account.address} to claim`);
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "stake untouched");
     }
     // Attestations: published after the reveal, on disk and over HTTP, signed by the validator, matching the chain.

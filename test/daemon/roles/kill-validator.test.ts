@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { spawnTsChild, waitFor } from "../../helpers/child-process.ts";
 import { STAKE } from "../../helpers/daemon.ts";
@@ -58,7 +58,10 @@ describe("validator SIGKILLed between commit and reveal", () => {
       assert.equal(member.score, saved!.score);
       assert.equal((await net.contracts.stakeRegistry.read.stakeInfo([account.address])).amount, STAKE, "not slashed");
       await waitFor(() => new SaltStore(stateDir).get(String(taskId), 0)?.revealedTxHash !== undefined, 10_000, "the salt marked revealed");
-      const published = parseAttestationRecords(readFileSync(path.join(stateDir, "attestations.jsonl"), "utf8"));
+      // The attestation is published after the salt is marked revealed (it is signed in between): wait for it too.
+      const file = path.join(stateDir, "attestations.jsonl");
+      await waitFor(() => existsSync(file) && readFileSync(file, "utf8").trim() !== "", 10_000, "the attestation published");
+      const published = parseAttestationRecords(readFileSync(file, "utf8"));
       assert.deepEqual(published.map((r) => [r.taskId, r.score]), [[taskId, saved!.score]]);
     } finally {
       second.child.kill("SIGTERM");

@@ -1,0 +1,152 @@
+// Where the gas of one task goes (not a test): `npm run bench:gas-profile -- [--json] [--k N]`.
+// Runs the per-task scenario of gas-per-task.ts (warm-up task, measured warm task, every payee claims, cold task)
+// and traces every transaction (debug_traceTransaction, opcode by opcode) into: the 21,000 base, calldata, storage
+// writes (zero to non-zero, non-zero to non-zero, rewrites of a slot already written in the transaction), storage
+// reads (cold, warm), events, other opcodes (compute, memory, hashing, transient storage), and the rest: what
+// calls to other contracts cost (2,600 for each cold account) minus storage refunds. Also how much of each
+// transaction runs in the stake registry. Figures are gas from receipts; the split is from the trace.
+import { fileURLToPath } from "node:url";
+import { hexToBytes, type Hex } from "viem";
+import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
+import { benchChain, claimAll, type BenchChain } from "./gas-scenarios.ts";
+import { runPhasedTask } from "./gas-per-task.ts";
+
+export interface TransactionProfile {
+  step: string;
+  gasUsed: number;
+  base: number;
+  calldata: number;
+  /** SSTORE of a zero slot to non-zero (20,000, plus 2,100 when the slot is cold). */
+  storeNew: number;
+  /** SSTORE of a non-zero slot to another value, first write in the transaction (2,900, plus 2,100 cold). */
+  storeUpdate: number;
+  /** Further SSTOREs of a slot already written in the transaction (100 or so). */
+  storeRewrite: number;
+  /** SLOAD of a slot not yet touched in the transaction (2,100 each). */
+  loadCold: number;
+  loadWarm: number;
+  logs: number;
+  /** Every other opcode: arithmetic, memory, KECCAK256, transient storage (the reentrancy guard), jumps. */
+  compute: number;
+  /** gasUsed minus everything above: call overheads (cold accounts, 2,600 each), minus storage refunds. */
+  callsAndRefunds: number;
+  /** Gas of the opcodes that ran in the stake registry (part of the columns above). */
+  inRegistry: number;
+  /** Counts behind the storage columns. */
+  counts: { storeNew: number; storeUpdate: number; loadCold: number; logs: number };
+}
+
+interface StructLog {
+  op: string;
+  gasCost: number;
+  depth: number;
+  stack?: string[];
+}
+
+const CALLS = new Set(["CALL", "STATICCALL", "DELEGATECALL", "CALLCODE", "CREATE", "CREATE2"]);
+
+/** Intrinsic calldata gas (EIP-2028): 4 per zero byte, 16 per other byte. */
+const calldataGas = (input: Hex) => hexToBytes(input).reduce((sum, b) => sum + (b === 0 ? 4 : 16), 0);
+
+async function profile(env: BenchChain, step: string, hash: Hex): Promise<TransactionProfile> {
+  const [receipt, tx] = await Promise.all([env.publicClient.getTransactionReceipt({ hash }), env.publicClient.getTransaction({ hash })]);
+  const trace = (await env.publicClient.request({
+    method: "debug_traceTransaction" as never,
+    params: [hash, { disableMemory: true, disableStorage: true, disableStack: false }] as never,
+  })) as { structLogs: StructLog[] };
+  const registry = env.manifest.contracts.stakeRegistry.toLowerCase();
+  const p: TransactionProfile = {
+    step, gasUsed: Number(receipt.gasUsed), base: 21_000, calldata: calldataGas(tx.input), storeNew: 0, storeUpdate: 0, storeRewrite: 0,
+    loadCold: 0, loadWarm: 0, logs: 0, compute: 0, callsAndRefunds: 0, inRegistry: 0, counts: { storeNew: 0, storeUpdate: 0, loadCold: 0, logs: 0 },
+  };
+  // The code address running at each depth (depth 1: the transaction's target), from the stack of each call.
+  const running: string[] = [tx.to!.toLowerCase()];
+  const logs = trace.structLogs;
+  for (let i = 0; i < logs.length; i++) {
+    const s = logs[i]!;
+    running.length = s.depth;
+    if (CALLS.has(s.op)) {
+      // The callee is the second item from the top of the stack (CALL, STATICCALL, DELEGATECALL).
+      const target = s.stack?.[s.stack.length - 2];
+      if (target !== undefined && logs[i + 1]?.depth === s.depth + 1) running[s.depth] = `0x${BigInt(target).toString(16).padStart(40, "0")}`;
+      continue; // its cost (and the gas it forwards) goes to callsAndRefunds
+    }
+    const cost = s.gasCost;
+    if (running[s.depth - 1] === registry) p.inRegistry += cost;
+    if (s.op === "SSTORE") {
+      if (cost >= 20_000) (p.storeNew += cost), p.counts.storeNew++;
+      else if (cost >= 2_900) (p.storeUpdate += cost), p.counts.storeUpdate++;
+      else p.storeRewrite += cost;
+    } else if (s.op === "SLOAD") {
+      if (cost >= 2_100) (p.loadCold += cost), p.counts.loadCold++;
+      else p.loadWarm += cost;
+    } else if (s.op.startsWith("LOG")) {
+      p.logs += cost;
+      p.counts.logs++;
+    } else {
+      p.compute += cost;
+    }
+  }
+  p.callsAndRefunds = p.gasUsed - p.base - p.calldata - p.storeNew - p.storeUpdate - p.storeRewrite - p.loadCold - p.loadWarm - p.logs - p.compute;
+  return p;
+}
+
+/** Sums profiles of the same step (the k commits, the k reveals). */
+function merge(profiles: TransactionProfile[]): TransactionProfile {
+  const out = structuredClone(profiles[0]!);
+  for (const p of profiles.slice(1)) {
+    for (const key of Object.keys(out) as (keyof TransactionProfile)[]) {
+      if (typeof out[key] === "number") (out[key] as number) += p[key] as number;
+    }
+    for (const key of Object.keys(out.counts) as (keyof TransactionProfile["counts"])[]) out.counts[key] += p.counts[key];
+  }
+  if (profiles.length > 1) out.step = `${profiles.length} x ${out.step}`;
+  return out;
+}
+
+export async function measureProfile(k: number, log: (line: string) => void): Promise<TransactionProfile[]> {
+  log(`profile k=${k}: warm-up task, warm task, claims, cold task, then traces`);
+  const env = await benchChain(k, { ...DEFAULT_MARKET_PARAMS, committeeSize: k });
+  try {
+    await env.publicClient.waitForTransactionReceipt({ hash: await env.as(env.requester).token.write.approve([env.manifest.contracts.taskMarket, 0n]) });
+    await runPhasedTask(env);
+    await claimAll(env); // as in measurePerTask: repeat claims, token balances already non-zero
+    const warm = await runPhasedTask(env);
+    const claimBlock = await env.publicClient.getBlockNumber();
+    await claimAll(env);
+    const cold = await runPhasedTask(env);
+    const steps = new Map<string, TransactionProfile[]>();
+    for (const { step, hash } of warm.transactions) steps.set(step, [...(steps.get(step) ?? []), await profile(env, step, hash)]);
+    const rows = [...steps.values()].map(merge);
+    rows.push(await profile(env, "finalize (cold)", cold.transactions.at(-1)!.hash));
+    // One claim of a validator (the daemons' claim), from the Claimed logs after the warm task.
+    const claims = await env.as(env.deployer).taskMarket.getEvents.Claimed({}, { fromBlock: claimBlock + 1n });
+    const validator = claims.find((c) => env.validators.some((v) => v.account.address === c.args.account));
+    rows.push(await profile(env, "claim (validator)", validator!.transactionHash));
+    return rows;
+  } finally {
+    await env.close();
+  }
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+async function main(): Promise<void> {
+  const kArg = process.argv.indexOf("--k");
+  const k = kArg >= 0 ? Number(process.argv[kArg + 1]) : 5;
+  const rows = await measureProfile(k, (line) => console.error(`bench:gas-profile ${line}`));
+  const header = ["tx", "gas", "base", "calldata", "new slots (n)", "updates (n)", "rewrites", "cold reads (n)", "warm reads", "events (n)", "compute", "calls - refunds", "in registry"];
+  console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
+  for (const r of rows) {
+    console.log(`| ${[r.step, fmt(r.gasUsed), fmt(r.base), fmt(r.calldata), `${fmt(r.storeNew)} (${r.counts.storeNew})`, `${fmt(r.storeUpdate)} (${r.counts.storeUpdate})`,
+      fmt(r.storeRewrite), `${fmt(r.loadCold)} (${r.counts.loadCold})`, fmt(r.loadWarm), `${fmt(r.logs)} (${r.counts.logs})`, fmt(r.compute), fmt(r.callsAndRefunds), fmt(r.inRegistry)].join(" | ")} |`);
+  }
+  if (process.argv.includes("--json")) console.log(JSON.stringify(rows));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
