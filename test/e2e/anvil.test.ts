@@ -25,8 +25,9 @@ describe("anvil: the test helpers start and stop it", () => {
     assert.equal(runningAnvils().length, before.length + 1);
     await chain.close();
     assert.deepEqual(runningAnvils(), before);
-    // quorumBps above 100% makes the TaskMarket deployment revert: the chain, Redis and chat server are stopped.
-    await assert.rejects(startTestNetwork({ ...TEST_PARAMS, quorumBps: 20_000 }, { evm: "anvil" }), /deploying TaskMarket failed/);
+    // quorumBps above 100% stops the deployment (the parameter check before the market): the chain, Redis and chat
+    // server are stopped.
+    await assert.rejects(startTestNetwork({ ...TEST_PARAMS, quorumBps: 20_000 }, { evm: "anvil" }), /market parameter quorumBps = 20000 is out of its bounds/);
     assert.deepEqual(runningAnvils(), before);
   });
 });
