@@ -38,10 +38,11 @@ const opts = new Command()
   .option("--requesters <n>", "requester accounts posting in parallel (one account posts one job at a time)", (v) => Number(v), 4)
   .option("--keep", "keep the run's temp folder (daemon logs, state)")
   .option("--evm <name>", "the chain: hardhat (in this process) or anvil (its own process)", "hardhat")
+  .option("--confirmations <n>", "blocks a log (and a receipt) must be buried under before the daemons act on it (0: the head block; reorgs are rewound either way)", (v) => Number(v), 1)
   .option("--idle-s <s>", "before posting, measure every process's CPU per second with blocks coming and no task", (v) => Number(v), 10)
   .option("--cpu-prof <dir>", "each daemon writes a V8 CPU profile (<name>.cpuprofile) into this folder when it stops")
   .parse()
-  .opts<{ json?: boolean; tasks: number; blockMs: number; automine?: boolean; commitWindow: number; timeout: number; requesters: number; rate: number; keep?: boolean; evm: string; idleS: number; cpuProf?: string }>();
+  .opts<{ json?: boolean; tasks: number; blockMs: number; automine?: boolean; commitWindow: number; timeout: number; requesters: number; rate: number; keep?: boolean; evm: string; idleS: number; cpuProf?: string; confirmations: number }>();
 
 const MODEL = "bench-chat";
 const SHARED_CPU_SESSION = { intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: "0" } } } };
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
     // Every daemon: WebSocket RPC (newHeads instead of polling), warn-level logs, and an economic claim policy priced
     // as a $1 token against a $2,000 coin (claims wait until worth 100x their gas, or a day).
     const daemonConfig = {
-      chain: { chainId: net.chain.chainId, rpcUrls: [net.chain.wsUrl], confirmations: 1, pollIntervalMs: opts.blockMs },
+      chain: { chainId: net.chain.chainId, rpcUrls: [net.chain.wsUrl], confirmations: opts.confirmations, pollIntervalMs: opts.blockMs },
       observe: { port: 0, logLevel: "warn" as const },
       claim: { gasMargin: 100, tokenPerNative: 2_000 },
     };
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
       rss_mb_per_daemon: { max: Math.round(Math.max(...daemons.map((d) => d.peakRssMb()))) },
       rss_mb_max: Math.round(rssMax / 2 ** 20),
       post_s: Number(postedS.toFixed(2)),
-      setup: { evm: net.chain.evm, providers: 1, validators: 5, requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, daemons_in_own_processes: true, rpc: "websocket" },
+      setup: { evm: net.chain.evm, providers: 1, validators: 5, requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, confirmations: opts.confirmations, daemons_in_own_processes: true, rpc: "websocket" },
       load_avg_1m: { before: Number(loadBefore.toFixed(2)), after: Number(loadavg()[0]!.toFixed(2)) },
       // Measured, not assumed: near 2 means the cores bound the run; well below, the pipeline's waits do.
       cpu_cores_used: Number(cpuCoresUsed.toFixed(2)),

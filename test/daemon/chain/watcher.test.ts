@@ -62,7 +62,8 @@ describe("chain/watcher on a real Hardhat JSON-RPC server", () => {
     await watcher.syncOnce();
     assert.deepEqual(c.tasks(), [1n, 2n, 3n, 4n, 5n, 6n, 7n]);
 
-    // A restarted daemon resumes from the persisted cursor: nothing old again, only what is new.
+    // A daemon stopped and restarted resumes from the persisted cursor: nothing old again, only what is new.
+    await watcher.stop();
     const c2 = consumer();
     const restarted = watcherFor(dir, c2, { confirmations: 0, startBlock });
     await chain.emit("postTasks", [[8n, 9n, 10n]]);
