@@ -5,6 +5,7 @@ import type { BlockRef, CursorStore, WatcherCursor } from "../store/cursor-store
 import { backoffDelayMs, sleep } from "./backoff.ts";
 import { DeepReorgError } from "./errors.ts";
 import type { HeadFollower } from "./heads.ts";
+import { bloomMayContain } from "./bloom.ts";
 import type { RawLog, WatcherEvent, WatcherStatus } from "./watcher-types.ts";
 
 export type { WatcherEvent, WatchedLog, RawLog, WatcherStatus } from "./watcher-types.ts";
@@ -66,12 +67,12 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
   let stopController = new AbortController();
   let loop: Promise<void> | undefined;
 
-  const header = async (number: bigint): Promise<BlockRef & { parentHash: Hex } | undefined> => {
+  const header = async (number: bigint): Promise<BlockRef & { parentHash: Hex; logsBloom: Hex | null } | undefined> => {
     const block = await p.client.getBlock({ blockNumber: number }).catch((error: Error) => {
       if (error.name === "BlockNotFoundError") return undefined;
       throw error;
     });
-    return block === undefined ? undefined : { number, hash: block.hash!, parentHash: block.parentHash };
+    return block === undefined ? undefined : { number, hash: block.hash!, parentHash: block.parentHash, logsBloom: block.logsBloom };
   };
 
   let savedAt: bigint | undefined; // block of the last durable cursor write
@@ -140,9 +141,10 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     if (toBefore === undefined || fromHeader === undefined) return false;
     if (cursor !== undefined && fromHeader.parentHash !== cursor.block.hash) return false;
     // One block (the steady state, a head at a time): logs by block hash (EIP-234) are that block's or an error,
-    // so no second header read is needed to rule out a reorg in between.
+    // so no second header read is needed to rule out a reorg in between; and none at all when the header's bloom
+    // proves the block holds no log of the contract (most blocks of an idle network: one RPC call per block).
     const filter = from === to ? { blockHash: toBefore.hash } : { fromBlock: numberToHex(from), toBlock: numberToHex(to) };
-    const logs = (await p.client.request({ method: "eth_getLogs", params: [{ address: p.address, ...filter, topics: [selectors] }] } as never).catch(async (error: Error) => {
+    const logs = from === to && !bloomMayContain(toBefore.logsBloom, p.address) ? [] : (await p.client.request({ method: "eth_getLogs", params: [{ address: p.address, ...filter, topics: [selectors] }] } as never).catch(async (error: Error) => {
       // By hash, a block that left the chain under us is an error: rewind or read again. Any other error is thrown.
       if (from === to && (await header(to))?.hash !== toBefore.hash) return undefined;
       throw error;
@@ -165,7 +167,8 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     // Keep checkpoints inside the unfinalized zone plus the newest final one, the anchor of last resort.
     const firstFinal = previous.findIndex((c) => c.number <= finalBelow);
     const checkpoints = firstFinal < 0 ? previous : previous.slice(0, firstFinal + 1);
-    saveCursor({ block: { number: to, hash: toBefore.hash }, checkpoints }, false);
+    // A backfill (several blocks: after a start or an outage) is written at once; the steady state every 50 blocks.
+    saveCursor({ block: { number: to, hash: toBefore.hash }, checkpoints }, from !== to);
     for (const [key, block] of delivered) if (block <= finalBelow) delivered.delete(key);
     await p.onEvent({ type: "checkpoint", block: { number: to, hash: toBefore.hash } });
     return true;
