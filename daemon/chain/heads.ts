@@ -8,6 +8,8 @@ export interface HeadFollower {
   latest(): bigint | undefined;
   /** Calls `listener` once per new head, in order; returns the unsubscribe function. */
   onHead(listener: HeadListener): () => void;
+  /** Resolves at the next new head, or after `maxMs` without one, or when `signal` aborts (a wait, never an error). */
+  nextHead(maxMs: number, signal?: AbortSignal): Promise<void>;
   stop(): void;
 }
 
@@ -16,22 +18,27 @@ export interface CreateHeadFollowerParameters {
   /** eth_subscribe(newHeads) over WebSocket when true; polling eth_blockNumber every `pollIntervalMs` otherwise. */
   subscribe: boolean;
   pollIntervalMs: number;
+  /** With a subscription: no new head for this long and it is renewed (subscriptions can die silently). */
+  quietPeriodMs?: number;
   logger: Logger;
 }
 
 /**
- * One follower of the chain head per daemon, shared by everything that must act on "the block that opens a
- * phase" (keeper duties, reveals): one subscription (or one poll loop) instead of a loop per job. Listeners run
- * synchronously and must only schedule work (their errors are logged, never thrown into the follower).
+ * The one follower of the chain head per daemon, shared by everything that acts on new blocks (the log watcher,
+ * keeper duties, parked reveals, the sender's receipt waits): one newHeads subscription (or one poll loop) per
+ * process instead of one per consumer. Listeners run synchronously and must only schedule work (their errors are
+ * logged, never thrown into the follower).
  */
 export function createHeadFollower(p: CreateHeadFollowerParameters): HeadFollower {
   const listeners = new Set<HeadListener>();
   const log = p.logger.child({ component: "heads" });
   let latest: bigint | undefined;
+  let headsSinceCheck = 0;
   const deliver = (block: bigint) => {
     if (latest !== undefined && block <= latest) return;
     latest = block;
-    for (const listener of listeners) {
+    headsSinceCheck++;
+    for (const listener of [...listeners]) {
       try {
         listener(block);
       } catch (error) {
@@ -39,22 +46,51 @@ export function createHeadFollower(p: CreateHeadFollowerParameters): HeadFollowe
       }
     }
   };
-  const unwatch = p.client.watchBlockNumber({
-    emitMissed: false,
-    emitOnBegin: true,
-    pollingInterval: p.pollIntervalMs,
-    // `poll: false` is only valid for WebSocket clients; `subscribe` is set only for those (ChainClient.subscribes).
-    ...(p.subscribe ? { poll: false } : { poll: true }),
-    onBlockNumber: deliver,
-    onError: (error: Error) => log.debug({ err: error }, "head follower error; it keeps trying"),
-  } as never);
+  const watch = () =>
+    p.client.watchBlockNumber({
+      emitMissed: false,
+      emitOnBegin: true,
+      pollingInterval: p.pollIntervalMs,
+      // `poll: false` is only valid for WebSocket clients; `subscribe` is set only for those (ChainClient.subscribes).
+      ...(p.subscribe ? { poll: false } : { poll: true }),
+      onBlockNumber: deliver,
+      onError: (error: Error) => log.debug({ err: error }, "head follower error; it keeps trying"),
+    } as never);
+  let unwatch = watch();
+  // Subscriptions can die without an error (RELIABILITY.md): after a quiet period, subscribe again.
+  const quiet = p.subscribe && p.quietPeriodMs !== undefined
+    ? setInterval(() => {
+      if (headsSinceCheck === 0) {
+        log.info({ quietPeriodMs: p.quietPeriodMs }, "no new head for a quiet period; subscribing again");
+        unwatch();
+        unwatch = watch();
+      }
+      headsSinceCheck = 0;
+    }, p.quietPeriodMs)
+    : undefined;
+  quiet?.unref();
   return {
     latest: () => latest,
     onHead(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    nextHead(maxMs, signal) {
+      return new Promise<void>((resolve) => {
+        if (signal?.aborted) return resolve();
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(done);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, maxMs);
+        listeners.add(done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    },
     stop() {
+      clearInterval(quiet);
       listeners.clear();
       unwatch();
     },

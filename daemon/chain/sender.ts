@@ -17,6 +17,7 @@ import { retryWithBackoff, sleep } from "./backoff.ts";
 import { BroadcastError, ExpectedEventMissingError, SendInterruptedError, StuckTransactionError, TransactionRevertedError } from "./errors.ts";
 import { bumpFees, type Fees } from "./fees.ts";
 import { Mutex } from "./mutex.ts";
+import type { HeadFollower } from "./heads.ts";
 
 /** The event whose presence in the receipt proves the step happened (a success status alone does not). */
 export interface ExpectedEvent {
@@ -66,7 +67,10 @@ export interface CreateTransactionSenderParameters {
   metrics?: DaemonMetrics;
   /** Without a receipt for this long, the transaction counts as stuck and is replaced with higher fees. */
   stuckAfterMs?: number;
+  /** How often a receipt is looked for; with `heads`, at each new head and after this long without one. */
   receiptPollMs?: number;
+  /** The daemon's head follower: a receipt can only appear with a new block, so each head wakes the waits. */
+  heads?: HeadFollower;
   feeBumpPercent?: number;
   maxFeeBumps?: number;
   /** Blocks on top of the receipt's block before a step counts as done. */
@@ -170,16 +174,25 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
     let lastBroadcastAt = Date.now();
     let bumps = 0;
     const { signal } = interrupt;
+    let headAtCheck: bigint | undefined;
+    // A head that came while the receipts were being read may have brought the receipt: look again at once.
     const pause = async () => {
-      await sleep(receiptPollMs, signal);
+      if (p.heads === undefined) await sleep(receiptPollMs, signal);
+      else if (p.heads.latest() === headAtCheck) await p.heads.nextHead(receiptPollMs, signal);
       if (signal.aborted) throw new SendInterruptedError(label, nonce);
     };
     while (Date.now() < deadline) {
+      headAtCheck = p.heads?.latest();
       const hashes = journal.get(nonce)?.hashes ?? [];
       for (const hash of [...hashes].reverse()) {
         const receipt = await receiptOf(hash);
         if (receipt === undefined) continue;
-        while (confirmations > 0n && (await client.getBlockNumber({ cacheTime: 0 })) < receipt.blockNumber + confirmations) await pause();
+        while (confirmations > 0n) {
+          // The head follower's head when it has one (no RPC call): it may lag the node, never lead it.
+          headAtCheck = p.heads?.latest();
+          if ((headAtCheck ?? (await client.getBlockNumber({ cacheTime: 0 }))) >= receipt.blockNumber + confirmations) break;
+          await pause();
+        }
         if (confirmations > 0n && (await receiptOf(hash))?.blockHash !== receipt.blockHash) break; // reorged away
         return { receipt, broadcasts: hashes.length };
       }
@@ -221,24 +234,28 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
   };
 
   const sendOnce = async (tx: SendTransactionParameters): Promise<SentTransaction> => {
+    // Gas and fees estimated together: each is a round trip before the broadcast.
+    const feesEstimated = client.estimateFeesPerGas();
+    feesEstimated.catch(() => {}); // awaited below; a failed gas estimate must not leave it unhandled
     let gas = tx.gas;
     if (gas === undefined) {
       try {
-        gas = ((await client.estimateGas({ account: account.address, to: tx.to, data: tx.data, value: tx.value })) * 120n) / 100n + (tx.gasHeadroom ?? 0n);
+        // Simulated in the pending block, where the transaction can land at the earliest: a step sent in the block
+        // before its phase opens (the keeper's draw and finalize) passes, and one another party already did fails here.
+        gas = ((await client.estimateGas({ account: account.address, to: tx.to, data: tx.data, value: tx.value, blockTag: "pending" })) * 120n) / 100n + (tx.gasHeadroom ?? 0n);
       } catch (error) {
         if (isRevert(error)) throw new TransactionRevertedError(tx.label, revertReason(error, tx.expect.abi), undefined, { cause: error });
         throw error;
       }
     }
-    const estimated = await client.estimateFeesPerGas();
+    const estimated = await feesEstimated;
     const fees: Fees = { maxFeePerGas: estimated.maxFeePerGas, maxPriorityFeePerGas: estimated.maxPriorityFeePerGas };
     const nonce = await lock.run(async () => {
       for (let attempt = 0; ; attempt++) {
         if (nextNonce === undefined) await resync();
         const candidate = nextNonce!;
-        journal.reserve(candidate, tx.label);
         const raw = await sign(candidate, tx, gas, fees);
-        journal.addSigned(candidate, raw, keccak256(raw)); // durable before the broadcast
+        journal.reserve(candidate, tx.label, { rawTransaction: raw, hash: keccak256(raw) }); // durable before the broadcast
         try {
           await broadcast(raw);
         } catch (error) {

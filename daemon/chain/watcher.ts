@@ -4,6 +4,8 @@ import type { DaemonMetrics } from "../observe/metrics.ts";
 import type { BlockRef, CursorStore, WatcherCursor } from "../store/cursor-store.ts";
 import { backoffDelayMs, sleep } from "./backoff.ts";
 import { DeepReorgError } from "./errors.ts";
+import type { HeadFollower } from "./heads.ts";
+import { bloomMayContain } from "./bloom.ts";
 import type { RawLog, WatcherEvent, WatcherStatus } from "./watcher-types.ts";
 
 export type { WatcherEvent, WatchedLog, RawLog, WatcherStatus } from "./watcher-types.ts";
@@ -23,10 +25,12 @@ export interface CreateLogWatcherParameters {
   /** First block to read when no cursor is saved (the deployment block). */
   startBlock?: bigint;
   pollIntervalMs: number;
-  /** With a subscription: no new head for this long means the subscription may be dead; resubscribe and poll. */
+  /** With `heads`: no new head for this long and the watcher reads the head itself (polling until heads come again). */
   quietPeriodMs: number;
-  /** Use eth_subscribe(newHeads) as a wake-up (WebSocket endpoints); polling still runs after quiet periods. */
-  subscribe?: boolean;
+  /** The daemon's head follower (its one newHeads subscription): a sync per new head; without it, a poll every pollIntervalMs. */
+  heads?: HeadFollower;
+  /** Called after each sync with the head it reached: every event up to head - confirmations has been handed over. */
+  onSynced?: (head: bigint) => void;
   logger: Logger;
   metrics?: DaemonMetrics;
 }
@@ -35,8 +39,8 @@ export interface LogWatcher {
   /** Starts the background loop (backfill, then follow the head). */
   start(): void;
   stop(): Promise<void>;
-  /** One pass: verify the cursor, backfill up to head - confirmations in bounded ranges. Used by the loop and tests. */
-  syncOnce(): Promise<void>;
+  /** One pass: verify the cursor, backfill up to head - confirmations in bounded ranges; returns the head. Used by the loop and tests. */
+  syncOnce(): Promise<bigint>;
   status(): WatcherStatus;
 }
 
@@ -62,21 +66,19 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
   let halted: DeepReorgError | undefined;
   let stopController = new AbortController();
   let loop: Promise<void> | undefined;
-  let wake: () => void = () => {};
-  let pushedHead: bigint | undefined;
 
-  const header = async (number: bigint): Promise<BlockRef & { parentHash: Hex } | undefined> => {
+  const header = async (number: bigint): Promise<BlockRef & { parentHash: Hex; logsBloom: Hex | null } | undefined> => {
     const block = await p.client.getBlock({ blockNumber: number }).catch((error: Error) => {
       if (error.name === "BlockNotFoundError") return undefined;
       throw error;
     });
-    return block === undefined ? undefined : { number, hash: block.hash!, parentHash: block.parentHash };
+    return block === undefined ? undefined : { number, hash: block.hash!, parentHash: block.parentHash, logsBloom: block.logsBloom };
   };
 
   let savedAt: bigint | undefined; // block of the last durable cursor write
   // `durable` false: only in memory, unless the file is CURSOR_SAVE_BLOCKS behind. Two fsyncs per block in every
-  // daemon cost more than they protect: a cursor that lags over blocks without events only makes a restarted
-  // watcher read those empty blocks again.
+  // daemon cost more than they protect: a cursor that lags only makes a restarted watcher read those blocks again
+  // and hand their events over a second time, which consumers take as they take any duplicate (at-least-once).
   const saveCursor = (next: WatcherCursor, durable = true) => {
     if (durable || savedAt === undefined || next.block.number - savedAt >= CURSOR_SAVE_BLOCKS) {
       p.cursorStore.save(p.name, next);
@@ -139,9 +141,10 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     if (toBefore === undefined || fromHeader === undefined) return false;
     if (cursor !== undefined && fromHeader.parentHash !== cursor.block.hash) return false;
     // One block (the steady state, a head at a time): logs by block hash (EIP-234) are that block's or an error,
-    // so no second header read is needed to rule out a reorg in between.
+    // so no second header read is needed to rule out a reorg in between; and none at all when the header's bloom
+    // proves the block holds no log of the contract (most blocks of an idle network: one RPC call per block).
     const filter = from === to ? { blockHash: toBefore.hash } : { fromBlock: numberToHex(from), toBlock: numberToHex(to) };
-    const logs = (await p.client.request({ method: "eth_getLogs", params: [{ address: p.address, ...filter, topics: [selectors] }] } as never).catch(async (error: Error) => {
+    const logs = from === to && !bloomMayContain(toBefore.logsBloom, p.address) ? [] : (await p.client.request({ method: "eth_getLogs", params: [{ address: p.address, ...filter, topics: [selectors] }] } as never).catch(async (error: Error) => {
       // By hash, a block that left the chain under us is an error: rewind or read again. Any other error is thrown.
       if (from === to && (await header(to))?.hash !== toBefore.hash) return undefined;
       throw error;
@@ -152,29 +155,29 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     logs.sort((a, b) => Number(BigInt(a.blockNumber) - BigInt(b.blockNumber)) || Number(a.logIndex) - Number(b.logIndex));
     // Checked before anything is delivered: a log of `to` from another fork means the node answered mid-reorg.
     if (logs.some((raw) => BigInt(raw.blockNumber) === to && raw.blockHash !== toBefore.hash)) return false;
-    let handed = false;
     for (const raw of logs) {
       if (raw.removed === true) continue;
       const key = `${raw.transactionHash}:${Number(raw.logIndex)}`;
       if (delivered.has(key)) continue;
       await p.onEvent(decode(raw));
       delivered.set(key, BigInt(raw.blockNumber));
-      handed = true;
     }
     const finalBelow = head - BigInt(p.finalityDepth);
     const previous = cursor === undefined ? [] : [cursor.block, ...cursor.checkpoints];
     // Keep checkpoints inside the unfinalized zone plus the newest final one, the anchor of last resort.
     const firstFinal = previous.findIndex((c) => c.number <= finalBelow);
     const checkpoints = firstFinal < 0 ? previous : previous.slice(0, firstFinal + 1);
-    saveCursor({ block: { number: to, hash: toBefore.hash }, checkpoints }, handed);
+    // A backfill (several blocks: after a start or an outage) is written at once; the steady state every 50 blocks.
+    saveCursor({ block: { number: to, hash: toBefore.hash }, checkpoints }, from !== to);
     for (const [key, block] of delivered) if (block <= finalBelow) delivered.delete(key);
     await p.onEvent({ type: "checkpoint", block: { number: to, hash: toBefore.hash } });
     return true;
   };
 
-  const syncOnce = async (): Promise<void> => {
+  const syncOnce = async (): Promise<bigint> => {
     if (halted !== undefined) throw halted;
     // The head the subscription just announced, when newer than the last sync's: one eth_blockNumber less per block.
+    const pushedHead = p.heads?.latest();
     const head = pushedHead !== undefined && (status.head === undefined || pushedHead > status.head) ? pushedHead : await p.client.getBlockNumber({ cacheTime: 0 });
     status.head = head;
     const target = head - BigInt(p.confirmations);
@@ -195,40 +198,25 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     }
     status.lastSyncAt = Date.now();
     status.lastError = undefined;
+    return head;
   };
 
-  const waitForNextBlock = async (signal: AbortSignal, unsubscribe: { current?: () => void }) => {
-    if (p.subscribe !== true) return sleep(p.pollIntervalMs, signal);
-    let woke = false;
-    const woken = new Promise<void>((resolve) => (wake = () => ((woke = true), resolve())));
-    await Promise.race([woken, sleep(p.quietPeriodMs, signal)]);
-    if (!woke && !signal.aborted) {
-      // Subscriptions can die without an error (RELIABILITY.md): after a quiet period, resubscribe.
-      log.info({ quietPeriodMs: p.quietPeriodMs }, "no new head for a quiet period; resubscribing and polling");
-      unsubscribe.current?.();
-      unsubscribe.current = subscribeHeads();
-    }
+  // A head already past the last sync (it came while syncing) is handled at once; else the next head, or a poll.
+  const waitForNextBlock = async (signal: AbortSignal) => {
+    if (p.heads === undefined) return sleep(p.pollIntervalMs, signal);
+    const latest = p.heads.latest();
+    if (latest !== undefined && status.head !== undefined && latest > status.head) return;
+    await p.heads.nextHead(p.quietPeriodMs, signal);
   };
-
-  const subscribeHeads = () =>
-    // `poll: false` is only typed for WebSocket clients; `subscribe` is set only for those (ChainClient.subscribes).
-    p.client.watchBlockNumber({
-      poll: false,
-      onBlockNumber: (block: bigint) => {
-        pushedHead = block;
-        wake();
-      },
-      onError: (error: Error) => log.warn({ err: error }, "newHeads subscription error; polling until resubscribed"),
-    } as never);
 
   const run = async (signal: AbortSignal) => {
-    const unsubscribe: { current?: () => void } = { current: p.subscribe === true ? subscribeHeads() : undefined };
     let failures = 0;
     while (!signal.aborted) {
       try {
-        await syncOnce();
+        const head = await syncOnce();
         failures = 0;
-        await waitForNextBlock(signal, unsubscribe);
+        p.onSynced?.(head);
+        await waitForNextBlock(signal);
       } catch (error) {
         if (error instanceof DeepReorgError) break;
         status.lastError = (error as Error).message.split("\n")[0];
@@ -238,7 +226,6 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
         await sleep(delay, signal);
       }
     }
-    unsubscribe.current?.();
   };
 
   return {
@@ -249,7 +236,6 @@ export function createLogWatcher(p: CreateLogWatcherParameters): LogWatcher {
     },
     async stop() {
       stopController.abort();
-      wake();
       await loop;
       loop = undefined;
       if (cursor !== undefined && savedAt !== cursor.block.number) saveCursor(cursor);

@@ -34,7 +34,7 @@ const chainSchema = z
       .int()
       .min(100)
       .default(30_000)
-      .describe("With no new block for this long, the watcher resubscribes and polls (dead subscriptions die silently)"),
+      .describe("With no new block for this long, the head subscription is renewed and the watcher polls (dead subscriptions die silently)"),
     maxBlockRange: z.number().int().min(1).default(2_000).describe("Largest block range of one eth_getLogs request"),
     startBlock: z
       .number()

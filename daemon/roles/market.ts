@@ -117,8 +117,11 @@ export async function sendTolerating(race: readonly string[], send: () => Promis
   }
 }
 
-/** A watcher over the TaskMarket's events from the deployment block, with the context's cursor store and settings. */
-export function createMarketWatcher(ctx: DaemonContext, market: Market, role: string, onEvent: (event: WatcherEvent) => Promise<void>): LogWatcher {
+/**
+ * A watcher over the TaskMarket's events from the deployment block, with the context's cursor store, settings and
+ * head follower; `onSynced(head)` runs after each sync (the keeper acts then, on a book holding that head's events).
+ */
+export function createMarketWatcher(ctx: DaemonContext, market: Market, role: string, onEvent: (event: WatcherEvent) => Promise<void>, onSynced?: (head: bigint) => void): LogWatcher {
   const c = ctx.config.chain;
   return createLogWatcher({
     name: `${role}-TaskMarket-${market.address}`,
@@ -133,7 +136,8 @@ export function createMarketWatcher(ctx: DaemonContext, market: Market, role: st
     startBlock: BigInt(Math.max(c.startBlock, market.manifest.deployBlock)),
     pollIntervalMs: c.pollIntervalMs,
     quietPeriodMs: c.quietPeriodMs,
-    subscribe: ctx.chain.subscribes,
+    heads: ctx.heads,
+    onSynced,
     logger: ctx.logger,
     metrics: ctx.metrics,
   });

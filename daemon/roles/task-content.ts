@@ -12,14 +12,15 @@ const answerSubmitted = getAbiItem({ abi: taskMarketAbi, name: "AnswerSubmitted"
 type TaskEvent = "TaskCreated" | "AnswerSubmitted";
 
 /**
- * Finds the newest `eventName` log of `taskId` at or below `toBlock`, filtering on the indexed task id and
- * walking back in ranges of chain.maxBlockRange (RPC providers cap eth_getLogs ranges) down to the deployment
- * block: a task is found whatever its age (a late draw or reassign must never hide a task from its committee,
- * which would make every member miss its commit). Recent tasks cost one request; the oldest cost
- * (toBlock - deployBlock) / maxBlockRange requests, once per task.
+ * Finds the newest `eventName` log of `taskId` in [fromBlock, toBlock], filtering on the indexed task id and
+ * walking back in ranges of chain.maxBlockRange (RPC providers cap eth_getLogs ranges) down to `fromBlock` (the
+ * task's creation block, never below the deployment): a task is found whatever its age (a late draw or reassign
+ * must never hide a task from its committee, which would make every member miss its commit). A task's events
+ * are never older than its creation, so the node scans only the task's own blocks.
  */
-async function findTaskLog(ctx: ReadContext, market: Market, eventName: TaskEvent, taskId: bigint, toBlock: bigint) {
-  const lowest = BigInt(market.manifest.deployBlock);
+async function findTaskLog(ctx: ReadContext, market: Market, eventName: TaskEvent, taskId: bigint, fromBlock: bigint, toBlock: bigint) {
+  const deployBlock = BigInt(market.manifest.deployBlock);
+  const lowest = fromBlock > deployBlock ? fromBlock : deployBlock;
   const range = BigInt(ctx.config.chain.maxBlockRange);
   for (let to = toBlock; to >= lowest; to -= range) {
     const from = to - range + 1n > lowest ? to - range + 1n : lowest;
@@ -35,19 +36,19 @@ async function findTaskLog(ctx: ReadContext, market: Market, eventName: TaskEven
     if (last !== undefined) return last.args;
     if (from === lowest) break;
   }
-  throw new BadInputError(`no ${eventName} log for task ${taskId} between the deployment block and block ${toBlock}`, { taskId: String(taskId), eventName });
+  throw new BadInputError(`no ${eventName} log for task ${taskId} between blocks ${lowest} and ${toBlock}`, { taskId: String(taskId), eventName });
 }
 
-/** The prompt bytes of a task, from its TaskCreated log (the prompt lives in the event, not in storage). */
-export async function readPrompt(ctx: ReadContext, market: Market, taskId: bigint, atOrBelow: bigint): Promise<Hex> {
-  const args = await findTaskLog(ctx, market, "TaskCreated", taskId, atOrBelow);
+/** The prompt bytes of a task, from its TaskCreated log in the task's `createdBlock` (the prompt lives in the event, not in storage). */
+export async function readPrompt(ctx: ReadContext, market: Market, taskId: bigint, createdBlock: bigint): Promise<Hex> {
+  const args = await findTaskLog(ctx, market, "TaskCreated", taskId, createdBlock, createdBlock);
   if (typeof args.prompt !== "string") throw new BadInputError(`TaskCreated of task ${taskId} carries no prompt`, { taskId: String(taskId) });
   return args.prompt as Hex;
 }
 
-/** The answer bytes and URI of a task, from its AnswerSubmitted log. */
-export async function readAnswer(ctx: ReadContext, market: Market, taskId: bigint, atOrBelow: bigint): Promise<{ output: Hex; uri: string; outputHash: Hex }> {
-  const args = await findTaskLog(ctx, market, "AnswerSubmitted", taskId, atOrBelow);
+/** The answer bytes and URI of a task, from its newest AnswerSubmitted log between its creation and `atOrBelow`. */
+export async function readAnswer(ctx: ReadContext, market: Market, taskId: bigint, createdBlock: bigint, atOrBelow: bigint): Promise<{ output: Hex; uri: string; outputHash: Hex }> {
+  const args = await findTaskLog(ctx, market, "AnswerSubmitted", taskId, createdBlock, atOrBelow);
   return { output: args.output as Hex, uri: String(args.uri ?? ""), outputHash: args.outputHash as Hex };
 }
 

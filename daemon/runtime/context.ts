@@ -77,15 +77,16 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
     isRetryable: (e) => (e as Error).name !== "WrongChainError",
     onRetry: (e, attempt, delayMs) => logger.warn({ err: e, attempt, delayMs }, "RPC not reachable at start; retrying"),
   });
+  const heads = createHeadFollower({ client: chain.client, subscribe: chain.subscribes, pollIntervalMs: config.chain.pollIntervalMs, quietPeriodMs: config.chain.quietPeriodMs, logger });
   const account = await loadSigner({ keystorePath: config.keys.keystorePath, passwordFile: config.keys.passwordFile, dev: p.dev, env: p.env, logger });
   const sender = createTransactionSender({
     client: chain.client, account, chainId: config.chain.chainId, journal: new NonceJournal(config.stateDir, account.address),
     // A step counts as done only once its receipt is as deep as the watcher's confirmations (reorg safety).
-    logger, metrics, confirmations: config.chain.confirmations,
+    // Receipts and confirmations are looked for at each new head (the poll interval is the fallback).
+    logger, metrics, confirmations: config.chain.confirmations, heads,
     stuckAfterMs: config.sender.stuckAfterMs, feeBumpPercent: config.sender.feeBumpPercent, maxFeeBumps: config.sender.maxFeeBumps,
     ...p.sender,
   });
-  const heads = createHeadFollower({ client: chain.client, subscribe: chain.subscribes, pollIntervalMs: config.chain.pollIntervalMs, logger });
   const recovered = await sender.recover();
   if (recovered.length > 0) logger.info({ recovered }, "journaled transactions from the last run handled");
   const producer = createRedisConnection(config.redis.url, "producer", logger);

@@ -1,6 +1,6 @@
 import { readdirSync, unlinkSync } from "node:fs";
 import path from "node:path";
-import { ensureDurableDir, fsyncDir, readJsonFile, safeFileKey, writeFileDurable } from "./durable-file.ts";
+import { ensureDurableDir, readJsonFile, safeFileKey, writeFileDurable } from "./durable-file.ts";
 
 type Hex = `0x${string}`;
 
@@ -32,8 +32,12 @@ export class NonceJournal {
     return path.join(this.dir, `${nonce}.json`);
   }
 
-  reserve(nonce: number, label: string): NonceEntry {
-    const entry: NonceEntry = { nonce, label, rawTransactions: [], hashes: [], createdAt: new Date().toISOString() };
+  /**
+   * Records the nonce as in use, with its first signed transaction when given (one durable write before the
+   * broadcast instead of two). An entry without one is given back at recovery: it was never broadcast.
+   */
+  reserve(nonce: number, label: string, signed?: { rawTransaction: Hex; hash: Hex }): NonceEntry {
+    const entry: NonceEntry = { nonce, label, rawTransactions: signed === undefined ? [] : [signed.rawTransaction], hashes: signed === undefined ? [] : [signed.hash], createdAt: new Date().toISOString() };
     writeFileDurable(this.#file(nonce), JSON.stringify(entry));
     return entry;
   }
@@ -51,14 +55,16 @@ export class NonceJournal {
     return readJsonFile<NonceEntry>(this.#file(nonce));
   }
 
-  /** Forgets a nonce once it is mined (or was never broadcast and has been given back). */
+  /**
+   * Forgets a nonce once it is mined (or was never broadcast and has been given back). Not fsynced: an entry
+   * that a power loss brings back is re-broadcast at recovery, found mined and released again.
+   */
   release(nonce: number): void {
     try {
       unlinkSync(this.#file(nonce));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    fsyncDir(this.dir);
   }
 
   /** Entries still in flight, lowest nonce first. */

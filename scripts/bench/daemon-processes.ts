@@ -30,9 +30,14 @@ export function processCpu(pid: number): () => number {
   };
 }
 
-/** Starts `poq -c <config> <role> start` as its own process (as in production) and resolves once it runs. */
-export async function startDaemonProcess(name: string, configPath: string, role: "validator" | "provider", timeoutMs = 120_000): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", POQ_CLI, "-c", configPath, role, "start"], { stdio: ["ignore", "ignore", "pipe"] });
+/**
+ * Starts `poq -c <config> <role> start` as its own process (as in production) and resolves once it runs.
+ * `cpuProfileDir`: the process writes a V8 CPU profile there when it exits (node --cpu-prof), to see where its time goes.
+ */
+export async function startDaemonProcess(name: string, configPath: string, role: "validator" | "provider", options: { timeoutMs?: number; cpuProfileDir?: string } = {}): Promise<DaemonProcess> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const profile = options.cpuProfileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.cpuprofile`];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", POQ_CLI, "-c", configPath, role, "start"], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {

@@ -38,8 +38,11 @@ const opts = new Command()
   .option("--requesters <n>", "requester accounts posting in parallel (one account posts one job at a time)", (v) => Number(v), 4)
   .option("--keep", "keep the run's temp folder (daemon logs, state)")
   .option("--evm <name>", "the chain: hardhat (in this process) or anvil (its own process)", "hardhat")
+  .option("--confirmations <n>", "blocks a log (and a receipt) must be buried under before the daemons act on it (0: the head block; reorgs are rewound either way)", (v) => Number(v), 1)
+  .option("--idle-s <s>", "before posting, measure every process's CPU per second with blocks coming and no task", (v) => Number(v), 10)
+  .option("--cpu-prof <dir>", "each daemon writes a V8 CPU profile (<name>.cpuprofile) into this folder when it stops")
   .parse()
-  .opts<{ json?: boolean; tasks: number; blockMs: number; automine?: boolean; commitWindow: number; timeout: number; requesters: number; rate: number; keep?: boolean; evm: string }>();
+  .opts<{ json?: boolean; tasks: number; blockMs: number; automine?: boolean; commitWindow: number; timeout: number; requesters: number; rate: number; keep?: boolean; evm: string; idleS: number; cpuProf?: string; confirmations: number }>();
 
 const MODEL = "bench-chat";
 const SHARED_CPU_SESSION = { intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: "0" } } } };
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
     // Every daemon: WebSocket RPC (newHeads instead of polling), warn-level logs, and an economic claim policy priced
     // as a $1 token against a $2,000 coin (claims wait until worth 100x their gas, or a day).
     const daemonConfig = {
-      chain: { chainId: net.chain.chainId, rpcUrls: [net.chain.wsUrl], confirmations: 1, pollIntervalMs: opts.blockMs },
+      chain: { chainId: net.chain.chainId, rpcUrls: [net.chain.wsUrl], confirmations: opts.confirmations, pollIntervalMs: opts.blockMs },
       observe: { port: 0, logLevel: "warn" as const },
       claim: { gasMargin: 100, tokenPerNative: 2_000 },
     };
@@ -83,7 +86,7 @@ async function main(): Promise<void> {
       // Writes the config, keystore and state folder the way `poq` reads them; the harness's own context is not used.
       const written = await net.daemon(actor, roles, daemonConfig);
       await written.ctx.close();
-      daemons.push(await startDaemonProcess(name, written.configPath, role));
+      daemons.push(await startDaemonProcess(name, written.configPath, role, { cpuProfileDir: opts.cpuProf }));
     };
     await startDaemon("provider", { provider: { claimBatchMs: 5_000, models: { [MODEL]: { endpoints: [{ url: chat.honestUrl, timeoutMs: 5_000 }] } } } }, "provider");
     // One at a time: stakes change the sortition tree, so gas estimated for parallel stakes runs out.
@@ -107,12 +110,16 @@ async function main(): Promise<void> {
     }
     const client = clients[0]!;
     await net.startBlocks(opts.blockMs, { automine: opts.automine === true });
+    const idle = await idleCpu(daemons, net.chain.nodePid);
     log(`network up; posting ${opts.tasks} tasks`);
 
     const answeredAt = new Map<bigint, number>();
     const finalizedAt = new Map<bigint, number>();
     const answeredBlock = new Map<bigint, bigint>();
     const finalizedBlock = new Map<bigint, bigint>();
+    // Per task, the block of its newest draw, commit and reveal: where the blocks from answer to finalize go.
+    const stepBlocks = new Map<bigint, { draw?: bigint; commit?: bigint; reveal?: bigint }>();
+    const stepOf = (id: bigint) => stepBlocks.get(id) ?? (stepBlocks.set(id, {}), stepBlocks.get(id)!);
     let missedReveals = 0;
     const follow = new AbortController();
     const from = await net.chain.publicClient.getBlockNumber();
@@ -121,6 +128,9 @@ async function main(): Promise<void> {
         const block = (e as { blockNumber?: bigint }).blockNumber ?? 0n;
         if (e.eventName === "AnswerSubmitted") (answeredAt.set(e.args.taskId!, performance.now()), answeredBlock.set(e.args.taskId!, block));
         if (e.eventName === "TaskFinalized") (finalizedAt.set(e.args.taskId!, performance.now()), finalizedBlock.set(e.args.taskId!, block));
+        if (e.eventName === "CommitteeDrawn") stepOf(e.args.taskId!).draw = block;
+        if (e.eventName === "ScoreCommitted") stepOf(e.args.taskId!).commit = block;
+        if (e.eventName === "ScoreRevealed") stepOf(e.args.taskId!).reveal = block;
         if (e.eventName === "NonRevealersSlashed") missedReveals += (e.args as { validators?: readonly unknown[] }).validators?.length ?? 0;
       }
     })();
@@ -164,6 +174,9 @@ async function main(): Promise<void> {
     const perTask = (n: number) => (finished.length === 0 ? null : Math.round(n / finished.length));
     const blockLatencies = finished.filter((id) => answeredBlock.has(id)).map((id) => Number(finalizedBlock.get(id)! - answeredBlock.get(id)!));
     const scoringPerTask = scoringMsPerAnswer * 5;
+    // Blocks of each step: answer -> draw, draw -> last commit, last commit -> last reveal, last reveal -> finalize.
+    const stepLatency = (from: (id: bigint) => bigint | undefined, to: (id: bigint) => bigint | undefined) =>
+      percentile(finished.flatMap((id) => { const a = from(id), b = to(id); return a === undefined || b === undefined ? [] : [Number(b - a)]; }), 50) ?? 0;
     const result = {
       bench: "daemon",
       tasks: ids.length,
@@ -171,9 +184,16 @@ async function main(): Promise<void> {
       tasks_per_s: finished.length === 0 ? 0 : Number((finished.length / ((lastAt - started) / 1000)).toFixed(2)),
       latency_ms: { p50: Math.round(percentile(latencies, 50) ?? 0), p95: Math.round(percentile(latencies, 95) ?? 0) },
       latency_blocks: { p50: percentile(blockLatencies, 50) ?? 0, p95: percentile(blockLatencies, 95) ?? 0 },
+      latency_blocks_by_step_p50: {
+        draw: stepLatency((id) => answeredBlock.get(id), (id) => stepBlocks.get(id)?.draw),
+        commits: stepLatency((id) => stepBlocks.get(id)?.draw, (id) => stepBlocks.get(id)?.commit),
+        reveals: stepLatency((id) => stepBlocks.get(id)?.commit, (id) => stepBlocks.get(id)?.reveal),
+        finalize: stepLatency((id) => stepBlocks.get(id)?.reveal, (id) => finalizedBlock.get(id)),
+      },
       core_ms_per_task: finished.length === 0 ? null : { scoring: Math.round(scoringPerTask), other: Math.round(totalCpuMs / finished.length - scoringPerTask) },
       core_ms_by_process: { ...(net.chain.nodePid === undefined ? { harness_with_chain: perTask(harnessCpuMs) } : { harness: perTask(harnessCpuMs), anvil: perTask(nodeCpuMs) }), ...Object.fromEntries(daemons.map((d, i) => [d.name, perTask(daemonCpuMs[i]!)])) },
       scoring_ms_per_answer: Number(scoringMsPerAnswer.toFixed(1)),
+      idle_core_ms_per_s: idle,
       gas_per_finalized_task: perTask(gas.total),
       gas_by_operation_per_task: Object.fromEntries(Object.entries(gas.byOperation).map(([op, g]) => [op, perTask(g)])),
       claims: gas.claims,
@@ -182,7 +202,7 @@ async function main(): Promise<void> {
       rss_mb_per_daemon: { max: Math.round(Math.max(...daemons.map((d) => d.peakRssMb()))) },
       rss_mb_max: Math.round(rssMax / 2 ** 20),
       post_s: Number(postedS.toFixed(2)),
-      setup: { evm: net.chain.evm, providers: 1, validators: 5, requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, daemons_in_own_processes: true, rpc: "websocket" },
+      setup: { evm: net.chain.evm, providers: 1, validators: 5, requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, confirmations: opts.confirmations, daemons_in_own_processes: true, rpc: "websocket" },
       load_avg_1m: { before: Number(loadBefore.toFixed(2)), after: Number(loadavg()[0]!.toFixed(2)) },
       // Measured, not assumed: near 2 means the cores bound the run; well below, the pipeline's waits do.
       cpu_cores_used: Number(cpuCoresUsed.toFixed(2)),
@@ -193,6 +213,29 @@ async function main(): Promise<void> {
   } finally {
     await net.teardown.run();
   }
+}
+
+/**
+ * CPU per wall second of every process over --idle-s seconds with blocks coming and no task: the fixed cost that
+ * `other` per task divides by the task rate. The harness's figure includes the chain serving the daemons' calls.
+ */
+async function idleCpu(daemons: readonly DaemonProcess[], nodePid: number | undefined): Promise<Record<string, number> | null> {
+  if (opts.idleS <= 0) return null;
+  const nodeCpu = nodePid === undefined ? () => 0 : processCpu(nodePid);
+  const harness = process.cpuUsage();
+  const before = daemons.map((d) => d.cpuMs());
+  const nodeBefore = nodeCpu();
+  log(`measuring idle CPU for ${opts.idleS} s`);
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, opts.idleS * 1000));
+  const wallS = (performance.now() - started) / 1000;
+  const harnessCpu = process.cpuUsage(harness);
+  const perS = (ms: number) => Math.round(ms / wallS);
+  return {
+    [nodePid === undefined ? "harness_with_chain" : "harness"]: perS((harnessCpu.user + harnessCpu.system) / 1000),
+    ...(nodePid === undefined ? {} : { anvil: perS(nodeCpu() - nodeBefore) }),
+    ...Object.fromEntries(daemons.map((d, i) => [d.name, perS(d.cpuMs() - before[i]!)])),
+  };
 }
 
 /** Gas of every transaction mined in [from, to], from receipts, with the market call each made (by its event). */

@@ -10,8 +10,14 @@ import { drainWithin } from "../workers.ts";
 export interface Keeper {
   /** Feed every TaskMarket watcher event here: tasks are learnt and re-read from them. */
   observe(event: WatcherEvent): void;
-  /** Loads the tasks still open (from the saved lowest open id up to taskCount) and follows the chain head. */
+  /** Loads the tasks still open (from the saved lowest open id up to taskCount). */
   start(): Promise<void>;
+  /**
+   * A pass at chain head `head`: re-read the tasks events named, then send the duties due. Call it once the
+   * watcher has handed over every event up to this head (LogWatcher's onSynced), so the book is never a block
+   * behind the head it acts at.
+   */
+  onHead(head: bigint): void;
   /** Stops acting and waits for the duties in flight. */
   stop(): Promise<void>;
 }
@@ -66,7 +72,6 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
   let running = false;
   let pendingHead: bigint | undefined;
   let stopped = false;
-  let unsubscribe = () => {};
 
   const learn = (taskId: bigint) => {
     if (taskId > highestSeen) highestSeen = taskId;
@@ -100,8 +105,15 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
         if (view.status === TaskStatus.Committee && view.revealedCount >= view.committeeSize) entry.allRevealedSince ??= entry.lastRevealBlock !== undefined ? entry.lastRevealBlock + 1n : head;
       }));
     }
+    saveLowestOpen(false);
+  };
+
+  // A saved lowest open id that lags costs a restart one more batch of reads, not a missed task: written when it
+  // moved a batch forward (or back, after a reorg) and at stop, not after every settled task (two fsyncs each).
+  const saveLowestOpen = (always: boolean) => {
     const lowest = open.size === 0 ? highestSeen + 1n : [...open.keys()].reduce((a, b) => (a < b ? a : b));
-    if (lowest !== savedLowest) {
+    if (lowest === savedLowest) return;
+    if (always || savedLowest === undefined || lowest < savedLowest || lowest - savedLowest >= BigInt(READ_BATCH)) {
       store.saveLowestOpen(lowest);
       savedLowest = lowest;
     }
@@ -139,7 +151,8 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
       const duty = dutyOf(entry.view, entry.allRevealedSince);
       if (duty === undefined) continue;
       const rank = keeperRank(duty, taskId, entry.view, me, entry.members?.round === duty.round ? entry.members.accounts : undefined, settings.fallbackRanks);
-      if (head < duty.dueBlock + BigInt(rank * settings.fallbackBlocks)) continue;
+      // Sent at head h, a transaction lands in block h + 1 at the earliest: act one head before the duty is due.
+      if (head + 1n < duty.dueBlock + BigInt(rank * settings.fallbackBlocks)) continue;
       const key = `${duty.action}:${taskId}:${duty.round}`;
       if (inFlight.has(key)) continue;
       const done = perform(taskId, duty)
@@ -181,7 +194,16 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
         return;
       }
       if (event.type !== "log" || typeof event.log.args.taskId !== "bigint") return;
-      const entry = learn(event.log.args.taskId);
+      const taskId = event.log.args.taskId;
+      // Settled: dropped from the book as a re-read showing it settled would drop it, without the read.
+      if (event.log.eventName === "TaskFinalized" || event.log.eventName === "TaskRefunded") {
+        if (taskId > highestSeen) highestSeen = taskId;
+        open.delete(taskId);
+        return;
+      }
+      // A commit changes no duty (a round is finalized once all revealed or after revealEnd): no re-read for it.
+      if (event.log.eventName === "ScoreCommitted" && open.get(taskId)?.view !== undefined) return;
+      const entry = learn(taskId);
       if (event.log.eventName === "CommitteeDrawn") {
         entry.members = { round: Number(event.log.args.round), accounts: (event.log.args.members as string[]).map((m) => m.toLowerCase()) };
         entry.allRevealedSince = undefined;
@@ -193,14 +215,14 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
       const count = await market.taskCount();
       for (let id = store.lowestOpen(); id <= count; id++) learn(id);
       log.info({ from: String(store.lowestOpen()), to: String(count), fallbackBlocks: settings.fallbackBlocks }, "keeper started");
-      unsubscribe = ctx.heads.onHead((head) => void tick(head));
-      const head = ctx.heads.latest();
-      if (head !== undefined) void tick(head);
+    },
+    onHead(head) {
+      if (!stopped) void tick(head);
     },
     async stop() {
       stopped = true;
-      unsubscribe();
       await drainWithin(ctx, Promise.all(inFlight.values()));
+      if (highestSeen > 0n) saveLowestOpen(true);
     },
   };
 }

@@ -107,7 +107,7 @@ async function inferStep(deps: ProviderDeps, job: Job<StepJobData>, token?: stri
   if (block >= task.answerDeadline) throw new BadInputError(`task ${taskId}: answer deadline ${task.answerDeadline} passed (block ${block})`, { taskId: job.data.taskId });
   const name = deps.modelNames.get(task.modelId.toLowerCase());
   if (name === undefined) return cannotAnswer(deps, taskId, "model-not-served", `model ${task.modelId} is not served by this provider`);
-  const prompt = await promptText(deps, taskId, await readPrompt(ctx, market, taskId, block));
+  const prompt = await promptText(deps, taskId, await readPrompt(ctx, market, taskId, task.createdBlock));
   let content: string;
   try {
     content = (await deps.chat.complete({ model: name, messages: [{ role: "user", content: prompt }] })).content;
@@ -185,7 +185,7 @@ export async function startProviderRole(ctx: DaemonContext, env: NodeJS.ProcessE
   const keeper = ctx.config.keeper.enabled ? createKeeper(ctx, market, log) : undefined;
   await keeper?.start();
   const reorg: { above?: bigint } = {};
-  const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, keeper, event, reorg));
+  const watcher = createMarketWatcher(ctx, market, "provider", (event) => routeEvent(deps, keeper, event, reorg), (head) => keeper?.onHead(head));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);
   log.info({ models: Object.keys(routes), market: market.address }, "provider role started");

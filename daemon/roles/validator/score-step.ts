@@ -69,26 +69,30 @@ export async function scoreStep(deps: ScoreDeps, job: Job<StepJobData>): Promise
     return { score: -1 };
   }
   if (task.evaluatorId.toLowerCase() !== evaluator.id.toLowerCase()) throw new EvaluatorMismatchError(taskId, task.evaluatorId, evaluator.id);
-  const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
+  // Read together: each is a round trip, and the commit waits for all of them.
+  const [block, answer, prompt, maxOutputBytes] = await Promise.all([
+    ctx.chain.client.getBlockNumber({ cacheTime: 0 }),
+    readAnswer(ctx, market, BigInt(taskId), task.createdBlock, task.drawBlock),
+    readPrompt(ctx, market, BigInt(taskId), task.createdBlock),
+    market.maxOutputBytes(),
+  ]);
   const lastStart = task.commitEnd - BigInt(ctx.config.windows.commitSafetyBlocks);
   if (block > lastStart) {
     if (await alreadyCommitted(deps, taskId, round)) return { score: -1 };
     ctx.metrics.jobsFailed.inc({ queue: "poq-score", reason: "window-missed" });
     throw new WindowMissedError(`task ${taskId}: block ${block} is past the last safe commit start ${lastStart} (commitEnd ${task.commitEnd})`, { taskId });
   }
-  const answer = await readAnswer(ctx, market, BigInt(taskId), task.drawBlock);
   // Checked against the task's stored hash (the log's own hash could come from an earlier, reorged answer).
-  const unscorable = unscorableReason({ output: answer.output, outputHash: task.outputHash }, await market.maxOutputBytes());
+  const unscorable = unscorableReason({ output: answer.output, outputHash: task.outputHash }, maxOutputBytes);
   let score: number;
   if (unscorable !== undefined) {
     score = WORTHLESS_SCORE;
     ctx.metrics.answersUnscorable.inc({ reason: unscorable });
     log.warn({ reason: unscorable, uri: answer.uri.slice(0, 200) }, "answer cannot be fetched or verified: scored as worthless");
   } else {
-    const prompt = bytesToText(await readPrompt(ctx, market, BigInt(taskId), task.drawBlock), "prompt");
     await yieldToDeadlines(ctx.queues);
     const started = performance.now();
-    const [result] = await evaluator.score([{ prompt, answer: bytesToText(answer.output, "answer") }]);
+    const [result] = await evaluator.score([{ prompt: bytesToText(prompt, "prompt"), answer: bytesToText(answer.output, "answer") }]);
     ctx.metrics.scoringLatencySeconds.observe({ evaluator: evaluator.name }, (performance.now() - started) / 1_000);
     score = result!.score;
     log.info({ score, scoringMs: Math.round(performance.now() - started) }, "answer scored");

@@ -154,7 +154,7 @@ export async function startValidatorRole(ctx: DaemonContext, options: ValidatorR
   const keeper = ctx.config.keeper.enabled ? createKeeper(ctx, market, log) : undefined;
   await keeper?.start();
   const reorg: { above?: bigint } = {};
-  const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, keeper, event, reorg));
+  const watcher = createMarketWatcher(ctx, market, "validator", (event) => routeEvent(deps, keeper, event, reorg), (head) => keeper?.onHead(head));
   watcher.start();
   const stopGauges = startBalanceGauges(ctx, market);
   log.info({ steps: [...steps], evaluator: evaluator?.name, evaluatorId: evaluator?.id, market: market.address, resumedReveals: resumed, reclaimedJobs: reclaimed }, "validator role started");

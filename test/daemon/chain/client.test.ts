@@ -11,6 +11,7 @@ import { backoffDelayMs, retryWithBackoff } from "../../../daemon/chain/backoff.
 import { WrongChainError } from "../../../daemon/chain/errors.ts";
 import { rpcHealthCheck } from "../../../daemon/chain/health.ts";
 import { createLogWatcher, type WatcherEvent } from "../../../daemon/chain/watcher.ts";
+import { createHeadFollower } from "../../../daemon/chain/heads.ts";
 import { CursorStore } from "../../../daemon/store/cursor-store.ts";
 import { createLogger } from "../../../daemon/observe/logger.ts";
 import { createMetrics } from "../../../daemon/observe/metrics.ts";
@@ -72,13 +73,15 @@ describe("chain/client and watcher through RPC outages", () => {
       assert.equal(subscribes, scheme === "ws");
       const seen: bigint[] = [];
       const startBlock = (await chain.publicClient.getBlockNumber()) + 1n;
+      // Over WebSocket the daemon's head follower (one newHeads subscription, renewed after a quiet period) wakes the watcher.
+      const heads = subscribes ? createHeadFollower({ client, subscribe: true, pollIntervalMs: 60_000, quietPeriodMs: 1_500, logger }) : undefined;
       const watcher = createLogWatcher({
         name: `drop-${scheme}`, client, address: chain.emitter, abi: chain.emitterAbi,
         cursorStore: new CursorStore(mkdtempSync(path.join(tmpdir(), "poq-drop-"))),
         onEvent: async (e: WatcherEvent) => void (e.type === "log" && seen.push(e.log.args.taskId as bigint)),
         confirmations: 0, finalityDepth: 20, maxBlockRange: 50, startBlock,
-        // Over WebSocket the subscription must do the waking: polling only happens after a quiet period.
-        pollIntervalMs: scheme === "ws" ? 60_000 : 100, quietPeriodMs: 1_500, subscribe: subscribes, logger,
+        // Over WebSocket the heads must do the waking: polling only happens after a quiet period.
+        pollIntervalMs: scheme === "ws" ? 60_000 : 100, quietPeriodMs: 1_500, heads, logger,
       });
       watcher.start();
       try {
@@ -96,6 +99,7 @@ describe("chain/client and watcher through RPC outages", () => {
         assert.deepEqual(seen, [101n, 102n, 103n, 104n]);
       } finally {
         await watcher.stop();
+        heads?.stop();
         await proxy.restore();
         await close();
       }

@@ -9,6 +9,7 @@ import { createChainClient } from "../../../daemon/chain/client.ts";
 import { createLogWatcher, type CreateLogWatcherParameters, type WatcherEvent } from "../../../daemon/chain/watcher.ts";
 import { DeepReorgError } from "../../../daemon/chain/errors.ts";
 import { watcherHealthCheck } from "../../../daemon/chain/health.ts";
+import { bloomMayContain } from "../../../daemon/chain/bloom.ts";
 import { CursorStore } from "../../../daemon/store/cursor-store.ts";
 import { createLogger } from "../../../daemon/observe/logger.ts";
 import { createMetrics } from "../../../daemon/observe/metrics.ts";
@@ -62,12 +63,37 @@ describe("chain/watcher on a real Hardhat JSON-RPC server", () => {
     await watcher.syncOnce();
     assert.deepEqual(c.tasks(), [1n, 2n, 3n, 4n, 5n, 6n, 7n]);
 
-    // A restarted daemon resumes from the persisted cursor: nothing old again, only what is new.
+    // A daemon stopped and restarted resumes from the persisted cursor: nothing old again, only what is new.
+    await watcher.stop();
     const c2 = consumer();
     const restarted = watcherFor(dir, c2, { confirmations: 0, startBlock });
     await chain.emit("postTasks", [[8n, 9n, 10n]]);
     await restarted.syncOnce();
     assert.deepEqual(c2.tasks(), [8n, 9n, 10n], "several logs of one transaction, in log order");
+  });
+
+  it("reads a block's bloom right: the emitter's block holds it, an empty block and another address do not", async () => {
+    const withLog = await chain.publicClient.getBlock({ blockNumber: await chain.emit("postTask", [11n, "0x01"]) });
+    assert.equal(bloomMayContain(withLog.logsBloom, chain.emitter), true);
+    assert.equal(bloomMayContain(withLog.logsBloom, "0x000000000000000000000000000000000000dEaD"), false);
+    await chain.mine(1);
+    const empty = await chain.publicClient.getBlock({ blockTag: "latest" });
+    assert.equal(bloomMayContain(empty.logsBloom, chain.emitter), false);
+    assert.equal(bloomMayContain(null, chain.emitter), true, "no bloom: maybe (read the logs)");
+    assert.equal(bloomMayContain("0x00", chain.emitter), true, "a malformed bloom: maybe");
+  });
+
+  it("following one block at a time (the bloom decides which blocks' logs are read), misses no event", async () => {
+    const startBlock = (await chain.publicClient.getBlockNumber()) + 1n;
+    const c = consumer();
+    const watcher = watcherFor(freshState(), c, { startBlock, maxBlockRange: 1 });
+    for (const id of [12n, 13n]) {
+      await chain.emit("postTask", [id, "0x01"]);
+      await chain.mine(2);
+    }
+    await chain.emit("postTasks", [[14n, 15n]]);
+    await watcher.syncOnce();
+    assert.deepEqual(c.tasks(), [12n, 13n, 14n, 15n]);
   });
 
   it("delivers each (txHash, logIndex) once when the consumer fails midway and the range is retried", async () => {
