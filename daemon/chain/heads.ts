@@ -8,8 +8,9 @@ export interface HeadFollower {
   latest(): bigint | undefined;
   /** Calls `listener` once per new head, in order; returns the unsubscribe function. */
   onHead(listener: HeadListener): () => void;
-  /** Resolves at the next new head, or after `maxMs` without one, or when `signal` aborts (a wait, never an error). */
-  nextHead(maxMs: number, signal?: AbortSignal): Promise<void>;
+  /** Resolves at the next new head (true), or after `maxMs` without one or when `signal` aborts (false): a wait,
+   * never an error. */
+  nextHead(maxMs: number, signal?: AbortSignal): Promise<boolean>;
   stop(): void;
 }
 
@@ -76,17 +77,19 @@ export function createHeadFollower(p: CreateHeadFollowerParameters): HeadFollowe
       return () => listeners.delete(listener);
     },
     nextHead(maxMs, signal) {
-      return new Promise<void>((resolve) => {
-        if (signal?.aborted) return resolve();
-        const done = () => {
+      return new Promise<boolean>((resolve) => {
+        if (signal?.aborted) return resolve(false);
+        const finish = (cameHead: boolean) => {
           clearTimeout(timer);
-          listeners.delete(done);
-          signal?.removeEventListener("abort", done);
-          resolve();
+          listeners.delete(onHead);
+          signal?.removeEventListener("abort", onQuiet);
+          resolve(cameHead);
         };
-        const timer = setTimeout(done, maxMs);
-        listeners.add(done);
-        signal?.addEventListener("abort", done, { once: true });
+        const onHead = () => finish(true);
+        const onQuiet = () => finish(false);
+        const timer = setTimeout(onQuiet, maxMs);
+        listeners.add(onHead);
+        signal?.addEventListener("abort", onQuiet, { once: true });
       });
     },
     stop() {

@@ -175,10 +175,13 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
     let bumps = 0;
     const { signal } = interrupt;
     let headAtCheck: bigint | undefined;
+    // Set when the head follower stayed quiet for a whole poll interval: its head may be stale (a subscription can
+    // die silently until its quiet period renews it), so the node itself is asked for the head then.
+    let askNode = false;
     // A head that came while the receipts were being read may have brought the receipt: look again at once.
     const pause = async () => {
       if (p.heads === undefined) await sleep(receiptPollMs, signal);
-      else if (p.heads.latest() === headAtCheck) await p.heads.nextHead(receiptPollMs, signal);
+      else if (p.heads.latest() === headAtCheck) askNode = !(await p.heads.nextHead(receiptPollMs, signal));
       if (signal.aborted) throw new SendInterruptedError(label, nonce);
     };
     while (Date.now() < deadline) {
@@ -188,9 +191,10 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
         const receipt = await receiptOf(hash);
         if (receipt === undefined) continue;
         while (confirmations > 0n) {
-          // The head follower's head when it has one (no RPC call): it may lag the node, never lead it.
+          // The head follower's head when it has a fresh one (no RPC call): it may lag the node, never lead it.
           headAtCheck = p.heads?.latest();
-          if ((headAtCheck ?? (await client.getBlockNumber({ cacheTime: 0 }))) >= receipt.blockNumber + confirmations) break;
+          const head = headAtCheck === undefined || askNode ? await client.getBlockNumber({ cacheTime: 0 }) : headAtCheck;
+          if (head >= receipt.blockNumber + confirmations) break;
           await pause();
         }
         if (confirmations > 0n && (await receiptOf(hash))?.blockHash !== receipt.blockHash) break; // reorged away

@@ -70,68 +70,79 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
   for (const warning of configWarnings(config)) logger.warn({ warning }, "config warning");
   const metrics = createMetrics();
   const chain = createChainClient({ chainId: config.chain.chainId, rpcUrls: config.chain.rpcUrls, logger, metrics });
-  await retryWithBackoff(() => assertChainId(chain.client, config.chain.chainId), {
-    attempts: 6,
-    baseMs: 500,
-    maxMs: 10_000,
-    isRetryable: (e) => (e as Error).name !== "WrongChainError",
-    onRetry: (e, attempt, delayMs) => logger.warn({ err: e, attempt, delayMs }, "RPC not reachable at start; retrying"),
-  });
-  const heads = createHeadFollower({ client: chain.client, subscribe: chain.subscribes, pollIntervalMs: config.chain.pollIntervalMs, quietPeriodMs: config.chain.quietPeriodMs, logger });
-  const account = await loadSigner({ keystorePath: config.keys.keystorePath, passwordFile: config.keys.passwordFile, dev: p.dev, env: p.env, logger });
-  const sender = createTransactionSender({
-    client: chain.client, account, chainId: config.chain.chainId, journal: new NonceJournal(config.stateDir, account.address),
-    // A step counts as done only once its receipt is as deep as the watcher's confirmations (reorg safety).
-    // Receipts and confirmations are looked for at each new head (the poll interval is the fallback).
-    logger, metrics, confirmations: config.chain.confirmations, heads,
-    stuckAfterMs: config.sender.stuckAfterMs, feeBumpPercent: config.sender.feeBumpPercent, maxFeeBumps: config.sender.maxFeeBumps,
-    ...p.sender,
-  });
-  const recovered = await sender.recover();
-  if (recovered.length > 0) logger.info({ recovered }, "journaled transactions from the last run handled");
-  const producer = createRedisConnection(config.redis.url, "producer", logger);
-  // One prefix per account: daemons of different accounts can share a Redis, workers of one account share queues.
-  const queuePrefix = queuePrefixFor(account.address);
-  const queues = createStepQueues(producer, { attempts: config.queue.attempts, backoffMs: config.queue.backoffMs }, logger, queuePrefix);
-  const workerConnections: Redis[] = [];
-  const health = await startHealthServer({
-    registry: metrics.registry,
-    host: config.observe.host,
-    port: config.observe.port,
-    checks: { rpc: rpcHealthCheck(chain.client, config.chain.chainId), redis: () => pingRedis(producer), ...p.checks },
-  });
-  const refreshGauges = async () => {
-    try {
-      const balance = await chain.client.getBalance({ address: account.address });
-      metrics.balanceWei.set({ address: account.address, token: "native" }, Number(balance));
-      await updateQueueDepth(queues, metrics);
-    } catch (error) {
-      logger.debug({ err: error }, "gauge refresh failed");
-    }
-  };
-  await refreshGauges();
-  const timer = setInterval(() => void refreshGauges(), p.gaugeIntervalMs ?? 15_000);
-  timer.unref();
-  logger.info({ address: account.address, health: health.url, chainId: config.chain.chainId }, "daemon context ready");
-  return {
-    config, logger, metrics, chain, heads, account, sender, queues, queuePrefix,
-    workerTiming: { lockDurationMs: config.queue.lockDurationMs, stalledIntervalMs: config.queue.stalledIntervalMs, maxStalledCount: config.queue.maxStalledCount },
-    workerConnection: () => {
-      const connection = createRedisConnection(config.redis.url, "worker", logger);
-      workerConnections.push(connection);
-      return connection;
-    },
-    salts: new SaltStore(config.stateDir),
-    equivocation: new EquivocationGuard(config.stateDir),
-    cursors: new CursorStore(config.stateDir),
-    health,
-    async close() {
-      clearInterval(timer);
-      heads.stop();
-      await health.close();
-      await closeStepQueues(queues);
-      for (const connection of [producer, ...workerConnections]) connection.disconnect();
-      await chain.close();
-    },
-  };
+  // What is opened from here on is closed again when a later step fails: a failed start must leave no head follower
+  // polling and no connection open (the process would never exit).
+  const opened: (() => unknown)[] = [() => chain.close()];
+  try {
+    await retryWithBackoff(() => assertChainId(chain.client, config.chain.chainId), {
+      attempts: 6,
+      baseMs: 500,
+      maxMs: 10_000,
+      isRetryable: (e) => (e as Error).name !== "WrongChainError",
+      onRetry: (e, attempt, delayMs) => logger.warn({ err: e, attempt, delayMs }, "RPC not reachable at start; retrying"),
+    });
+    const account = await loadSigner({ keystorePath: config.keys.keystorePath, passwordFile: config.keys.passwordFile, dev: p.dev, env: p.env, logger });
+    const heads = createHeadFollower({ client: chain.client, subscribe: chain.subscribes, pollIntervalMs: config.chain.pollIntervalMs, quietPeriodMs: config.chain.quietPeriodMs, logger });
+    opened.push(() => heads.stop());
+    const sender = createTransactionSender({
+      client: chain.client, account, chainId: config.chain.chainId, journal: new NonceJournal(config.stateDir, account.address),
+      // A step counts as done only once its receipt is as deep as the watcher's confirmations (reorg safety).
+      // Receipts and confirmations are looked for at each new head (the poll interval is the fallback).
+      logger, metrics, confirmations: config.chain.confirmations, heads,
+      stuckAfterMs: config.sender.stuckAfterMs, feeBumpPercent: config.sender.feeBumpPercent, maxFeeBumps: config.sender.maxFeeBumps,
+      ...p.sender,
+    });
+    const recovered = await sender.recover();
+    if (recovered.length > 0) logger.info({ recovered }, "journaled transactions from the last run handled");
+    const producer = createRedisConnection(config.redis.url, "producer", logger);
+    opened.push(() => producer.disconnect());
+    // One prefix per account: daemons of different accounts can share a Redis, workers of one account share queues.
+    const queuePrefix = queuePrefixFor(account.address);
+    const queues = createStepQueues(producer, { attempts: config.queue.attempts, backoffMs: config.queue.backoffMs }, logger, queuePrefix);
+    opened.push(() => closeStepQueues(queues));
+    const workerConnections: Redis[] = [];
+    const health = await startHealthServer({
+      registry: metrics.registry,
+      host: config.observe.host,
+      port: config.observe.port,
+      checks: { rpc: rpcHealthCheck(chain.client, config.chain.chainId), redis: () => pingRedis(producer), ...p.checks },
+    });
+    const refreshGauges = async () => {
+      try {
+        const balance = await chain.client.getBalance({ address: account.address });
+        metrics.balanceWei.set({ address: account.address, token: "native" }, Number(balance));
+        await updateQueueDepth(queues, metrics);
+      } catch (error) {
+        logger.debug({ err: error }, "gauge refresh failed");
+      }
+    };
+    await refreshGauges();
+    const timer = setInterval(() => void refreshGauges(), p.gaugeIntervalMs ?? 15_000);
+    timer.unref();
+    logger.info({ address: account.address, health: health.url, chainId: config.chain.chainId }, "daemon context ready");
+    return {
+      config, logger, metrics, chain, heads, account, sender, queues, queuePrefix,
+      workerTiming: { lockDurationMs: config.queue.lockDurationMs, stalledIntervalMs: config.queue.stalledIntervalMs, maxStalledCount: config.queue.maxStalledCount },
+      workerConnection: () => {
+        const connection = createRedisConnection(config.redis.url, "worker", logger);
+        workerConnections.push(connection);
+        return connection;
+      },
+      salts: new SaltStore(config.stateDir),
+      equivocation: new EquivocationGuard(config.stateDir),
+      cursors: new CursorStore(config.stateDir),
+      health,
+      async close() {
+        clearInterval(timer);
+        heads.stop();
+        await health.close();
+        await closeStepQueues(queues);
+        for (const connection of [producer, ...workerConnections]) connection.disconnect();
+        await chain.close();
+      },
+    };
+  } catch (error) {
+    for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => {});
+    throw error;
+  }
 }

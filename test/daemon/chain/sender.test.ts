@@ -9,6 +9,7 @@ import { startTestChain, type TestChain } from "../../helpers/chain.ts";
 import { waitFor } from "../../helpers/child-process.ts";
 import { createChainClient } from "../../../daemon/chain/client.ts";
 import { createTransactionSender, type CreateTransactionSenderParameters } from "../../../daemon/chain/sender.ts";
+import { createHeadFollower } from "../../../daemon/chain/heads.ts";
 import { ExpectedEventMissingError, SendInterruptedError, TransactionRevertedError } from "../../../daemon/chain/errors.ts";
 import { bumpFees } from "../../../daemon/chain/fees.ts";
 import { NonceJournal } from "../../../daemon/store/nonce-journal.ts";
@@ -121,6 +122,24 @@ describe("chain/sender on a real Hardhat JSON-RPC server", () => {
       assert.equal((await next).event.args.taskId, 8n, "sends resume after an interrupt");
     } finally {
       clearInterval(blocks);
+    }
+  });
+
+  it("a head follower gone quiet (a subscription that died silently) does not stall a confirmation: the node is asked", async () => {
+    const account = await fundedAccount();
+    const { client } = createChainClient({ chainId: chain.chainId, rpcUrls: [chain.httpUrl], pollingIntervalMs: 50 });
+    // A real follower that reports the head once and then nothing for an hour: its head is stale from the start.
+    const heads = createHeadFollower({ client, subscribe: false, pollIntervalMs: 3_600_000, logger });
+    await waitFor(async () => heads.latest() !== undefined, 5_000, "the follower's first head");
+    const mining = setInterval(() => void chain.mine(1), 100);
+    try {
+      const { sender } = senderFor(account, state(), { heads, confirmations: 1 });
+      const sent = await sender.send(commit(31n));
+      assert.ok((await chain.publicClient.getBlockNumber()) >= sent.receipt.blockNumber + 1n, "waited for its confirmation");
+      assert.ok(heads.latest()! < sent.receipt.blockNumber, "the follower never saw the receipt's block");
+    } finally {
+      clearInterval(mining);
+      heads.stop();
     }
   });
 
