@@ -244,7 +244,9 @@ export function createTransactionSender(p: CreateTransactionSenderParameters): T
     let gas = tx.gas;
     if (gas === undefined) {
       try {
-        gas = ((await client.estimateGas({ account: account.address, to: tx.to, data: tx.data, value: tx.value })) * 120n) / 100n + (tx.gasHeadroom ?? 0n);
+        // Simulated in the pending block, where the transaction can land at the earliest: a step sent in the block
+        // before its phase opens (the keeper's draw and finalize) passes, and one another party already did fails here.
+        gas = ((await client.estimateGas({ account: account.address, to: tx.to, data: tx.data, value: tx.value, blockTag: "pending" })) * 120n) / 100n + (tx.gasHeadroom ?? 0n);
       } catch (error) {
         if (isRevert(error)) throw new TransactionRevertedError(tx.label, revertReason(error, tx.expect.abi), undefined, { cause: error });
         throw error;

@@ -151,7 +151,8 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
       const duty = dutyOf(entry.view, entry.allRevealedSince);
       if (duty === undefined) continue;
       const rank = keeperRank(duty, taskId, entry.view, me, entry.members?.round === duty.round ? entry.members.accounts : undefined, settings.fallbackRanks);
-      if (head < duty.dueBlock + BigInt(rank * settings.fallbackBlocks)) continue;
+      // Sent at head h, a transaction lands in block h + 1 at the earliest: act one head before the duty is due.
+      if (head + 1n < duty.dueBlock + BigInt(rank * settings.fallbackBlocks)) continue;
       const key = `${duty.action}:${taskId}:${duty.round}`;
       if (inFlight.has(key)) continue;
       const done = perform(taskId, duty)
