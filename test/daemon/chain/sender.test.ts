@@ -128,8 +128,9 @@ describe("chain/sender on a real Hardhat JSON-RPC server", () => {
   it("a head follower gone quiet (a subscription that died silently) does not stall a confirmation: the node is asked", async () => {
     const account = await fundedAccount();
     const { client } = createChainClient({ chainId: chain.chainId, rpcUrls: [chain.httpUrl], pollingIntervalMs: 50 });
-    // A real follower that reports the head once and then nothing for an hour: its head is stale from the start.
-    const heads = createHeadFollower({ client, subscribe: false, pollIntervalMs: 3_600_000, logger });
+    // A real follower that reports the head once and then nothing for 5 s (longer than this test): its head is stale
+    // from the start. (Not longer: viem keeps the poll timer of a stopped follower until it fires.)
+    const heads = createHeadFollower({ client, subscribe: false, pollIntervalMs: 5_000, logger });
     await waitFor(async () => heads.latest() !== undefined, 5_000, "the follower's first head");
     const mining = setInterval(() => void chain.mine(1), 100);
     try {
