@@ -20,7 +20,7 @@ import { getScore, getTask, readSettledJob, type JobResult, type TaskInfo, type 
 
 export * from "./client/errors.ts";
 export type { MarketEvent, MarketEventsParameters } from "./client/events.ts";
-export { APPROVE_KEEPS_WEI } from "./client/post-job.ts";
+export { APPROVE_KEEPS_WEI, STANDING_ALLOWANCE_JOBS } from "./client/post-job.ts";
 export type { PostJobParameters, PostJobReturnType } from "./client/post-job.ts";
 export type { JobAnswer, JobPayouts, JobResult, TaskInfo, TaskScore, TaskStatusName } from "./client/results.ts";
 

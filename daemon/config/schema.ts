@@ -152,12 +152,12 @@ const claimSchema = z
       .min(1)
       .max(1_000_000)
       .default(100)
-      .describe("Claim once the credit is worth this many times the claim's cost (its gas plus the fresh credit slot it causes at the next finalize)"),
+      .describe("With tokenPerNative set: claim once the credit is worth this many times the claim's gas"),
     tokenPerNative: z
       .number()
       .positive()
-      .default(1)
-      .describe("Stake tokens one native coin is worth (both in 18-decimal units), to compare credit with gas; set it from a price feed"),
+      .optional()
+      .describe("Stake tokens one native coin is worth (both in 18-decimal units), to compare credit with gas; set it from a price feed. Unset: the price is unknown and credit is claimed every maxIntervalMs (or with poq claim)"),
     maxIntervalMs: z
       .number()
       .int()
@@ -166,7 +166,7 @@ const claimSchema = z
       .describe("Claim anyway once credit has waited this long, however small"),
   })
   .strict()
-  .describe("When rewards are withdrawn: economically (credit worth the gas), or after a long interval");
+  .describe("When rewards are withdrawn: economically (credit worth the gas, when a price is set), or after a long interval");
 
 const endpointSchema = z
   .object({

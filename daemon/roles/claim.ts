@@ -34,7 +34,8 @@ export async function claimStep(ctx: DaemonContext, market: Market, me: Address,
   }
   if (since === undefined) store.save((since = now));
   const policy = ctx.config.claim;
-  const [gas, fees] = await Promise.all([
+  // The claim's cost only matters with a token price to weigh it against.
+  const [gas, fees] = policy.tokenPerNative === undefined ? [0n, { maxFeePerGas: 0n }] : await Promise.all([
     ctx.chain.client.estimateGas({ account: me, to: market.address, data: encodeFunctionData({ abi: taskMarketAbi, functionName: "claim" }) }),
     ctx.chain.client.estimateFeesPerGas(),
   ]);

@@ -9,7 +9,7 @@ import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim } from "../../daemon/roles/claim-policy.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
 import { taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
-import { APPROVE_KEEPS_WEI } from "../../sdk/client.ts";
+import { APPROVE_KEEPS_WEI, STANDING_ALLOWANCE_JOBS } from "../../sdk/client.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
 
@@ -23,7 +23,7 @@ export interface PerTaskFigures {
   cold: number;
   /** The whole task when every payee still holds credit. */
   warm: number;
-  /** The requester's part: the SDK's default approve (the fee plus the 1 wei it leaves approved) and createTask. */
+  /** The requester's part: createTask and a tenth of the SDK's default "standing" approve (ten fees plus the 1 wei it leaves approved). */
   requester: number;
   /** Blocks from the answer's block to the finalize's, every step in the first block the contracts accept it. */
   blocksAnswerToFinalized: number;
@@ -151,7 +151,9 @@ const tokenAbi = [{ type: "function", name: "approve", stateMutability: "nonpaya
 
 /**
  * One task as the shipped software sends it, each step in its own block after the one that enabled it: the SDK
- * approves the fee plus 1 wei (its default, APPROVE_KEEPS_WEI) and creates the task; the provider the contracts accept an answer from answers, and
+ * approves (its default approves ten fees plus 1 wei, APPROVE_KEEPS_WEI, when the allowance is below the fee: the
+ * approve measured here is that one, from the 1 wei the last of the ten left, counted a tenth per task) and
+ * creates the task; the provider the contracts accept an answer from answers, and
  * its keeper draws the committee (rank 0 for a draw); every member commits directly (the validator default,
  * `submit: "direct"`); every member reveals; the first seat finalizes (rank 0 for a finalize). Every member
  * reveals a score near 8,000.
@@ -204,7 +206,9 @@ export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
 }
 
 const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
-const total = (t: PhasedTask) => t.approve + t.create + t.answer + t.draw + sum(t.commits) + sum(t.reveals) + t.finalize;
+/** The SDK's default "standing" approve covers STANDING_ALLOWANCE_JOBS jobs: one approve per that many tasks. */
+const approvePerTask = (t: PhasedTask) => t.approve / STANDING_ALLOWANCE_JOBS;
+const total = (t: PhasedTask) => approvePerTask(t) + t.create + t.answer + t.draw + sum(t.commits) + sum(t.reveals) + t.finalize;
 
 /**
  * Tasks one claim covers under the daemons' claim policy: credit grows by `creditPerTask` each task (one task per
@@ -259,7 +263,7 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
         daemonPattern: Math.round(warmTotal + amortized),
         cold: Number(total(cold)),
         warm: warmTotal,
-        requester: Number(warm.approve + warm.create),
+        requester: Number(approvePerTask(warm) + warm.create),
         blocksAnswerToFinalized: Number(warm.blocksAnswerToFinalized),
         daemonPatternRealisticPrice: Math.round(warmTotal + realistic.gas),
       },

@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   const growth = figures.drawCommittee["1000"] / figures.drawCommittee["100"];
   console.log(`drawCommittee growth n=100 -> n=1000: x${growth.toFixed(3)} (O(k log n): must stay well under 2)`);
   const s = figures.perTaskClaimScenario;
-  console.log(`\nper task, all parties (claims amortized at ${s.gasPriceGwei} gwei, fee ${s.fee} tokens, one task per ${s.taskEveryMs / 1000} s, policy margin ${s.gasMargin}, tokenPerNative ${s.tokenPerNative}):`);
+  console.log(`\nper task, all parties (claims amortized at ${s.gasPriceGwei} gwei, fee ${s.fee} tokens, one task per ${s.taskEveryMs / 1000} s, policy margin ${s.gasMargin}, tokenPerNative ${s.tokenPerNative ?? "unset (claims once per maxIntervalMs)"}):`);
   console.log(`${"k".padStart(4)}${"daemonPattern".padStart(15)}${"cold".padStart(11)}${"warm".padStart(11)}${"requester".padStart(11)}${"blocks".padStart(8)}${"tasks/claim (prov, val)".padStart(26)}`);
   for (const k of COMMITTEE_SIZES) {
     const t = figures.perTask[k];

@@ -3,6 +3,7 @@ import { before, describe, it } from "node:test";
 import { createWalletClient, custom, defineChain, keccak256, toHex, zeroAddress, type PublicClient } from "viem";
 import {
   APPROVE_KEEPS_WEI,
+  STANDING_ALLOWANCE_JOBS,
   createPoqClient,
   EvaluatorNotActiveError,
   InsufficientAllowanceError,
@@ -34,13 +35,20 @@ describe("sdk/client (requester SDK) on the in-process chain", () => {
     await env.wait(await env.as(env.requester).token.write.mint([env.requester.account.address, 100n * FEE]));
   });
 
-  it("postJob approves the fee, creates the task and returns its id and draw; getTask names the drawn provider", async () => {
+  it("postJob approves fees, creates the task and returns its id and draw; getTask names the drawn provider", async () => {
     const market = env.manifest.contracts.taskMarket;
+    const allowance = () => env.read.token.read.allowance([env.requester.account.address, market]);
     await env.wait(await env.as(env.requester).token.write.approve([market, 0n]));
+    const exact = await client.postJob({ model: MODEL, prompt: "Name a colour.", fee: FEE, approve: "exact" });
+    // "exact" approved this fee plus 1 wei: the wei stays approved, so the next approve rewrites a non-zero slot.
+    assert.equal(await allowance(), APPROVE_KEEPS_WEI);
+    const nonce = await env.publicClient.getTransactionCount({ address: env.requester.account.address });
     const posted = await client.postJob({ model: MODEL, prompt: "What is the capital of France?", fee: FEE });
+    assert.equal(posted.taskId, exact.taskId + 1n);
     assert.equal(posted.taskId, await env.read.market.read.taskCount());
-    // It approved the fee plus 1 wei: the wei stays approved, so the next approve rewrites a non-zero slot.
-    assert.equal(await env.read.token.read.allowance([env.requester.account.address, market]), APPROVE_KEEPS_WEI);
+    // The default "standing" approve covered ten fees (plus the wei): the next job at this fee sends createTask alone.
+    assert.equal(await allowance(), (STANDING_ALLOWANCE_JOBS - 1n) * FEE + APPROVE_KEEPS_WEI);
+    assert.equal(await env.publicClient.getTransactionCount({ address: env.requester.account.address }), nonce + 2, "approve + createTask");
     assert.equal(posted.seedBlock, posted.blockNumber + 1n, "drawn from the hash of the next block");
     assert.equal((await env.read.market.read.task([posted.taskId])).answerDeadline, posted.answerDeadline);
     assert.equal(posted.evaluatorId, EVALUATOR_ID, "defaults to the manifest's active evaluator");

@@ -58,6 +58,11 @@ async function run<T>(action: () => Promise<T>): Promise<T> {
   }
 }
 
+const parseApprove = (value: string): "standing" | "exact" => {
+  if (value !== "standing" && value !== "exact") throw new CliExit(64, `--approve must be "standing" or "exact", got "${value}"`);
+  return value;
+};
+
 const parseTaskId = (value: string) => {
   if (!/^[0-9]+$/.test(value)) throw new CliExit(64, `task id must be a decimal integer, got "${value}"`);
   return BigInt(value);
@@ -85,7 +90,7 @@ export function registerJobCommands(program: Command, io: CliIo): void {
       .option("--json", "print JSON instead of text");
 
   common(job.command("post"))
-    .description("Escrow a fee and post a prompt for a model; prints the task id (approves the fee when needed)")
+    .description("Escrow a fee and post a prompt for a model; prints the task id (approves fees when needed)")
     .requiredOption("--model <name>", "model name as providers register it")
     .option("--prompt <text>", "the prompt (public: it goes on-chain)")
     .option("--prompt-file <file>", "read the prompt from a file")
@@ -93,9 +98,10 @@ export function registerJobCommands(program: Command, io: CliIo): void {
     .option("--evaluator <id>", "evaluator id (default: the manifest's first active evaluator)")
     .option("--keystore <file>", "encrypted keystore of the paying account (default: POQ_KEYSTORE or the -c config)")
     .option("--password-file <file>", "keystore password file (default: POQ_PASSWORD_FILE or the -c config; else prompts)")
+    .option("--approve <kind>", "when the allowance is below the fee: standing (10 fees, then nine jobs need no approve) or exact (this fee)", parseApprove, "standing")
     .option("--wait", "wait for the result and print it")
     .option("--timeout <seconds>", "with --wait: give up after this long", "300")
-    .action(async (opts: ConnectionOptions & { model: string; prompt?: string; promptFile?: string; fee: string; evaluator?: string; wait?: boolean; timeout: string }) => {
+    .action(async (opts: ConnectionOptions & { model: string; prompt?: string; promptFile?: string; fee: string; evaluator?: string; approve: "standing" | "exact"; wait?: boolean; timeout: string }) => {
       if ((opts.prompt === undefined) === (opts.promptFile === undefined)) throw new CliExit(64, "give exactly one of --prompt and --prompt-file");
       const prompt = opts.prompt ?? readFileSync(opts.promptFile!, "utf8");
       const { isHex, parseUnits, formatUnits } = await import("viem");
@@ -107,7 +113,7 @@ export function registerJobCommands(program: Command, io: CliIo): void {
       } catch {
         throw new CliExit(64, `--fee must be a decimal number of tokens, got "${opts.fee}"`);
       }
-      const posted = await run(() => client.postJob({ model: opts.model, prompt, fee, evaluatorId: opts.evaluator as `0x${string}` | undefined }));
+      const posted = await run(() => client.postJob({ model: opts.model, prompt, fee, evaluatorId: opts.evaluator as `0x${string}` | undefined, approve: opts.approve }));
       if (!opts.wait) {
         if (opts.json) io.out(toJson(posted));
         else io.out(visibleLines([`task        ${posted.taskId}`, `provider    drawn from block ${posted.seedBlock}, answers by block ${posted.answerDeadline}`, `tx          ${posted.transactionHash}`]));

@@ -158,6 +158,30 @@ export function registerStakeCommands(program: Command, io: CliIo): void {
     });
 
   program
+    .command("claim")
+    .description("Withdraw this key's rewards now (the daemons claim on their own by the config's claim policy)")
+    .action(async () => {
+      await withStaking(program.opts<Global>(), async ({ manifest, sender, account, chain }) => {
+        const { encodeFunctionData, formatUnits } = await import("viem");
+        const { taskMarketAbi, claimableNow } = await import("../../../sdk/contracts.ts");
+        const market = manifest.contracts.taskMarket;
+        const credit = await chain.client.readContract({ address: market, abi: taskMarketAbi, functionName: "claimable", args: [account.address] });
+        const tokens = (v: bigint) => `${formatUnits(v, manifest.token.decimals)} ${manifest.token.symbol}`;
+        // claim() keeps 1 wei of the credit (its slot stays non-zero): with no more than that there is nothing to send.
+        if (claimableNow(credit) === 0n) {
+          io.out(`nothing to claim for ${account.address}`);
+          return;
+        }
+        const sent = await sender.send({
+          label: "claim", to: market,
+          data: encodeFunctionData({ abi: taskMarketAbi, functionName: "claim" }),
+          expect: { abi: taskMarketAbi, eventName: "Claimed" },
+        });
+        io.out(`claimed   ${tokens(sent.event.args.amount as bigint)} to ${account.address} (tx ${sent.hash})`);
+      });
+    });
+
+  program
     .command("withdraw")
     .description("Withdraw the stake after the unstake cooldown has passed")
     .action(async () => {

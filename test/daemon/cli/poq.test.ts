@@ -54,7 +54,7 @@ describe("cli/poq", () => {
 
   it("has --help on every command", async () => {
     const commands = [["--help"], ["keys", "new", "--help"], ["validator", "start", "--help"], ["provider", "start", "--help"], ["status", "--help"],
-      ["models", "fetch", "--help"], ["stake", "--help"], ["unstake", "--help"], ["withdraw", "--help"]];
+      ["models", "fetch", "--help"], ["stake", "--help"], ["unstake", "--help"], ["withdraw", "--help"], ["claim", "--help"]];
     for (const args of commands) {
       const { code, out } = await cli(args);
       assert.equal(code, 0, args.join(" "));
@@ -142,12 +142,15 @@ describe("cli/poq", () => {
     assert.match(bad.err, /Cannot read config file/);
   });
 
-  it("stake, unstake and withdraw send the transactions and name contract errors", async () => {
+  it("stake, unstake, withdraw and claim send the transactions and name contract errors", async () => {
     const { configPath, address } = await writeDaemonConfig({ chain, redisUrl: redis.url, fundWei: parseEther("1"), config: { deployment: protocol.manifestPath, roles: { validator: { evaluatorDir } } } });
     const c = getProtocolContracts(protocol.manifest, { public: chain.publicClient as PublicClient, wallet: chain.walletClient as SigningWalletClient });
     await chain.publicClient.waitForTransactionReceipt({ hash: await c.token.write.mint([address, parseEther("500")]) });
     const mining = setInterval(() => void chain.mine(1), 100); // confirmations: 1
     try {
+      const nothing = await cli(["--config", configPath, "claim"]);
+      assert.equal(nothing.code, 0, nothing.err);
+      assert.match(nothing.out, new RegExp(`nothing to claim for ${address}`, "i"));
       const usage = await cli(["--config", configPath, "stake", "100", "--role", "auditor"]);
       assert.equal(usage.code, 64);
       assert.match(usage.err, /must be "validator" or "provider"/);

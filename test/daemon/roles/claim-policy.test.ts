@@ -5,7 +5,7 @@ import { decideClaim } from "../../../daemon/roles/claim-policy.ts";
 import { configSchema } from "../../../daemon/config/schema.ts";
 
 const GWEI = 10n ** 9n;
-// A claim (about 50k gas) plus the fresh credit slot it causes (17.1k), at 10 gwei: 0.00067 of a native coin.
+// A claim's gas at 10 gwei (67,100 here for round figures): 0.00067 of a native coin.
 const base = { gas: 67_100n, gasPriceWei: 10n * GWEI, margin: 100, tokenPerNative: 1, nowMs: 1_000_000_000, maxIntervalMs: 86_400_000 };
 
 describe("claim policy: claim when the credit is worth the gas, or after a long interval", () => {
@@ -20,6 +20,13 @@ describe("claim policy: claim when the credit is worth the gas, or after a long 
     assert.equal(decideClaim({ ...base, credit, tokenPerNative: 1 }).claim, true);
     assert.equal(decideClaim({ ...base, credit, tokenPerNative: 2_000 }).claim, false, "0.1 token < 100 x 0.000671 x 2000 tokens");
     assert.equal(decideClaim({ ...base, credit, tokenPerNative: 0.5 }).claim, true);
+  });
+
+  it("without a token price (the default) claims only once the credit waited maxIntervalMs", () => {
+    const large = { ...base, tokenPerNative: undefined, credit: parseEther("1000") };
+    assert.deepEqual(decideClaim({ ...large, creditSinceMs: base.nowMs - base.maxIntervalMs + 1 }), { claim: false, why: "waiting-for-interval" });
+    assert.deepEqual(decideClaim({ ...large, creditSinceMs: base.nowMs - base.maxIntervalMs }), { claim: true, why: "interval" });
+    assert.equal(configSchema.shape.claim.parse({}).tokenPerNative, undefined, "no guessed price by default");
   });
 
   it("claims anyway after maxIntervalMs, and never claims nothing", () => {

@@ -92,7 +92,9 @@ export async function startTestNetwork(params: Partial<MarketParams> = TEST_PARA
   let stopBlocks: () => Promise<void> = async () => {};
   const config = async (account: TestAccount, roles: PoqConfigInput["roles"], rpcUrls: string[] | undefined = options.webSocket === true ? [chain.wsUrl] : undefined, extra: Partial<PoqConfigInput> = {}) =>
     (await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, rpcUrls, config: {
-      deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, ...options.daemon,
+      // A token priced at one coin: every credit is worth its claim's gas, so payees claim at once (the default,
+      // no price, claims once a day) and the tests see every claim.
+      deployment: protocol.manifestPath, roles, queue: TEST_QUEUE, claim: { tokenPerNative: 1 }, ...options.daemon,
       ...(options.chain === undefined ? {} : { chain: { chainId: chain.chainId, rpcUrls: rpcUrls ?? [chain.httpUrl], confirmations: 1, pollIntervalMs: 100, ...options.chain } }),
       ...extra,
     } })).configPath;
