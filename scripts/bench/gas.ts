@@ -3,6 +3,8 @@
 // object as the last line. --update-docs rewrites the gas section of docs/BENCHMARKS.md with the new figures.
 // Targets (issue 2): commit <= 50k, reveal <= 60k, finalize with k = 5 <= 200k, committee draw O(k log n);
 // (issue 11): a task with k = 5 as the daemons send it <= 500k gas and <= 6 blocks, createTask's estimate exact.
+// The daemons send validators' commits and reveals through a relayer by default; perTask.*.daemonPatternDirect is
+// the same task sent directly, measured in the same run.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { benchChain, claimAll, relayedCommitBatch, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
@@ -187,11 +189,17 @@ async function main(): Promise<void> {
   console.log(`drawCommittee growth n=100 -> n=1000: x${growth.toFixed(3)} (O(k log n): must stay well under 2)`);
   const s = figures.perTaskClaimScenario;
   console.log(`\nper task, all parties (claims amortized at ${s.gasPriceGwei} gwei, fee ${s.fee} tokens, one task per ${s.taskEveryMs / 1000} s, policy margin ${s.gasMargin}, tokenPerNative ${s.tokenPerNative}):`);
-  console.log(`${"k".padStart(4)}${"daemonPattern".padStart(15)}${"cold".padStart(11)}${"warm".padStart(11)}${"requester".padStart(11)}${"blocks".padStart(8)}${"tasks/claim (prov, val)".padStart(26)}`);
+  console.log("daemonPattern: validators through the relayer (the shipped default); direct: each sends its own commit and reveal, a keeper finalizes");
+  console.log(`${"k".padStart(4)}${"daemonPattern".padStart(15)}${"direct".padStart(11)}${"ratio".padStart(7)}${"cold".padStart(11)}${"warm".padStart(11)}${"requester".padStart(11)}${"blocks".padStart(8)}${"direct".padStart(8)}${"tasks/claim (prov, val)".padStart(26)}`);
   for (const k of COMMITTEE_SIZES) {
     const t = figures.perTask[k];
     const p = figures.perTaskParts[k];
-    console.log(`${k.padStart(4)}${String(t.daemonPattern).padStart(15)}${String(t.cold).padStart(11)}${String(t.warm).padStart(11)}${String(t.requester).padStart(11)}${String(t.blocksAnswerToFinalized).padStart(8)}${`${p.tasksPerClaim.provider}, ${p.tasksPerClaim.validator}`.padStart(26)}`);
+    console.log(`${k.padStart(4)}${String(t.daemonPattern).padStart(15)}${String(t.daemonPatternDirect).padStart(11)}${(t.daemonPattern / t.daemonPatternDirect).toFixed(3).padStart(7)}${String(t.cold).padStart(11)}${String(t.warm).padStart(11)}${String(t.requester).padStart(11)}${String(t.blocksAnswerToFinalized).padStart(8)}${String(t.blocksAnswerToFinalizedDirect).padStart(8)}${`${p.tasksPerClaim.provider}, ${p.tasksPerClaim.validator}`.padStart(26)}`);
+  }
+  console.log("who pays the commit and reveal phases (gas per task): the relayer, vs what it spares validators and the keeper:");
+  for (const k of COMMITTEE_SIZES) {
+    const p = figures.perTaskParts[k];
+    console.log(`${k.padStart(4)}  relayer ${p.relayerPays} (commits ${p.commits} + reveals and finalize ${p.revealsAndFinalize}); validators spared ${p.validatorsSpared}, keeper spared ${p.keeperSpared}`);
   }
   console.log(`the same at tokenPerNative ${s.realisticTokenPerNative} (the fee worth ${(s.fee / s.realisticTokenPerNative).toFixed(2)} ETH), daemonPatternRealisticPrice (tasks per claim: provider, validator):`);
   for (const k of COMMITTEE_SIZES) {
