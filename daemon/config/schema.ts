@@ -216,9 +216,9 @@ const validatorSchema = z
       .describe("Claim checks (see claim) for tasks finalized within this long are made once"),
     submit: z
       .enum(["direct", "relayer"])
-      .default("direct")
-      .describe("How commits and reveals reach the chain: own transactions, or EIP-712 signed messages through a relayer"),
-    relayerUrl: z.string().url().optional().describe("Base URL of the relayer (poq relayer start) when submit is relayer"),
+      .optional()
+      .describe("How commits and reveals reach the chain: EIP-712 signed messages through a relayer (the default when relayerUrl is set; direct when not on chain in time), or own transactions (the default without relayerUrl)"),
+    relayerUrl: z.string().url().optional().describe("Base URL of the relayer (a daemon running roles.relayer); setting it makes submit default to relayer"),
     relayFallbackBlocks: z
       .number()
       .int()
@@ -227,7 +227,8 @@ const validatorSchema = z
       .describe("Send directly when a relayed message is not on chain this many blocks before its phase ends"),
   })
   .strict()
-  .refine((v) => v.submit === "direct" || v.relayerUrl !== undefined, { message: "set relayerUrl when submit is relayer", path: ["relayerUrl"] });
+  .refine((v) => v.submit !== "relayer" || v.relayerUrl !== undefined, { message: "set relayerUrl when submit is relayer", path: ["relayerUrl"] })
+  .transform((v) => ({ ...v, submit: v.submit ?? (v.relayerUrl === undefined ? "direct" : "relayer") }));
 
 const relayerSchema = z
   .object({
