@@ -72,7 +72,9 @@ export class RelayBatcher {
   readonly #p: RelayBatcherParameters;
   readonly #groups = new Map<string, Group>();
   #ready: Group[] = [];
-  #sending: Promise<void> = Promise.resolve();
+  #drainScheduled = false;
+  /** Batches being sent: each waits for its receipt and confirmations, while later ones go out beside it. */
+  readonly #inFlight = new Set<Promise<void>>();
   readonly #unsubscribe: () => void;
   /** Counters for logs and tests: transactions sent, items relayed, items dropped because they would revert,
    * tasks finalized by a reveal batch, and groups sent complete (all k) vs incomplete (timer or fallback). */
@@ -128,10 +130,11 @@ export class RelayBatcher {
     return { signer };
   }
 
-  /** Sends everything held now (after any batch still being sent); resolves when it is settled. */
-  flush(): Promise<void> {
+  /** Sends everything held now; resolves when it and every batch still being sent are settled. */
+  async flush(): Promise<void> {
     for (const g of [...this.#groups.values()]) this.#release(g, "flush");
-    return this.#sending;
+    this.#drain();
+    await Promise.all([...this.#inFlight]);
   }
 
   /** Stops following heads and sends what is held (accepting an item is a promise to try). */
@@ -146,7 +149,7 @@ export class RelayBatcher {
     return n;
   }
 
-  /** Moves a group to the send queue; every group ready when the queue's turn comes shares its transaction. */
+  /** Moves a group to the send queue; the groups released in the same turn of the event loop share a transaction. */
   #release(g: Group, why: string): void {
     const key = `${g.kind}:${g.taskId}:${g.round}`;
     if (this.#groups.get(key) !== g) return;
@@ -154,33 +157,40 @@ export class RelayBatcher {
     clearTimeout(g.timer);
     this.#p.log.debug({ kind: g.kind, taskId: String(g.taskId), held: g.items.size, size: g.size, why }, "relay group ready");
     this.#ready.push(g);
-    this.#sending = this.#sending.then(() => this.#drain());
+    if (!this.#drainScheduled) {
+      this.#drainScheduled = true;
+      setImmediate(() => this.#drain());
+    }
   }
 
-  async #drain(): Promise<void> {
+  /** Sends the ready groups without waiting for batches still in flight (the sender hands out the nonces). */
+  #drain(): void {
+    this.#drainScheduled = false;
     const ready = this.#ready;
     this.#ready = [];
     for (const kind of ["commit", "reveal"] as const) {
-      // Whole groups per transaction up to maxBatch items; a group larger than maxBatch is cut into chunks.
-      let batch: { group: Group; items: Pending[] }[] = [];
+      // Whole groups per transaction up to maxBatch items; a group larger than maxBatch is cut into chunks, sent
+      // one after the other (a later chunk's finalize counts the seats an earlier one landed).
+      const batches: { group: Group; items: Pending[] }[][] = [[]];
       let size = 0;
-      const send = async () => {
-        if (batch.length > 0) await this.#sendBatch(kind, batch).catch((error) => this.#p.log.error({ err: error, kind }, "relay batch failed"));
-        batch = [];
-        size = 0;
-      };
       for (const group of ready.filter((g) => g.kind === kind)) {
         const items = [...group.items.values()];
         if (complete(group, group.items.keys())) this.stats.completeGroups++;
         else this.stats.incompleteGroups++;
         for (let start = 0; start < items.length; start += this.#p.maxBatch) {
           const chunk = items.slice(start, start + this.#p.maxBatch);
-          if (size + chunk.length > this.#p.maxBatch) await send();
-          batch.push({ group, items: chunk });
+          if (size + chunk.length > this.#p.maxBatch) (batches.push([]), (size = 0));
+          batches.at(-1)!.push({ group, items: chunk });
           size += chunk.length;
         }
       }
-      await send();
+      const nonEmpty = batches.filter((b) => b.length > 0);
+      if (nonEmpty.length === 0) continue;
+      const sending = (async () => {
+        for (const batch of nonEmpty) await this.#sendBatch(kind, batch).catch((error) => this.#p.log.error({ err: error, kind }, "relay batch failed"));
+      })();
+      this.#inFlight.add(sending);
+      void sending.finally(() => this.#inFlight.delete(sending));
     }
   }
 
@@ -188,6 +198,14 @@ export class RelayBatcher {
    * is simulated again and sent once more without the items that now fail. */
   async #sendBatch(kind: RelayKind, batch: { group: Group; items: Pending[] }[]): Promise<void> {
     let items = batch.flatMap((b) => b.items);
+    const groups = [...new Set(batch.map((b) => b.group))];
+    if (kind === "reveal") {
+      // Seats revealed directly since the group's last message (a validator's fallback) count towards the finalize.
+      await Promise.all(groups.map(async (g) => {
+        const members = await this.#p.market.committee(g.taskId, Number(g.round)).catch(() => []);
+        members.forEach((m, i) => landed(kind, m) && g.onChain.add(i));
+      }));
+    }
     for (let attempt = 1; ; attempt++) {
       const kept = await this.#sendable(kind, [], items);
       this.stats.dropped += items.length - kept.length;
@@ -197,7 +215,7 @@ export class RelayBatcher {
       if (kept.length === 0) return;
       // The tasks whose reveals this batch completes: finalized in the same transaction.
       const finalize = kind === "reveal" && this.#p.market.manifest.contracts.relayBatcher !== undefined
-        ? [...new Set(batch.map((b) => b.group))].filter((g) => complete(g, kept.filter((p) => g.items.get(Number(p.item.index)) === p).map((p) => Number(p.item.index))))
+        ? groups.filter((g) => complete(g, kept.filter((p) => g.items.get(Number(p.item.index)) === p).map((p) => Number(p.item.index))))
         : [];
       try {
         const hash = await this.#send(kind, kept.map((p) => p.item), finalize);
