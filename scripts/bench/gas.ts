@@ -7,7 +7,7 @@
 // the same task sent directly, measured in the same run.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { benchChain, claimAll, relayedCommitBatch, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
+import { benchChain, claimAll, relayedCommitBatch, relayedRevealsCompared, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
 import { claimScenario, COMMITTEE_SIZES, measureEstimateExact, measurePerTask, type CommitteeSize, type EstimateExactFigures, type PerTaskFigures, type PerTaskParts } from "./gas-per-task.ts";
 
 export interface GasFigures {
@@ -19,6 +19,9 @@ export interface GasFigures {
   /** k = 5 when every payee claimed since its last task (credit slots written from zero). */
   finalizeCold: Record<"5", number>;
   lifecycleCold: Record<"5", number>;
+  /** k = 5, a relayer holding the committee's reveals: the market's revealBySig then a separate finalize, against
+   * both in one RelayBatcher.revealAndFinalize (the shipped relayer's choice; payees warm). */
+  relayedRevealsK5: { revealBySig: number; finalize: number; separate: number; revealAndFinalize: number };
   drawCommittee: Record<"100" | "1000", number>;
   /** One task as the shipped daemons and SDK send it, by committee size (issue 11; gas-per-task.ts). */
   perTask: Record<CommitteeSize, PerTaskFigures>;
@@ -57,6 +60,7 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
   let perItem = 0;
   let finalizeCold = 0;
   let lifecycleCold = 0;
+  let relayedRevealsK5: GasFigures["relayedRevealsK5"] | undefined;
   for (const k of [3, 5, 7, 15] as const) {
     log(`committee k=${k}: ${k} validators, warm-up task, measured task`);
     // Windows wide enough for k one-transaction-per-block commits (automine) in each phase.
@@ -78,6 +82,8 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
       const one = await relayedCommitBatch(env, 1);
       const five = await relayedCommitBatch(env, 5);
       perItem = num((five - one) / 4n);
+      const r = await relayedRevealsCompared(env);
+      relayedRevealsK5 = { revealBySig: num(r.revealBySig), finalize: num(r.finalize), separate: num(r.revealBySig + r.finalize), revealAndFinalize: num(r.revealAndFinalize) };
     }
     await env.close();
   }
@@ -106,6 +112,7 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
     lifecycle: { "5": lifecycle },
     finalizeCold: { "5": finalizeCold },
     lifecycleCold: { "5": lifecycleCold },
+    relayedRevealsK5: relayedRevealsK5!,
     drawCommittee,
     perTask,
     perTaskParts,
@@ -185,6 +192,8 @@ async function main(): Promise<void> {
       : `>= ${target.min} ${value >= target.min ? "ok" : "MISSED"}`;
     console.log(`${key.padEnd(44)}${String(value).padStart(12)}${String(old ?? "-").padStart(12)}${ratio.padStart(8)}  ${verdict}`);
   }
+  const r = figures.relayedRevealsK5;
+  console.log(`k = 5 reveals relayed then finalized: revealBySig ${r.revealBySig} + finalize ${r.finalize} = ${r.separate} in two transactions; revealAndFinalize ${r.revealAndFinalize} in one (x${(r.revealAndFinalize / r.separate).toFixed(3)})`);
   const growth = figures.drawCommittee["1000"] / figures.drawCommittee["100"];
   console.log(`drawCommittee growth n=100 -> n=1000: x${growth.toFixed(3)} (O(k log n): must stay well under 2)`);
   const s = figures.perTaskClaimScenario;
