@@ -125,10 +125,11 @@ describe("relayer: an incomplete committee and a raced item", () => {
     await net?.close();
   });
 
+  const daemons: TestDaemon[] = [];
   it("sends an incomplete committee on its timer; an item the member front-ran is dropped by bisection, the rest land", async () => {
     const relayer = await net.startRelayer({ batchMs: 3_000 });
     await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }]);
-    const validators: TestDaemon[] = [];
+    const validators = daemons;
     for (let i = 0; i < 3; i++) validators.push(await net.startValidator(undefined, undefined, { submit: "relayer", relayerUrl: relayer.role.url }));
     // Two members are driven by the test: A hands its signed commit to the relayer, then commits directly first
     // (its relayed copy would revert: AlreadyCommitted); B commits directly, after A.
@@ -171,6 +172,33 @@ describe("relayer: an incomplete committee and a raced item", () => {
       for (const event of ["ScoreCommitted", "ScoreRevealed"] as const) {
         assert.equal(await senderOf(net, event, taskId, v.account.address), relayer.account.address.toLowerCase(), `${event} went through the relayer`);
       }
+      assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
+      assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
+    }
+  });
+
+  it("never holds an incomplete committee past its validators' fallback: sent in time with a timer far beyond the windows", async () => {
+    // The three daemons again, through a relayer whose timer never fires within a phase; the two test-driven
+    // members do nothing, so neither set can complete: only the validators' fallback blocks release them.
+    const slow = await net.startRelayer({ batchMs: 600_000 });
+    for (const v of daemons) await v.role.stop();
+    const validators: TestDaemon[] = [];
+    for (const v of daemons) validators.push(await net.startValidator(v.account, undefined, { relayerUrl: slow.role.url }));
+    const c = net.contracts;
+    const taskId = await net.createTask();
+    await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization (after revealEnd)");
+    const task = await c.taskMarket.read.task([taskId]);
+    for (const [event, phaseEnd] of [["ScoreCommitted", task.commitEnd], ["ScoreRevealed", task.revealEnd]] as const) {
+      const batches = await batchedTransactions(net, event, taskId);
+      assert.deepEqual([...batches.values()], [3], `${event}: the three daemons' messages in one transaction`);
+      const receipt = await net.chain.publicClient.getTransactionReceipt({ hash: [...batches.keys()][0]! });
+      // The validators' default relayFallbackBlocks is 5: on chain before phaseEnd - 5, so none of them sent its own.
+      assert.ok(receipt.blockNumber < phaseEnd - 5n, `${event} landed at ${receipt.blockNumber}, fallback at ${phaseEnd - 5n}`);
+      assert.equal((await net.chain.publicClient.getTransaction({ hash: receipt.transactionHash })).from, slow.account.address.toLowerCase());
+    }
+    await slow.role.batcher.flush();
+    assert.deepEqual({ ...slow.role.batcher.stats }, { batches: 2, relayed: 6, dropped: 0, finalized: 0, completeGroups: 0, incompleteGroups: 2 });
+    for (const v of validators) {
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
       assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
     }
