@@ -125,7 +125,7 @@ export class RelayBatcher {
     if (fallbackAt - LAND_MARGIN_BLOCKS < group.sendAtHead) group.sendAtHead = fallbackAt - LAND_MARGIN_BLOCKS;
     if (complete(group, group.items.keys())) this.#release(group, "complete");
     else if (head.number >= group.sendAtHead) this.#release(group, "fallback near");
-    else if (this.#held() >= this.#p.maxBatch) this.flush();
+    else if (this.#held() >= this.#p.maxBatch) void this.flush();
     else group.timer ??= setTimeout(() => this.#release(group, "timer"), this.#p.batchMs);
     return { signer };
   }

@@ -237,32 +237,59 @@ describe("relayer down: validators fall back to direct transactions in time", ()
   });
 
   const previous: TestDaemon[] = [];
-  it("a relayer that accepts every message and never sends it: validators commit and reveal directly in time, nobody is slashed", async () => {
-    // The attacker answers exactly as an honest relayer does (202) and keeps what it is given.
+  /**
+   * A hostile relay endpoint: answers 202 to every message exactly as an honest relayer does, keeps what it is
+   * given, and forwards to `forwardTo` only the paths `forward` names (nothing by default).
+   */
+  async function startWithholder(forwardTo?: string, forward: readonly string[] = []) {
     const received: { path: string; body: Record<string, string> }[] = [];
-    const withholder = http.createServer((req, res) => {
+    const server = http.createServer((req, res) => {
       let body = "";
       req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
       req.on("end", () => {
-        received.push({ path: req.url ?? "", body: JSON.parse(body) as Record<string, string> });
-        res.writeHead(202, { "content-type": "application/json" });
-        res.end(JSON.stringify({ accepted: true }));
+        const path = req.url ?? "";
+        received.push({ path, body: JSON.parse(body) as Record<string, string> });
+        const forwarded = forwardTo !== undefined && forward.includes(path)
+          ? fetch(`${forwardTo}${path}`, { method: "POST", body }).then((r) => r.status)
+          : Promise.resolve(202);
+        void forwarded.then((status) => {
+          res.writeHead(status, { "content-type": "application/json" });
+          res.end(JSON.stringify({ accepted: status === 202 }));
+        });
       });
     });
-    await new Promise<void>((resolve) => withholder.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(withholder.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      received,
+      async close() {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  /** Restarts the round's validators against `relayerUrl` (8 blocks of fallback margin: blocks come every 200 ms
+   * here, and a direct transaction needs a block plus a confirmation). */
+  async function restartValidators(relayerUrl: string): Promise<TestDaemon[]> {
+    const validators: TestDaemon[] = [];
+    for (const v of previous) await v.role.stop();
+    for (const v of previous) validators.push(await net.startValidator(v.account, undefined, { relayerUrl, relayFallbackBlocks: 8 }));
+    previous.splice(0, previous.length, ...validators);
+    return validators;
+  }
+
+  it("a relayer that accepts every message and never sends it: validators commit and reveal directly in time, nobody is slashed", async () => {
+    const withholder = await startWithholder();
     try {
-      for (const v of previous) await v.role.stop();
-      const validators: TestDaemon[] = [];
-      // 8 blocks of margin: blocks come every 200 ms here, and the direct transaction needs a block plus a confirmation.
-      for (const v of previous) validators.push(await net.startValidator(v.account, undefined, { submit: "relayer", relayerUrl: url, relayFallbackBlocks: 8 }));
+      const validators = await restartValidators(withholder.url);
       const c = net.contracts;
       const taskId = await net.createTask();
       await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
       const task = await c.taskMarket.read.task([taskId]);
       const members = await c.taskMarket.read.committee([taskId, 0n]);
       assert.ok(members.every((m) => m.revealed), `every member revealed (directly, at the margin): ${JSON.stringify(members.map((m) => [m.revealed, m.commitment.slice(0, 10)]))}`);
-      const ofTask = received.filter((r) => r.body.taskId === String(taskId));
+      const ofTask = withholder.received.filter((r) => r.body.taskId === String(taskId));
       assert.equal(ofTask.filter((r) => r.path === "/relay/commit").length, 5, "the withholder was handed every commit");
       assert.equal(ofTask.filter((r) => r.path === "/relay/reveal").length, 5, "and every reveal (too late to copy: the commits were fixed)");
       for (const r of ofTask) assert.equal(r.body.sendBy, String((r.path === "/relay/commit" ? task.commitEnd : task.revealEnd) - 8n), "each message said when its validator falls back");
@@ -274,8 +301,28 @@ describe("relayer down: validators fall back to direct transactions in time", ()
         assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
       }
     } finally {
-      withholder.closeAllConnections();
-      await new Promise<void>((resolve) => withholder.close(() => resolve()));
+      await withholder.close();
+    }
+  });
+
+  it("a relayer that relays the commits and drops every reveal: the reveals go directly in time, a keeper finalizes, nobody is slashed", async () => {
+    const relayer = await net.startRelayer();
+    const dropper = await startWithholder(relayer.role.url, ["/relay/commit"]);
+    try {
+      const validators = await restartValidators(dropper.url);
+      const c = net.contracts;
+      const taskId = await net.createTask();
+      await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
+      assert.deepEqual([...(await batchedTransactions(net, "ScoreCommitted", taskId)).values()], [5], "the commits relayed in one transaction");
+      assert.equal(dropper.received.filter((r) => r.path === "/relay/reveal" && r.body.taskId === String(taskId)).length, 5, "every reveal handed over, none relayed");
+      for (const v of validators) {
+        assert.equal(await senderOf(net, "ScoreCommitted", taskId, v.account.address), relayer.account.address.toLowerCase(), "commit relayed");
+        assert.equal(await senderOf(net, "ScoreRevealed", taskId, v.account.address), v.account.address.toLowerCase(), "reveal sent directly");
+        assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE);
+        assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
+      }
+    } finally {
+      await dropper.close();
     }
   });
 });
