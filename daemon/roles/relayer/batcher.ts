@@ -64,9 +64,9 @@ const complete = (g: Group, seats: Iterable<number>) => {
  * set is sent `batchMs` after its first message, or earlier when the head nears the earliest block at which one of
  * its validators stops waiting and sends directly (`sendBy`, LAND_MARGIN_BLOCKS before it): holding an item longer
  * would only make the validator pay for its own transaction. Groups ready at the same time share one transaction.
- * Before sending, a batch is simulated; if it would revert it is bisected (each half simulated on top of the kept
- * prefix) so that a bad item is dropped while every other item still lands. Messages carry no nonce (each is
- * single-use per member, task and round), so items never depend on each other.
+ * A batch goes out as held (the sender's gas estimate simulates it); if it would revert it is bisected (each half
+ * simulated on top of the kept prefix) so that a bad item is dropped while every other item still lands. Messages
+ * carry no nonce (each is single-use per member, task and round), so items never depend on each other.
  */
 export class RelayBatcher {
   readonly #p: RelayBatcherParameters;
@@ -194,8 +194,8 @@ export class RelayBatcher {
     }
   }
 
-  /** Sends one transaction for `batch`; if it reverts on chain (a validator's direct message raced it), the batch
-   * is simulated again and sent once more without the items that now fail. */
+  /** Sends one transaction for `batch`; if its estimate or the chain refuses it (an item went stale: a validator's
+   * direct message raced it), the batch is bisected and sent without the items that fail, at most twice more. */
   async #sendBatch(kind: RelayKind, batch: { group: Group; items: Pending[] }[]): Promise<void> {
     let items = batch.flatMap((b) => b.items);
     const groups = [...new Set(batch.map((b) => b.group))];
@@ -207,7 +207,9 @@ export class RelayBatcher {
       }));
     }
     for (let attempt = 1; ; attempt++) {
-      const kept = await this.#sendable(kind, [], items);
+      // The sender's gas estimate already simulates the whole batch against the pending block (a refusal costs no
+      // gas): only a batch it refused, or that reverted on chain, is simulated again and bisected.
+      const kept = attempt === 1 ? items : await this.#sendable(kind, [], items);
       this.stats.dropped += items.length - kept.length;
       for (const dropped of items.filter((p) => !kept.includes(p))) {
         this.#p.log.warn({ kind, taskId: String(dropped.item.taskId), signer: dropped.signer }, "relayed item would revert: dropped from the batch");
@@ -226,8 +228,8 @@ export class RelayBatcher {
         this.#p.log.info({ kind, items: kept.length, tasks: new Set(kept.map((p) => String(p.item.taskId))).size, finalized: finalize.length, dropped: items.length - kept.length, txHash: hash }, "relay batch sent");
         return;
       } catch (error) {
-        if (attempt >= 2 || revertName(error) === undefined) throw error;
-        this.#p.log.warn({ kind, err: (error as Error).message.split("\n")[0] }, "relay batch reverted on chain; simulating again");
+        if (attempt >= 3 || revertName(error) === undefined) throw error;
+        this.#p.log.info({ kind, err: (error as Error).message.split("\n")[0] }, "relay batch refused or reverted; simulating item by item");
         items = kept;
       }
     }

@@ -1,5 +1,4 @@
 import type { Hex } from "viem";
-import { sleep } from "../../chain/backoff.ts";
 import { signCommit, signReveal } from "../../../sdk/eip712.ts";
 import { formatSignedItem, type RelayKind, type SignedItem } from "../relayer/relay-messages.ts";
 import type { ValidatorDeps } from "./deps.ts";
@@ -50,7 +49,9 @@ export async function submitThroughRelayer(deps: ValidatorDeps, fields: RelayFie
       log.warn({ fallbackAt: String(fallbackAt) }, "relayed message not on chain in time; sending directly");
       return false;
     }
-    await sleep(ctx.config.chain.pollIntervalMs);
+    // Looked at again on the next block (the relayed batch can only land in one), or after a poll interval
+    // without one.
+    await ctx.heads.nextHead(ctx.config.chain.pollIntervalMs);
   }
 }
 
