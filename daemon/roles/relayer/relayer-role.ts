@@ -34,8 +34,9 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
 /**
  * The relayer role: `POST /relay/commit` and `POST /relay/reveal` take one signed item each (JSON, see
  * relay-messages.ts), answer 202 once it is checked and held (or 4xx naming why not), and the batcher sends each
- * committee's items together (commitBySig; RelayBatcher.revealAndFinalize) with this daemon's key (it pays the gas). Accepting an item is not
- * a promise that it lands: validators watch the chain and send directly if it does not in time.
+ * committee's items together (commitBySig; RelayBatcher.revealAndFinalize) with this daemon's key (it pays the
+ * gas). Accepting an item is not a promise that it lands: validators watch the chain and send directly if it does
+ * not in time. Runs alone (`poq relayer start`) or inside a provider's or validator's daemon (roles.relayer set).
  */
 export async function startRelayerRole(ctx: DaemonContext): Promise<RunningRelayer> {
   const config = ctx.config.roles.relayer;
