@@ -1,7 +1,8 @@
 // `npm run demo`: the whole Proof-of-Quality network on one machine, with no network access and no configuration.
 // A local chain and Redis, the protocol deployed, two providers (honest and lazy) behind real OpenAI-compatible HTTP
-// servers, six validator daemons (4 honest, 1 lazy, 1 that never reveals), N jobs posted through the requester
-// SDK, and a final table of who earned what. Exits 1 when one of the protocol's expectations fails.
+// servers, six validator daemons (4 honest, 1 lazy, 1 that never reveals) submitting through a relayer run by the
+// honest provider's daemon (--direct: their own transactions), N jobs posted through the requester SDK, and a final
+// table of who earned what. Exits 1 when one of the protocol's expectations fails.
 //
 //   npm run demo -- --jobs 20 --report demo-report.json
 import { writeFileSync } from "node:fs";
@@ -37,17 +38,18 @@ async function main(): Promise<number> {
     .option("--report <file>", "write a JSON report (tasks, finalized, providers, validators, escrowIn, creditsOut, ...)")
     .option("--evaluator <dir>", "evaluator model folder (default: a fetched cross-encoder if present, else models/use-lite-checked)")
     .option("--timeout <seconds>", "give up when the jobs have not settled after this long", positiveInt(3600), 150)
+    .option("--direct", "validators send their own commit and reveal transactions instead of through the honest provider's relayer")
     .option("--keep", "keep the temp folder (keystores, configs, daemon state and logs) for inspection")
     .option("--hold", "after the table, keep the network running for `poq audit` / `poq job` until Ctrl-C")
     .parse()
-    .opts<{ jobs: number; fee: string; report?: string; evaluator?: string; timeout: number; keep?: boolean; hold?: boolean }>();
+    .opts<{ jobs: number; fee: string; report?: string; evaluator?: string; timeout: number; direct?: boolean; keep?: boolean; hold?: boolean }>();
 
   const started = performance.now();
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const fee = parseUnits(opts.fee, 18);
   const evaluatorDir = opts.evaluator ?? defaultEvaluatorDir();
   say(`Proof-of-Quality demo: ${opts.jobs} jobs, fee ${opts.fee} POQ each`);
-  const demo = await startDemoNetwork({ evaluatorDir, requesterFunds: fee * BigInt(opts.jobs * 2 + SPARE_JOBS), signals: true, keepDir: opts.keep, onStep: (m) => say(`  ${m}`) });
+  const demo = await startDemoNetwork({ evaluatorDir, requesterFunds: fee * BigInt(opts.jobs * 2 + SPARE_JOBS), signals: true, keepDir: opts.keep, submit: opts.direct ? "direct" : "relayer", onStep: (m) => say(`  ${m}`) });
   const progress = createProgressView();
   try {
     say(`  daemon logs: ${demo.net.logFile}${opts.keep ? "" : " (removed at the end; --keep keeps them)"}`);

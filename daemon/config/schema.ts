@@ -216,9 +216,9 @@ const validatorSchema = z
       .describe("Claim checks (see claim) for tasks finalized within this long are made once"),
     submit: z
       .enum(["direct", "relayer"])
-      .default("direct")
-      .describe("How commits and reveals reach the chain: own transactions, or EIP-712 signed messages through a relayer"),
-    relayerUrl: z.string().url().optional().describe("Base URL of the relayer (poq relayer start) when submit is relayer"),
+      .optional()
+      .describe("How commits and reveals reach the chain: EIP-712 signed messages through a relayer (the default when relayerUrl is set; direct when not on chain in time), or own transactions (the default without relayerUrl)"),
+    relayerUrl: z.string().url().optional().describe("Base URL of the relayer (a daemon running roles.relayer); setting it makes submit default to relayer"),
     relayFallbackBlocks: z
       .number()
       .int()
@@ -227,13 +227,14 @@ const validatorSchema = z
       .describe("Send directly when a relayed message is not on chain this many blocks before its phase ends"),
   })
   .strict()
-  .refine((v) => v.submit === "direct" || v.relayerUrl !== undefined, { message: "set relayerUrl when submit is relayer", path: ["relayerUrl"] });
+  .refine((v) => v.submit !== "relayer" || v.relayerUrl !== undefined, { message: "set relayerUrl when submit is relayer", path: ["relayerUrl"] })
+  .transform((v) => ({ ...v, submit: v.submit ?? (v.relayerUrl === undefined ? "direct" : "relayer") }));
 
 const relayerSchema = z
   .object({
     host: z.string().default("127.0.0.1").describe("Address the relayer's HTTP endpoint listens on"),
     port: z.number().int().min(0).max(65_535).default(9470).describe("Port of the relayer's HTTP endpoint (POST /relay/commit, /relay/reveal)"),
-    batchMs: z.number().int().min(1).default(1_000).describe("Signed messages are sent together at most this long after the first one arrives"),
+    batchMs: z.number().int().min(1).default(1_000).describe("A committee's messages are sent the moment the last one arrives; an incomplete set at most this long after its first (or earlier, before a validator's fallback block)"),
     maxBatch: z.number().int().min(1).max(256).default(32).describe("A batch is sent at once when it holds this many messages"),
   })
   .strict();
@@ -274,7 +275,7 @@ export const configSchema = z
       .object({
         validator: validatorSchema.optional().describe("Set to run the validator role"),
         provider: providerSchema.optional().describe("Set to run the provider role"),
-        relayer: relayerSchema.optional().describe("Set to run a relayer: batches validators' signed commits and reveals"),
+        relayer: relayerSchema.optional().describe("Set to run a relayer: sends each committee's signed commits in one transaction, its reveals and the finalize in another (pays their gas)"),
       })
       .strict()
       .refine((r) => r.validator !== undefined || r.provider !== undefined || r.relayer !== undefined, "enable at least one role")

@@ -3,7 +3,9 @@
  * End-to-end throughput of the daemons on the local network (scripts/localnet): one provider behind a local
  * OpenAI-compatible server and five validator daemons scoring with the generated full-size int8 cross-encoder
  * (MiniLM-L6-H384 shape, random weights: real latency, meaningless scores), all honest, so tasks take the fast path
- * (finalized once every member revealed). Chain: a block every --block-ms (interval mining), served by this
+ * (finalized once every member revealed). Validators submit through a relayer run by the provider's daemon (the
+ * shipped pattern: one transaction for a committee's commits, one for its reveals and the finalize); --direct makes
+ * them send their own transactions (the finalize then a keeper's). Chain: a block every --block-ms (interval mining), served by this
  * harness process over HTTP and WebSocket (`--evm anvil`: anvil in its own process, its CPU counted apart). Each daemon runs as its own process (`poq ... start`, as in
  * production) over WebSocket (newHeads subscriptions). Figures per finalized task: CPU of every process of the
  * run (daemons from /proc, the harness with the chain from process.cpuUsage), split into scoring (the evaluator's
@@ -23,6 +25,7 @@ import { decodeEventLog, type Hex, type TransactionReceipt } from "viem";
 import { getProtocolContracts } from "../../sdk/contracts.ts";
 import { mintTokens, waitOk } from "../localnet/actors.ts";
 import { startLocalnet } from "../localnet/index.ts";
+import { freePort } from "../localnet/redis.ts";
 import { startDemoChatServers } from "../demo/chat-servers.ts";
 import { questionAt } from "../demo/qa-set.ts";
 import { ensureGeneratedModel } from "../models/generated-models.ts";
@@ -36,13 +39,14 @@ const opts = new Command()
   .option("--timeout <s>", "give up after this long", (v) => Number(v), 240)
   .option("--rate <tasks/s>", "posting rate (0 = as fast as the requesters can); above capacity commits are missed and rounds roll", (v) => Number(v), 1)
   .option("--requesters <n>", "requester accounts posting in parallel (one account posts one job at a time)", (v) => Number(v), 4)
+  .option("--direct", "validators send their own commits and reveals instead of through the provider's relayer")
   .option("--keep", "keep the run's temp folder (daemon logs, state)")
   .option("--evm <name>", "the chain: hardhat (in this process) or anvil (its own process)", "hardhat")
   .option("--confirmations <n>", "blocks a log (and a receipt) must be buried under before the daemons act on it (0: the head block; reorgs are rewound either way)", (v) => Number(v), 1)
   .option("--idle-s <s>", "before posting, measure every process's CPU per second with blocks coming and no task", (v) => Number(v), 10)
   .option("--cpu-prof <dir>", "each daemon writes a V8 CPU profile (<name>.cpuprofile) into this folder when it stops")
   .parse()
-  .opts<{ json?: boolean; tasks: number; blockMs: number; automine?: boolean; commitWindow: number; timeout: number; requesters: number; rate: number; keep?: boolean; evm: string; idleS: number; cpuProf?: string; confirmations: number }>();
+  .opts<{ json?: boolean; tasks: number; blockMs: number; automine?: boolean; commitWindow: number; timeout: number; requesters: number; rate: number; direct?: boolean; keep?: boolean; evm: string; idleS: number; cpuProf?: string; confirmations: number }>();
 
 const MODEL = "bench-chat";
 const SHARED_CPU_SESSION = { intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: "0" } } } };
@@ -88,9 +92,15 @@ async function main(): Promise<void> {
       await written.ctx.close();
       daemons.push(await startDaemonProcess(name, written.configPath, role, { cpuProfileDir: opts.cpuProf }));
     };
-    await startDaemon("provider", { provider: { claimBatchMs: 5_000, models: { [MODEL]: { endpoints: [{ url: chat.honestUrl, timeoutMs: 5_000 }] } } } }, "provider");
+    // The provider's daemon runs the relayer role too (its pay waits on the finalize, and it holds ETH already).
+    const relayerPort = opts.direct === true ? undefined : await freePort();
+    const relayerUrl = relayerPort === undefined ? undefined : `http://127.0.0.1:${relayerPort}`;
+    await startDaemon("provider", {
+      provider: { claimBatchMs: 5_000, models: { [MODEL]: { endpoints: [{ url: chat.honestUrl, timeoutMs: 5_000 }] } } },
+      ...(relayerPort === undefined ? {} : { relayer: { port: relayerPort } }),
+    }, "provider");
     // One at a time: stakes change the sortition tree, so gas estimated for parallel stakes runs out.
-    for (let i = 0; i < 5; i++) await startDaemon(`validator-${i + 1}`, { validator: { evaluatorDir, claimBatchMs: 5_000 } }, "validator");
+    for (let i = 0; i < 5; i++) await startDaemon(`validator-${i + 1}`, { validator: { evaluatorDir, claimBatchMs: 5_000, ...(relayerUrl === undefined ? {} : { relayerUrl }) } }, "validator");
     // Scoring CPU per answer, measured here with the daemons' own session settings on the run's own prompts.
     const scorer = await createEvaluator(evaluatorDir);
     await scorer.score([{ prompt: "warm up", answer: "warm up" }]);
@@ -202,7 +212,7 @@ async function main(): Promise<void> {
       rss_mb_per_daemon: { max: Math.round(Math.max(...daemons.map((d) => d.peakRssMb()))) },
       rss_mb_max: Math.round(rssMax / 2 ** 20),
       post_s: Number(postedS.toFixed(2)),
-      setup: { evm: net.chain.evm, providers: 1, validators: 5, requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, confirmations: opts.confirmations, daemons_in_own_processes: true, rpc: "websocket" },
+      setup: { evm: net.chain.evm, providers: 1, validators: 5, submit: opts.direct === true ? "direct" : "relayer", requesters: opts.requesters, rate_per_s: opts.rate, evaluator: "generated-minilm-l6-int8", block_ms: opts.blockMs, automine: opts.automine === true, commit_window: opts.commitWindow, reveal_window: opts.commitWindow, confirmations: opts.confirmations, daemons_in_own_processes: true, rpc: "websocket" },
       load_avg_1m: { before: Number(loadBefore.toFixed(2)), after: Number(loadavg()[0]!.toFixed(2)) },
       // Measured, not assumed: near 2 means the cores bound the run; well below, the pipeline's waits do.
       cpu_cores_used: Number(cpuCoresUsed.toFixed(2)),

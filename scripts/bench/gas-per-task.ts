@@ -1,6 +1,8 @@
 // Per-task gas as the shipped software sends it (issue 11), for scripts/bench/gas.ts:
 // - a task run phase by phase the way the daemons and the SDK send it, each phase in the first block the contracts
-//   accept it (blocks from the answer to the finalize counted), all parties' gas from receipts;
+//   accept it (blocks from the answer to the finalize counted), all parties' gas from receipts; validators submit
+//   through the relayer (the shipped default: one commitBySig, then one RelayBatcher.revealAndFinalize), and the
+//   same task with every commit, reveal and the finalize sent directly is measured beside it (daemonPatternDirect);
 // - claims amortized by the daemons' own claim policy (daemon/roles/claim-policy.ts, defaults from the config
 //   schema), over the tasks one claim covers;
 // - eth_estimateGas exactness of createTask: sent with exactly its estimate, across providers of different stakes.
@@ -8,7 +10,8 @@ import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex, type Abi, 
 import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim } from "../../daemon/roles/claim-policy.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
-import { taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { relayBatcherAbi, taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { signCommit, signReveal, taskMarketDomain } from "../../sdk/eip712.ts";
 import { APPROVE_KEEPS_WEI, STANDING_ALLOWANCE_JOBS } from "../../sdk/client.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
@@ -17,8 +20,12 @@ export const COMMITTEE_SIZES = ["3", "5", "9", "15", "32"] as const;
 export type CommitteeSize = (typeof COMMITTEE_SIZES)[number];
 
 export interface PerTaskFigures {
-  /** Every party's transactions for one task as the shipped daemons and SDK send them, claims amortized. */
+  /** Every party's transactions for one task as the shipped daemons and SDK send them, claims amortized:
+   * validators' commits and reveals relayed (one commitBySig, one revealAndFinalize that also settles the task). */
   daemonPattern: number;
+  /** The same task with validators submitting directly (`submit: "direct"`: k commits, k reveals, a keeper's
+   * finalize), claims amortized the same way: the pattern before relaying was the default. */
+  daemonPatternDirect: number;
   /** The whole task when every payee claimed since its last task (credit slots written from zero). */
   cold: number;
   /** The whole task when every payee still holds credit. */
@@ -27,6 +34,8 @@ export interface PerTaskFigures {
   requester: number;
   /** Blocks from the answer's block to the finalize's, every step in the first block the contracts accept it. */
   blocksAnswerToFinalized: number;
+  /** The same for the direct pattern. */
+  blocksAnswerToFinalizedDirect: number;
   /** daemonPattern with the stake token priced realistically against the native coin (claimScenario's
    * realisticTokenPerNative instead of the daemon default): the same policy, fewer claims per task. */
   daemonPatternRealisticPrice: number;
@@ -38,10 +47,19 @@ export interface PerTaskParts {
   createTask: number;
   submitAnswer: number;
   drawCommittee: number;
+  /** The relayer's commitBySig carrying the committee's k signed commits. */
   commits: number;
-  reveals: number;
-  finalizeWarm: number;
-  finalizeCold: number;
+  /** The relayer's RelayBatcher.revealAndFinalize carrying the k signed reveals and the finalize (warm payees). */
+  revealsAndFinalize: number;
+  /** The same when every payee claimed since its last task. */
+  revealsAndFinalizeCold: number;
+  /** Gas the relayer pays per task (commits + revealsAndFinalize), and what it spares the others: the validators'
+   * own k commits and k reveals, and the keeper's finalize (warm), as measured in the direct pattern. */
+  relayerPays: number;
+  validatorsSpared: number;
+  keeperSpared: number;
+  /** The direct pattern's phases: k commit and k reveal transactions (sums), the finalize warm and cold. */
+  direct: { commits: number; reveals: number; finalizeWarm: number; finalizeCold: number };
   /** Mean gas of one claim() transaction. */
   claim: number;
   /** Claim gas (claim + what it adds to the next finalize, measured: cold - warm) per task, amortized:
@@ -132,13 +150,19 @@ async function answerCall(env: BenchChain, taskId: bigint, output: Hex): Promise
   return firstAccepted(env, candidates, (c) => estimatePending(env, c));
 }
 
+/** How validators' commits and reveals reach the chain (the validator config's `submit`). */
+export type Submit = "relayer" | "direct";
+
 export interface PhasedTask {
   approve: bigint;
   create: bigint;
   answer: bigint;
   draw: bigint;
+  /** One relayed commitBySig, or each member's commit. */
   commits: bigint[];
+  /** One relayed revealAndFinalize (the finalize included), or each member's reveal. */
   reveals: bigint[];
+  /** The keeper's finalize (direct pattern); 0 when the reveal batch finalized the task. */
   finalize: bigint;
   blocksAnswerToFinalized: bigint;
   /** What the finalize credited, by payee (lower-case address). */
@@ -149,16 +173,22 @@ export interface PhasedTask {
 
 const tokenAbi = [{ type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "spender", type: "address" }, { name: "value", type: "uint256" }], outputs: [{ type: "bool" }] }] as const;
 
+/** Signature lifetime of the relayed messages: far ahead of the bench chain's clock. */
+const FAR_DEADLINE = 2n ** 40n;
+
 /**
  * One task as the shipped software sends it, each step in its own block after the one that enabled it: the SDK
  * approves (its default approves ten fees plus 1 wei, APPROVE_KEEPS_WEI, when the allowance is below the fee: the
  * approve measured here is that one, from the 1 wei the last of the ten left, counted a tenth per task) and
- * creates the task; the provider the contracts accept an answer from answers, and
- * its keeper draws the committee (rank 0 for a draw); every member commits directly (the validator default,
- * `submit: "direct"`); every member reveals; the first seat finalizes (rank 0 for a finalize). Every member
- * reveals a score near 8,000.
+ * creates the task; the provider the contracts
+ * accept an answer from answers, and its keeper draws the committee (rank 0 for a draw). Then, with
+ * `submit: "relayer"` (the default when a relayerUrl is set, as in the shipped demo and daemon bench), every member
+ * signs its commit and the relayer (run by the provider's daemon, see docs/OPERATOR.md) sends the k of them in one
+ * commitBySig, then the k signed reveals and the finalize in one RelayBatcher.revealAndFinalize. With
+ * `submit: "direct"`, every member commits and reveals itself and the first seat finalizes (rank 0 for a finalize).
+ * Every member reveals a score near 8,000.
  */
-export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
+export async function runPhasedTask(env: BenchChain, submit: Submit = "relayer"): Promise<PhasedTask> {
   const market = env.manifest.contracts.taskMarket;
   const reader = env.as(env.deployer).taskMarket;
   await env.testClient.setAutomine(false);
@@ -176,12 +206,26 @@ export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
     const scores = members.map((_, i) => 8_000 + 37 * (i % 20));
     const salts = members.map(() => randomSalt());
     const wallets = members.map((m) => env.byAddress.get(m.toLowerCase())!);
-    const commits = await phase(env, members.map((m, i) => ({
-      from: wallets[i]!, functionName: "commit",
-      args: [taskId, BigInt(i), computeCommitment({ score: scores[i]!, salt: salts[i]!, validator: m, taskId, round: 0, chainId, market })],
-    })));
-    const reveals = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "reveal", args: [taskId, BigInt(i), BigInt(scores[i]!), salts[i]!] })));
-    const finalize = await phase(env, [{ from: wallets[0]!, functionName: "finalize", args: [taskId] }]);
+    const commitments = members.map((m, i) => computeCommitment({ score: scores[i]!, salt: salts[i]!, validator: m, taskId, round: 0, chainId, market }));
+    let commits, reveals, finalize;
+    if (submit === "relayer") {
+      const domain = taskMarketDomain(chainId, market);
+      const signed = await Promise.all(members.map(async (_, i) => {
+        const message = { taskId, round: 0n, commitment: commitments[i]!, deadline: FAR_DEADLINE };
+        return { ...message, index: BigInt(i), signature: await signCommit(wallets[i]!, domain, message) };
+      }));
+      commits = await phase(env, [{ from: provider, functionName: "commitBySig", args: [signed] }]);
+      const opened = await Promise.all(members.map(async (_, i) => {
+        const message = { taskId, round: 0n, score: BigInt(scores[i]!), salt: salts[i]!, deadline: FAR_DEADLINE };
+        return { ...message, index: BigInt(i), signature: await signReveal(wallets[i]!, domain, message) };
+      }));
+      reveals = await phase(env, [{ from: provider, to: env.manifest.contracts.relayBatcher!, abi: relayBatcherAbi, functionName: "revealAndFinalize", args: [market, opened, [taskId]] }]);
+      finalize = { gas: [0n], block: reveals.block, hashes: [] as Hex[] };
+    } else {
+      commits = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "commit", args: [taskId, BigInt(i), commitments[i]!] })));
+      reveals = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "reveal", args: [taskId, BigInt(i), BigInt(scores[i]!), salts[i]!] })));
+      finalize = await phase(env, [{ from: wallets[0]!, functionName: "finalize", args: [taskId] }]);
+    }
     if ((await reader.read.task([taskId])).status !== TaskStatus.Finalized) throw new Error(`task ${taskId} did not finalize`);
     const [settled] = await reader.getEvents.TaskFinalized({ taskId }, { fromBlock: finalize.block, toBlock: finalize.block });
     const { providerPay, requesterRefund, treasuryShare, validatorPay } = settled!.args;
@@ -191,13 +235,14 @@ export async function runPhasedTask(env: BenchChain): Promise<PhasedTask> {
     credit(env.requester.account.address, requesterRefund!);
     credit(await reader.read.treasury(), treasuryShare!);
     members.forEach((m, i) => credit(m, validatorPay![i]!));
+    const relayed = submit === "relayer";
     return {
       approve: approve.gas[0]!, create: create.gas[0]!, answer: answer.gas[0]!, draw: draw.gas[0]!, commits: commits.gas, reveals: reveals.gas,
       finalize: finalize.gas[0]!, blocksAnswerToFinalized: finalize.block - answer.block, credits,
       transactions: [
         { step: "approve", hash: approve.hashes[0]! }, { step: "createTask", hash: create.hashes[0]! }, { step: "submitAnswer", hash: answer.hashes[0]! },
-        { step: "drawCommittee", hash: draw.hashes[0]! }, ...commits.hashes.map((hash) => ({ step: "commit", hash })),
-        ...reveals.hashes.map((hash) => ({ step: "reveal", hash })), { step: "finalize", hash: finalize.hashes[0]! },
+        { step: "drawCommittee", hash: draw.hashes[0]! }, ...commits.hashes.map((hash) => ({ step: relayed ? "commitBySig" : "commit", hash })),
+        ...reveals.hashes.map((hash) => ({ step: relayed ? "revealAndFinalize" : "reveal", hash })), ...finalize.hashes.map((hash) => ({ step: "finalize", hash })),
       ],
     };
   } finally {
@@ -227,7 +272,7 @@ export function tasksPerClaim(creditPerTask: bigint, claimGas: bigint, s: Return
 
 /** The per-task figures of committee size `k` (pool of k validators, the deployment's default windows). */
 export async function measurePerTask(k: number, log: (line: string) => void): Promise<{ figures: PerTaskFigures; parts: PerTaskParts }> {
-  log(`per task k=${k}: ${k} validators, warm-up, warm task, claims, cold task`);
+  log(`per task k=${k}: ${k} validators, warm-up, warm task (direct, relayed), claims, cold task (relayed), claims, cold task (direct)`);
   const env = await benchChain(k, { ...DEFAULT_MARKET_PARAMS, committeeSize: k });
   try {
     // The SDK approves the fee (plus the wei it keeps approved) before each job: start from a zero allowance as a
@@ -237,9 +282,12 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
     // Warm-up claims: each payee's token balance becomes non-zero, as a daemon's is after its first claim (the
     // first claim of an account that staked its whole balance also writes its token balance slot from zero).
     await claimAll(env);
+    const warmDirect = await runPhasedTask(env, "direct");
     const warm = await runPhasedTask(env);
     const claims = await claimAll(env);
     const cold = await runPhasedTask(env);
+    await claimAll(env);
+    const coldDirect = await runPhasedTask(env, "direct"); // for the direct finalize's cold figure
     const claim = sum(claims) / BigInt(claims.length);
     // What a claim adds to the next finalize, per payee, measured: cold - warm (about 0 since claim() keeps 1 wei
     // of each credit; a zero to non-zero credit slot, about 17k, before).
@@ -261,15 +309,24 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
     return {
       figures: {
         daemonPattern: Math.round(warmTotal + amortized),
+        daemonPatternDirect: Math.round(Number(total(warmDirect)) + amortized),
         cold: Number(total(cold)),
         warm: warmTotal,
         requester: Number(approvePerTask(warm) + warm.create),
         blocksAnswerToFinalized: Number(warm.blocksAnswerToFinalized),
+        blocksAnswerToFinalizedDirect: Number(warmDirect.blocksAnswerToFinalized),
         daemonPatternRealisticPrice: Math.round(warmTotal + realistic.gas),
       },
       parts: {
         approve: Number(warm.approve), createTask: Number(warm.create), submitAnswer: Number(warm.answer), drawCommittee: Number(warm.draw),
-        commits: Number(sum(warm.commits)), reveals: Number(sum(warm.reveals)), finalizeWarm: Number(warm.finalize), finalizeCold: Number(cold.finalize),
+        commits: Number(sum(warm.commits)), revealsAndFinalize: Number(sum(warm.reveals)), revealsAndFinalizeCold: Number(sum(cold.reveals)),
+        relayerPays: Number(sum(warm.commits) + sum(warm.reveals)),
+        validatorsSpared: Number(sum(warmDirect.commits) + sum(warmDirect.reveals)),
+        keeperSpared: Number(warmDirect.finalize),
+        direct: {
+          commits: Number(sum(warmDirect.commits)), reveals: Number(sum(warmDirect.reveals)),
+          finalizeWarm: Number(warmDirect.finalize), finalizeCold: Number(coldDirect.finalize),
+        },
         claim: Number(claim), claimsPerTask: Math.round(amortized),
         tasksPerClaim: daemonDefault.tasksPerClaim,
         claimsPerTaskRealisticPrice: Math.round(realistic.gas), tasksPerClaimRealisticPrice: realistic.tasksPerClaim,

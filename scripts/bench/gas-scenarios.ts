@@ -20,10 +20,10 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { startAnvil } from "../localnet/anvil.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
-import { getProtocolContracts, Role, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { getProtocolContracts, relayBatcherAbi, Role, type SigningWalletClient } from "../../sdk/contracts.ts";
 import { deployProtocol } from "../../sdk/deploy.ts";
 import type { DeploymentManifest, MarketParams } from "../../sdk/deployment.ts";
-import { signCommit, taskMarketDomain } from "../../sdk/eip712.ts";
+import { signCommit, signReveal, taskMarketDomain } from "../../sdk/eip712.ts";
 
 export const MODEL_ID = keccak256(toHex("model:bench"));
 export const EVALUATOR_ID = keccak256(toHex("evaluator:bench"));
@@ -198,4 +198,42 @@ export async function relayedCommitBatch(env: BenchChain, count: number): Promis
     items.push({ ...message, index: BigInt(i), signature });
   }
   return gasOf(env, await env.as(env.deployer).taskMarket.write.commitBySig([items]));
+}
+
+/** A task whose every member's commit was relayed, with every member's signed reveal ready to relay. */
+async function signedRevealsOfTask(env: BenchChain) {
+  const { taskId, members } = await taskToCommittee(env);
+  const chainId = env.manifest.chainId;
+  const market = env.manifest.contracts.taskMarket;
+  const domain = taskMarketDomain(chainId, market);
+  const commits = [];
+  const reveals = [];
+  for (let i = 0; i < members.length; i++) {
+    const signer = wallet(env, members[i]).account as LocalAccount;
+    const [score, salt] = [BigInt(8_000 + 37 * i), randomSalt()];
+    const commit = { taskId, round: 0n, commitment: computeCommitment({ score: Number(score), salt, validator: members[i], taskId, round: 0, chainId, market }), deadline: FAR_DEADLINE };
+    commits.push({ ...commit, index: BigInt(i), signature: await signCommit(signer, domain, commit) });
+    const reveal = { taskId, round: 0n, score, salt, deadline: FAR_DEADLINE };
+    reveals.push({ ...reveal, index: BigInt(i), signature: await signReveal(signer, domain, reveal) });
+  }
+  await gasOf(env, await env.as(env.deployer).taskMarket.write.commitBySig([commits]));
+  return { taskId, reveals };
+}
+
+/**
+ * The two ways a relayer can settle a committee whose k reveals it holds, on two tasks of the same chain (payees
+ * warm): the market's revealBySig and then a separate finalize (two transactions), or both in one
+ * RelayBatcher.revealAndFinalize (what the shipped relayer sends).
+ */
+export async function relayedRevealsCompared(env: BenchChain): Promise<{ revealBySig: bigint; finalize: bigint; revealAndFinalize: bigint }> {
+  const separate = await signedRevealsOfTask(env);
+  const relayer = env.as(env.deployer).taskMarket;
+  const revealBySig = await gasOf(env, await relayer.write.revealBySig([separate.reveals]));
+  const finalize = await gasOf(env, await relayer.write.finalize([separate.taskId]));
+  const folded = await signedRevealsOfTask(env);
+  const revealAndFinalize = await gasOf(env, await env.deployer.writeContract({
+    address: env.manifest.contracts.relayBatcher!, abi: relayBatcherAbi, functionName: "revealAndFinalize",
+    args: [env.manifest.contracts.taskMarket, folded.reveals, [folded.taskId]], account: env.deployer.account, chain: env.deployer.chain,
+  }));
+  return { revealBySig, finalize, revealAndFinalize };
 }

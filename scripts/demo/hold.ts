@@ -38,6 +38,7 @@ export function holdInstructions(demo: DemoNetwork, evaluatorDir: string): strin
     "",
     `Join as a validator (docs/OPERATOR.md, "Quick path on the demo network"; each demo validator stakes ${tokens} POQ):`,
     `  ${operatorEnvironment(demo, evaluatorDir)}`,
+    ...(demo.relayerUrl === undefined ? [] : [`  The demo's relayer (in the honest provider's daemon) is ${demo.relayerUrl}: set roles.validator.relayerUrl to it to submit through it.`]),
     "",
   ].join("\n");
 }

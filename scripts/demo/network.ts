@@ -1,6 +1,8 @@
 // Sets up the demo's network: local chain + Redis, the protocol with the evaluator registered, two providers behind
 // real OpenAI-compatible HTTP servers, and six validator daemons (4 honest, 1 lazy, 1 that never reveals), all
-// running the real daemon code (createDaemonContext + startProviderRole / startValidatorRole).
+// running the real daemon code (createDaemonContext + startProviderRole / startValidatorRole). The honest
+// provider's daemon also runs the relayer role, and validators submit through it (the shipped pattern: one
+// transaction per committee and phase, paid by the provider; see docs/OPERATOR.md), unless `submit: "direct"`.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +10,7 @@ import { parseEther, type Address, type Hex } from "viem";
 import { createEvaluator } from "../../daemon/evaluation/factory.ts";
 import { loadManifest, manifestId } from "../../daemon/evaluation/manifest.ts";
 import { startProviderRole } from "../../daemon/roles/provider/provider-role.ts";
+import { startRelayerRole } from "../../daemon/roles/relayer/relayer-role.ts";
 import { startValidatorRole, type ValidatorRoleOptions } from "../../daemon/roles/validator/validator-role.ts";
 import type { MarketParams } from "../../sdk/deployment.ts";
 import { mintTokens } from "../localnet/actors.ts";
@@ -55,6 +58,8 @@ export interface DemoNetwork {
   evaluatorId: Hex;
   evaluatorName: string;
   participants: Participant[];
+  /** The relay endpoint validators submit through (in the honest provider's daemon); undefined when direct. */
+  relayerUrl?: string;
 }
 
 /** The fetched cross-encoder when its pinned files are present, else the offline use-lite-checked evaluator. */
@@ -69,6 +74,9 @@ export interface StartDemoNetworkOptions {
   requesterFunds: bigint;
   signals?: boolean;
   keepDir?: boolean;
+  /** How validators' commits and reveals reach the chain: through the honest provider's relayer (default), or
+   * their own transactions. */
+  submit?: "relayer" | "direct";
   onStep?: (message: string) => void;
 }
 
@@ -108,16 +116,27 @@ export async function startDemoNetwork(o: StartDemoNetworkOptions): Promise<Demo
     step(`keys generated (encrypted keystores in ${net.dir}), 2 providers and 6 validators staked`);
 
     const participants: Participant[] = [];
+    const relayed = (o.submit ?? "relayer") === "relayer";
+    let relayerUrl: string | undefined;
     for (const [i, s] of specs.entries()) {
       const actor = actors[i]!;
       if (s.role === "provider") {
         const url = s.kind === "honest" ? chat.honestUrl : chat.lazyUrl;
-        const daemon = await net.daemon(actor, { provider: { claimBatchMs: 2_000, models: { [DEMO_MODEL]: { endpoints: [{ url, timeoutMs: 5_000 }] } } } });
+        const relays = relayed && s.kind === "honest";
+        const daemon = await net.daemon(actor, {
+          provider: { claimBatchMs: 2_000, models: { [DEMO_MODEL]: { endpoints: [{ url, timeoutMs: 5_000 }] } } },
+          ...(relays ? { relayer: { port: 0 } } : {}),
+        });
         const role = await startProviderRole(daemon.ctx, {});
         net.teardown.defer(`${s.name} role`, () => role.stop());
+        if (relays) {
+          const relayer = await startRelayerRole(daemon.ctx);
+          net.teardown.defer(`${s.name} relayer`, () => relayer.stop());
+          relayerUrl = relayer.url;
+        }
         participants.push({ name: s.name, role: s.role, kind: s.kind, address: actor.address, daemon });
       } else {
-        const daemon = await net.daemon(actor, { validator: { evaluatorDir: o.evaluatorDir, claimBatchMs: 2_000 } });
+        const daemon = await net.daemon(actor, { validator: { evaluatorDir: o.evaluatorDir, claimBatchMs: 2_000, ...(relayerUrl === undefined ? {} : { relayerUrl }) } });
         // Each validator gets its own evaluator instance, loaded (hashes verified) and warmed up before the role
         // starts: all daemons share this process's one thread, and a cold first inference blocks it for seconds.
         const evaluator = s.kind === "lazy" ? createLazyEvaluator(evaluatorId) : await createEvaluator(o.evaluatorDir);
@@ -131,9 +150,10 @@ export async function startDemoNetwork(o: StartDemoNetworkOptions): Promise<Demo
         participants.push({ name: s.name, role: s.role, kind: s.kind, address: actor.address, daemon });
       }
     }
-    step("provider and validator daemons running");
+    step(relayerUrl === undefined ? "provider and validator daemons running (validators send their own commits and reveals)"
+      : `provider and validator daemons running; validators submit through the honest provider's relayer at ${relayerUrl}`);
     await net.startBlocks(BLOCK_TIME_MS, { automine: false });
-    return { net, chat, requester: requester!, evaluatorId, evaluatorName: manifest.name, participants };
+    return { net, chat, requester: requester!, evaluatorId, evaluatorName: manifest.name, participants, relayerUrl };
   } catch (error) {
     await net.teardown.run();
     throw error;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   concat,
+  encodeFunctionData,
   getAddress,
   keccak256,
   numberToHex,
@@ -12,7 +13,7 @@ import {
   type Address,
   type Hex,
 } from "viem";
-import { relayBatcherAbi, taskMarketAbi } from "../../sdk/contracts.ts";
+import { relayBatcherAbi, taskMarketAbi, TaskStatus } from "../../sdk/contracts.ts";
 import { signAttestation, signCommit, signReveal, taskMarketDomain, verifyAttestation } from "../../sdk/eip712.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { expectRevert, type Protocol, setupProtocol } from "./protocol-fixture.ts";
@@ -142,6 +143,56 @@ describe("issue 10.8: relayed batches", () => {
     assert.equal(skipped.args.reason, toFunctionSelector("AlreadyCommitted(uint256,address)"));
     const committed = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "ScoreCommitted" });
     assert.equal(committed.length, 4);
+  });
+
+  it("revealAndFinalize: a committee's reveals and its finalize in one transaction; a refused finalize keeps the reveals", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 5 });
+    const domain = taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
+    const relayer = env.wallets[18];
+    const batcher = env.manifest.contracts.relayBatcher!;
+    const committed = async () => {
+      const { taskId, members } = await committeeTask(env);
+      const commits = [];
+      for (let i = 0; i < 5; i++) commits.push(await signedCommit(env, taskId, members, i, 7_000 + i));
+      await env.wait(await env.as(relayer).market.write.commitBySig([commits.map((c) => c.item)]));
+      const reveals = [];
+      for (let i = 0; i < 5; i++) {
+        const message = { taskId, round: 0n, score: BigInt(7_000 + i), salt: commits[i].salt, deadline: FAR_DEADLINE };
+        reveals.push({ ...message, index: BigInt(i), signature: await signReveal(env.walletOf(members[i]), domain, message) });
+      }
+      return { taskId, reveals };
+    };
+    const send = async (args: readonly unknown[], gas?: bigint) => env.wait(await relayer.writeContract({
+      address: batcher, abi: relayBatcherAbi, functionName: "revealAndFinalize", args: [env.manifest.contracts.taskMarket, ...args] as never,
+      account: relayer.account!, chain: relayer.chain, gas,
+    }));
+
+    // Every member's reveal in the batch: the task is finalized by the same transaction (all revealed: no wait).
+    const full = await committed();
+    const receipt = await send([full.reveals, [full.taskId]]);
+    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "ScoreRevealed" }).length, 5);
+    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskFinalized" }).length, 1);
+    assert.equal((await env.read.market.read.task([full.taskId])).status, TaskStatus.Finalized);
+
+    // One reveal missing: the finalize is refused (FinalizeTooEarly), skipped with an event; the four reveals land.
+    const partial = await committed();
+    const skippedReceipt = await send([partial.reveals.slice(0, 4), [partial.taskId]]);
+    const [skipped] = parseEventLogs({ abi: relayBatcherAbi, logs: skippedReceipt.logs, eventName: "FinalizeSkipped" });
+    assert.equal(skipped.args.taskId, partial.taskId);
+    assert.equal(skipped.args.reason, toFunctionSelector("FinalizeTooEarly(uint256,uint256)"));
+    assert.equal((await env.read.market.read.task([partial.taskId])).revealedCount, 4);
+
+    // A gas limit that covers the reveals but not the finalize reverts the whole call (FinalizeOutOfGas) instead of
+    // landing the reveals alone: the lowest limit that does not revert, what eth_estimateGas finds, finalizes.
+    const tight = await committed();
+    const estimate = await env.publicClient.estimateGas({
+      account: relayer.account!, to: batcher,
+      data: encodeFunctionData({ abi: relayBatcherAbi, functionName: "revealAndFinalize", args: [env.manifest.contracts.taskMarket, tight.reveals, [tight.taskId]] }),
+    });
+    await expectRevert(send([tight.reveals, [tight.taskId]], estimate - 30_000n), "FinalizeOutOfGas");
+    assert.equal((await env.read.market.read.task([tight.taskId])).revealedCount, 0);
+    await send([tight.reveals, [tight.taskId]], estimate);
+    assert.equal((await env.read.market.read.task([tight.taskId])).status, TaskStatus.Finalized);
   });
 
   it("messages carry no nonce: a withheld message does not block the signer's messages on other tasks", async () => {

@@ -11,6 +11,7 @@ import {
   getTaskMarket,
   getToken,
   mockERC20Abi,
+  relayBatcherAbi,
   Role,
   stakeRegistryAbi,
   taskMarketAbi,
@@ -24,7 +25,7 @@ export const EVALUATOR_ID = keccak256(toHex("evaluator:test-manifest"));
 export const STAKE = 1_000n * 10n ** 18n;
 export const FEE = 10n * 10n ** 18n;
 
-const ALL_ABIS: Abi = [...taskMarketAbi, ...stakeRegistryAbi, ...evaluatorRegistryAbi, ...mockERC20Abi] as Abi;
+const ALL_ABIS: Abi = [...taskMarketAbi, ...stakeRegistryAbi, ...evaluatorRegistryAbi, ...mockERC20Abi, ...relayBatcherAbi] as Abi;
 
 /** Asserts that `action` reverts with the custom error `name` (decoded against every protocol ABI). */
 export async function expectRevert(action: Promise<unknown>, name: string): Promise<readonly unknown[]> {

@@ -124,6 +124,28 @@ describe("anvil (a second EVM): a job posted with the SDK goes through a full da
     assert.equal(kept, FEE - [...claimed.values()].reduce((a, b) => a + b, 0n), "the market keeps the fee minus the claims");
     assert.equal(kept, requesterRefund + treasuryShare + BigInt(payees.length) * CLAIM_KEEPS_WEI, "what stays is the unclaimed refund and treasury share, and the wei each claim keeps");
     assert.equal((await c.taskMarket.read.task([taskId])).status, TaskStatus.Finalized);
+    round = validators;
+  });
+
+  let round: Awaited<ReturnType<TestNetwork["startValidator"]>>[] = [];
+  it("the shipped relayed pattern on anvil: the committee's commits in one transaction, its reveals and the finalize in one more", async () => {
+    assert.ok(round.length === 3, "runs after the round above");
+    const relayer = await net.startRelayer();
+    for (const v of round) await v.role.stop();
+    for (const v of round) await net.startValidator(v.account, undefined, { relayerUrl: relayer.role.url });
+    await net.startBlocks();
+    const c = net.contracts;
+    const taskId = await net.createTask();
+    await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
+    await net.stopBlocks();
+    const logs = await net.chain.publicClient.getContractEvents({ address: net.protocol.manifest.contracts.taskMarket, abi: taskMarketAbi, args: { taskId } as never, fromBlock: 0n });
+    const txOf = (name: string) => [...new Set(logs.filter((l) => l.eventName === name).map((l) => l.transactionHash))];
+    assert.equal(txOf("ScoreCommitted").length, 1, "the three commits in one transaction");
+    assert.equal(txOf("ScoreRevealed").length, 1, "the three reveals in one transaction");
+    assert.deepEqual(txOf("TaskFinalized"), txOf("ScoreRevealed"), "finalized by the reveal batch (its gas estimate on anvil covered the finalize)");
+    for (const hash of [...txOf("ScoreCommitted"), ...txOf("ScoreRevealed")]) {
+      assert.equal((await net.chain.publicClient.getTransaction({ hash: hash! })).from, relayer.account.address.toLowerCase());
+    }
   });
 });
 

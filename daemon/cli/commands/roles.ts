@@ -12,7 +12,7 @@ const SHUTDOWN_GRACE_MS = 30_000;
 const ROLE_DESCRIPTIONS = {
   validator: "Score answers, commit and reveal scores, claim rewards",
   provider: "Answer tasks with an OpenAI-compatible endpoint",
-  relayer: "Batch validators' EIP-712 signed commits and reveals into commitBySig/revealBySig transactions (pays their gas)",
+  relayer: "Send each committee's EIP-712 signed commits in one transaction, its reveals and the finalize in another (pays their gas)",
 } as const;
 
 export function registerRoleCommands(program: Command, io: CliIo): void {
@@ -50,23 +50,34 @@ export function registerRoleCommands(program: Command, io: CliIo): void {
         }
         const { createDaemonContext } = await import("../../runtime/context.ts");
         const ctx = await createDaemonContext({ config, dev: global.dev, logger });
-        let running;
+        const running: { name: string; stop(): Promise<void> }[] = [];
+        const stopAll = async () => {
+          for (const r of running.reverse()) await r.stop();
+        };
+        const startRelayer = async () => (await import("../../roles/relayer/relayer-role.ts")).startRelayerRole(ctx);
         try {
-          running = role === "validator"
+          running.push(role === "validator"
             ? await (await import("../../roles/validator/validator-role.ts")).startValidatorRole(ctx, { steps })
             : role === "provider"
               ? await (await import("../../roles/provider/provider-role.ts")).startProviderRole(ctx)
-              : await (await import("../../roles/relayer/relayer-role.ts")).startRelayerRole(ctx);
+              : await startRelayer());
+          // A provider's or validator's config with roles.relayer also relays, in the same process: one key, one
+          // sender, so the relayer's transactions and the role's own never compete for a nonce.
+          if (role !== "relayer" && config.roles.relayer !== undefined) {
+            const relayer = await startRelayer();
+            running.push(relayer);
+            io.err(`relayer endpoint at ${relayer.url} (validators' relayerUrl)`);
+          }
         } catch (error) {
+          await stopAll().catch(() => {});
           await ctx.close();
           throw error; // runCli prints an operator's mistake (unregistered evaluator, corrupt state) on one line
         }
-        const stopped = running;
         installShutdownHandlers({
           logger,
           graceMs: SHUTDOWN_GRACE_MS,
           stop: async () => {
-            await stopped.stop();
+            await stopAll();
             await ctx.close();
           },
         });

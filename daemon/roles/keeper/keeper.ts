@@ -40,7 +40,7 @@ interface OpenTask {
  * out of gas under load). claim() now keeps 1 wei of each credit, so a claim no longer does that; the margin stays
  * as cheap insurance (gas not used is not paid) for any slot written from zero that the estimate did not see.
  */
-const FRESH_CREDIT_SLOT_GAS = 22_100n;
+export const FRESH_CREDIT_SLOT_GAS = 22_100n;
 
 const CALLS: Record<KeeperAction, { fn: MarketFunction; events: readonly string[]; race: readonly string[] }> = {
   reassign: { fn: "reassign", events: ["ProviderTimedOut"], race: ["InvalidStatus", "AnswerDeadlineNotPassed"] },

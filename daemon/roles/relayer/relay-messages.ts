@@ -10,11 +10,16 @@ const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "32 bytes as 0x-hex").tr
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "a 65-byte signature as 0x-hex").transform((v) => v as Hex);
 const common = { taskId: uint, round: uint, index: uint, deadline: uint, signature };
 
-/** Wire format (JSON, integers as decimal strings) of ITaskMarket.SignedCommit / SignedReveal. */
-export const signedCommitSchema = z.object({ ...common, commitment: bytes32 }).strict();
-export const signedRevealSchema = z.object({ ...common, score: uint, salt: bytes32 }).strict();
-export type SignedCommitItem = z.output<typeof signedCommitSchema>;
-export type SignedRevealItem = z.output<typeof signedRevealSchema>;
+/**
+ * Wire format (JSON, integers as decimal strings) of ITaskMarket.SignedCommit / SignedReveal, plus the optional
+ * `sendBy`: the block at which the validator stops waiting and sends directly (its relayFallbackBlocks before the
+ * phase ends). Not signed and not sent on chain: it only tells the relayer how long it may hold the item.
+ */
+const sendBy = { sendBy: uint.optional() };
+const signedCommitSchema = z.object({ ...common, commitment: bytes32, ...sendBy }).strict();
+const signedRevealSchema = z.object({ ...common, score: uint, salt: bytes32, ...sendBy }).strict();
+export type SignedCommitItem = Omit<z.output<typeof signedCommitSchema>, "sendBy">;
+export type SignedRevealItem = Omit<z.output<typeof signedRevealSchema>, "sendBy">;
 export type SignedItem = SignedCommitItem | SignedRevealItem;
 
 /** A message the relayer refused; `status` is the HTTP status it answers with. */
@@ -25,17 +30,20 @@ export class RelayRejectedError extends Error {
   }
 }
 
-export function parseSignedItem(kind: RelayKind, body: unknown): SignedItem {
+/** The item (what goes on chain) and the block it must be sent by, if the validator said. */
+export function parseSignedItem(kind: RelayKind, body: unknown): { item: SignedItem; sendBy?: bigint } {
   const parsed = (kind === "commit" ? signedCommitSchema : signedRevealSchema).safeParse(body);
   if (!parsed.success) {
     throw new RelayRejectedError(400, "malformed", parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; "));
   }
-  return parsed.data;
+  const { sendBy: by, ...item } = parsed.data;
+  return { item, sendBy: by };
 }
 
-/** JSON wire form of an item (what a validator POSTs). */
-export function formatSignedItem(item: SignedItem): Record<string, string> {
-  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : String(v)]));
+/** JSON wire form of an item (what a validator POSTs), with the block it falls back at. */
+export function formatSignedItem(item: SignedItem, sendBy?: bigint): Record<string, string> {
+  const fields = Object.fromEntries(Object.entries(item).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : String(v)]));
+  return sendBy === undefined ? fields : { ...fields, sendBy: sendBy.toString() };
 }
 
 /** The address whose EIP-712 signature the item carries. */

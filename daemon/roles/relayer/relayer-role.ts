@@ -33,16 +33,19 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
 
 /**
  * The relayer role: `POST /relay/commit` and `POST /relay/reveal` take one signed item each (JSON, see
- * relay-messages.ts), answer 202 once it is checked and queued (or 4xx naming why not), and the batcher sends the
- * items in commitBySig / revealBySig batches with this daemon's key (it pays the gas). Accepting an item is not
- * a promise that it lands: validators watch the chain and send directly if it does not in time.
+ * relay-messages.ts), answer 202 once it is checked and held (or 4xx naming why not), and the batcher sends each
+ * committee's items together (commitBySig; RelayBatcher.revealAndFinalize) with this daemon's key (it pays the
+ * gas). Accepting an item is not a promise that it lands: validators watch the chain and send directly if it does
+ * not in time. Runs alone (`poq relayer start`) or inside a provider's or validator's daemon (roles.relayer set).
  */
 export async function startRelayerRole(ctx: DaemonContext): Promise<RunningRelayer> {
   const config = ctx.config.roles.relayer;
   if (config === undefined) throw new ConfigError("Invalid configuration", ["roles.relayer: not set, cannot start the relayer role"]);
   const market = openMarket(ctx);
   const log = ctx.logger.child({ role: "relayer" });
-  const batcher = new RelayBatcher({ market, client: ctx.chain.client, from: ctx.account.address, batchMs: config.batchMs, maxBatch: config.maxBatch, log });
+  const batcher = new RelayBatcher({
+    market, client: ctx.chain.client, sender: ctx.sender, heads: ctx.heads, from: ctx.account.address, batchMs: config.batchMs, maxBatch: config.maxBatch, log,
+  });
   const server = http.createServer((req, res) => {
     const answer = (status: number, body: Record<string, unknown>) => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -77,7 +80,7 @@ export async function startRelayerRole(ctx: DaemonContext): Promise<RunningRelay
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await batcher.flush(); // what was accepted still goes out
+      await batcher.close(); // what was accepted still goes out
       log.info("relayer role stopped");
     },
   };

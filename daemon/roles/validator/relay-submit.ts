@@ -1,5 +1,4 @@
 import type { Hex } from "viem";
-import { sleep } from "../../chain/backoff.ts";
 import { signCommit, signReveal } from "../../../sdk/eip712.ts";
 import { formatSignedItem, type RelayKind, type SignedItem } from "../relayer/relay-messages.ts";
 import type { ValidatorDeps } from "./deps.ts";
@@ -30,10 +29,12 @@ export async function submitThroughRelayer(deps: ValidatorDeps, fields: RelayFie
         signature: await signCommit(ctx.account, market.domain, { taskId: fields.taskId, round: fields.round, commitment: fields.commitment, deadline }) }
     : { taskId: fields.taskId, round: fields.round, index: fields.index, score: fields.score, salt: fields.salt, deadline,
         signature: await signReveal(ctx.account, market.domain, { taskId: fields.taskId, round: fields.round, score: fields.score, salt: fields.salt, deadline }) };
+  // The relayer is told when this validator stops waiting for it, so that it never holds the message past that.
+  const fallbackAt = phaseEnd - BigInt(v.relayFallbackBlocks);
   let accepted = false;
   try {
     const res = await fetch(`${v.relayerUrl!.replace(/\/$/, "")}/relay/${fields.kind}`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(formatSignedItem(item)), signal: AbortSignal.timeout(POST_TIMEOUT_MS),
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(formatSignedItem(item, fallbackAt)), signal: AbortSignal.timeout(POST_TIMEOUT_MS),
     });
     accepted = res.status === 202;
     if (!accepted) log.warn({ status: res.status, answer: (await res.text()).trim() }, "relayer refused the signed message; sending directly");
@@ -42,14 +43,15 @@ export async function submitThroughRelayer(deps: ValidatorDeps, fields: RelayFie
   }
   if (!accepted) return false;
   log.info("signed message handed to the relayer");
-  const fallbackAt = phaseEnd - BigInt(v.relayFallbackBlocks);
   for (;;) {
     if (await landed()) return true;
     if ((await ctx.chain.client.getBlockNumber({ cacheTime: 0 })) >= fallbackAt) {
       log.warn({ fallbackAt: String(fallbackAt) }, "relayed message not on chain in time; sending directly");
       return false;
     }
-    await sleep(ctx.config.chain.pollIntervalMs);
+    // Looked at again on the next block (the relayed batch can only land in one), or after a poll interval
+    // without one.
+    await ctx.heads.nextHead(ctx.config.chain.pollIntervalMs);
   }
 }
 

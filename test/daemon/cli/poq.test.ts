@@ -128,6 +128,23 @@ describe("cli/poq", () => {
     assert.equal(await run.exited, 0, run.stderr());
   });
 
+  it("a role whose config also sets roles.relayer runs the relayer in the same process (one key, one sender); SIGTERM stops both", async () => {
+    const account = await createTestAccount(chain, protocol, { role: "validator" });
+    const { configPath } = await writeDaemonConfig({ chain, redisUrl: redis.url, privateKey: account.privateKey, config: { deployment: protocol.manifestPath, roles: { validator: { evaluatorDir }, relayer: { port: 0 } } } });
+    const run = spawnTsChild(new URL("../../../daemon/cli/poq.ts", import.meta.url), ["--config", configPath, "validator", "start"]);
+    try {
+      await waitFor(() => /validator running as/.test(run.stderr()) || run.child.exitCode !== null, 30_000, "the validator to start");
+      const relayerUrl = /relayer endpoint at (\S+)/.exec(run.stderr())?.[1];
+      assert.ok(relayerUrl, run.stderr());
+      const res = await fetch(`${relayerUrl}/relay/commit`, { method: "POST", body: JSON.stringify({ taskId: "1" }) });
+      assert.equal(res.status, 400);
+      assert.equal(((await res.json()) as { error: string }).error, "malformed");
+    } finally {
+      run.child.kill("SIGTERM");
+    }
+    assert.equal(await run.exited, 0, run.stderr());
+  });
+
   it("role start refuses a config without the role, without a deployment, or unreadable, with clear errors", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "poq-cli-role-"));
     const file = configFile(dir, [chain.httpUrl], redis.url, chain.chainId);

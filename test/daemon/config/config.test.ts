@@ -32,6 +32,15 @@ function loadError(fn: () => unknown): ConfigError {
 }
 
 describe("config/loadConfig", () => {
+  it("validators submit through the relayer by default once relayerUrl is set, directly without it, as told when submit is set", () => {
+    const submit = (validator: Record<string, unknown>) =>
+      loadConfig({ file: writeConfig({ ...validFile, roles: { validator: { evaluatorDir: "models/evaluator", ...validator } } }), env: {} }).roles.validator!.submit;
+    assert.equal(submit({}), "direct");
+    assert.equal(submit({ relayerUrl: "http://127.0.0.1:9470" }), "relayer");
+    assert.equal(submit({ relayerUrl: "http://127.0.0.1:9470", submit: "direct" }), "direct");
+    assert.match(loadError(() => submit({ submit: "relayer" })).issues.join("; "), /relayerUrl/);
+  });
+
   it("loads a file, fills defaults and resolves paths against the file's folder", () => {
     const file = writeConfig(validFile);
     const config = loadConfig({ file, env: {} });
