@@ -46,7 +46,8 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         evaluators = IEvaluatorRegistry(evaluatorRegistry);
         settlementMath = SettlementMath(settlement);
         _setTreasury(initialTreasury);
-        _setParams(initialParams);
+        _setParams(0, abi.encodeCall(SettlementMath.checkParams, (initialParams)));
+        emit ParamsSet(initialParams);
     }
 
     // ---------------------------------------------------------------- requester and provider
