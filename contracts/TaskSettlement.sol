@@ -36,11 +36,11 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint40 drawDeadline;
         uint16 paramsVersion; // the parameters this task was created under (all of its steps use them)
         uint16 consensus; // in slot 0: finalize rewrites this slot (status) anyway, so storing it costs nothing more
-        address requester; // slot 1: what the provider phase reads besides slot 0
+        address requester; // slot 1: who pays and how much (refunds and payouts read both)
+        uint96 fee;
+        address provider; // slot 2: what the provider phase reads besides slot 0; zero while a draw is pending
         uint40 answerDeadline;
         uint40 createdBlock;
-        address provider; // slot 2; zero while the draw of the current attempt is pending
-        uint96 fee;
         bytes32 modelId;
         bytes32 evaluatorId;
         bytes32 outputHash;
@@ -102,7 +102,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         Task storage t = _taskIn(taskId, Status.Committee);
         uint256 k = t.committeeSize;
         uint256 round = t.round;
-        Params memory p = _paramsOf[t.paramsVersion];
+        Params storage p = _paramsOf[t.paramsVersion];
 
         (
             address[] memory accounts,
@@ -251,7 +251,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     function _settle(
         uint256 taskId,
         Task storage t,
-        Params memory p,
+        Params storage p,
         address[] memory accounts,
         uint256[] memory scores,
         bool[] memory revealed
@@ -291,7 +291,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// @dev The members of the task's current round. `accounts` and `penalties` have one extra slot at the end for
     /// the provider (used when the task settles for good); a non-revealer's penalty is a multiple of what its seat
     /// was worth (docs/ECONOMICS.md), never a share of its whole stake.
-    function _readRound(uint256 taskId, Task storage t, Params memory p)
+    function _readRound(uint256 taskId, Task storage t, Params storage p)
         private
         view
         returns (
