@@ -166,12 +166,12 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// calldata goes on as it came, under checkParams' selector. checkParams reads every field with its type
     /// checked (a dirty word reverts), so once it returned the 672 bytes after the selector are the canonical
     /// encoding of the parameters, which is ParamsSet's data: logged as they are.
-    function setParams(Params calldata) external onlyOwner {
+    function setParams(Params calldata newParams) external onlyOwner {
         _setParams(paramsVersion + 1, bytes.concat(SettlementMath.checkParams.selector, msg.data[4:]));
         bytes32 topic = ParamsSet.selector;
         assembly ("memory-safe") {
             let data := mload(0x40)
-            calldatacopy(data, 4, PARAMS_ABI_BYTES)
+            calldatacopy(data, newParams, PARAMS_ABI_BYTES) // a static struct in calldata: its offset
             log1(data, PARAMS_ABI_BYTES, topic)
         }
     }
