@@ -41,13 +41,21 @@ contract SettlementMath {
     }
 
     /// @notice Checks governance parameters against their bounds (reverts ParameterOutOfBounds naming the first
-    /// one outside) and returns the task lifetime they imply. Here rather than in the market to keep the market
-    /// under the code size limit.
+    /// one outside) and returns the task lifetime they imply and their two storage words, which the market writes
+    /// as they are. Here rather than in the market to keep the market under the code size limit: the market holds
+    /// no code that decodes, checks or packs a whole `Params` (its setParams forwards its own calldata here).
     /// @param p The parameters.
     /// @return lifetime MarketParams.maxTaskLifetime(p).
-    function checkParams(ITaskMarket.Params calldata p) external pure returns (uint256 lifetime) {
+    /// @return word0 Storage word 0 of `p` (MarketParams.pack).
+    /// @return word1 Storage word 1 of `p`.
+    function checkParams(ITaskMarket.Params calldata p)
+        external
+        pure
+        returns (uint256 lifetime, uint256 word0, uint256 word1)
+    {
         MarketParams.validate(p);
-        return MarketParams.maxTaskLifetime(p);
+        lifetime = MarketParams.maxTaskLifetime(p);
+        (word0, word1) = MarketParams.pack(p);
     }
 
     /// @dev The scores (and weights, zeros when `weights` is empty) of the members that revealed, in member order.

@@ -46,7 +46,8 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         evaluators = IEvaluatorRegistry(evaluatorRegistry);
         settlementMath = SettlementMath(settlement);
         _setTreasury(initialTreasury);
-        _setParams(initialParams);
+        _setParams(0, abi.encodeCall(SettlementMath.checkParams, (initialParams)));
+        emit ParamsSet(initialParams);
     }
 
     // ---------------------------------------------------------------- requester and provider
@@ -81,9 +82,9 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         t.seedBlock = uint40(block.number + 1);
         t.paramsVersion = uint16(version); // the task settles under these parameters, whatever governance does
         t.requester = msg.sender;
+        t.fee = uint96(fee);
         t.answerDeadline = uint40(block.number + 1 + p.answerWindow);
         t.createdBlock = uint40(block.number);
-        t.fee = uint96(fee);
         t.modelId = modelId;
         t.evaluatorId = evaluatorId;
         emit TaskCreated(taskId, msg.sender, modelId, evaluatorId, fee, prompt);

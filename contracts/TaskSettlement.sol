@@ -36,11 +36,11 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         uint40 drawDeadline;
         uint16 paramsVersion; // the parameters this task was created under (all of its steps use them)
         uint16 consensus; // in slot 0: finalize rewrites this slot (status) anyway, so storing it costs nothing more
-        address requester; // slot 1: what the provider phase reads besides slot 0
+        address requester; // slot 1: who pays and how much (refunds and payouts read both)
+        uint96 fee;
+        address provider; // slot 2: what the provider phase reads besides slot 0; zero while a draw is pending
         uint40 answerDeadline;
         uint40 createdBlock;
-        address provider; // slot 2; zero while the draw of the current attempt is pending
-        uint96 fee;
         bytes32 modelId;
         bytes32 evaluatorId;
         bytes32 outputHash;
@@ -61,6 +61,8 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     bytes32 internal constant SENTINEL = bytes32(uint256(1));
     /// @dev What claim() leaves of a credit (1 wei, see ITaskMarket.claim): the credit slot never goes back to zero.
     uint256 internal constant CLAIM_KEEPS = 1;
+    /// @dev Size of the ABI encoding of a `Params` (21 static fields of one word each).
+    uint256 internal constant PARAMS_ABI_BYTES = 21 * 32;
 
     /// @notice The fee token (equal to the registry's stake token).
     address public immutable token;
@@ -100,7 +102,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         Task storage t = _taskIn(taskId, Status.Committee);
         uint256 k = t.committeeSize;
         uint256 round = t.round;
-        Params memory p = _paramsOf[t.paramsVersion];
+        Params storage p = _paramsOf[t.paramsVersion];
 
         (
             address[] memory accounts,
@@ -160,8 +162,18 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     // ---------------------------------------------------------------- governance
 
     /// @inheritdoc ITaskMarket
+    /// @dev setParams(Params) and SettlementMath.checkParams(Params) encode their argument alike: this call's
+    /// calldata goes on as it came, under checkParams' selector. checkParams reads every field with its type
+    /// checked (a dirty word reverts), so once it returned the 672 bytes after the selector are the canonical
+    /// encoding of the parameters, which is ParamsSet's data: logged as they are.
     function setParams(Params calldata newParams) external onlyOwner {
-        _setParams(newParams);
+        _setParams(paramsVersion + 1, bytes.concat(SettlementMath.checkParams.selector, msg.data[4:]));
+        bytes32 topic = ParamsSet.selector;
+        assembly ("memory-safe") {
+            let data := mload(0x40)
+            calldatacopy(data, newParams, PARAMS_ABI_BYTES) // a static struct in calldata: its offset
+            log1(data, PARAMS_ABI_BYTES, topic)
+        }
     }
 
     /// @inheritdoc ITaskMarket
@@ -173,11 +185,11 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
 
     /// @inheritdoc ITaskMarket
     function params() external view returns (Params memory) {
-        return _paramsOf[paramsVersion];
+        return paramsAt(paramsVersion);
     }
 
     /// @inheritdoc ITaskMarket
-    function paramsAt(uint256 version) external view returns (Params memory) {
+    function paramsAt(uint256 version) public view returns (Params memory) {
         return _paramsOf[version];
     }
 
@@ -239,7 +251,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     function _settle(
         uint256 taskId,
         Task storage t,
-        Params memory p,
+        Params storage p,
         address[] memory accounts,
         uint256[] memory scores,
         bool[] memory revealed
@@ -279,7 +291,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// @dev The members of the task's current round. `accounts` and `penalties` have one extra slot at the end for
     /// the provider (used when the task settles for good); a non-revealer's penalty is a multiple of what its seat
     /// was worth (docs/ECONOMICS.md), never a share of its whole stake.
-    function _readRound(uint256 taskId, Task storage t, Params memory p)
+    function _readRound(uint256 taskId, Task storage t, Params storage p)
         private
         view
         returns (
@@ -378,17 +390,27 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         if (status != expected) revert InvalidStatus(taskId, status);
     }
 
-    function _setParams(Params memory p) internal {
-        uint256 lifetime = settlementMath.checkParams(p);
+    /// @dev Stores as `version` the parameters of `checkCall`, a call of SettlementMath.checkParams, which checks
+    /// them and packs them into the two storage words of `Params`: the market writes those words and holds none of
+    /// the code that decodes, checks or packs a whole `Params` (EIP-170; reads go through the struct as usual).
+    function _setParams(uint256 version, bytes memory checkCall) internal {
+        if (version > type(uint16).max) revert ParameterOutOfBounds("paramsVersion", version);
+        (bool ok, bytes memory result) = address(settlementMath).staticcall(checkCall);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 32), mload(result)) // checkParams' own error (ParameterOutOfBounds)
+            }
+        }
+        (uint256 lifetime, uint256 word0, uint256 word1) = abi.decode(result, (uint256, uint256, uint256));
         uint256 cooldown = registry.unstakeCooldown();
         if (lifetime >= cooldown) revert LifetimeExceedsCooldown(lifetime, cooldown);
-        // Version 0 is the constructor's; every later set appends a version (uint16 in the task slot).
-        uint256 version = _paramsOf[0].committeeSize == 0 ? 0 : paramsVersion + 1;
-        if (version > type(uint16).max) revert ParameterOutOfBounds("paramsVersion", version);
         paramsVersion = version;
         maxTaskLifetime = lifetime;
-        _paramsOf[version] = p;
-        emit ParamsSet(p);
+        Params storage p = _paramsOf[version];
+        assembly ("memory-safe") {
+            sstore(p.slot, word0)
+            sstore(add(p.slot, 1), word1)
+        }
     }
 
     function _setTreasury(address newTreasury) internal {

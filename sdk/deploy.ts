@@ -46,7 +46,7 @@ export function maxTaskLifetime(p: MarketParams): bigint {
 async function checkMarketParams(publicClient: PublicClient, settlementMath: Address, params: MarketParams, unstakeCooldown: bigint): Promise<void> {
   let lifetime: bigint;
   try {
-    lifetime = await publicClient.readContract({ address: settlementMath, abi: settlementMathAbi, functionName: "checkParams", args: [params] });
+    [lifetime] = await publicClient.readContract({ address: settlementMath, abi: settlementMathAbi, functionName: "checkParams", args: [params] });
   } catch (error) {
     const revert = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
     const data = revert instanceof ContractFunctionRevertedError ? revert.data : undefined;

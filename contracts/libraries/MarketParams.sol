@@ -88,6 +88,22 @@ library MarketParams {
         if (lifetime <= DRAW_HORIZON) lifetime = DRAW_HORIZON + 1;
     }
 
+    /// @notice The two storage words of `p` exactly as Solidity lays out a `Params` in storage (fields packed in
+    /// declaration order from the low-order end: word 0 from committeeSize to answerWindow, word 1 from
+    /// commitWindow to minFee, each word full). The market writes these words instead of the struct so that the
+    /// packing code lives here, not in its 24 KiB (test/contracts/ParamsPacking.t.sol checks the layout against
+    /// the compiler's, field by field).
+    function pack(ITaskMarket.Params memory p) internal pure returns (uint256 word0, uint256 word1) {
+        word0 = uint256(p.committeeSize) | uint256(p.maxRounds) << 8 | uint256(p.maxReassignments) << 16;
+        word0 |= uint256(p.consensusRule) << 24 | uint256(p.quorumBps) << 32 | uint256(p.trimBps) << 48;
+        word0 |= uint256(p.validatorPoolBps) << 64 | uint256(p.providerFloor) << 80 | uint256(p.tolerance) << 96;
+        word0 |= uint256(p.refundBps) << 112 | uint256(p.nonRevealPenaltyBps) << 128;
+        word0 |= uint256(p.providerTimeoutPenaltyBps) << 160 | uint256(p.equivocationSlashBps) << 192;
+        word0 |= uint256(p.reporterBountyBps) << 208 | uint256(p.answerWindow) << 224;
+        word1 = uint256(p.commitWindow) | uint256(p.revealWindow) << 32 | uint256(p.drawWindow) << 64;
+        word1 |= uint256(p.maxPromptBytes) << 96 | uint256(p.maxOutputBytes) << 128 | uint256(p.minFee) << 160;
+    }
+
     function _check(string memory name, uint256 value, uint256 min, uint256 max) private pure {
         if (value < min || value > max) revert ParameterOutOfBounds(name, value);
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { getAddress, keccak256, parseEventLogs, toHex, zeroAddress } from "viem";
+import { encodeFunctionData, getAddress, keccak256, parseEventLogs, toHex, zeroAddress, type Hex } from "viem";
 import { RefundReason, TaskStatus, taskMarketAbi } from "../../sdk/contracts.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { aggregate, ConsensusRule, DEFAULT_REWARD_PARAMS, rewardSplit } from "../../sdk/protocol-math.ts";
@@ -211,5 +211,32 @@ describe("TaskMarket life cycle", () => {
     await env.wait(await gov.write.setParams([{ ...DEFAULT_MARKET_PARAMS, committeeSize: 7, consensusRule: 2 }]));
     assert.equal((await gov.read.params()).committeeSize, 7);
     await expectRevert(gov.write.setTreasury(["0x0000000000000000000000000000000000000000"]), "ZeroAddress");
+  });
+
+  it("parameters: stored as SettlementMath packs them, logged as sent; a dirty or short encoding is refused", async () => {
+    const env = await setupProtocol({ providers: 0, validators: 0 });
+    const gov = env.read.market;
+    // Every field away from its default and inside its bounds, so a field stored in another's bits would show.
+    const next = {
+      committeeSize: 9, maxRounds: 2, maxReassignments: 3, consensusRule: 1, quorumBps: 6_700, trimBps: 1_500,
+      validatorPoolBps: 2_100, providerFloor: 2_900, tolerance: 1_400, refundBps: 2_400, nonRevealPenaltyBps: 30_001,
+      providerTimeoutPenaltyBps: 10_002, equivocationSlashBps: 5_003, reporterBountyBps: 1_004, answerWindow: 21,
+      commitWindow: 11, revealWindow: 12, drawWindow: 51, maxPromptBytes: 8_193, maxOutputBytes: 16_385,
+      minFee: 10n ** 16n + 7n,
+    };
+    const receipt = await env.wait(await gov.write.setParams([next]));
+    const [log] = parseEventLogs({ abi: taskMarketAbi, eventName: "ParamsSet", logs: receipt.logs });
+    assert.deepEqual({ ...log!.args.params }, next, "ParamsSet carries the parameters sent");
+    assert.equal(await gov.read.paramsVersion(), 1n);
+    assert.deepEqual({ ...(await gov.read.paramsAt([1n])) }, next, "stored field by field");
+    assert.deepEqual({ ...(await gov.read.params()) }, next);
+    assert.deepEqual({ ...(await gov.read.paramsAt([0n])) }, DEFAULT_MARKET_PARAMS, "version 0 untouched");
+    // The same call with a field outside its type (committeeSize, a uint8, as 256), and one cut short.
+    const data = encodeFunctionData({ abi: taskMarketAbi, functionName: "setParams", args: [next] });
+    const dirty = (data.slice(0, 10) + (256).toString(16).padStart(64, "0") + data.slice(74)) as Hex;
+    const call = (calldata: Hex) => env.publicClient.call({ account: env.deployer.account!, to: gov.address, data: calldata });
+    await call(data); // the clean encoding passes
+    await assert.rejects(call(dirty), "a uint8 of 256 refused");
+    await assert.rejects(call(data.slice(0, -64) as Hex), "an encoding cut short refused");
   });
 });
