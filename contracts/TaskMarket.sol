@@ -11,15 +11,23 @@ import {Commitments} from "./libraries/Commitments.sol";
 import {SettlementMath} from "./SettlementMath.sol";
 import {TaskSettlement} from "./TaskSettlement.sol";
 import {TaskSignatures} from "./TaskSignatures.sol";
+import {TaskViews} from "./TaskViews.sol";
 
 /// @title TaskMarket
-/// @notice Task escrow and life cycle (see ITaskMarket and docs/PROTOCOL.md). Settlement (finalize) lives in
-/// TaskSettlement, signatures in TaskSignatures; this file holds the state machine up to the reveals.
-/// @dev Gas layout: everything commit and reveal read sits in the task's first slot; committee member slots and
-/// commitment slots are written non-zero at the draw (a commitment slot gets its member's marker, which a commit
-/// checks instead of the member slot), so commits and reveals only rewrite non-zero slots.
+/// @notice Task escrow and life cycle (see ITaskMarket, docs/PROTOCOL.md and docs/design/ROUNDS.md). Settlement
+/// lives in TaskSettlement, signatures in TaskSignatures; this file holds the state machine and the round calls.
+/// @dev Gas layout: a committee is one slot, the hash of its RoundState (members and the commit report's
+/// commitments come back in calldata); the commit mask sits in the task's first slot. Only a seat that commits or
+/// reveals alone (a member a report left out) writes a slot of its own.
 contract TaskMarket is TaskSettlement, TaskSignatures {
     using SafeERC20 for IERC20;
+
+    /// @notice The views module (TaskViews, deployed by the constructor), which every call this contract does not
+    /// implement is delegated to.
+    address public immutable views;
+
+    /// @dev keccak256(abi.encode(new bytes32[](0))): the commitments of a round before its commit report.
+    bytes32 private constant _NO_COMMITMENTS = keccak256(abi.encode(uint256(32), uint256(0)));
 
     /// @param stakeToken The ERC-20 for fees (the registry's stake token).
     /// @param stakeRegistry The stake registry (its cooldown must exceed the task lifetime of `initialParams`).
@@ -45,9 +53,23 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         registry = IStakeRegistry(stakeRegistry);
         evaluators = IEvaluatorRegistry(evaluatorRegistry);
         settlementMath = SettlementMath(settlement);
+        views = address(new TaskViews(IStakeRegistry(stakeRegistry)));
         _setTreasury(initialTreasury);
         _setParams(0, abi.encodeCall(SettlementMath.checkParams, (initialParams)));
         emit ParamsSet(initialParams);
+    }
+
+    /// @notice Serves the views of ITaskViews from the TaskViews module, in this contract's storage.
+    // solhint-disable-next-line no-complex-fallback
+    fallback() external {
+        address target = views;
+        assembly ("memory-safe") {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
     }
 
     // ---------------------------------------------------------------- requester and provider
@@ -165,49 +187,119 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
             _settleUnjudged(taskId, t);
             return;
         }
-        uint256 base = round << 8;
-        for (uint256 i; i < k; ++i) {
-            _members[taskId][base | i] = Member({account: members[i], score: 0, revealed: false});
-            _commitments[taskId][base | i] = _emptySlot(members[i]);
-        }
+        // One slot for the whole committee: members are in CommitteeDrawn and come back in calldata.
+        _round[taskId] = _roundHash(keccak256(abi.encode(members)), 0, _NO_COMMITMENTS);
         uint256 commitEnd = block.number + p.commitWindow;
         uint256 revealEnd = commitEnd + p.revealWindow;
         t.status = Status.Committee;
         t.committeeSize = uint8(k);
-        t.committedCount = 0;
+        t.committedMask = 0;
         t.commitEnd = uint40(commitEnd);
         t.revealEnd = uint40(revealEnd);
         emit CommitteeDrawn(taskId, round, members, commitEnd, revealEnd);
     }
 
     /// @inheritdoc ITaskMarket
-    function commit(uint256 taskId, uint256 index, bytes32 commitment) external {
-        _commit(taskId, index, commitment, msg.sender);
+    function commitReport(address[] calldata members, CommitReport calldata report) external {
+        uint256 taskId = report.taskId;
+        Task storage t = _taskIn(taskId, Status.Committee);
+        if (block.number > t.commitEnd) revert CommitPhaseClosed(taskId, t.commitEnd);
+        uint256 round = t.round;
+        if (report.round != round) revert RoundMismatch(taskId, report.round);
+        if (block.timestamp > report.deadline) revert SignatureExpired(report.deadline);
+        bytes32 membersHash = keccak256(abi.encode(members));
+        // Only the draw's state matches: a second report of the round finds the first one's hash instead.
+        if (_round[taskId] != _roundHash(membersHash, 0, _NO_COMMITMENTS)) revert RoundStateMismatch(taskId);
+        uint256 mask = report.mask;
+        if (mask == 0 || mask >> members.length != 0) revert InvalidMask(mask);
+        uint256 committed = t.committedMask;
+        if (mask & committed != 0) revert AlreadyCommitted(taskId, members[_lowestBit(mask & committed)]);
+        _checkCommitSignatures(members, report, round);
+        _round[taskId] = _roundHash(membersHash, mask, keccak256(abi.encode(report.commitments)));
+        t.committedMask = uint32(committed | mask);
+        emit CommitReported(taskId, round, uint32(mask), report.commitments);
     }
 
     /// @inheritdoc ITaskMarket
-    function reveal(uint256 taskId, uint256 index, uint256 score, bytes32 salt) external {
-        _reveal(taskId, index, score, salt, msg.sender);
+    function revealReport(RoundState calldata state, RevealReport calldata report) external nonReentrant {
+        uint256 taskId = report.taskId;
+        Task storage t = _taskIn(taskId, Status.Committee);
+        _checkRevealWindow(taskId, t);
+        _checkState(taskId, state);
+        uint256 mask = report.revealMask;
+        uint256 committed = t.committedMask;
+        if (mask == 0) revert InvalidMask(mask);
+        if (mask & ~committed != 0) revert NotCommitted(taskId, _memberOrZero(state, _lowestBit(mask & ~committed)));
+        uint256 n = _popCount(mask);
+        if (report.scores.length != n || report.salts.length != n) revert ReportLengthMismatch(n);
+        uint256 round = t.round;
+        (uint256[] memory scores, bool[] memory revealed, uint256 missing) =
+            _openings(taskId, round, state, report, committed);
+        if (missing != 0) revert RevealsIncomplete(taskId, missing);
+        emit RevealReported(taskId, round, uint32(mask), report.scores);
+        _settleRound(taskId, t, state.members, scores, revealed);
     }
 
     /// @inheritdoc ITaskMarket
-    function commitBySig(SignedCommit[] calldata commits) external {
-        if (commits.length == 0) revert EmptyBatch();
-        for (uint256 i; i < commits.length; ++i) {
-            SignedCommit calldata c = commits[i];
-            _checkSigned(c.taskId, c.round, c.index, c.deadline, _commitSigner(c));
-            _commit(c.taskId, c.index, c.commitment, _memberAt(c.taskId, c.round, c.index));
+    function commit(uint256 taskId, RoundState calldata state, uint256 index, bytes32 commitment) external {
+        Task storage t = _taskIn(taskId, Status.Committee);
+        if (block.number > t.commitEnd) revert CommitPhaseClosed(taskId, t.commitEnd);
+        if (!_isCommitment(commitment)) revert ReservedCommitment();
+        _checkState(taskId, state);
+        _checkMember(taskId, state, index);
+        uint256 committed = t.committedMask;
+        if ((committed >> index) & 1 != 0) revert AlreadyCommitted(taskId, msg.sender);
+        uint256 round = t.round;
+        _commitments[taskId][(round << 8) | index] = commitment;
+        t.committedMask = uint32(committed | (1 << index));
+        emit ScoreCommitted(taskId, round, msg.sender, commitment);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function reveal(uint256 taskId, RoundState calldata state, uint256 index, uint256 score, bytes32 salt) external {
+        Task storage t = _taskIn(taskId, Status.Committee);
+        _checkRevealWindow(taskId, t);
+        _checkState(taskId, state);
+        _checkMember(taskId, state, index);
+        if ((t.committedMask >> index) & 1 == 0) revert NotCommitted(taskId, msg.sender);
+        uint256 round = t.round;
+        uint256 slot = (round << 8) | index;
+        if (_reveals[taskId][slot] != 0) revert AlreadyRevealed(taskId, msg.sender);
+        bytes32 stored;
+        if ((state.reportMask >> index) & 1 != 0) {
+            stored = state.reportCommitments[_popCount(state.reportMask & ((1 << index) - 1))];
+        } else {
+            stored = _commitments[taskId][slot];
         }
+        _checkOpening(taskId, round, state, index, stored, score, salt);
+        _reveals[taskId][slot] = REVEALED | score;
+        emit ScoreRevealed(taskId, round, msg.sender, score);
     }
 
     /// @inheritdoc ITaskMarket
-    function revealBySig(SignedReveal[] calldata reveals) external {
-        if (reveals.length == 0) revert EmptyBatch();
-        for (uint256 i; i < reveals.length; ++i) {
-            SignedReveal calldata r = reveals[i];
-            _checkSigned(r.taskId, r.round, r.index, r.deadline, _revealSigner(r));
-            _reveal(r.taskId, r.index, r.score, r.salt, _memberAt(r.taskId, r.round, r.index));
+    function finalize(uint256 taskId, RoundState calldata state) external nonReentrant {
+        Task storage t = _taskIn(taskId, Status.Committee);
+        _checkState(taskId, state);
+        uint256 k = state.members.length;
+        uint256 base = uint256(t.round) << 8;
+        uint256[] memory scores = new uint256[](k);
+        bool[] memory revealed = new bool[](k);
+        uint256 opened;
+        for (uint256 i; i < k; ++i) {
+            uint256 alone = _reveals[taskId][base | i];
+            if (alone == 0) continue;
+            scores[i] = alone & (REVEALED - 1);
+            revealed[i] = true;
+            opened |= 1 << i;
         }
+        // Early only when nobody is left to wait for: reveals have started (no seat can commit any more) and every
+        // committed seat is open.
+        uint256 committed = t.committedMask;
+        bool revealsOpen = block.number > t.commitEnd || committed == (1 << k) - 1;
+        if (block.number <= t.revealEnd && (!revealsOpen || opened != committed)) {
+            revert FinalizeTooEarly(taskId, t.revealEnd);
+        }
+        _settleRound(taskId, t, state.members, scores, revealed);
     }
 
     /// @inheritdoc ITaskMarket
@@ -234,89 +326,113 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         emit EquivocationReported(taskId, signer, msg.sender, slashed, bounty);
     }
 
-    /// @inheritdoc ITaskMarket
-    function attestationSigner(Attestation calldata attestation, bytes calldata signature)
-        external
-        view
-        returns (address)
-    {
-        return _attestationSigner(attestation, signature);
-    }
-
     // ---------------------------------------------------------------- internal
 
-    function _commit(uint256 taskId, uint256 index, bytes32 commitment, address account) private {
-        Task storage t = _tasks[taskId];
-        if (t.status != Status.Committee) revert InvalidStatus(taskId, t.status);
-        if (block.number > t.commitEnd) revert CommitPhaseClosed(taskId, t.commitEnd);
-        // A value shaped like an empty slot's marker: committing it would leave the slot open and count the member
-        // twice.
-        if (!_isCommitment(commitment)) revert ReservedCommitment();
-        uint256 slot = (uint256(t.round) << 8) | index;
-        // The slot holds this account's marker only if the account is member `index` of this round and has not
-        // committed: one read checks both (the member slot is read on the failure path only, to tell the two errors
-        // apart). An index past 255 would reach into other rounds' keys: refused first.
-        if (index > type(uint8).max || _commitments[taskId][slot] != _emptySlot(account)) {
-            _memberSlot(t, taskId, index, account);
-            revert AlreadyCommitted(taskId, account);
+    /// @dev Each member's score and whether it is open: opened by the report (checked against its commitment),
+    /// or revealed alone. `missing`: committed seats that are neither.
+    function _openings(
+        uint256 taskId,
+        uint256 round,
+        RoundState calldata state,
+        RevealReport calldata report,
+        uint256 committed
+    ) private view returns (uint256[] memory scores, bool[] memory revealed, uint256 missing) {
+        scores = new uint256[](state.members.length);
+        revealed = new bool[](state.members.length);
+        uint256 j; // next opening of the report
+        uint256 r; // next commitment of the commit report
+        for (uint256 i; i < scores.length; ++i) {
+            if ((report.revealMask >> i) & 1 != 0) {
+                scores[i] = _openFromReport(taskId, round, state, report, i, j, r);
+                revealed[i] = true;
+                ++j;
+            } else if ((committed >> i) & 1 != 0) {
+                // Left out of the report: open only if its member revealed alone. A seat opened both alone and in
+                // the report counts once, with the same score (its commitment binds the score).
+                uint256 alone = _reveals[taskId][(round << 8) | i];
+                if (alone == 0) missing |= 1 << i;
+                scores[i] = alone & (REVEALED - 1);
+                revealed[i] = alone != 0;
+            }
+            if ((state.reportMask >> i) & 1 != 0) ++r;
         }
-        _commitments[taskId][slot] = commitment;
-        unchecked {
-            ++t.committedCount; // once per member (the slot is single-use), so at most committeeSize <= 32
-        }
-        emit ScoreCommitted(taskId, t.round, account, commitment);
     }
 
-    function _reveal(uint256 taskId, uint256 index, uint256 score, bytes32 salt, address account) private {
-        Task storage t = _tasks[taskId];
-        if (t.status != Status.Committee) revert InvalidStatus(taskId, t.status);
-        // Reveals open once every member committed (no commitment can follow any reveal: each member's slot is
-        // single-use) or once the commit phase is over.
-        if (block.number <= t.commitEnd && t.committedCount < t.committeeSize) {
+    /// @dev Opening `j` of the report, of seat `i` (whose commitment is the commit report's `r`-th when the
+    /// report committed it, else its fallback slot); returns its score.
+    function _openFromReport(
+        uint256 taskId,
+        uint256 round,
+        RoundState calldata state,
+        RevealReport calldata report,
+        uint256 i,
+        uint256 j,
+        uint256 r
+    ) private view returns (uint256 score) {
+        bytes32 stored =
+            (state.reportMask >> i) & 1 != 0 ? state.reportCommitments[r] : _commitments[taskId][(round << 8) | i];
+        score = report.scores[j];
+        _checkOpening(taskId, round, state, i, stored, score, report.salts[j]);
+    }
+
+    /// @dev Every commitment of the report is commitment-shaped and signed by its seat's member.
+    function _checkCommitSignatures(address[] calldata members, CommitReport calldata report, uint256 round)
+        private
+        view
+    {
+        uint256 mask = report.mask;
+        uint256 n = _popCount(mask);
+        if (report.commitments.length != n || report.signatures.length != n) revert ReportLengthMismatch(n);
+        uint256 j;
+        for (uint256 i; i < members.length; ++i) {
+            if ((mask >> i) & 1 == 0) continue;
+            bytes32 c = report.commitments[j];
+            if (!_isCommitment(c)) revert ReservedCommitment();
+            address signer = _commitSigner(report.taskId, round, c, report.deadline, report.signatures[j]);
+            if (signer != members[i]) revert InvalidSigner(signer, members[i]);
+            ++j;
+        }
+    }
+
+    /// @dev Reveals open once every member committed (no seat can commit after any reveal) or once the commit
+    /// phase is over, until revealEnd.
+    function _checkRevealWindow(uint256 taskId, Task storage t) private view {
+        if (block.number <= t.commitEnd && t.committedMask != (1 << t.committeeSize) - 1) {
             revert RevealTooEarly(taskId, uint256(t.commitEnd) + 1);
         }
         if (block.number > t.revealEnd) revert RevealPhaseClosed(taskId, t.revealEnd);
-        uint256 slot = _memberSlot(t, taskId, index, account);
-        Member storage m = _members[taskId][slot];
-        if (m.revealed) revert AlreadyRevealed(taskId, account);
-        if (score > SCORE_MAX) revert ScoreOutOfRange(score);
-        bytes32 stored = _commitments[taskId][slot];
-        if (!_isCommitment(stored)) revert NotCommitted(taskId, account);
-        uint256 round = t.round;
-        if (stored != Commitments.commitment(score, salt, account, taskId, round, address(this))) {
-            _revertMismatch(taskId, round, t.committeeSize, stored, score, salt, account);
-        }
-        // Only the member slot is written: finalize counts the revealed flags (no count in the task slot).
-        m.score = uint16(score);
-        m.revealed = true;
-        emit ScoreRevealed(taskId, round, account, score);
     }
 
-    /// @dev Checks `account` is member `index` of the task's current round; returns the member's slot key.
-    function _memberSlot(Task storage t, uint256 taskId, uint256 index, address account)
-        private
-        view
-        returns (uint256 slot)
-    {
-        slot = (uint256(t.round) << 8) | index;
-        if (index >= t.committeeSize || _members[taskId][slot].account != account) {
-            revert NotCommitteeMember(taskId, index, account);
+    /// @dev The round state in calldata is the one whose hash the task holds (members, the commit report's part).
+    function _checkState(uint256 taskId, RoundState calldata state) private view {
+        bytes32 hash = _roundHash(
+            keccak256(abi.encode(state.members)), state.reportMask, keccak256(abi.encode(state.reportCommitments))
+        );
+        if (hash != _round[taskId]) revert RoundStateMismatch(taskId);
+    }
+
+    function _checkMember(uint256 taskId, RoundState calldata state, uint256 index) private view {
+        if (index >= state.members.length || state.members[index] != msg.sender) {
+            revert NotCommitteeMember(taskId, index, msg.sender);
         }
     }
 
-    /// @dev Failure path only (the transaction reverts, so its cost does not matter): tells a copied commitment,
-    /// which opens for another member of the committee, apart from a plain wrong score or salt.
-    function _revertMismatch(
+    /// @dev Checks that `score` and `salt` open `stored`, member `index`'s commitment. On a mismatch, tells a copied
+    /// commitment (one that opens for another member of the committee) apart from a plain wrong score or salt.
+    function _checkOpening(
         uint256 taskId,
         uint256 round,
-        uint256 k,
+        RoundState calldata state,
+        uint256 index,
         bytes32 stored,
         uint256 score,
-        bytes32 salt,
-        address account
+        bytes32 salt
     ) private view {
-        for (uint256 i; i < k; ++i) {
-            address other = _members[taskId][(round << 8) | i].account;
+        if (score > SCORE_MAX) revert ScoreOutOfRange(score);
+        address account = state.members[index];
+        if (stored == Commitments.commitment(score, salt, account, taskId, round, address(this))) return;
+        for (uint256 i; i < state.members.length; ++i) {
+            address other = state.members[i];
             if (other != account && stored == Commitments.commitment(score, salt, other, taskId, round, address(this))) {
                 revert CopiedCommitment(taskId, account, other);
             }
@@ -324,23 +440,21 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         revert CommitmentMismatch(taskId, account);
     }
 
-    /// @dev Shared checks of a relayed message. No nonce: a commit or reveal is single-use per member, task and
-    /// round (AlreadyCommitted / AlreadyRevealed), so messages of unrelated tasks never wait for each other.
-    function _checkSigned(uint256 taskId, uint256 round, uint256 index, uint256 deadline, address signer)
-        private
-        view
-    {
-        if (block.timestamp > deadline) revert SignatureExpired(deadline);
-        Task storage t = _tasks[taskId];
-        if (round != t.round) revert RoundMismatch(taskId, round);
-        // Past the committee the member is zero, which no recovered signer is.
-        address member = _memberAt(taskId, round, index);
-        if (signer != member) revert InvalidSigner(signer, member);
+    function _memberOrZero(RoundState calldata state, uint256 index) private pure returns (address) {
+        return index < state.members.length ? state.members[index] : address(0);
     }
 
-    function _memberAt(uint256 taskId, uint256 round, uint256 index) private view returns (address) {
-        if (index > type(uint8).max) return address(0);
-        return _members[taskId][(round << 8) | index].account;
+    function _lowestBit(uint256 mask) private pure returns (uint256 index) {
+        while ((mask >> index) & 1 == 0) ++index;
+    }
+
+    /// @dev See ITaskMarket.RoundState.
+    function _roundHash(bytes32 membersHash, uint256 reportMask, bytes32 commitmentsHash)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(membersHash, reportMask, commitmentsHash));
     }
 
     /// @dev The provider of the current attempt, drawn and locked by the registry at the first touch after its
@@ -358,14 +472,6 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (provider == address(0)) return provider;
         t.provider = provider;
         emit ProviderAssigned(taskId, provider, t.answerDeadline);
-    }
-
-    /// @inheritdoc ITaskMarket
-    function assignedProvider(uint256 taskId) external view returns (address) {
-        Task storage t = _tasks[taskId];
-        uint256 seedBlock = t.seedBlock;
-        if (t.provider != address(0) || t.status != Status.Assigned || block.number <= seedBlock) return t.provider;
-        return registry.providerDraw(t.modelId, seedBlock, taskId, t.reassignments, _excludedProvider[taskId]);
     }
 
     /// @dev The draw of the current attempt holds nobody. Its hash is gone (nobody touched the task for 256 blocks):

@@ -8,57 +8,22 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IEvaluatorRegistry} from "./interfaces/IEvaluatorRegistry.sol";
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
-import {Commitments} from "./libraries/Commitments.sol";
 import {Consensus} from "./libraries/Consensus.sol";
-import {MarketParams} from "./libraries/MarketParams.sol";
 import {Rewards} from "./libraries/Rewards.sol";
 import {SettlementMath} from "./SettlementMath.sol";
+import {TaskStorage} from "./TaskStorage.sol";
 
 /// @title TaskSettlement
-/// @notice Storage of the task market, settlement of a round (finalize: slash non-revealers, then pay out, roll
-/// or refund), pull payments, governance and views. TaskMarket adds the life cycle up to the reveals.
+/// @notice Storage of the task market, settlement of a round (slash non-revealers, then pay out, roll or refund),
+/// pull payments, governance and views. TaskMarket adds the life cycle and the round calls that settle.
 /// @dev Every step of a task, settlement included, uses the parameters in force when the task was created
 /// (`paramsVersion` in the task): a governance change applies to new tasks only.
-abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTransient {
+abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
-
-    /// @notice A task in storage. Slot 0 holds everything commit, reveal and finalize check (and finalize writes).
-    struct Task {
-        Status status;
-        uint8 round;
-        uint8 reassignments;
-        uint8 committeeSize;
-        // No reveal count: a reveal rewrites only its member slot; finalize counts the revealed flags it reads anyway.
-        uint8 committedCount; // commits of the current round: at k, reveals may start before commitEnd
-        uint40 seedBlock; // while Assigned: seed of the provider draw; from Answered on: seed of the committee draw
-        uint40 commitEnd;
-        uint40 revealEnd;
-        uint40 drawDeadline;
-        uint16 paramsVersion; // the parameters this task was created under (all of its steps use them)
-        uint16 consensus; // in slot 0: finalize rewrites this slot (status) anyway, so storing it costs nothing more
-        address requester; // slot 1: who pays and how much (refunds and payouts read both)
-        uint96 fee;
-        address provider; // slot 2: what the provider phase reads besides slot 0; zero while a draw is pending
-        uint40 answerDeadline;
-        uint40 createdBlock;
-        bytes32 modelId;
-        bytes32 evaluatorId;
-        bytes32 outputHash;
-    }
-
-    /// @notice A committee member of one round, packed into one slot.
-    struct Member {
-        address account;
-        uint16 score;
-        bool revealed;
-    }
 
     /// @notice Top of the score scale.
     uint256 public constant SCORE_MAX = 10_000;
     uint256 internal constant BPS = 10_000;
-    /// @dev What `committee()` shows as the commitment of a member that has not committed yet. In storage the slot
-    /// holds the member's marker instead (see _emptySlot).
-    bytes32 internal constant SENTINEL = bytes32(uint256(1));
     /// @dev What claim() leaves of a credit (1 wei, see ITaskMarket.claim): the credit slot never goes back to zero.
     uint256 internal constant CLAIM_KEEPS = 1;
     /// @dev Size of the ABI encoding of a `Params` (21 static fields of one word each).
@@ -73,49 +38,39 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// @notice The stateless consensus and reward calculator.
     SettlementMath public immutable settlementMath;
 
-    /// @inheritdoc ITaskMarket
-    uint256 public taskCount;
-    /// @inheritdoc ITaskMarket
-    address public treasury;
-    /// @inheritdoc ITaskMarket
-    mapping(address account => uint256 amount) public claimable;
-    /// @inheritdoc ITaskMarket
-    uint256 public paramsVersion;
-    /// @inheritdoc ITaskMarket
-    /// @dev Of the current parameters, computed by SettlementMath when they are set.
-    uint256 public maxTaskLifetime;
-    /// @dev Every parameter set governance ever made, by version (a task keeps the version it was created under).
-    mapping(uint256 version => Params) internal _paramsOf;
-    mapping(uint256 taskId => Task) internal _tasks;
-    /// @dev Keyed by (round << 8 | index).
-    mapping(uint256 taskId => mapping(uint256 roundIndex => Member)) internal _members;
-    /// @dev Keyed by (round << 8 | index); the member's marker (_emptySlot) until it commits.
-    mapping(uint256 taskId => mapping(uint256 roundIndex => bytes32 commitment)) internal _commitments;
-    mapping(uint256 taskId => mapping(address validator => bool reported)) internal _equivocationReported;
-    /// @dev The provider the pending draw must not select (the one that timed out or declined the last attempt).
-    mapping(uint256 taskId => address provider) internal _excludedProvider;
-
     // ---------------------------------------------------------------- settlement
 
-    /// @inheritdoc ITaskMarket
-    function finalize(uint256 taskId) external nonReentrant {
-        Task storage t = _taskIn(taskId, Status.Committee);
-        uint256 k = t.committeeSize;
+    /// @dev Settles the current round of `taskId` from its members' openings (`revealed[i]`: member i's score is
+    /// `scores[i]`): slashes the non-revealers, then pays out on quorum, rolls to a new committee, or refunds after
+    /// `maxRounds`. The caller has checked that nobody is left to wait for.
+    function _settleRound(
+        uint256 taskId,
+        Task storage t,
+        address[] calldata members,
+        uint256[] memory scores,
+        bool[] memory revealed
+    ) internal {
+        (address[] memory accounts, uint256[] memory penalties, address[] memory nonRevealers) =
+            _penalties(t, _paramsOf[t.paramsVersion], members, revealed);
+        _closeRound(taskId, t, accounts, penalties, nonRevealers, scores, revealed);
+    }
+
+    function _closeRound(
+        uint256 taskId,
+        Task storage t,
+        address[] memory accounts,
+        uint256[] memory penalties,
+        address[] memory nonRevealers,
+        uint256[] memory scores,
+        bool[] memory revealed
+    ) private {
+        uint256 k = scores.length;
         uint256 round = t.round;
         Params storage p = _paramsOf[t.paramsVersion];
-
-        (
-            address[] memory accounts,
-            uint256[] memory scores,
-            bool[] memory revealed,
-            uint256[] memory penalties,
-            address[] memory nonRevealers
-        ) = _readRound(taskId, t, p);
-        uint256 revealedCount = k - nonRevealers.length;
-        if (revealedCount < k && block.number <= t.revealEnd) revert FinalizeTooEarly(taskId, t.revealEnd);
+        uint256 missing = nonRevealers.length;
 
         // Quorum: revealed >= ceil(k * quorumBps / 10_000), written without the division.
-        bool quorum = revealedCount * BPS >= k * p.quorumBps;
+        bool quorum = (k - missing) * BPS >= k * p.quorumBps;
         bool roll = !quorum && round + 1 < p.maxRounds;
         if (roll) {
             assembly ("memory-safe") {
@@ -126,7 +81,7 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
             accounts[k] = t.provider; // its penalty stays 0: it answered
         }
         uint256 slashed = registry.release(accounts, penalties);
-        if (nonRevealers.length != 0) {
+        if (missing != 0) {
             claimable[treasury] += slashed;
             emit NonRevealersSlashed(taskId, round, nonRevealers, slashed);
         }
@@ -143,6 +98,33 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
             return;
         }
         _settle(taskId, t, p, accounts, scores, revealed);
+    }
+
+    /// @dev `accounts` and `penalties` have one extra slot at the end for the provider (used when the task settles
+    /// for good); a non-revealer's penalty is a multiple of what its seat was worth (docs/ECONOMICS.md), never a
+    /// share of its whole stake.
+    function _penalties(Task storage t, Params storage p, address[] calldata members, bool[] memory revealed)
+        private
+        view
+        returns (address[] memory accounts, uint256[] memory penalties, address[] memory nonRevealers)
+    {
+        uint256 k = members.length;
+        accounts = new address[](k + 1);
+        penalties = new uint256[](k + 1);
+        nonRevealers = new address[](k);
+        uint256 penalty = (((t.fee * p.validatorPoolBps) / BPS / k) * p.nonRevealPenaltyBps) / BPS;
+        uint256 missing;
+        for (uint256 i; i < k; ++i) {
+            accounts[i] = members[i];
+            if (!revealed[i]) {
+                nonRevealers[missing] = members[i];
+                penalties[i] = penalty;
+                ++missing;
+            }
+        }
+        assembly ("memory-safe") {
+            mstore(nonRevealers, missing) // the non-revealers only (missing <= k: shortening is safe)
+        }
     }
 
     /// @inheritdoc ITaskMarket
@@ -179,69 +161,6 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
     /// @inheritdoc ITaskMarket
     function setTreasury(address newTreasury) external onlyOwner {
         _setTreasury(newTreasury);
-    }
-
-    // ---------------------------------------------------------------- views
-
-    /// @inheritdoc ITaskMarket
-    function params() external view returns (Params memory) {
-        return paramsAt(paramsVersion);
-    }
-
-    /// @inheritdoc ITaskMarket
-    function paramsAt(uint256 version) public view returns (Params memory) {
-        return _paramsOf[version];
-    }
-
-    /// @inheritdoc ITaskMarket
-    function task(uint256 taskId) external view returns (TaskView memory v) {
-        Task storage t = _tasks[taskId];
-        if (t.status == Status.None) revert UnknownTask(taskId);
-        v.status = t.status;
-        v.round = t.round;
-        v.reassignments = t.reassignments;
-        v.committeeSize = t.committeeSize;
-        v.revealedCount = uint8(_revealedCount(taskId, t));
-        v.committedCount = t.committedCount;
-        v.answerDeadline = t.answerDeadline;
-        v.seedBlock = t.seedBlock;
-        // Not stored (its slot went to the commit count): the current round's commit window ends commitWindow
-        // blocks after its draw.
-        if (t.commitEnd != 0) v.drawBlock = t.commitEnd - _paramsOf[t.paramsVersion].commitWindow;
-        v.commitEnd = t.commitEnd;
-        v.revealEnd = t.revealEnd;
-        v.drawDeadline = t.drawDeadline;
-        v.consensus = t.consensus;
-        v.paramsVersion = t.paramsVersion;
-        v.createdBlock = t.createdBlock;
-        v.requester = t.requester;
-        v.provider = t.provider;
-        v.fee = t.fee;
-        v.modelId = t.modelId;
-        v.evaluatorId = t.evaluatorId;
-        v.outputHash = t.outputHash;
-    }
-
-    /// @inheritdoc ITaskMarket
-    function committee(uint256 taskId, uint256 round) external view returns (MemberView[] memory members) {
-        uint256 k;
-        while (k < MarketParams.MAX_COMMITTEE && _members[taskId][(round << 8) | k].account != address(0)) ++k;
-        members = new MemberView[](k);
-        for (uint256 i; i < k; ++i) {
-            Member memory m = _members[taskId][(round << 8) | i];
-            bytes32 c = _commitments[taskId][(round << 8) | i];
-            if (!_isCommitment(c)) c = SENTINEL; // the member's marker: not committed yet
-            members[i] = MemberView(m.account, m.score, m.revealed, c);
-        }
-    }
-
-    /// @inheritdoc ITaskMarket
-    function computeCommitment(uint256 score, bytes32 salt, address validator, uint256 taskId, uint256 round)
-        external
-        view
-        returns (bytes32)
-    {
-        return Commitments.commitment(score, salt, validator, taskId, round, address(this));
     }
 
     // ---------------------------------------------------------------- internal
@@ -288,52 +207,6 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         emit TaskFinalized(taskId, t.round, consensus, s.provider, s.requester, s.treasury + s.dust, s.validators);
     }
 
-    /// @dev The members of the task's current round. `accounts` and `penalties` have one extra slot at the end for
-    /// the provider (used when the task settles for good); a non-revealer's penalty is a multiple of what its seat
-    /// was worth (docs/ECONOMICS.md), never a share of its whole stake.
-    function _readRound(uint256 taskId, Task storage t, Params storage p)
-        private
-        view
-        returns (
-            address[] memory accounts,
-            uint256[] memory scores,
-            bool[] memory revealed,
-            uint256[] memory penalties,
-            address[] memory nonRevealers
-        )
-    {
-        uint256 k = t.committeeSize;
-        uint256 base = uint256(t.round) << 8;
-        accounts = new address[](k + 1);
-        scores = new uint256[](k);
-        revealed = new bool[](k);
-        penalties = new uint256[](k + 1);
-        nonRevealers = new address[](k);
-        uint256 penalty = (((t.fee * p.validatorPoolBps) / BPS / k) * p.nonRevealPenaltyBps) / BPS;
-        uint256 missing;
-        for (uint256 i; i < k; ++i) {
-            Member memory m = _members[taskId][base | i];
-            accounts[i] = m.account;
-            scores[i] = m.score;
-            revealed[i] = m.revealed;
-            if (!m.revealed) {
-                nonRevealers[missing++] = m.account;
-                penalties[i] = penalty;
-            }
-        }
-        assembly ("memory-safe") {
-            mstore(nonRevealers, missing) // the non-revealers only (missing <= k: shortening is safe)
-        }
-    }
-
-    /// @dev Members of the task's current round that revealed (0 before the round's draw).
-    function _revealedCount(uint256 taskId, Task storage t) private view returns (uint256 count) {
-        uint256 base = uint256(t.round) << 8;
-        for (uint256 i; i < t.committeeSize; ++i) {
-            if (_members[taskId][base | i].revealed) ++count;
-        }
-    }
-
     /// @dev Returns the whole fee to the requester (the provider holds no lock of this task any more).
     function _refund(uint256 taskId, Task storage t, RefundReason reason) internal {
         t.status = Status.Refunded;
@@ -367,14 +240,8 @@ abstract contract TaskSettlement is ITaskMarket, Ownable2Step, ReentrancyGuardTr
         emit TaskRefunded(taskId, RefundReason.NoCommittee, refund);
     }
 
-    /// @dev Written into a member's commitment slot at the draw: the member's address. A commit then checks
-    /// membership and that the slot is still empty with one read, and rewrites a non-zero slot (2,900 gas instead of
-    /// 20,000). No commitment can look like a marker: commit refuses values whose top 96 bits are all zero (a
-    /// keccak256 output has them all zero with probability 2^-96).
-    function _emptySlot(address member) internal pure returns (bytes32) {
-        return bytes32(uint256(uint160(member)));
-    }
-
+    /// @dev Commitments have their top 96 bits non-zero (a keccak256 output has them all zero with probability
+    /// 2^-96): zero stays free to mean "not committed alone" in a fallback slot.
     function _isCommitment(bytes32 value) internal pure returns (bool) {
         return uint256(value) >> 160 != 0;
     }

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ITaskLedger} from "./ITaskLedger.sol";
+
 /// @title ITaskMarket
 /// @notice Escrow and life cycle of Proof-of-Quality inference tasks: creation with a fee, stake-weighted provider
 /// assignment, answer, committee draw after the answer, commit phase, reveal phase (strictly after), consensus,
 /// reward split and pull payments. All phases are measured in block numbers; see docs/PROTOCOL.md.
-interface ITaskMarket {
+/// @dev The market's views that are not plain storage getters (task, params, ...) are in ITaskViews: the market
+/// serves them from its TaskViews module (EIP-170), at its own address; ITaskMarketClient is the whole ABI.
+interface ITaskMarket is ITaskLedger {
     /// @notice Task states. A roll returns a task from Committee to Answered with round + 1.
     enum Status {
         None,
@@ -55,8 +59,9 @@ interface ITaskMarket {
         uint8 round;
         uint8 reassignments;
         uint8 committeeSize;
-        uint8 revealedCount; // members of the current round that revealed (counted from their slots, not stored)
+        uint8 revealedCount; // members of the current round that revealed alone (a reveal report settles at once)
         uint8 committedCount; // members of the current round that committed (all k: reveals may start)
+        uint32 committedMask; // which seats committed (bit i: member i)
         uint64 answerDeadline; // while Assigned: last block the provider of this attempt may answer
         uint64 seedBlock; // while Assigned: the block whose hash draws the provider; later: the committee's seed block
         uint64 drawBlock;
@@ -74,33 +79,32 @@ interface ITaskMarket {
         bytes32 outputHash;
     }
 
-    /// @notice A committee member slot of one round.
-    struct MemberView {
-        address account;
-        uint16 score;
-        bool revealed;
-        bytes32 commitment; // bytes32(uint256(1)) until committed (storage holds the member's marker meanwhile)
+    /// @notice A committee round as the calls that need it pass it in calldata; the market stores only its hash
+    /// (see `roundOf`): `keccak256(abi.encode(keccak256(abi.encode(members)), reportMask,
+    /// keccak256(abi.encode(reportCommitments))))`. Members come from CommitteeDrawn, the report's part from
+    /// CommitReported (before a commit report: mask 0 and no commitments).
+    struct RoundState {
+        address[] members; // the round's committee, in CommitteeDrawn order
+        uint32 reportMask; // seats the commit report committed (bit i: members[i]); 0 before it
+        bytes32[] reportCommitments; // their commitments, in seat order; empty before it
     }
 
-    /// @notice A commit signed by a committee member (EIP-712 `Commit`), relayed by anyone.
-    struct SignedCommit {
+    /// @notice The signed commitments of several members of one round, sent in one transaction by anyone.
+    struct CommitReport {
         uint256 taskId;
         uint256 round;
-        uint256 index; // member position in the committee (from CommitteeDrawn); not signed, checked against signer
-        bytes32 commitment;
-        uint256 deadline; // unix seconds
-        bytes signature;
+        uint32 mask; // seats this report commits (bit i: members[i])
+        bytes32[] commitments; // one per set bit, in seat order
+        uint256 deadline; // unix seconds, the same in every signature
+        bytes32[2][] signatures; // one EIP-2098 compact signature (r, yParityAndS) of `Commit` per set bit
     }
 
-    /// @notice A reveal signed by a committee member (EIP-712 `Reveal`), relayed by anyone.
-    struct SignedReveal {
+    /// @notice Openings of several members of one round; no signature (an opening authenticates itself).
+    struct RevealReport {
         uint256 taskId;
-        uint256 round;
-        uint256 index;
-        uint256 score;
-        bytes32 salt;
-        uint256 deadline; // unix seconds
-        bytes signature;
+        uint32 revealMask; // seats opened here (bit i: members[i])
+        uint16[] scores; // one per set bit, in seat order
+        bytes32[] salts; // one per set bit, in seat order
     }
 
     /// @notice A validator's signed statement of its score for a task's output (EIP-712 `Attestation`).
@@ -152,9 +156,15 @@ interface ITaskMarket {
     /// @notice Emitted when the draw of `round` could not use its seed (pool too small, or the seed block is older
     /// than the 256 blocks the EVM remembers): it will use the hash of block `seedBlock` instead.
     event CommitteeReseeded(uint256 indexed taskId, uint256 round, uint256 seedBlock);
-    /// @notice Emitted when `validator` commits.
+    /// @notice Emitted when a commit report commits the seats of `mask` (bit i: member i) to `commitments` (one
+    /// per set bit, in seat order).
+    event CommitReported(uint256 indexed taskId, uint256 round, uint32 mask, bytes32[] commitments);
+    /// @notice Emitted when a reveal report opens the seats of `mask` with `scores` (one per set bit, in seat
+    /// order); the same transaction settles the round.
+    event RevealReported(uint256 indexed taskId, uint256 round, uint32 mask, uint16[] scores);
+    /// @notice Emitted when `validator` commits alone (fallback).
     event ScoreCommitted(uint256 indexed taskId, uint256 round, address indexed validator, bytes32 commitment);
-    /// @notice Emitted when `validator` reveals `score`.
+    /// @notice Emitted when `validator` reveals `score` alone (fallback).
     event ScoreRevealed(uint256 indexed taskId, uint256 round, address indexed validator, uint256 score);
     /// @notice Emitted when members of `round` that did not reveal lose `total` tokens together (each a multiple of
     /// its seat's share, capped by its stake; see nonRevealPenaltyBps).
@@ -247,15 +257,24 @@ interface ITaskMarket {
     error CopiedCommitment(uint256 taskId, address validator, address original);
     /// @notice Thrown for a score above SCORE_MAX.
     error ScoreOutOfRange(uint256 score);
-    /// @notice Thrown when a relayed message was signed by `signer`, not by the committee member `member` it names
+    /// @notice Thrown when a report's signature for a seat was made by `signer`, not by the seat's member `member`
     /// (a message from another task, round, chain or deployment recovers to an unrelated address).
     error InvalidSigner(address signer, address member);
     /// @notice Thrown when a signed message names another round than the task's current one.
     error RoundMismatch(uint256 taskId, uint256 round);
     /// @notice Thrown when a signed message's deadline has passed.
     error SignatureExpired(uint256 deadline);
-    /// @notice Thrown for an empty batch.
-    error EmptyBatch();
+    /// @notice Thrown when the round state passed does not hash to the task's stored round hash: forged, of another
+    /// round, or out of date (a commit report landed since: pass its mask and commitments; or a second commit report,
+    /// of which a round has at most one).
+    error RoundStateMismatch(uint256 taskId);
+    /// @notice Thrown for a report mask that is empty or names a seat past the committee.
+    error InvalidMask(uint256 mask);
+    /// @notice Thrown when a report's arrays do not hold one entry per set bit of its mask.
+    error ReportLengthMismatch(uint256 expected);
+    /// @notice Thrown when a reveal report before `revealEnd` leaves committed seats of `missingMask` unopened (neither
+    /// in the report nor revealed alone): it cannot settle, and it stores nothing.
+    error RevealsIncomplete(uint256 taskId, uint256 missingMask);
     /// @notice Thrown when `finalize` is called while reveals are still possible.
     error FinalizeTooEarly(uint256 taskId, uint256 revealEnd);
     /// @notice Thrown when the caller has nothing to claim (a credit of at most the 1 wei claim() keeps).
@@ -309,22 +328,29 @@ interface ITaskMarket {
     /// unpaid and the requester gets back only the refund share of a zero score).
     function drawCommittee(uint256 taskId) external;
 
-    /// @notice Committee member `index` commits `commitment` (see `computeCommitment`) during the commit phase.
-    function commit(uint256 taskId, uint256 index, bytes32 commitment) external;
+    /// @notice Commits the seats of `report.mask` at once during the commit phase, each with its member's EIP-712
+    /// `Commit(taskId, round, commitment, deadline)` signature; anyone may send it. At most one per round, before
+    /// or after members committed alone (never for a seat already committed). `members` is the round's committee
+    /// (CommitteeDrawn).
+    function commitReport(address[] calldata members, CommitReport calldata report) external;
 
-    /// @notice Committee member `index` reveals `score` and `salt` during the reveal phase: once every member of
-    /// the round committed, or after `commitEnd`, until `revealEnd`.
-    function reveal(uint256 taskId, uint256 index, uint256 score, bytes32 salt) external;
+    /// @notice Opens the seats of `report.revealMask` during the reveal phase (once every member committed, or after
+    /// `commitEnd`, until `revealEnd`) and settles the round in the same call, as `finalize` does: every committed
+    /// seat must be opened, here or by its member alone (else RevealsIncomplete). Anyone may send it.
+    function revealReport(RoundState calldata state, RevealReport calldata report) external;
 
-    /// @notice Relays signed commits atomically (one bad item reverts the batch; RelayBatcher skips bad items).
-    function commitBySig(SignedCommit[] calldata commits) external;
+    /// @notice Fallback: committee member `index` commits `commitment` (see `computeCommitment`) alone during the
+    /// commit phase (a member a commit report left out).
+    function commit(uint256 taskId, RoundState calldata state, uint256 index, bytes32 commitment) external;
 
-    /// @notice Relays signed reveals atomically (one bad item reverts the batch; RelayBatcher skips bad items).
-    function revealBySig(SignedReveal[] calldata reveals) external;
+    /// @notice Fallback: committee member `index` reveals `score` and `salt` alone during the reveal phase; a reveal
+    /// report or `finalize` then settles.
+    function reveal(uint256 taskId, RoundState calldata state, uint256 index, uint256 score, bytes32 salt) external;
 
-    /// @notice Settles the current round once every member revealed or the reveal phase ended: slashes
-    /// non-revealers, then pays out on quorum, rolls to a new committee, or refunds after `maxRounds`.
-    function finalize(uint256 taskId) external;
+    /// @notice Settles the current round from the openings of members that revealed alone, once every committed
+    /// seat is open (and reveals have started) or the reveal phase ended: slashes non-revealers, then pays out on
+    /// quorum, rolls to a new committee, or refunds after `maxRounds`.
+    function finalize(uint256 taskId, RoundState calldata state) external;
 
     /// @notice Transfers the caller's credit balance to it, all but 1 wei: the wei stays in `claimable` (still the
     /// caller's credit, claimed with the next one) so that the credit slot never returns to zero and the next
@@ -347,50 +373,4 @@ interface ITaskMarket {
 
     /// @notice Governance: sets the treasury that receives slashes, the unpaid share and rounding dust.
     function setTreasury(address newTreasury) external;
-
-    /// @notice The commitment a member must commit: keccak256(abi.encode(score, salt, validator, taskId, round,
-    /// block.chainid, address(this))).
-    function computeCommitment(uint256 score, bytes32 salt, address validator, uint256 taskId, uint256 round)
-        external
-        view
-        returns (bytes32);
-
-    /// @notice The signer of an attestation (reverts on invalid or high-s signatures).
-    function attestationSigner(Attestation calldata attestation, bytes calldata signature)
-        external
-        view
-        returns (address);
-
-    /// @notice Current parameters (those of new tasks).
-    function params() external view returns (Params memory);
-
-    /// @notice Version of the current parameters; each setParams appends one (0 is the constructor's).
-    function paramsVersion() external view returns (uint256);
-
-    /// @notice The parameters of `version` (a task runs under the version in its `paramsVersion`).
-    function paramsAt(uint256 version) external view returns (Params memory);
-
-    /// @notice The provider of the task: the materialized one, or while Assigned the one the pending draw selects
-    /// (the zero address before the seed block exists, when the seed hash is gone, when the draw finds nobody, or for
-    /// an unknown task).
-    function assignedProvider(uint256 taskId) external view returns (address);
-
-    /// @notice Task `taskId` (reverts UnknownTask).
-    function task(uint256 taskId) external view returns (TaskView memory);
-
-    /// @notice Committee of `round` for `taskId` with commitments and reveals.
-    function committee(uint256 taskId, uint256 round) external view returns (MemberView[] memory);
-
-    /// @notice Credits of `account`; claim() transfers all of it but 1 wei.
-    function claimable(address account) external view returns (uint256);
-
-    /// @notice Number of tasks created so far (the last task id).
-    function taskCount() external view returns (uint256);
-
-    /// @notice Receives slashes, the unpaid share of fees and rounding dust.
-    function treasury() external view returns (address);
-
-    /// @notice Blocks from creation to the last possible settlement under current parameters, assuming the
-    /// committee is drawn in the first block it can be (the unstake cooldown must exceed it).
-    function maxTaskLifetime() external view returns (uint256);
 }

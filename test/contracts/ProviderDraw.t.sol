@@ -10,6 +10,7 @@ import {TaskMarket} from "../../contracts/TaskMarket.sol";
 import {MarketParams} from "../../contracts/libraries/MarketParams.sol";
 import {IStakeRegistry} from "../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../contracts/interfaces/ITaskMarket.sol";
+import {ITaskMarketClient} from "../../contracts/interfaces/ITaskMarketClient.sol";
 import {TestBase} from "./helpers/TestBase.sol";
 
 /// @notice The attack of issue 10, finding 6: a requester contract that creates a task and reverts unless the
@@ -19,7 +20,7 @@ contract ProviderChooser {
     error NotWanted(address drawn);
 
     function createFor(
-        ITaskMarket market,
+        ITaskMarketClient market,
         IERC20 token,
         bytes32 model,
         bytes32 evaluator,
@@ -43,7 +44,7 @@ contract ProviderDrawTest is TestBase {
 
     MockERC20 internal token;
     StakeRegistry internal registry;
-    TaskMarket internal market;
+    ITaskMarketClient internal market;
     ProviderChooser internal chooser;
     address[3] internal providers = [address(0xA000), address(0xA001), address(0xA002)];
 
@@ -52,14 +53,18 @@ contract ProviderDrawTest is TestBase {
         registry = new StakeRegistry(address(token), address(this), STAKE, STAKE, 400);
         EvaluatorRegistry evaluators = new EvaluatorRegistry(address(this));
         evaluators.register(EVALUATOR, "ipfs://evaluator");
-        market = new TaskMarket(
-            address(token),
-            address(registry),
-            address(evaluators),
-            address(new SettlementMath()),
-            address(this),
-            address(0x7EA5),
-            MarketParams.defaults()
+        market = ITaskMarketClient(
+            address(
+                new TaskMarket(
+                    address(token),
+                    address(registry),
+                    address(evaluators),
+                    address(new SettlementMath()),
+                    address(this),
+                    address(0x7EA5),
+                    MarketParams.defaults()
+                )
+            )
         );
         registry.setTaskMarket(address(market));
         for (uint256 i; i < providers.length; ++i) {

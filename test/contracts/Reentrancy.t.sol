@@ -12,7 +12,8 @@ import {TaskMarket} from "../../contracts/TaskMarket.sol";
 import {MarketParams} from "../../contracts/libraries/MarketParams.sol";
 import {IStakeRegistry} from "../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../contracts/interfaces/ITaskMarket.sol";
-import {TestBase} from "./helpers/TestBase.sol";
+import {ITaskMarketClient} from "../../contracts/interfaces/ITaskMarketClient.sol";
+import {Rounds} from "./helpers/Rounds.sol";
 
 interface IMintable {
     function mint(address to, uint256 amount) external;
@@ -50,7 +51,7 @@ contract Attacker {
 }
 
 /// @notice Re-entrancy through a malicious token into claim / withdraw / finalize, and fee-on-transfer rejection.
-contract ReentrancyTest is TestBase {
+contract ReentrancyTest is Rounds {
     bytes32 internal constant MODEL = keccak256("model/test-llm");
     bytes32 internal constant EVALUATOR = keccak256("evaluator/test");
     address internal constant TREASURY = address(0x7EA5);
@@ -61,6 +62,7 @@ contract ReentrancyTest is TestBase {
     StakeRegistry internal registry;
     TaskMarket internal market;
     Attacker internal attacker;
+    mapping(uint256 taskId => ITaskMarket.RoundState) internal _states;
 
     function setUp() public {
         token = new ReentrantERC20();
@@ -119,19 +121,31 @@ contract ReentrancyTest is TestBase {
         vm.prank(PROVIDER);
         market.submitAnswer(id, keccak256(output), output, "");
         vm.roll(block.number + 2);
-        market.drawCommittee(id);
-        ITaskMarket.MemberView[] memory members = market.committee(id, 0);
+        address[] memory members = _drawMembers(market, id);
+        ITaskMarket.RoundState memory state = _drawState(members);
+        _states[id] = state;
+        // Each member commits and reveals alone (the fallback calls): the slash and the payouts are the same as
+        // through the reports.
         for (uint256 i; i < members.length; ++i) {
-            bytes32 c = market.computeCommitment(6_000 + i * 10, bytes32(i + 1), members[i].account, id, 0);
-            vm.prank(members[i].account);
-            market.commit(id, i, c);
+            bytes32 c = _client().computeCommitment(6_000 + i * 10, bytes32(i + 1), members[i], id, 0);
+            vm.prank(members[i]);
+            market.commit(id, state, i, c);
         }
-        vm.roll(market.task(id).commitEnd + 1);
+        vm.roll(_client().task(id).commitEnd + 1);
         for (uint256 i; i < members.length; ++i) {
             if (i == skip) continue;
-            vm.prank(members[i].account);
-            market.reveal(id, i, 6_000 + i * 10, bytes32(i + 1));
+            vm.prank(members[i]);
+            market.reveal(id, state, i, 6_000 + i * 10, bytes32(i + 1));
         }
+    }
+
+    /// @dev The market with its views (served by its TaskViews module).
+    function _client() internal view returns (ITaskMarketClient) {
+        return ITaskMarketClient(address(market));
+    }
+
+    function _finalize(uint256 id) internal {
+        market.finalize(id, _states[id]);
     }
 
     function _guardError() internal pure returns (bytes memory) {
@@ -146,7 +160,7 @@ contract ReentrancyTest is TestBase {
 
     function testClaimReenteringClaimIsBlocked() public {
         uint256 id = _taskUpToReveals(99);
-        market.finalize(id);
+        _finalize(id);
         uint256 credit = market.claimable(address(attacker));
         assertTrue(credit != 0, "requester has a refund to claim");
         uint256 marketBefore = token.balanceOf(address(market));
@@ -163,17 +177,17 @@ contract ReentrancyTest is TestBase {
 
     function testClaimReenteringFinalizeIsBlocked() public {
         uint256 first = _taskUpToReveals(99);
-        market.finalize(first);
+        _finalize(first);
         uint256 second = _taskUpToReveals(99); // all revealed: finalize would be allowed right now
         uint256 credit = market.claimable(address(attacker));
         uint256 marketBefore = token.balanceOf(address(market));
 
-        attacker.setReentry(address(market), abi.encodeCall(ITaskMarket.finalize, (second)));
+        attacker.setReentry(address(market), abi.encodeCall(ITaskMarket.finalize, (second, _states[second])));
         token.arm(address(attacker), abi.encodeCall(Attacker.reenter, ()), ReentrantERC20.Trigger.Transfer);
         attacker.act(address(market), abi.encodeCall(ITaskMarket.claim, ()));
 
         _assertReentryBlocked(1);
-        assertTrue(market.task(second).status == ITaskMarket.Status.Committee, "second task untouched");
+        assertTrue(_client().task(second).status == ITaskMarket.Status.Committee, "second task untouched");
         assertEq(token.balanceOf(address(market)), marketBefore - (credit - 1), "market lost only the credit");
     }
 
@@ -197,21 +211,21 @@ contract ReentrancyTest is TestBase {
 
     function testFinalizeReenteredDuringSlashIsBlocked() public {
         uint256 id = _taskUpToReveals(2); // member 2 never reveals: finalize slashes it (a token transfer)
-        vm.roll(market.task(id).revealEnd + 1);
+        vm.roll(_client().task(id).revealEnd + 1);
         uint256 totalBefore = token.balanceOf(address(market)) + token.balanceOf(address(registry));
 
-        token.arm(address(market), abi.encodeCall(ITaskMarket.finalize, (id)), ReentrantERC20.Trigger.Transfer);
-        market.finalize(id);
+        token.arm(address(market), abi.encodeCall(ITaskMarket.finalize, (id, _states[id])), ReentrantERC20.Trigger.Transfer);
+        _finalize(id);
 
         _assertReentryBlocked(1);
-        assertTrue(market.task(id).status == ITaskMarket.Status.Finalized, "finalized once");
+        assertTrue(_client().task(id).status == ITaskMarket.Status.Finalized, "finalized once");
         uint256 totalAfter = token.balanceOf(address(market)) + token.balanceOf(address(registry));
         assertEq(totalAfter, totalBefore, "slash moved tokens inside the protocol only");
     }
 
     function testCreateTaskReenteringClaimIsBlocked() public {
         uint256 first = _taskUpToReveals(99);
-        market.finalize(first);
+        _finalize(first);
         uint256 credit = market.claimable(address(attacker));
         attacker.setReentry(address(market), abi.encodeCall(ITaskMarket.claim, ()));
         token.arm(address(attacker), abi.encodeCall(Attacker.reenter, ()), ReentrantERC20.Trigger.TransferFrom);

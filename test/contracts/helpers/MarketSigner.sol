@@ -12,8 +12,6 @@ abstract contract MarketSigner is TestBase {
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 internal constant COMMIT_TYPEHASH =
         keccak256("Commit(uint256 taskId,uint256 round,bytes32 commitment,uint256 deadline)");
-    bytes32 internal constant REVEAL_TYPEHASH =
-        keccak256("Reveal(uint256 taskId,uint256 round,uint256 score,bytes32 salt,uint256 deadline)");
     bytes32 internal constant ATTESTATION_TYPEHASH =
         keccak256("Attestation(uint256 taskId,bytes32 outputHash,bytes32 evaluatorId,uint16 score)");
 
@@ -43,14 +41,19 @@ abstract contract MarketSigner is TestBase {
         );
     }
 
-    function _signCommit(uint256 key, address market, ITaskMarket.SignedCommit memory c) internal view {
-        c.signature =
-            _sign(key, market, keccak256(abi.encode(COMMIT_TYPEHASH, c.taskId, c.round, c.commitment, c.deadline)));
-    }
-
-    function _signReveal(uint256 key, address market, ITaskMarket.SignedReveal memory r) internal view {
-        r.signature = _sign(
-            key, market, keccak256(abi.encode(REVEAL_TYPEHASH, r.taskId, r.round, r.score, r.salt, r.deadline))
-        );
+    /// @dev EIP-2098 compact signature (r, yParityAndS) of a member's `Commit`, as a commit report carries it.
+    function _signCommit(
+        uint256 key,
+        address market,
+        uint256 taskId,
+        uint256 round,
+        bytes32 commitment,
+        uint256 deadline
+    ) internal view returns (bytes32[2] memory sig) {
+        bytes32 structHash = keccak256(abi.encode(COMMIT_TYPEHASH, taskId, round, commitment, deadline));
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", _domainSeparator(market), structHash));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        sig[0] = r;
+        sig[1] = bytes32(uint256(s) | (uint256(v - 27) << 255));
     }
 }

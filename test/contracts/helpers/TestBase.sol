@@ -3,6 +3,14 @@ pragma solidity 0.8.28;
 
 /// @notice The subset of the Foundry/EDR cheatcodes our Solidity tests use (forge-std is not installable offline).
 interface Vm {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
     function assume(bool condition) external pure;
     function roll(uint256 blockNumber) external;
     function warp(uint256 timestamp) external;

@@ -4,19 +4,19 @@ pragma solidity 0.8.28;
 import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
 import {IStakeRegistry} from "../../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../../contracts/interfaces/ITaskMarket.sol";
-import {MarketSigner} from "../helpers/MarketSigner.sol";
+import {ITaskMarketClient} from "../../../contracts/interfaces/ITaskMarketClient.sol";
+import {Rounds} from "../helpers/Rounds.sol";
 
 /// @notice State, ghost variables and per-call checks shared by the invariant handler's actions (see
 ///         ProtocolHandler): actors, token flows in and out, settled tasks, and the checked settling call.
-abstract contract HandlerBase is MarketSigner {
+abstract contract HandlerBase is Rounds {
     bytes32 public constant MODEL = keccak256("model/test-llm");
-    bytes32 internal constant SENTINEL = bytes32(uint256(1));
     uint256 internal constant SCAN = 16; // tasks looked at per action (from a random start)
     uint256 internal constant VALIDATOR_KEY_BASE = 0xB0000; // test-only keys, generated here, never secrets
 
     MockERC20 public immutable token;
     IStakeRegistry public immutable registry;
-    ITaskMarket public immutable market;
+    ITaskMarketClient public immutable market;
     bytes32 public immutable evaluatorId;
 
     address[] public providers;
@@ -36,7 +36,7 @@ abstract contract HandlerBase is MarketSigner {
     mapping(uint256 taskId => bool settled) public settled;
     uint256 public settledTasks;
 
-    constructor(MockERC20 token_, IStakeRegistry registry_, ITaskMarket market_, bytes32 evaluatorId_) {
+    constructor(MockERC20 token_, IStakeRegistry registry_, ITaskMarketClient market_, bytes32 evaluatorId_) {
         token = token_;
         registry = registry_;
         market = market_;
@@ -68,12 +68,15 @@ abstract contract HandlerBase is MarketSigner {
     mapping(bytes32 key => uint256 score) internal _scores;
     address internal _nextCaller; // sender of the next settling call (default: this handler)
     mapping(uint256 taskId => mapping(uint256 validator => bool reported)) internal _reported;
+    /// @dev The current round of each task as a client knows it (CommitteeDrawn, then the commit report).
+    mapping(uint256 taskId => ITaskMarket.RoundState) internal _states;
+    mapping(bytes32 key => bool revealed) internal _revealedAlone;
 
     struct Snapshot {
         uint256 credits;
         uint256 registryBalance;
         uint256[] stakes;
-        ITaskMarket.MemberView[] members;
+        bool[] revealed; // of each watched member: opened by the settling call or before it
         ITaskMarket.Status status;
         uint256 paramsVersion;
         uint256 fee;
@@ -87,10 +90,11 @@ abstract contract HandlerBase is MarketSigner {
     /// @dev Runs a call that can slash and settle, and checks its money flows: every token the registry lost
     ///      went to the market, the credits created equal the slashed tokens plus the fee when the task settled
     ///      now (never twice), and every watched staker lost exactly 0 or its slash.
-    function _settlingCall(uint256 id, bytes memory data, address[] memory watched, bool watchedAreMembers)
+    function _settlingCall(uint256 id, bytes memory data, address[] memory watched, bool[] memory revealed)
         internal
     {
-        Snapshot memory before = _snapshot(id, watched, watchedAreMembers);
+        Snapshot memory before = _snapshot(id, watched);
+        before.revealed = revealed;
         // The handler only makes calls that must succeed in the current state: a revert is a finding.
         // solhint-disable-next-line avoid-low-level-calls
         if (_nextCaller != address(0)) vm.prank(_nextCaller);
@@ -115,7 +119,7 @@ abstract contract HandlerBase is MarketSigner {
         _checkSlashes(before, watched, bytes4(data));
     }
 
-    function _snapshot(uint256 id, address[] memory watched, bool watchedAreMembers)
+    function _snapshot(uint256 id, address[] memory watched)
         internal
         view
         returns (Snapshot memory snap)
@@ -129,7 +133,6 @@ abstract contract HandlerBase is MarketSigner {
         snap.paramsVersion = t.paramsVersion;
         snap.fee = t.fee;
         snap.committeeSize = t.committeeSize;
-        if (watchedAreMembers) snap.members = market.committee(id, t.round);
     }
 
     /// @dev Revealers lose nothing; a non-revealer loses exactly min(stake, penalty of its seat), a late provider
@@ -138,7 +141,7 @@ abstract contract HandlerBase is MarketSigner {
         ITaskMarket.Params memory p = market.paramsAt(before.paramsVersion); // the task's, not the current ones
         uint256 pool = (before.fee * p.validatorPoolBps) / 10_000;
         uint256 penalty;
-        if (selector == ITaskMarket.finalize.selector) {
+        if (selector == ITaskMarket.finalize.selector || selector == ITaskMarket.revealReport.selector) {
             penalty = before.committeeSize == 0 ? 0 : ((pool / before.committeeSize) * p.nonRevealPenaltyBps) / 10_000;
         } else if (selector == ITaskMarket.reassign.selector) {
             penalty = ((before.fee - pool) * p.providerTimeoutPenaltyBps) / 10_000;
@@ -149,7 +152,7 @@ abstract contract HandlerBase is MarketSigner {
                 _violation("stake grew during settlement");
                 continue;
             }
-            bool revealedMember = before.members.length > i && before.members[i].revealed;
+            bool revealedMember = before.revealed.length > i && before.revealed[i];
             uint256 expectedLoss;
             if (!revealedMember) {
                 expectedLoss = selector == ITaskMarket.reportEquivocation.selector

@@ -4,6 +4,8 @@ pragma solidity 0.8.28;
 import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
 import {IStakeRegistry} from "../../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../../contracts/interfaces/ITaskMarket.sol";
+import {ITaskMarketClient} from "../../../contracts/interfaces/ITaskMarketClient.sol";
+import {Vm} from "../helpers/TestBase.sol";
 import {HandlerBase} from "./HandlerBase.sol";
 
 interface IOwnable {
@@ -15,7 +17,7 @@ interface IOwnable {
 ///         ghost totals of every token that entered or left the system, and checks per-call effects that the
 ///         global invariants cannot see (exact slashes, credits equal to what was settled, claims paid once).
 contract ProtocolHandler is HandlerBase {
-    constructor(MockERC20 token_, IStakeRegistry registry_, ITaskMarket market_, bytes32 evaluatorId_)
+    constructor(MockERC20 token_, IStakeRegistry registry_, ITaskMarketClient market_, bytes32 evaluatorId_)
         HandlerBase(token_, registry_, market_, evaluatorId_)
     {}
 
@@ -114,7 +116,7 @@ contract ProtocolHandler is HandlerBase {
         address provider = market.assignedProvider(id);
         if (provider == address(0)) {
             // Nobody was eligible at the draw's snapshot: the next attempt (or the refund) comes without a slash.
-            _settlingCall(id, abi.encodeCall(ITaskMarket.assignProvider, (id)), new address[](0), false);
+            _settlingCall(id, abi.encodeCall(ITaskMarket.assignProvider, (id)), new address[](0), new bool[](0));
             ++calls["assignProvider"];
             return;
         }
@@ -130,7 +132,7 @@ contract ProtocolHandler is HandlerBase {
         if (block.number <= t.answerDeadline) vm.roll(uint256(t.answerDeadline) + 1);
         // The drawn provider, materialized (and slashed) by the reassign; zero when the draw can no longer be proven.
         address late = t.provider != address(0) ? t.provider : market.assignedProvider(id);
-        _settlingCall(id, abi.encodeCall(ITaskMarket.reassign, (id)), _one(late), false);
+        _settlingCall(id, abi.encodeCall(ITaskMarket.reassign, (id)), _one(late), new bool[](0));
         ++calls["reassign"];
     }
 
@@ -138,92 +140,150 @@ contract ProtocolHandler is HandlerBase {
         (uint256 id, ITaskMarket.TaskView memory t) = _findTask(taskSeed, ITaskMarket.Status.Answered);
         if (id == 0) return;
         if (block.number <= t.seedBlock) vm.roll(uint256(t.seedBlock) + 1);
-        _settlingCall(id, abi.encodeCall(ITaskMarket.drawCommittee, (id)), new address[](0), false);
+        _drawCall(id);
         ITaskMarket.TaskView memory afterwards = market.task(id);
         if (afterwards.status == ITaskMarket.Status.Answered) {
             // Reseeded (pool too small): wait out the draw window, then the draw seats a committee or settles.
             ++calls["reseed"];
             uint256 wait = afterwards.drawDeadline > afterwards.seedBlock ? afterwards.drawDeadline : afterwards.seedBlock;
             if (block.number <= wait) vm.roll(wait + 1);
-            _settlingCall(id, abi.encodeCall(ITaskMarket.drawCommittee, (id)), new address[](0), false);
+            _drawCall(id);
         }
         ++calls["drawCommittee"];
     }
 
-    /// @notice Members in `mask` commit, directly or (half of the time) as one relayed EIP-712 batch.
+    /// @notice The task's current committee (empty before its first draw), as CommitteeDrawn named it.
+    function membersOf(uint256 id) external view returns (address[] memory) {
+        return _states[id].members;
+    }
+
+    /// @dev A checked drawCommittee that keeps the round state of the committee it seats (from CommitteeDrawn).
+    function _drawCall(uint256 id) internal {
+        vm.recordLogs();
+        _settlingCall(id, abi.encodeCall(ITaskMarket.drawCommittee, (id)), new address[](0), new bool[](0));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(market) || logs[i].topics[0] != ITaskMarket.CommitteeDrawn.selector) continue;
+            (, address[] memory members,,) = abi.decode(logs[i].data, (uint256, address[], uint256, uint256));
+            _states[id] = _drawState(members);
+        }
+    }
+
+    /// @notice Members in `mask` that have not committed commit: as one signed commit report when the round has
+    ///         none yet (half of the time), else each alone (the fallback).
     function commit(uint256 taskSeed, uint256 mask, uint256 scoreSeed) external {
         (uint256 id, ITaskMarket.TaskView memory t) = _findTask(taskSeed, ITaskMarket.Status.Committee);
         if (id == 0 || block.number > t.commitEnd) return;
-        ITaskMarket.MemberView[] memory members = market.committee(id, t.round);
-        bool relayed = rand(scoreSeed, 999) % 2 == 0;
-        ITaskMarket.SignedCommit[] memory batch = new ITaskMarket.SignedCommit[](members.length);
+        ITaskMarket.RoundState memory state = _states[id];
+        address[] memory members = state.members;
+        bool reported = state.reportMask == 0 && rand(scoreSeed, 999) % 2 == 0;
+        bytes32[] memory commitments = new bytes32[](members.length);
+        bytes32[2][] memory signatures = new bytes32[2][](members.length);
+        uint256 reportMask;
         uint256 n;
-        uint256 centre = bound(scoreSeed, 0, 10_000);
         for (uint256 i; i < members.length; ++i) {
-            if ((mask >> i) & 1 == 0 || members[i].commitment != SENTINEL) continue;
-            // Scores cluster around a centre, with the odd outlier, so both paid and unpaid validators occur.
-            uint256 score = rand(scoreSeed, i) % 5 == 0 ? rand(scoreSeed, 100 + i) % 10_001
-                : _clamp(centre + (rand(scoreSeed, 100 + i) % 1_001), 500);
-            _scores[_key(id, t.round, i)] = score;
-            address account = members[i].account;
-            bytes32 c = market.computeCommitment(score, _salt(id, t.round, i, score), account, id, t.round);
-            if (!relayed) {
-                vm.prank(account);
-                market.commit(id, i, c);
+            if ((mask >> i) & 1 == 0 || (t.committedMask >> i) & 1 != 0) continue;
+            bytes32 c = _pickScore(id, t.round, i, scoreSeed);
+            if (!reported) {
+                vm.prank(members[i]);
+                market.commit(id, state, i, c);
                 continue;
             }
-            batch[n] = ITaskMarket.SignedCommit(id, t.round, i, c, block.timestamp + 1 days, "");
-            _signCommit(_keyOf(account), address(market), batch[n++]);
+            commitments[n] = c;
+            signatures[n++] =
+                _signCommit(_keyOf(members[i]), address(market), id, t.round, c, block.timestamp + 1 days);
+            reportMask |= 1 << i;
         }
-        if (relayed && n != 0) {
+        if (reported && n != 0) {
             assembly ("memory-safe") {
-                mstore(batch, n)
+                mstore(commitments, n)
+                mstore(signatures, n)
             }
-            market.commitBySig(batch);
+            market.commitReport(
+                members,
+                ITaskMarket.CommitReport(id, t.round, uint32(reportMask), commitments, block.timestamp + 1 days, signatures)
+            );
+            _states[id].reportMask = uint32(reportMask);
+            _states[id].reportCommitments = commitments;
         }
-        ++calls[relayed ? bytes32("commitBySig") : bytes32("commit")];
+        ++calls[reported ? bytes32("commitReport") : bytes32("commit")];
     }
 
-    /// @notice Committed members in `mask` reveal, directly or (half of the time) as one relayed EIP-712 batch.
+    /// @dev Picks and remembers member `i`'s score; returns its commitment. Scores cluster around a centre, with the
+    ///      odd outlier, so both paid and unpaid validators occur.
+    function _pickScore(uint256 id, uint256 round, uint256 i, uint256 scoreSeed) internal returns (bytes32) {
+        uint256 centre = bound(scoreSeed, 0, 10_000);
+        uint256 score = rand(scoreSeed, i) % 5 == 0 ? rand(scoreSeed, 100 + i) % 10_001
+            : _clamp(centre + (rand(scoreSeed, 100 + i) % 1_001), 500);
+        _scores[_key(id, round, i)] = score;
+        return market.computeCommitment(score, _salt(id, round, i, score), _states[id].members[i], id, round);
+    }
+
+    /// @notice Committed members in `mask` reveal alone (the fallback), or (half of the time) every committed
+    ///         member not yet revealed is opened by one reveal report, which settles the round.
     function reveal(uint256 taskSeed, uint256 mask) external {
         (uint256 id, ITaskMarket.TaskView memory t) = _findTask(taskSeed, ITaskMarket.Status.Committee);
         if (id == 0) return;
         if (block.number <= t.commitEnd) vm.roll(uint256(t.commitEnd) + 1);
         if (block.number > t.revealEnd) return;
-        ITaskMarket.MemberView[] memory members = market.committee(id, t.round);
-        bool relayed = rand(mask, 999) % 2 == 0;
-        ITaskMarket.SignedReveal[] memory batch = new ITaskMarket.SignedReveal[](members.length);
+        ITaskMarket.RoundState memory state = _states[id];
+        uint256 k = state.members.length;
+        if (rand(mask, 999) % 2 == 0 && t.committedMask != 0) return _revealReport(id, t, state);
+        for (uint256 i; i < k; ++i) {
+            bytes32 key = _key(id, t.round, i);
+            if ((mask >> i) & 1 == 0 || (t.committedMask >> i) & 1 == 0 || _revealedAlone[key]) continue;
+            uint256 score = _scores[key];
+            vm.prank(state.members[i]);
+            market.reveal(id, state, i, score, _salt(id, t.round, i, score));
+            _revealedAlone[key] = true;
+        }
+        ++calls["reveal"];
+    }
+
+    function _revealReport(uint256 id, ITaskMarket.TaskView memory t, ITaskMarket.RoundState memory state) internal {
+        uint256 k = state.members.length;
+        uint16[] memory scores = new uint16[](k);
+        bytes32[] memory salts = new bytes32[](k);
+        bool[] memory opened = new bool[](k);
+        uint256 revealMask;
         uint256 n;
-        for (uint256 i; i < members.length; ++i) {
-            if ((mask >> i) & 1 == 0 || members[i].commitment == SENTINEL || members[i].revealed) continue;
-            uint256 score = _scores[_key(id, t.round, i)];
-            bytes32 salt = _salt(id, t.round, i, score);
-            address account = members[i].account;
-            if (!relayed) {
-                vm.prank(account);
-                market.reveal(id, i, score, salt);
-                continue;
-            }
-            batch[n] = ITaskMarket.SignedReveal(id, t.round, i, score, salt, block.timestamp + 1 days, "");
-            _signReveal(_keyOf(account), address(market), batch[n++]);
+        for (uint256 i; i < k; ++i) {
+            if ((t.committedMask >> i) & 1 == 0) continue;
+            opened[i] = true;
+            bytes32 key = _key(id, t.round, i);
+            if (_revealedAlone[key]) continue;
+            scores[n] = uint16(_scores[key]);
+            salts[n++] = _salt(id, t.round, i, _scores[key]);
+            revealMask |= 1 << i;
         }
-        if (relayed && n != 0) {
-            assembly ("memory-safe") {
-                mstore(batch, n)
-            }
-            market.revealBySig(batch);
+        if (n == 0) return; // everyone committed already revealed alone: finalize settles
+        assembly ("memory-safe") {
+            mstore(scores, n)
+            mstore(salts, n)
         }
-        ++calls[relayed ? bytes32("revealBySig") : bytes32("reveal")];
+        bytes memory data = abi.encodeCall(
+            ITaskMarket.revealReport, (state, ITaskMarket.RevealReport(id, uint32(revealMask), scores, salts))
+        );
+        _settlingCall(id, data, state.members, opened);
+        ++calls["revealReport"];
     }
 
     function finalize(uint256 taskSeed) external {
         (uint256 id, ITaskMarket.TaskView memory t) = _findTask(taskSeed, ITaskMarket.Status.Committee);
         if (id == 0) return;
-        if (t.revealedCount < t.committeeSize && block.number <= t.revealEnd) vm.roll(uint256(t.revealEnd) + 1);
-        ITaskMarket.MemberView[] memory members = market.committee(id, t.round);
-        address[] memory watched = new address[](members.length);
-        for (uint256 i; i < members.length; ++i) watched[i] = members[i].account;
-        _settlingCall(id, abi.encodeCall(ITaskMarket.finalize, (id)), watched, true);
+        ITaskMarket.RoundState memory state = _states[id];
+        bool[] memory revealed = new bool[](state.members.length);
+        uint256 opened;
+        for (uint256 i; i < revealed.length; ++i) {
+            revealed[i] = _revealedAlone[_key(id, t.round, i)];
+            if (revealed[i]) opened |= 1 << i;
+        }
+        // Early only when reveals have started and every committed seat revealed alone.
+        bool revealsOpen = block.number > t.commitEnd || t.committedMask == (1 << revealed.length) - 1;
+        if ((!revealsOpen || opened != t.committedMask) && block.number <= t.revealEnd) {
+            vm.roll(uint256(t.revealEnd) + 1);
+        }
+        _settlingCall(id, abi.encodeCall(ITaskMarket.finalize, (id, state)), state.members, revealed);
         ++calls["finalize"];
     }
 
@@ -245,7 +305,7 @@ contract ProtocolHandler is HandlerBase {
             (a, _signAttestation(key, address(market), a), b, _signAttestation(key, address(market), b))
         );
         _nextCaller = requesters[reporterSeed % requesters.length];
-        _settlingCall(id, call_, _one(validators[v]), false);
+        _settlingCall(id, call_, _one(validators[v]), new bool[](0));
         ++calls["reportEquivocation"];
     }
 

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ITaskLedger} from "./interfaces/ITaskLedger.sol";
+import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
+
+/// @title TaskStorage
+/// @notice The task market's storage, first in the layout of both the market and its views module (TaskViews, which
+/// runs in the market's storage by DELEGATECALL): both inherit it before any other contract with storage, so its
+/// slots are the same in both. Nothing else with storage may come before it in either.
+abstract contract TaskStorage is ITaskLedger {
+    /// @notice A task in storage. Slot 0 holds everything commit, reveal and finalize check (and finalize writes).
+    struct Task {
+        ITaskMarket.Status status;
+        uint8 round;
+        uint8 reassignments;
+        uint8 committeeSize;
+        // No reveal count: a reveal report settles at once; a fallback reveal writes only its own slot.
+        uint32 committedMask; // seats of the current round that committed (bit i: member i; k <= 32): all k, reveals open
+        uint40 seedBlock; // while Assigned: seed of the provider draw; from Answered on: seed of the committee draw
+        uint40 commitEnd;
+        uint40 revealEnd;
+        uint40 drawDeadline;
+        uint16 paramsVersion; // the parameters this task was created under (all of its steps use them)
+        uint16 consensus; // in slot 0: finalize rewrites this slot (status) anyway, so storing it costs nothing more
+        address requester; // slot 1: who pays and how much (refunds and payouts read both)
+        uint96 fee;
+        address provider; // slot 2: what the provider phase reads besides slot 0; zero while a draw is pending
+        uint40 answerDeadline;
+        uint40 createdBlock;
+        bytes32 modelId;
+        bytes32 evaluatorId;
+        bytes32 outputHash;
+    }
+
+    /// @dev A fallback reveal slot holds REVEALED | score (zero: the seat did not reveal alone).
+    uint256 internal constant REVEALED = 1 << 16;
+
+    /// @inheritdoc ITaskLedger
+    uint256 public taskCount;
+    /// @inheritdoc ITaskLedger
+    address public treasury;
+    /// @inheritdoc ITaskLedger
+    mapping(address account => uint256 amount) public claimable;
+    /// @inheritdoc ITaskLedger
+    uint256 public paramsVersion;
+    /// @inheritdoc ITaskLedger
+    /// @dev Of the current parameters, computed by SettlementMath when they are set.
+    uint256 public maxTaskLifetime;
+    /// @dev Every parameter set governance ever made, by version (a task keeps the version it was created under).
+    mapping(uint256 version => ITaskMarket.Params) internal _paramsOf;
+    mapping(uint256 taskId => Task) internal _tasks;
+    /// @dev The hash of the current round's RoundState (see ITaskMarket.RoundState): members and the commit
+    /// report's commitments live in calldata and events, never in storage.
+    mapping(uint256 taskId => bytes32 roundHash) internal _round;
+    /// @dev Fallback only, keyed by (round << 8 | index): the commitment of a seat that committed alone.
+    mapping(uint256 taskId => mapping(uint256 roundIndex => bytes32 commitment)) internal _commitments;
+    /// @dev Fallback only, keyed by (round << 8 | index): REVEALED | score of a seat that revealed alone.
+    mapping(uint256 taskId => mapping(uint256 roundIndex => uint256 revealed)) internal _reveals;
+    mapping(uint256 taskId => mapping(address validator => bool reported)) internal _equivocationReported;
+    /// @dev The provider the pending draw must not select (the one that timed out or declined the last attempt).
+    mapping(uint256 taskId => address provider) internal _excludedProvider;
+
+    function _popCount(uint256 mask) internal pure returns (uint256 count) {
+        for (; mask != 0; mask &= mask - 1) ++count;
+    }
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
+import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
+import {ITaskViews} from "./interfaces/ITaskViews.sol";
+import {Commitments} from "./libraries/Commitments.sol";
+import {TaskSignatures} from "./TaskSignatures.sol";
+import {TaskStorage} from "./TaskStorage.sol";
+
+/// @title TaskViews
+/// @notice The task market's views, run in the market's storage: the market deploys this module in its constructor
+/// and DELEGATECALLs every call it does not implement itself to it (EIP-170 leaves no room for them in the market).
+/// Views only, no state-changing function: a delegated call can read the market's storage, never write it. Called
+/// at its own address it reads its own, empty, storage.
+/// @dev TaskStorage comes first in the layout, as in the market. `address(this)` is the market's address in a
+/// delegated call, so commitments and the EIP-712 domain (rebuilt for that address) are the market's.
+contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
+    /// @notice The market's stake registry (immutables live in code, not in the shared storage).
+    IStakeRegistry public immutable registry;
+
+    /// @param stakeRegistry The market's stake registry.
+    constructor(IStakeRegistry stakeRegistry) {
+        registry = stakeRegistry;
+    }
+
+    /// @inheritdoc ITaskViews
+    function params() external view returns (ITaskMarket.Params memory) {
+        return paramsAt(paramsVersion);
+    }
+
+    /// @inheritdoc ITaskViews
+    function paramsAt(uint256 version) public view returns (ITaskMarket.Params memory) {
+        return _paramsOf[version];
+    }
+
+    /// @inheritdoc ITaskViews
+    function task(uint256 taskId) external view returns (ITaskMarket.TaskView memory v) {
+        Task storage t = _tasks[taskId];
+        if (t.status == ITaskMarket.Status.None) revert ITaskMarket.UnknownTask(taskId);
+        v.status = t.status;
+        v.round = t.round;
+        v.reassignments = t.reassignments;
+        v.committeeSize = t.committeeSize;
+        v.revealedCount = uint8(_revealedCount(taskId, t));
+        v.committedMask = t.committedMask;
+        v.committedCount = uint8(_popCount(t.committedMask));
+        v.answerDeadline = t.answerDeadline;
+        v.seedBlock = t.seedBlock;
+        // Not stored (its slot went to the commit mask): the current round's commit window ends commitWindow
+        // blocks after its draw.
+        if (t.commitEnd != 0) v.drawBlock = t.commitEnd - _paramsOf[t.paramsVersion].commitWindow;
+        v.commitEnd = t.commitEnd;
+        v.revealEnd = t.revealEnd;
+        v.drawDeadline = t.drawDeadline;
+        v.consensus = t.consensus;
+        v.paramsVersion = t.paramsVersion;
+        v.createdBlock = t.createdBlock;
+        v.requester = t.requester;
+        v.provider = t.provider;
+        v.fee = t.fee;
+        v.modelId = t.modelId;
+        v.evaluatorId = t.evaluatorId;
+        v.outputHash = t.outputHash;
+    }
+
+    /// @inheritdoc ITaskViews
+    function roundOf(uint256 taskId) external view returns (bytes32) {
+        return _round[taskId];
+    }
+
+    /// @inheritdoc ITaskViews
+    function computeCommitment(uint256 score, bytes32 salt, address validator, uint256 taskId, uint256 round)
+        external
+        view
+        returns (bytes32)
+    {
+        return Commitments.commitment(score, salt, validator, taskId, round, address(this));
+    }
+
+    /// @dev Members of the task's current round that revealed alone (0 before the round's draw).
+    function _revealedCount(uint256 taskId, Task storage t) private view returns (uint256 count) {
+        uint256 base = uint256(t.round) << 8;
+        for (uint256 i; i < t.committeeSize; ++i) {
+            if (_reveals[taskId][base | i] != 0) ++count;
+        }
+    }
+
+
+    /// @inheritdoc ITaskViews
+    function assignedProvider(uint256 taskId) external view returns (address) {
+        Task storage t = _tasks[taskId];
+        uint256 seedBlock = t.seedBlock;
+        if (t.provider != address(0) || t.status != ITaskMarket.Status.Assigned || block.number <= seedBlock) return t.provider;
+        return registry.providerDraw(t.modelId, seedBlock, taskId, t.reassignments, _excludedProvider[taskId]);
+    }
+
+    /// @inheritdoc ITaskViews
+    function attestationSigner(ITaskMarket.Attestation calldata attestation, bytes calldata signature)
+        external
+        view
+        returns (address)
+    {
+        return _attestationSigner(attestation, signature);
+    }
+}

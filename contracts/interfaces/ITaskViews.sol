@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ITaskMarket} from "./ITaskMarket.sol";
+
+/// @title ITaskViews
+/// @notice Views of the task market, served at the market's address by its TaskViews module (the market delegates
+/// every call it does not implement itself to it: EIP-170 leaves no room for them in the market's own code).
+interface ITaskViews {
+    /// @notice The commitment a member must commit: keccak256(abi.encode(score, salt, validator, taskId, round,
+    /// block.chainid, address(this))).
+    function computeCommitment(uint256 score, bytes32 salt, address validator, uint256 taskId, uint256 round)
+        external
+        view
+        returns (bytes32);
+
+    /// @notice The signer of an attestation (reverts on invalid or high-s signatures).
+    function attestationSigner(ITaskMarket.Attestation calldata attestation, bytes calldata signature)
+        external
+        view
+        returns (address);
+
+    /// @notice Current parameters (those of new tasks).
+    function params() external view returns (ITaskMarket.Params memory);
+
+    /// @notice The parameters of `version` (a task runs under the version in its `paramsVersion`).
+    function paramsAt(uint256 version) external view returns (ITaskMarket.Params memory);
+
+    /// @notice The provider of the task: the materialized one, or while Assigned the one the pending draw selects
+    /// (the zero address before the seed block exists, when the seed hash is gone, when the draw finds nobody, or for
+    /// an unknown task).
+    function assignedProvider(uint256 taskId) external view returns (address);
+
+    /// @notice Task `taskId` (reverts UnknownTask).
+    function task(uint256 taskId) external view returns (ITaskMarket.TaskView memory);
+
+    /// @notice The hash of the task's current round state (see RoundState); zero before the first draw.
+    function roundOf(uint256 taskId) external view returns (bytes32);
+}
