@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
+import {StakeRegistry} from "../../contracts/StakeRegistry.sol";
+import {EvaluatorRegistry} from "../../contracts/EvaluatorRegistry.sol";
+import {SettlementMath} from "../../contracts/SettlementMath.sol";
+import {TaskMarket} from "../../contracts/TaskMarket.sol";
+import {MarketParams} from "../../contracts/libraries/MarketParams.sol";
+import {IStakeRegistry} from "../../contracts/interfaces/IStakeRegistry.sol";
+import {ITaskMarket} from "../../contracts/interfaces/ITaskMarket.sol";
+import {ITaskMarketClient} from "../../contracts/interfaces/ITaskMarketClient.sol";
+import {Rounds} from "./helpers/Rounds.sol";
+
+/// @notice The round calls of docs/design/ROUNDS.md on the real market, registry and SettlementMath: commitReport,
+///         revealReport (which settles), the per-member fallbacks and finalize. Every revert with its custom error,
+///         the attacks the design lists, and conservation of the fee and the slashes to the wei.
+contract RoundsTest is Rounds {
+    bytes32 internal constant MODEL = keccak256("model/test-llm");
+    bytes32 internal constant EVALUATOR = keccak256("evaluator/test");
+    address internal constant TREASURY = address(0x7EA5);
+    address internal constant PROVIDER = address(0xA000);
+    address internal constant REQUESTER = address(0xC000);
+    uint256 internal constant STAKE = 100e18;
+    uint256 internal constant FEE = 100e18; // a non-revealer's penalty (12e18) stays below its stake
+    uint256 internal constant KEY_BASE = 0xB0000; // test-only keys, generated here, never secrets
+    uint256 internal constant VALIDATORS = 7;
+    uint256 internal constant K = 5;
+    uint256 internal constant ALL = (1 << K) - 1;
+
+    MockERC20 internal token;
+    StakeRegistry internal registry;
+    ITaskMarketClient internal market;
+
+    function setUp() public {
+        token = new MockERC20("Stake", "STK");
+        registry = new StakeRegistry(address(token), address(this), STAKE, STAKE, 400);
+        EvaluatorRegistry evaluators = new EvaluatorRegistry(address(this));
+        evaluators.register(EVALUATOR, "ipfs://evaluator");
+        TaskMarket m = new TaskMarket(
+            address(token),
+            address(registry),
+            address(evaluators),
+            address(new SettlementMath()),
+            address(this),
+            TREASURY,
+            MarketParams.defaults()
+        );
+        market = ITaskMarketClient(address(m));
+        registry.setTaskMarket(address(m));
+        _stake(PROVIDER, IStakeRegistry.Role.Provider);
+        vm.prank(PROVIDER);
+        registry.registerModel(MODEL);
+        for (uint256 i; i < VALIDATORS; ++i) _stake(vm.addr(KEY_BASE + i), IStakeRegistry.Role.Validator);
+        vm.roll(block.number + 1); // draws read the pools as of a finished block
+        vm.warp(1_000_000);
+    }
+
+    // ------------------------------------------------------------------ happy paths
+
+    function testReportsCommitRevealAndSettleInTwoCalls() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        ITaskMarket.RoundState memory state = _commitAll(id, members, ALL, scores);
+        assertTrue(market.roundOf(id) == _roundHash(state), "round hash = hash of the report's state");
+        assertEq(market.task(id).committedMask, ALL, "every seat committed");
+        assertEq(market.task(id).committedCount, K, "committed count from the mask");
+
+        uint256 credits = _credits(members);
+        market.revealReport(state, _reveal(id, 0, members, ALL, scores));
+        ITaskMarket.TaskView memory t = market.task(id);
+        assertTrue(t.status == ITaskMarket.Status.Finalized, "settled by the reveal report");
+        assertEq(t.consensus, 6_020, "median of 6000..6040");
+        assertEq(_credits(members) - credits, FEE, "the fee, to the wei, credited once");
+        for (uint256 i; i < K; ++i) assertEq(registry.stakeInfo(members[i]).locks, 0, "member released");
+        assertEq(registry.stakeInfo(PROVIDER).locks, 0, "provider released");
+        assertEq(token.balanceOf(address(market)), _credits(members), "market holds exactly the credits");
+    }
+
+    /// @notice The aggregator leaves member 4 out of the commit report: it commits alone against the report's state
+    ///         and reveals alone; the reveal report of the other four then settles with five votes.
+    function testMemberLeftOutOfTheReportsCommitsAndRevealsAlone() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        scores[4] = 9_000; // dropping its vote would move the median (6015 over the other four)
+        ITaskMarket.RoundState memory state = _commitAll(id, members, ALL ^ (1 << 4), scores);
+
+        // With the draw's state (as before the report) its commit is refused: the round hash moved on.
+        ITaskMarket.RoundState memory drawState = _drawState(members);
+        bytes32 c4 = _commitment(id, 0, members[4], scores[4]);
+        _expectRevert(
+            members[4],
+            abi.encodeCall(ITaskMarket.commit, (id, drawState, 4, c4)),
+            abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id)
+        );
+        vm.prank(members[4]);
+        market.commit(id, state, 4, c4);
+        assertEq(market.task(id).committedMask, ALL, "all five committed: reveals open before commitEnd");
+
+        // The four openings alone cannot settle (the fifth committed seat is unopened) and store nothing.
+        ITaskMarket.RevealReport memory four = _reveal(id, 0, members, ALL ^ (1 << 4), scores);
+        _expectRevert(
+            address(this),
+            abi.encodeCall(ITaskMarket.revealReport, (state, four)),
+            abi.encodeWithSelector(ITaskMarket.RevealsIncomplete.selector, id, 1 << 4)
+        );
+        vm.prank(members[4]);
+        market.reveal(id, state, 4, scores[4], _salt(id, 0, members[4]));
+        assertEq(market.task(id).revealedCount, 1, "one seat revealed alone");
+        market.revealReport(state, four);
+        assertEq(market.task(id).consensus, 6_020, "median over five: 6000, 6010, 6020, 6030, 9000");
+    }
+
+    /// @notice No report at all: every member commits and reveals alone; finalize settles as soon as every
+    ///         committed seat is open.
+    function testFallbackOnlyRoundSettlesWithFinalize() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        ITaskMarket.RoundState memory state = _drawState(members);
+        uint256[] memory scores = _scores(5_000);
+        for (uint256 i; i < K; ++i) {
+            bytes32 c = _commitment(id, 0, members[i], scores[i]);
+            vm.prank(members[i]);
+            market.commit(id, state, i, c);
+        }
+        for (uint256 i; i < K - 1; ++i) {
+            vm.prank(members[i]);
+            market.reveal(id, state, i, scores[i], _salt(id, 0, members[i]));
+        }
+        _expectRevert(
+            address(this),
+            abi.encodeCall(ITaskMarket.finalize, (id, state)),
+            abi.encodeWithSelector(ITaskMarket.FinalizeTooEarly.selector, id, market.task(id).revealEnd)
+        );
+        vm.prank(members[K - 1]);
+        market.reveal(id, state, K - 1, scores[K - 1], _salt(id, 0, members[K - 1]));
+        uint256 credits = _credits(members);
+        market.finalize(id, state);
+        assertTrue(market.task(id).status == ITaskMarket.Status.Finalized, "finalized early: all open");
+        assertEq(_credits(members) - credits, FEE, "the fee, to the wei");
+    }
+
+    /// @notice A seat the commit report never committed (its member stayed silent) does not hold the others back
+    ///         after commitEnd: the reveal report of the four settles at once and the fifth is slashed.
+    function testNonCommitterIsSlashedAndDoesNotDelaySettlement() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(7_000);
+        ITaskMarket.RoundState memory state = _commitAll(id, members, ALL ^ 1, scores);
+        ITaskMarket.RevealReport memory r = _reveal(id, 0, members, ALL ^ 1, scores);
+        _expectRevert(
+            address(this),
+            abi.encodeCall(ITaskMarket.revealReport, (state, r)),
+            abi.encodeWithSelector(ITaskMarket.RevealTooEarly.selector, id, market.task(id).commitEnd + 1)
+        );
+        vm.roll(market.task(id).commitEnd + 1);
+        uint256 stakeBefore = registry.stakeInfo(members[0]).amount;
+        uint256 credits = _credits(members);
+        market.revealReport(state, r);
+        uint256 slashed = stakeBefore - registry.stakeInfo(members[0]).amount;
+        assertEq(slashed, _nonRevealPenalty(), "exactly its seat's penalty");
+        assertEq(_credits(members) - credits, FEE + slashed, "fee + slash credited, to the wei");
+    }
+
+    /// @notice After revealEnd a reveal report is refused (an aggregator holding openings cannot pick which to
+    ///         publish once nobody can answer alone); finalize settles with what was revealed and slashes the rest.
+    function testAfterRevealEndOnlyFinalizeSettlesAndSlashesNonRevealers() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(4_000);
+        ITaskMarket.RoundState memory state = _commitAll(id, members, ALL, scores);
+        for (uint256 i; i < 3; ++i) {
+            vm.prank(members[i]);
+            market.reveal(id, state, i, scores[i], _salt(id, 0, members[i]));
+        }
+        uint256 revealEnd = market.task(id).revealEnd;
+        vm.roll(revealEnd + 1);
+        _expectRevert(
+            address(this),
+            abi.encodeCall(ITaskMarket.revealReport, (state, _reveal(id, 0, members, 3 << 3, scores))),
+            abi.encodeWithSelector(ITaskMarket.RevealPhaseClosed.selector, id, revealEnd)
+        );
+        uint256[] memory stakes = new uint256[](K);
+        for (uint256 i; i < K; ++i) stakes[i] = registry.stakeInfo(members[i]).amount;
+        uint256 credits = _credits(members);
+        market.finalize(id, state);
+        uint256 slashed;
+        for (uint256 i; i < K; ++i) {
+            uint256 lost = stakes[i] - registry.stakeInfo(members[i]).amount;
+            assertEq(lost, i < 3 ? 0 : _nonRevealPenalty(), "revealers keep their stake, the others lose one penalty");
+            slashed += lost;
+        }
+        assertTrue(market.task(id).status == ITaskMarket.Status.Finalized, "quorum 3 of 5 met");
+        assertEq(_credits(members) - credits, FEE + slashed, "fee + slashes credited, to the wei");
+    }
+
+    /// @notice Below quorum the round rolls: the next draw writes a new round hash and the old state is refused.
+    function testRollReplacesTheRoundHash() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(5_000);
+        ITaskMarket.RoundState memory state = _commitAll(id, members, 3, scores); // two seats only
+        vm.roll(market.task(id).commitEnd + 1);
+        market.revealReport(state, _reveal(id, 0, members, 3, scores));
+        assertTrue(market.task(id).status == ITaskMarket.Status.Answered, "rolled to round 1");
+        vm.roll(market.task(id).seedBlock + 1);
+        address[] memory next = _drawMembers(market, id);
+        assertEq(next.length, K, "round 1 drawn");
+        assertEq(market.task(id).round, 1, "round 1");
+        assertTrue(market.roundOf(id) == _roundHash(_drawState(next)), "the new committee's hash");
+        bytes32 c = _commitment(id, 1, next[0], 5_000);
+        _expectRevert(
+            next[0],
+            abi.encodeCall(ITaskMarket.commit, (id, state, 0, c)),
+            abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id)
+        );
+        // A report signed for round 0 is refused in round 1.
+        _expectRevert(
+            address(this),
+            abi.encodeCall(ITaskMarket.commitReport, (next, _report(id, 0, next, 1, scores))),
+            abi.encodeWithSelector(ITaskMarket.RoundMismatch.selector, id, 0)
+        );
+    }
+
+    // ------------------------------------------------------------------ commitReport refusals
+
+    function testCommitReportRefusals() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        ITaskMarket.CommitReport memory r = _report(id, 0, members, ALL, scores);
+
+        // Reordered members: another committee as far as the round hash is concerned.
+        address[] memory reordered = _copy(members);
+        (reordered[0], reordered[1]) = (reordered[1], reordered[0]);
+        _expectCommitReport(reordered, r, abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id));
+        // A forged committee (an outsider in seat 0).
+        address[] memory forged = _copy(members);
+        forged[0] = address(0xBAD);
+        _expectCommitReport(forged, r, abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id));
+
+        ITaskMarket.CommitReport memory bad = _report(id, 0, members, ALL, scores);
+        bad.mask = 0;
+        _expectCommitReport(members, bad, abi.encodeWithSelector(ITaskMarket.InvalidMask.selector, 0));
+        bad.mask = uint32(1 << K);
+        _expectCommitReport(members, bad, abi.encodeWithSelector(ITaskMarket.InvalidMask.selector, 1 << K));
+
+        bad = _report(id, 0, members, ALL, scores);
+        bad.mask = uint32(ALL ^ 1); // four bits, five commitments
+        _expectCommitReport(members, bad, abi.encodeWithSelector(ITaskMarket.ReportLengthMismatch.selector, 4));
+
+        bad = _report(id, 0, members, ALL, scores);
+        bad.commitments[2] = bytes32(uint256(uint160(members[2]))); // marker-shaped
+        _expectCommitReport(members, bad, abi.encodeWithSelector(ITaskMarket.ReservedCommitment.selector));
+
+        // Member 1's signature in seat 0.
+        bad = _report(id, 0, members, ALL, scores);
+        bad.signatures[0] = bad.signatures[1];
+        bad.commitments[0] = bad.commitments[1];
+        _expectCommitReport(
+            members, bad, abi.encodeWithSelector(ITaskMarket.InvalidSigner.selector, members[1], members[0])
+        );
+        // A changed commitment under member 3's signature recovers to somebody else.
+        bad = _report(id, 0, members, ALL, scores);
+        bad.commitments[3] = keccak256("changed");
+        address recovered = _recover(_commitDigest(id, 0, bad.commitments[3], bad.deadline), bad.signatures[3]);
+        _expectCommitReport(
+            members, bad, abi.encodeWithSelector(ITaskMarket.InvalidSigner.selector, recovered, members[3])
+        );
+
+        bad = _report(id, 0, members, ALL, scores);
+        bad.deadline = block.timestamp - 1;
+        _expectCommitReport(members, bad, abi.encodeWithSelector(ITaskMarket.SignatureExpired.selector, bad.deadline));
+        bad.deadline = block.timestamp;
+        bad.round = 1;
+        _expectCommitReport(members, bad, abi.encodeWithSelector(ITaskMarket.RoundMismatch.selector, id, 1));
+
+        uint256 commitEnd = market.task(id).commitEnd;
+        vm.roll(commitEnd + 1);
+        _expectCommitReport(members, r, abi.encodeWithSelector(ITaskMarket.CommitPhaseClosed.selector, id, commitEnd));
+        vm.roll(commitEnd);
+
+        market.commitReport(members, r);
+        // A second report of the round finds the first one's hash.
+        _expectCommitReport(members, r, abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id));
+
+        // Before the draw the task is not in its committee phase.
+        uint256 other = _answeredTask();
+        _expectCommitReport(
+            members,
+            _report(other, 0, members, ALL, scores),
+            abi.encodeWithSelector(ITaskMarket.InvalidStatus.selector, other, ITaskMarket.Status.Answered)
+        );
+    }
+
+    /// @notice A report after a member committed alone must leave that seat out; leaving it out it lands.
+    function testCommitReportAfterAFallbackCommit() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        ITaskMarket.RoundState memory state = _drawState(members);
+        bytes32 c2 = _commitment(id, 0, members[2], scores[2]);
+        vm.prank(members[2]);
+        market.commit(id, state, 2, c2);
+        _expectCommitReport(
+            members,
+            _report(id, 0, members, ALL, scores),
+            abi.encodeWithSelector(ITaskMarket.AlreadyCommitted.selector, id, members[2])
+        );
+        state = _commitAll(id, members, ALL ^ (1 << 2), scores);
+        assertEq(market.task(id).committedMask, ALL, "four by the report, one alone");
+        // Seat 2's opening comes from its fallback slot, the others' from the report's commitments.
+        market.revealReport(state, _reveal(id, 0, members, ALL, scores));
+        assertEq(market.task(id).consensus, 6_020, "median over five");
+    }
+
+    // ------------------------------------------------------------------ revealReport refusals
+
+    function testRevealReportRefusals() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        ITaskMarket.RoundState memory state = _commitAll(id, members, ALL, scores);
+        ITaskMarket.RevealReport memory r = _reveal(id, 0, members, ALL, scores);
+
+        // A stale state (without the commit report's part) and reordered members.
+        _expectRevealReport(
+            _drawState(members), r, abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id)
+        );
+        ITaskMarket.RoundState memory reordered = _cloneState(state);
+        (reordered.members[0], reordered.members[1]) = (reordered.members[1], reordered.members[0]);
+        _expectRevealReport(reordered, r, abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id));
+        // A changed commitment in the state.
+        ITaskMarket.RoundState memory changed = _cloneState(state);
+        changed.reportCommitments[0] = keccak256("changed");
+        _expectRevealReport(changed, r, abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id));
+
+        ITaskMarket.RevealReport memory bad = _reveal(id, 0, members, ALL, scores);
+        bad.revealMask = 0;
+        _expectRevealReport(state, bad, abi.encodeWithSelector(ITaskMarket.InvalidMask.selector, 0));
+        bad.revealMask = uint32(ALL ^ 1);
+        _expectRevealReport(state, bad, abi.encodeWithSelector(ITaskMarket.ReportLengthMismatch.selector, 4));
+        bad = _reveal(id, 0, members, ALL, scores);
+        bad.revealMask = uint32(1 << K | (ALL ^ 1));
+        _expectRevealReport(
+            state, bad, abi.encodeWithSelector(ITaskMarket.NotCommitted.selector, id, address(0))
+        );
+
+        bad = _reveal(id, 0, members, ALL, scores);
+        bad.salts[1] = keccak256("wrong salt");
+        _expectRevealReport(state, bad, abi.encodeWithSelector(ITaskMarket.CommitmentMismatch.selector, id, members[1]));
+        bad = _reveal(id, 0, members, ALL, scores);
+        bad.scores[1] = 10_001;
+        _expectRevealReport(state, bad, abi.encodeWithSelector(ITaskMarket.ScoreOutOfRange.selector, 10_001));
+
+        // A partial report before revealEnd: refused, so it cannot drop a vote.
+        _expectRevealReport(
+            state,
+            _reveal(id, 0, members, ALL ^ (1 << 3), scores),
+            abi.encodeWithSelector(ITaskMarket.RevealsIncomplete.selector, id, 1 << 3)
+        );
+
+        market.revealReport(state, r);
+        _expectRevealReport(
+            state, r, abi.encodeWithSelector(ITaskMarket.InvalidStatus.selector, id, ITaskMarket.Status.Finalized)
+        );
+    }
+
+    function testRevealReportOfAnUncommittedSeatAndTooEarly() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        ITaskMarket.RoundState memory state = _commitAll(id, members, ALL ^ (1 << 4), scores);
+        uint256 commitEnd = market.task(id).commitEnd;
+        _expectRevealReport(
+            state,
+            _reveal(id, 0, members, ALL ^ (1 << 4), scores),
+            abi.encodeWithSelector(ITaskMarket.RevealTooEarly.selector, id, commitEnd + 1)
+        );
+        vm.roll(commitEnd + 1);
+        _expectRevealReport(
+            state,
+            _reveal(id, 0, members, ALL, scores),
+            abi.encodeWithSelector(ITaskMarket.NotCommitted.selector, id, members[4])
+        );
+    }
+
+    /// @notice Member 1 copies member 0's commitment into its own signed seat: its opening (member 0's) fails and
+    ///         the error names whose commitment it copied.
+    function testCopiedCommitmentIsNamed() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        ITaskMarket.CommitReport memory r = _report(id, 0, members, ALL, scores);
+        r.commitments[1] = r.commitments[0];
+        r.signatures[1] = _signCommit(_keyOf(members[1]), address(market), id, 0, r.commitments[1], r.deadline);
+        market.commitReport(members, r);
+        ITaskMarket.RoundState memory state = ITaskMarket.RoundState(members, uint32(ALL), r.commitments);
+        ITaskMarket.RevealReport memory open = _reveal(id, 0, members, ALL, scores);
+        open.scores[1] = uint16(scores[0]);
+        open.salts[1] = _salt(id, 0, members[0]);
+        _expectRevealReport(
+            state, open, abi.encodeWithSelector(ITaskMarket.CopiedCommitment.selector, id, members[1], members[0])
+        );
+    }
+
+    // ------------------------------------------------------------------ fallback refusals
+
+    function testFallbackRefusals() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        ITaskMarket.RoundState memory state = _drawState(members);
+        bytes32 c0 = _commitment(id, 0, members[0], 5_000);
+        _expectRevert(
+            members[1],
+            abi.encodeCall(ITaskMarket.commit, (id, state, 0, c0)),
+            abi.encodeWithSelector(ITaskMarket.NotCommitteeMember.selector, id, 0, members[1])
+        );
+        _expectRevert(
+            members[0],
+            abi.encodeCall(ITaskMarket.commit, (id, state, K, c0)),
+            abi.encodeWithSelector(ITaskMarket.NotCommitteeMember.selector, id, K, members[0])
+        );
+        _expectRevert(
+            members[0],
+            abi.encodeCall(ITaskMarket.commit, (id, state, 0, bytes32(uint256(7)))),
+            abi.encodeWithSelector(ITaskMarket.ReservedCommitment.selector)
+        );
+        _expectRevert(
+            members[0],
+            abi.encodeCall(ITaskMarket.reveal, (id, state, 0, 5_000, _salt(id, 0, members[0]))),
+            abi.encodeWithSelector(ITaskMarket.RevealTooEarly.selector, id, market.task(id).commitEnd + 1)
+        );
+        vm.prank(members[0]);
+        market.commit(id, state, 0, c0);
+        _expectRevert(
+            members[0],
+            abi.encodeCall(ITaskMarket.commit, (id, state, 0, c0)),
+            abi.encodeWithSelector(ITaskMarket.AlreadyCommitted.selector, id, members[0])
+        );
+        uint256 commitEnd = market.task(id).commitEnd;
+        vm.roll(commitEnd + 1);
+        _expectRevert(
+            members[1],
+            abi.encodeCall(ITaskMarket.commit, (id, state, 1, c0)),
+            abi.encodeWithSelector(ITaskMarket.CommitPhaseClosed.selector, id, commitEnd)
+        );
+        _expectRevert(
+            members[1],
+            abi.encodeCall(ITaskMarket.reveal, (id, state, 1, 5_000, _salt(id, 0, members[1]))),
+            abi.encodeWithSelector(ITaskMarket.NotCommitted.selector, id, members[1])
+        );
+        _expectRevert(
+            members[0],
+            abi.encodeCall(ITaskMarket.reveal, (id, state, 0, 5_001, _salt(id, 0, members[0]))),
+            abi.encodeWithSelector(ITaskMarket.CommitmentMismatch.selector, id, members[0])
+        );
+        vm.prank(members[0]);
+        market.reveal(id, state, 0, 5_000, _salt(id, 0, members[0]));
+        _expectRevert(
+            members[0],
+            abi.encodeCall(ITaskMarket.reveal, (id, state, 0, 5_000, _salt(id, 0, members[0]))),
+            abi.encodeWithSelector(ITaskMarket.AlreadyRevealed.selector, id, members[0])
+        );
+        // Every committed seat is open: finalize settles before revealEnd (four non-committers slashed).
+        market.finalize(id, state);
+        assertTrue(market.task(id).status != ITaskMarket.Status.Committee, "settled (below quorum: rolled)");
+    }
+
+    // ------------------------------------------------------------------ conservation
+
+    /// @notice Random mixes of report and fallback, silent members and late settlement: every wei of the fee and
+    ///         of the slashes ends up credited exactly once, and every lock of the round is released.
+    function testFuzzConservation(uint256 seed) public {
+        Mix memory m = _mixedRound(seed);
+        uint256 registryBefore = token.balanceOf(address(registry));
+        uint256 credits = _credits(m.members);
+        uint256 reportOpens = m.committed & ~m.revealedAlone;
+        if (reportOpens != 0 && rand(seed, 13) % 4 != 0) {
+            market.revealReport(m.state, _reveal(m.id, 0, m.members, reportOpens, m.scores));
+        } else {
+            vm.roll(market.task(m.id).revealEnd + 1); // the openings of the report never came: non-revealers
+            market.finalize(m.id, m.state);
+        }
+        uint256 slashed = registryBefore - token.balanceOf(address(registry));
+        bool rolled = market.task(m.id).status == ITaskMarket.Status.Answered; // a roll keeps the fee in escrow
+        assertEq(_credits(m.members) - credits, (rolled ? 0 : FEE) + slashed, "credits = fee + slashes, to the wei");
+        assertEq(token.balanceOf(address(market)), (rolled ? FEE : 0) + _credits(m.members), "market = escrow + credits");
+        for (uint256 i; i < K; ++i) assertEq(registry.stakeInfo(m.members[i]).locks, 0, "member released");
+    }
+
+    struct Mix {
+        uint256 id;
+        address[] members;
+        uint256[] scores;
+        uint256 committed;
+        uint256 revealedAlone;
+        ITaskMarket.RoundState state;
+    }
+
+    /// @dev A round where random seats commit alone, random others through the report, some stay silent, and
+    ///      random committed seats reveal alone after commitEnd.
+    function _mixedRound(uint256 seed) internal returns (Mix memory m) {
+        (m.id, m.members) = _drawnTask();
+        m.scores = new uint256[](K);
+        for (uint256 i; i < K; ++i) m.scores[i] = rand(seed, i) % 10_001;
+        uint256 reportMask = rand(seed, 10) % (ALL + 1);
+        uint256 aloneMask = rand(seed, 11) % (ALL + 1) & ~reportMask;
+        m.state = _drawState(m.members);
+        for (uint256 i; i < K; ++i) {
+            if ((aloneMask >> i) & 1 == 0) continue;
+            bytes32 c = _commitment(m.id, 0, m.members[i], m.scores[i]);
+            vm.prank(m.members[i]);
+            market.commit(m.id, m.state, i, c);
+        }
+        if (reportMask != 0) m.state = _commitAll(m.id, m.members, reportMask, m.scores);
+        m.committed = reportMask | aloneMask;
+        vm.roll(market.task(m.id).commitEnd + 1);
+        m.revealedAlone = rand(seed, 12) % (ALL + 1) & m.committed;
+        for (uint256 i; i < K; ++i) {
+            if ((m.revealedAlone >> i) & 1 == 0) continue;
+            vm.prank(m.members[i]);
+            market.reveal(m.id, m.state, i, m.scores[i], _salt(m.id, 0, m.members[i]));
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /// @dev Twice the minimum, so that a slashed member stays eligible for the next round's draw.
+    function _stake(address who, IStakeRegistry.Role role) internal {
+        token.mint(who, 2 * STAKE);
+        vm.prank(who);
+        token.approve(address(registry), 2 * STAKE);
+        vm.prank(who);
+        registry.stake(role, 2 * STAKE);
+        if (role == IStakeRegistry.Role.Validator) {
+            vm.prank(who);
+            registry.registerEvaluator(EVALUATOR);
+        }
+    }
+
+    function _answeredTask() internal returns (uint256 id) {
+        token.mint(REQUESTER, FEE);
+        vm.prank(REQUESTER);
+        token.approve(address(market), FEE);
+        vm.prank(REQUESTER);
+        id = market.createTask(MODEL, EVALUATOR, FEE, "prompt");
+        vm.roll(block.number + 2); // the provider is drawn from the hash of the block after the creation
+        bytes memory output = "an answer";
+        vm.prank(PROVIDER);
+        market.submitAnswer(id, keccak256(output), output, "");
+        vm.roll(block.number + 2);
+    }
+
+    function _drawnTask() internal returns (uint256 id, address[] memory members) {
+        id = _answeredTask();
+        members = _drawMembers(market, id);
+        assertEq(members.length, K, "committee drawn");
+    }
+
+    function _scores(uint256 base) internal pure returns (uint256[] memory scores) {
+        scores = new uint256[](K);
+        for (uint256 i; i < K; ++i) scores[i] = base + i * 10;
+    }
+
+    function _salt(uint256 id, uint256 round, address member) internal pure returns (bytes32) {
+        return keccak256(abi.encode("salt", id, round, member));
+    }
+
+    function _commitment(uint256 id, uint256 round, address member, uint256 score) internal view returns (bytes32) {
+        return market.computeCommitment(score, _salt(id, round, member), member, id, round);
+    }
+
+    function _keyOf(address member) internal pure returns (uint256) {
+        for (uint256 i; i < VALIDATORS; ++i) {
+            if (vm.addr(KEY_BASE + i) == member) return KEY_BASE + i;
+        }
+        revert AssertionFailedBool("not a validator");
+    }
+
+    /// @dev A commit report of the seats in `mask`, each signed by its member.
+    function _report(uint256 id, uint256 round, address[] memory members, uint256 mask, uint256[] memory scores)
+        internal
+        view
+        returns (ITaskMarket.CommitReport memory r)
+    {
+        uint256 n = _popCount(mask);
+        r = ITaskMarket.CommitReport(
+            id, round, uint32(mask), new bytes32[](n), block.timestamp + 1 hours, new bytes32[2][](n)
+        );
+        uint256 j;
+        for (uint256 i; i < members.length; ++i) {
+            if ((mask >> i) & 1 == 0) continue;
+            r.commitments[j] = _commitment(id, round, members[i], scores[i]);
+            r.signatures[j] = _signCommit(_keyOf(members[i]), address(market), id, round, r.commitments[j], r.deadline);
+            ++j;
+        }
+    }
+
+    /// @dev Sends the commit report of `mask` and returns the round state after it.
+    function _commitAll(uint256 id, address[] memory members, uint256 mask, uint256[] memory scores)
+        internal
+        returns (ITaskMarket.RoundState memory state)
+    {
+        ITaskMarket.CommitReport memory r = _report(id, market.task(id).round, members, mask, scores);
+        market.commitReport(members, r);
+        state = ITaskMarket.RoundState(members, uint32(mask), r.commitments);
+    }
+
+    function _reveal(uint256 id, uint256 round, address[] memory members, uint256 mask, uint256[] memory scores)
+        internal
+        pure
+        returns (ITaskMarket.RevealReport memory r)
+    {
+        uint256 n = _popCount(mask);
+        r = ITaskMarket.RevealReport(id, uint32(mask), new uint16[](n), new bytes32[](n));
+        uint256 j;
+        for (uint256 i; i < K; ++i) {
+            if ((mask >> i) & 1 == 0) continue;
+            r.scores[j] = uint16(scores[i]);
+            r.salts[j] = _salt(id, round, i < members.length ? members[i] : address(0));
+            ++j;
+        }
+    }
+
+    function _commitDigest(uint256 id, uint256 round, bytes32 commitment, uint256 deadline)
+        internal
+        view
+        returns (bytes32)
+    {
+        bytes32 structHash = keccak256(abi.encode(COMMIT_TYPEHASH, id, round, commitment, deadline));
+        return keccak256(abi.encodePacked("\x19\x01", _domainSeparator(address(market)), structHash));
+    }
+
+    /// @dev EIP-2098: the top bit of the second word is the y parity, the rest is s.
+    function _recover(bytes32 digest, bytes32[2] memory sig) internal pure returns (address) {
+        uint8 v = uint8(uint256(sig[1]) >> 255) + 27;
+        bytes32 s = bytes32(uint256(sig[1]) & (type(uint256).max >> 1));
+        return ecrecover(digest, v, sig[0], s);
+    }
+
+    function _nonRevealPenalty() internal view returns (uint256) {
+        ITaskMarket.Params memory p = market.params();
+        return (((FEE * p.validatorPoolBps) / 10_000 / K) * p.nonRevealPenaltyBps) / 10_000;
+    }
+
+    /// @dev Credits of everyone a settlement can pay: members, provider, requester, treasury.
+    function _credits(address[] memory members) internal view returns (uint256 sum) {
+        for (uint256 i; i < members.length; ++i) sum += market.claimable(members[i]);
+        sum += market.claimable(PROVIDER) + market.claimable(REQUESTER) + market.claimable(TREASURY);
+    }
+
+    function _copy(address[] memory a) internal pure returns (address[] memory b) {
+        b = new address[](a.length);
+        for (uint256 i; i < a.length; ++i) b[i] = a[i];
+    }
+
+    function _cloneState(ITaskMarket.RoundState memory s) internal pure returns (ITaskMarket.RoundState memory c) {
+        c.members = _copy(s.members);
+        c.reportMask = s.reportMask;
+        c.reportCommitments = new bytes32[](s.reportCommitments.length);
+        for (uint256 i; i < s.reportCommitments.length; ++i) c.reportCommitments[i] = s.reportCommitments[i];
+    }
+
+    function _popCount(uint256 mask) internal pure returns (uint256 n) {
+        for (; mask != 0; mask &= mask - 1) ++n;
+    }
+
+    function _expectRevert(address sender, bytes memory data, bytes memory expected) internal {
+        vm.prank(sender);
+        (bool ok, bytes memory ret) = address(market).call(data);
+        expectRevertData(ok, ret, expected);
+    }
+
+    function _expectCommitReport(
+        address[] memory members,
+        ITaskMarket.CommitReport memory r,
+        bytes memory expected
+    ) internal {
+        _expectRevert(address(this), abi.encodeCall(ITaskMarket.commitReport, (members, r)), expected);
+    }
+
+    function _expectRevealReport(
+        ITaskMarket.RoundState memory state,
+        ITaskMarket.RevealReport memory r,
+        bytes memory expected
+    ) internal {
+        _expectRevert(address(this), abi.encodeCall(ITaskMarket.revealReport, (state, r)), expected);
+    }
+}
