@@ -1,0 +1,211 @@
+// Gas of one k = 5 task through the round calls of docs/design/ROUNDS.md (not a test):
+// `npx hardhat build --quiet && npx tsx scripts/bench/gas-rounds.ts [--json]`.
+// Measured in one run on Hardhat's in-process EVM, from receipts (total transaction gas, 21,000 base included), in
+// steady state (every payee was paid by a warm-up task first): the report path (commitReport, revealReport that
+// settles) against the per-member fallback path of the same contracts (5 commits, 5 reveals, finalize). The
+// per-member path of the previous protocol (main before this branch) is quoted from docs/BENCHMARKS.md, which
+// measured it with scripts/bench/gas.ts; that script still speaks the old ABI (see docs/design/ROUNDS-STATUS.md).
+// Self-contained on purpose: the SDK's contract bindings still speak the old ABI; only its deployer is used.
+import { readFileSync } from "node:fs";
+import { network } from "hardhat";
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  custom,
+  encodeAbiParameters,
+  keccak256,
+  parseEventLogs,
+  signatureToCompactSignature,
+  parseSignature,
+  toHex,
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+import { computeCommitment } from "../../sdk/commitment.ts";
+import { deployProtocol } from "../../sdk/deploy.ts";
+
+const K = 5;
+// As many validators as seats (as scripts/bench/gas.ts does): every committee is the same five, so the warm-up task
+// pays every member once and the measured task rewrites non-zero credit slots only.
+const VALIDATORS = K;
+const STAKE = 1_000n * 10n ** 18n;
+const FEE = 10n * 10n ** 18n;
+const MODEL_ID = keccak256(toHex("model:bench"));
+const EVALUATOR_ID = keccak256(toHex("evaluator:bench"));
+/** Measured by scripts/bench/gas.ts on main before this branch (docs/BENCHMARKS.md, "Where the gas of a k = 5 task
+ * goes"): the per-member flow with member and commitment slots, k = 5, warm. */
+const PREVIOUS_PROTOCOL = {
+  approve: 29_278,
+  createTask: 187_135,
+  submitAnswer: 103_462,
+  drawCommittee: 388_490,
+  commits: 176_966,
+  revealsAndFinalize: 346_198,
+  total: 1_231_529,
+};
+
+const artifact = (path: string): Abi => (JSON.parse(readFileSync(new URL(`../../artifacts/${path}`, import.meta.url), "utf8")) as { abi: Abi }).abi;
+const marketAbi = artifact("contracts/interfaces/ITaskMarketClient.sol/ITaskMarketClient.json");
+const tokenAbi = artifact("contracts/mocks/MockERC20.sol/MockERC20.json");
+const registryAbi = artifact("contracts/StakeRegistry.sol/StakeRegistry.json");
+
+interface RoundState {
+  members: Address[];
+  reportMask: number;
+  reportCommitments: Hex[];
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.includes("--json");
+  const connection = await network.create();
+  const transport = custom(connection.provider);
+  const chain = hardhat;
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 20, cacheTime: 0 }) as PublicClient;
+  const testClient = createTestClient({ chain, transport, mode: "hardhat" });
+  const wallets = (await createWalletClient({ chain, transport }).getAddresses()).map(
+    (account): WalletClient => createWalletClient({ account, chain, transport }),
+  );
+  const [deployer, requester, provider] = [wallets[0]!, wallets[1]!, wallets[2]!];
+  const manifest = await deployProtocol({
+    publicClient,
+    walletClient: deployer as never,
+    evaluators: [{ id: EVALUATOR_ID, uri: "bench://evaluator" }],
+  });
+  const { taskMarket: market, token, stakeRegistry } = manifest.contracts;
+
+  const gasOf = async (hash: Hex) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`benchmark transaction ${hash} reverted`);
+    return receipt;
+  };
+  const send = async (wallet: WalletClient, address: Address, abi: Abi, functionName: string, args: unknown[]) =>
+    gasOf(await wallet.writeContract({ address, abi, functionName, args, account: wallet.account!, chain }));
+  const read = (functionName: string, args: unknown[]) =>
+    publicClient.readContract({ address: market, abi: marketAbi, functionName, args });
+
+  // Throwaway keys derived from a public label (identical on every run, so the draws repeat).
+  const validators: PrivateKeyAccount[] = [];
+  const walletOf = new Map<string, WalletClient>();
+  for (let i = 0; i < VALIDATORS; i++) {
+    const account = privateKeyToAccount(keccak256(toHex(`poq-bench-validator-${i}`)));
+    const wallet = createWalletClient({ account, chain, transport });
+    await testClient.setBalance({ address: account.address, value: 10n ** 20n });
+    await send(deployer, token, tokenAbi, "mint", [account.address, STAKE]);
+    await send(wallet, token, tokenAbi, "approve", [stakeRegistry, STAKE]);
+    await send(wallet, stakeRegistry, registryAbi, "stake", [2, STAKE]); // Role.Validator
+    await send(wallet, stakeRegistry, registryAbi, "registerEvaluator", [EVALUATOR_ID]);
+    validators.push(account);
+    walletOf.set(account.address.toLowerCase(), wallet);
+  }
+  await send(deployer, token, tokenAbi, "mint", [provider.account!.address, STAKE]);
+  await send(provider, token, tokenAbi, "approve", [stakeRegistry, STAKE]);
+  await send(provider, stakeRegistry, registryAbi, "stake", [1, STAKE]); // Role.Provider
+  await send(provider, stakeRegistry, registryAbi, "registerModel", [MODEL_ID]);
+  await send(deployer, token, tokenAbi, "mint", [requester.account!.address, FEE * 100n]);
+  const chainId = await publicClient.getChainId();
+  const accountOf = (member: Address) => validators.find((v) => v.address.toLowerCase() === member.toLowerCase())!;
+  const salt = (taskId: bigint, member: Address) => keccak256(encodeAbiParameters([{ type: "string" }, { type: "uint256" }, { type: "address" }], ["bench salt", taskId, member]));
+  const scoreOf = (i: number) => 6_000 + i * 10;
+  const commitmentOf = (taskId: bigint, member: Address, i: number) =>
+    computeCommitment({ score: scoreOf(i), salt: salt(taskId, member), validator: member, taskId, round: 0, chainId, market });
+
+  /** approve, createTask, submitAnswer, drawCommittee; the committee from CommitteeDrawn. */
+  const toCommittee = async () => {
+    // As the SDK approves (fee + APPROVE_KEEPS_WEI): the allowance slot never returns to zero, as in the previous figures.
+    const approve = await send(requester, token, tokenAbi, "approve", [market, FEE + 1n]);
+    const create = await send(requester, market, marketAbi, "createTask", [MODEL_ID, EVALUATOR_ID, FEE, toHex("bench prompt")]);
+    const taskId = (await read("taskCount", [])) as bigint;
+    await testClient.mine({ blocks: 1 });
+    const output = toHex("bench answer");
+    const answer = await send(provider, market, marketAbi, "submitAnswer", [taskId, keccak256(output), output, ""]);
+    await testClient.mine({ blocks: 1 });
+    const draw = await send(requester, market, marketAbi, "drawCommittee", [taskId]);
+    const [drawn] = parseEventLogs({ abi: marketAbi, logs: draw.logs, eventName: "CommitteeDrawn" }) as unknown as [{ args: { members: Address[] } }];
+    return { taskId, members: drawn.args.members, gas: { approve: approve.gasUsed, createTask: create.gasUsed, submitAnswer: answer.gasUsed, drawCommittee: draw.gasUsed } };
+  };
+
+  /** The whole committee through the two reports (sent by the requester's wallet: anyone may). */
+  const reportTask = async () => {
+    const { taskId, members, gas } = await toCommittee();
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3_600);
+    const commitments = members.map((m, i) => commitmentOf(taskId, m, i));
+    const signatures: [Hex, Hex][] = [];
+    for (const [i, m] of members.entries()) {
+      const signature = await accountOf(m).signTypedData({
+        domain: { name: "PoQ TaskMarket", version: "2", chainId, verifyingContract: market },
+        types: { Commit: [{ name: "taskId", type: "uint256" }, { name: "round", type: "uint256" }, { name: "commitment", type: "bytes32" }, { name: "deadline", type: "uint256" }] },
+        primaryType: "Commit",
+        message: { taskId, round: 0n, commitment: commitments[i]!, deadline },
+      });
+      const compact = signatureToCompactSignature(parseSignature(signature));
+      signatures.push([compact.r, compact.yParityAndS]);
+    }
+    const all = (1 << members.length) - 1;
+    const commitReport = await send(requester, market, marketAbi, "commitReport", [
+      members,
+      { taskId, round: 0n, mask: all, commitments, deadline, signatures },
+    ]);
+    const state: RoundState = { members, reportMask: all, reportCommitments: commitments };
+    const revealReport = await send(requester, market, marketAbi, "revealReport", [
+      state,
+      { taskId, revealMask: all, scores: members.map((_, i) => scoreOf(i)), salts: members.map((m) => salt(taskId, m)) },
+    ]);
+    return { ...gas, commitReport: commitReport.gasUsed, revealReport: revealReport.gasUsed };
+  };
+
+  /** The same task with every member committing and revealing alone, then finalize. */
+  const fallbackTask = async () => {
+    const { taskId, members, gas } = await toCommittee();
+    const state: RoundState = { members, reportMask: 0, reportCommitments: [] };
+    let commits = 0n;
+    let reveals = 0n;
+    for (const [i, m] of members.entries()) {
+      commits += (await send(walletOf.get(m.toLowerCase())!, market, marketAbi, "commit", [taskId, state, BigInt(i), commitmentOf(taskId, m, i)])).gasUsed;
+    }
+    for (const [i, m] of members.entries()) {
+      reveals += (await send(walletOf.get(m.toLowerCase())!, market, marketAbi, "reveal", [taskId, state, BigInt(i), BigInt(scoreOf(i)), salt(taskId, m)])).gasUsed;
+    }
+    const finalize = await send(requester, market, marketAbi, "finalize", [taskId, state]);
+    return { ...gas, commits, reveals, finalize: finalize.gasUsed };
+  };
+
+  await reportTask(); // warm-up: every payee gets a non-zero credit slot
+  await fallbackTask();
+  const reports = await reportTask();
+  const fallback = await fallbackTask();
+  await connection.close();
+
+  const n = (v: bigint) => Number(v);
+  const reportsTotal = n(reports.approve + reports.createTask + reports.submitAnswer + reports.drawCommittee + reports.commitReport + reports.revealReport);
+  const fallbackTotal = n(fallback.approve + fallback.createTask + fallback.submitAnswer + fallback.drawCommittee + fallback.commits + fallback.reveals + fallback.finalize);
+  const figures = {
+    k: K,
+    reports: { ...Object.fromEntries(Object.entries(reports).map(([key, v]) => [key, n(v)])), total: reportsTotal },
+    fallback: { ...Object.fromEntries(Object.entries(fallback).map(([key, v]) => [key, n(v)])), total: fallbackTotal },
+    previousProtocol: PREVIOUS_PROTOCOL,
+    ratios: { reportsToFallback: reportsTotal / fallbackTotal, reportsToPrevious: reportsTotal / PREVIOUS_PROTOCOL.total },
+  };
+  const row = (name: string, ...cells: (number | string)[]) =>
+    console.log(name.padEnd(26) + cells.map((c) => (typeof c === "number" ? c.toLocaleString("en-US") : c).padStart(14)).join(""));
+  row("k = 5, warm (gas)", "reports", "fallback", "previous");
+  row("approve", n(reports.approve), n(fallback.approve), PREVIOUS_PROTOCOL.approve);
+  row("createTask", n(reports.createTask), n(fallback.createTask), PREVIOUS_PROTOCOL.createTask);
+  row("submitAnswer", n(reports.submitAnswer), n(fallback.submitAnswer), PREVIOUS_PROTOCOL.submitAnswer);
+  row("drawCommittee", n(reports.drawCommittee), n(fallback.drawCommittee), PREVIOUS_PROTOCOL.drawCommittee);
+  row("commits", n(reports.commitReport), n(fallback.commits), PREVIOUS_PROTOCOL.commits);
+  row("reveals + settlement", n(reports.revealReport), n(fallback.reveals + fallback.finalize), PREVIOUS_PROTOCOL.revealsAndFinalize);
+  row("total", reportsTotal, fallbackTotal, PREVIOUS_PROTOCOL.total);
+  console.log(`reports / fallback ${figures.ratios.reportsToFallback.toFixed(3)}, reports / previous protocol ${figures.ratios.reportsToPrevious.toFixed(3)} (previous: docs/BENCHMARKS.md, not this run)`);
+  if (json) console.log(JSON.stringify(figures));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
