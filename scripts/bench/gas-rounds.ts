@@ -84,6 +84,13 @@ async function main(): Promise<void> {
     if (receipt.status !== "success") throw new Error(`benchmark transaction ${hash} reverted`);
     return receipt;
   };
+  /** What the transaction's calldata costs of its gas (EIP-2028: 16 a non-zero byte, 4 a zero byte). */
+  const calldataGas = async (hash: Hex) => {
+    const { input } = await publicClient.getTransaction({ hash });
+    let gas = 0;
+    for (let i = 2; i < input.length; i += 2) gas += input.slice(i, i + 2) === "00" ? 4 : 16;
+    return gas;
+  };
   const send = async (wallet: WalletClient, address: Address, abi: Abi, functionName: string, args: unknown[]) =>
     gasOf(await wallet.writeContract({ address, abi, functionName, args, account: wallet.account!, chain }));
   const read = (functionName: string, args: unknown[]) =>
@@ -156,7 +163,12 @@ async function main(): Promise<void> {
       state,
       { taskId, revealMask: all, scores: members.map((_, i) => scoreOf(i)), salts: members.map((m) => salt(taskId, m)) },
     ]);
-    return { ...gas, commitReport: commitReport.gasUsed, revealReport: revealReport.gasUsed };
+    return {
+      ...gas,
+      commitReport: commitReport.gasUsed,
+      revealReport: revealReport.gasUsed,
+      calldata: { commitReport: await calldataGas(commitReport.transactionHash), revealReport: await calldataGas(revealReport.transactionHash) },
+    };
   };
 
   /** The same task with every member committing and revealing alone, then finalize. */
@@ -182,11 +194,14 @@ async function main(): Promise<void> {
   await connection.close();
 
   const n = (v: bigint) => Number(v);
+  const { calldata, ...reportGas } = reports;
   const reportsTotal = n(reports.approve + reports.createTask + reports.submitAnswer + reports.drawCommittee + reports.commitReport + reports.revealReport);
   const fallbackTotal = n(fallback.approve + fallback.createTask + fallback.submitAnswer + fallback.drawCommittee + fallback.commits + fallback.reveals + fallback.finalize);
   const figures = {
     k: K,
-    reports: { ...Object.fromEntries(Object.entries(reports).map(([key, v]) => [key, n(v)])), total: reportsTotal },
+    reports: { ...Object.fromEntries(Object.entries(reportGas).map(([key, v]) => [key, n(v)])), total: reportsTotal },
+    /** Of the two reports' gas, what their calldata costs. */
+    reportsCalldata: calldata,
     fallback: { ...Object.fromEntries(Object.entries(fallback).map(([key, v]) => [key, n(v)])), total: fallbackTotal },
     previousProtocol: PREVIOUS_PROTOCOL,
     ratios: { reportsToFallback: reportsTotal / fallbackTotal, reportsToPrevious: reportsTotal / PREVIOUS_PROTOCOL.total },
@@ -201,6 +216,7 @@ async function main(): Promise<void> {
   row("commits", n(reports.commitReport), n(fallback.commits), PREVIOUS_PROTOCOL.commits);
   row("reveals + settlement", n(reports.revealReport), n(fallback.reveals + fallback.finalize), PREVIOUS_PROTOCOL.revealsAndFinalize);
   row("total", reportsTotal, fallbackTotal, PREVIOUS_PROTOCOL.total);
+  console.log(`of which calldata: commitReport ${calldata.commitReport.toLocaleString("en-US")}, revealReport ${calldata.revealReport.toLocaleString("en-US")}`);
   console.log(`reports / fallback ${figures.ratios.reportsToFallback.toFixed(3)}, reports / previous protocol ${figures.ratios.reportsToPrevious.toFixed(3)} (previous: docs/BENCHMARKS.md, not this run)`);
   if (json) console.log(JSON.stringify(figures));
 }
