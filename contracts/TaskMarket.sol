@@ -200,22 +200,25 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
     }
 
     /// @inheritdoc ITaskMarket
-    function commitReport(address[] calldata members, CommitReport calldata report) external {
+    function commitReport(RoundState calldata state, CommitReport calldata report) external {
         uint256 taskId = report.taskId;
         Task storage t = _taskIn(taskId, Status.Committee);
         if (block.number > t.commitEnd) revert CommitPhaseClosed(taskId, t.commitEnd);
         uint256 round = t.round;
         if (report.round != round) revert RoundMismatch(taskId, report.round);
         if (block.timestamp > report.deadline) revert SignatureExpired(report.deadline);
-        bytes32 membersHash = keccak256(abi.encode(members));
-        // Only the draw's state matches: a second report of the round finds the first one's hash instead.
-        if (_round[taskId] != _roundHash(membersHash, 0, _NO_COMMITMENTS)) revert RoundStateMismatch(taskId);
+        bytes32 membersHash = _checkState(taskId, state);
         uint256 mask = report.mask;
-        if (mask == 0 || mask >> members.length != 0) revert InvalidMask(mask);
+        if (mask == 0 || mask >> state.members.length != 0) revert InvalidMask(mask);
         uint256 committed = t.committedMask;
-        if (mask & committed != 0) revert AlreadyCommitted(taskId, members[_lowestBit(mask & committed)]);
-        _checkCommitSignatures(members, report, round);
-        _round[taskId] = _roundHash(membersHash, mask, keccak256(abi.encode(report.commitments)));
+        if (mask & committed != 0) revert AlreadyCommitted(taskId, state.members[_lowestBit(mask & committed)]);
+        _checkCommitSignatures(state.members, report, round);
+        // The round's report part grows by this report's seats (a round may have several reports, so that nobody
+        // can use up the round's report with one seat of a pending one).
+        bytes32 commitmentsHash = state.reportMask == 0
+            ? keccak256(abi.encode(report.commitments))
+            : keccak256(abi.encode(_merged(state, report)));
+        _round[taskId] = _roundHash(membersHash, state.reportMask | mask, commitmentsHash);
         t.committedMask = uint32(committed | mask);
         emit CommitReported(taskId, round, uint32(mask), report.commitments);
     }
@@ -403,12 +406,32 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (block.number > t.revealEnd) revert RevealPhaseClosed(taskId, t.revealEnd);
     }
 
-    /// @dev The round state in calldata is the one whose hash the task holds (members, the commit report's part).
-    function _checkState(uint256 taskId, RoundState calldata state) private view {
-        bytes32 hash = _roundHash(
-            keccak256(abi.encode(state.members)), state.reportMask, keccak256(abi.encode(state.reportCommitments))
-        );
+    /// @dev The round state in calldata is the one whose hash the task holds (members, the commit reports' part);
+    /// returns the hash of its members.
+    function _checkState(uint256 taskId, RoundState calldata state) private view returns (bytes32 membersHash) {
+        membersHash = keccak256(abi.encode(state.members));
+        bytes32 hash = _roundHash(membersHash, state.reportMask, keccak256(abi.encode(state.reportCommitments)));
         if (hash != _round[taskId]) revert RoundStateMismatch(taskId);
+    }
+
+    /// @dev The commitments of the state's reports and of `report`, in seat order (their masks are disjoint).
+    function _merged(RoundState calldata state, CommitReport calldata report)
+        private
+        pure
+        returns (bytes32[] memory merged)
+    {
+        merged = new bytes32[](state.reportCommitments.length + report.commitments.length);
+        uint256 a; // next of the state's
+        uint256 b; // next of the report's
+        for (uint256 i; i < state.members.length; ++i) {
+            if ((state.reportMask >> i) & 1 != 0) {
+                merged[a + b] = state.reportCommitments[a];
+                ++a;
+            } else if ((report.mask >> i) & 1 != 0) {
+                merged[a + b] = report.commitments[b];
+                ++b;
+            }
+        }
     }
 
     function _checkMember(uint256 taskId, RoundState calldata state, uint256 index) private view {

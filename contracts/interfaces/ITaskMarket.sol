@@ -81,12 +81,12 @@ interface ITaskMarket is ITaskLedger {
 
     /// @notice A committee round as the calls that need it pass it in calldata; the market stores only its hash
     /// (see `roundOf`): `keccak256(abi.encode(keccak256(abi.encode(members)), reportMask,
-    /// keccak256(abi.encode(reportCommitments))))`. Members come from CommitteeDrawn, the report's part from
-    /// CommitReported (before a commit report: mask 0 and no commitments).
+    /// keccak256(abi.encode(reportCommitments))))`. Members come from CommitteeDrawn, the reports' part from the
+    /// round's CommitReported events, merged in seat order (before any commit report: mask 0 and no commitments).
     struct RoundState {
         address[] members; // the round's committee, in CommitteeDrawn order
-        uint32 reportMask; // seats the commit report committed (bit i: members[i]); 0 before it
-        bytes32[] reportCommitments; // their commitments, in seat order; empty before it
+        uint32 reportMask; // seats the commit reports committed (bit i: members[i]); 0 before the first
+        bytes32[] reportCommitments; // their commitments, in seat order; empty before the first report
     }
 
     /// @notice The signed commitments of several members of one round, sent in one transaction by anyone.
@@ -265,8 +265,7 @@ interface ITaskMarket is ITaskLedger {
     /// @notice Thrown when a signed message's deadline has passed.
     error SignatureExpired(uint256 deadline);
     /// @notice Thrown when the round state passed does not hash to the task's stored round hash: forged, of another
-    /// round, or out of date (a commit report landed since: pass its mask and commitments; or a second commit report,
-    /// of which a round has at most one).
+    /// round, or out of date (a commit report landed since: add its mask and commitments).
     error RoundStateMismatch(uint256 taskId);
     /// @notice Thrown for a report mask that is empty or names a seat past the committee.
     error InvalidMask(uint256 mask);
@@ -329,10 +328,10 @@ interface ITaskMarket is ITaskLedger {
     function drawCommittee(uint256 taskId) external;
 
     /// @notice Commits the seats of `report.mask` at once during the commit phase, each with its member's EIP-712
-    /// `Commit(taskId, round, commitment, deadline)` signature; anyone may send it. At most one per round, before
-    /// or after members committed alone (never for a seat already committed). `members` is the round's committee
-    /// (CommitteeDrawn).
-    function commitReport(address[] calldata members, CommitReport calldata report) external;
+    /// `Commit(taskId, round, commitment, deadline)` signature; anyone may send it. `state` is the round's current
+    /// state (CommitteeDrawn's members, and the seats and commitments of the reports before this one: a round may
+    /// have several, none for a seat already committed, by a report or alone).
+    function commitReport(RoundState calldata state, CommitReport calldata report) external;
 
     /// @notice Opens the seats of `report.revealMask` during the reveal phase (once every member committed, or after
     /// `commitEnd`, until `revealEnd`) and settles the round in the same call, as `finalize` does: every committed

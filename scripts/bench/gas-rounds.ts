@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     }
     const all = (1 << members.length) - 1;
     const commitReport = await send(requester, market, marketAbi, "commitReport", [
-      members,
+      { members, reportMask: 0, reportCommitments: [] } satisfies RoundState,
       { taskId, round: 0n, mask: all, commitments, deadline, signatures },
     ]);
     const state: RoundState = { members, reportMask: all, reportCommitments: commitments };

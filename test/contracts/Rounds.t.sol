@@ -213,7 +213,7 @@ contract RoundsTest is Rounds {
         // A report signed for round 0 is refused in round 1.
         _expectRevert(
             address(this),
-            abi.encodeCall(ITaskMarket.commitReport, (next, _report(id, 0, next, 1, scores))),
+            abi.encodeCall(ITaskMarket.commitReport, (_drawState(next), _report(id, 0, next, 1, scores))),
             abi.encodeWithSelector(ITaskMarket.RoundMismatch.selector, id, 0)
         );
     }
@@ -275,9 +275,14 @@ contract RoundsTest is Rounds {
         _expectCommitReport(members, r, abi.encodeWithSelector(ITaskMarket.CommitPhaseClosed.selector, id, commitEnd));
         vm.roll(commitEnd);
 
-        market.commitReport(members, r);
-        // A second report of the round finds the first one's hash.
+        market.commitReport(_drawState(members), r);
+        // The same report again: with the draw's state it is out of date, with the new state its seats are taken.
         _expectCommitReport(members, r, abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id));
+        _expectRevert(
+            address(this),
+            abi.encodeCall(ITaskMarket.commitReport, (ITaskMarket.RoundState(members, uint32(ALL), r.commitments), r)),
+            abi.encodeWithSelector(ITaskMarket.AlreadyCommitted.selector, id, members[0])
+        );
 
         // Before the draw the task is not in its committee phase.
         uint256 other = _answeredTask();
@@ -304,6 +309,31 @@ contract RoundsTest is Rounds {
         state = _commitAll(id, members, ALL ^ (1 << 2), scores);
         assertEq(market.task(id).committedMask, ALL, "four by the report, one alone");
         // Seat 2's opening comes from its fallback slot, the others' from the report's commitments.
+        market.revealReport(state, _reveal(id, 0, members, ALL, scores));
+        assertEq(market.task(id).consensus, 6_020, "median over five");
+    }
+
+    /// @notice Somebody lifts member 3's signed commit out of the aggregator's pending report and lands it first as a
+    ///         report of one seat. The aggregator's report, resent without seat 3 against the new state, still lands
+    ///         (a round takes several reports), and the reveal report opens the five from the merged commitments.
+    function testFrontRunReportOfOneSeatDoesNotUseUpTheRound() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        ITaskMarket.CommitReport memory full = _report(id, 0, members, ALL, scores);
+        bytes32[] memory one = new bytes32[](1);
+        one[0] = full.commitments[3];
+        bytes32[2][] memory oneSig = new bytes32[2][](1);
+        oneSig[0] = full.signatures[3];
+        market.commitReport(
+            _drawState(members), ITaskMarket.CommitReport(id, 0, uint32(1 << 3), one, full.deadline, oneSig)
+        );
+        // The pending report as it was: its state is out of date.
+        _expectCommitReport(members, full, abi.encodeWithSelector(ITaskMarket.RoundStateMismatch.selector, id));
+        ITaskMarket.RoundState memory afterOne = ITaskMarket.RoundState(members, uint32(1 << 3), one);
+        ITaskMarket.CommitReport memory rest = _report(id, 0, members, ALL ^ (1 << 3), scores);
+        market.commitReport(afterOne, rest);
+        ITaskMarket.RoundState memory state = ITaskMarket.RoundState(members, uint32(ALL), full.commitments);
+        assertTrue(market.roundOf(id) == _roundHash(state), "merged in seat order");
         market.revealReport(state, _reveal(id, 0, members, ALL, scores));
         assertEq(market.task(id).consensus, 6_020, "median over five");
     }
@@ -385,7 +415,7 @@ contract RoundsTest is Rounds {
         ITaskMarket.CommitReport memory r = _report(id, 0, members, ALL, scores);
         r.commitments[1] = r.commitments[0];
         r.signatures[1] = _signCommit(_keyOf(members[1]), address(market), id, 0, r.commitments[1], r.deadline);
-        market.commitReport(members, r);
+        market.commitReport(_drawState(members), r);
         ITaskMarket.RoundState memory state = ITaskMarket.RoundState(members, uint32(ALL), r.commitments);
         ITaskMarket.RevealReport memory open = _reveal(id, 0, members, ALL, scores);
         open.scores[1] = uint16(scores[0]);
@@ -587,13 +617,13 @@ contract RoundsTest is Rounds {
         }
     }
 
-    /// @dev Sends the commit report of `mask` and returns the round state after it.
+    /// @dev Sends the first commit report of the round, of `mask`, and returns the round state after it.
     function _commitAll(uint256 id, address[] memory members, uint256 mask, uint256[] memory scores)
         internal
         returns (ITaskMarket.RoundState memory state)
     {
         ITaskMarket.CommitReport memory r = _report(id, market.task(id).round, members, mask, scores);
-        market.commitReport(members, r);
+        market.commitReport(_drawState(members), r);
         state = ITaskMarket.RoundState(members, uint32(mask), r.commitments);
     }
 
@@ -667,7 +697,7 @@ contract RoundsTest is Rounds {
         ITaskMarket.CommitReport memory r,
         bytes memory expected
     ) internal {
-        _expectRevert(address(this), abi.encodeCall(ITaskMarket.commitReport, (members, r)), expected);
+        _expectRevert(address(this), abi.encodeCall(ITaskMarket.commitReport, (_drawState(members), r)), expected);
     }
 
     function _expectRevealReport(

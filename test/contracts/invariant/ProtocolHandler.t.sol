@@ -169,14 +169,14 @@ contract ProtocolHandler is HandlerBase {
         }
     }
 
-    /// @notice Members in `mask` that have not committed commit: as one signed commit report when the round has
-    ///         none yet (half of the time), else each alone (the fallback).
+    /// @notice Members in `mask` that have not committed commit: as one signed commit report (half of the time; a
+    ///         round may have several), else each alone (the fallback).
     function commit(uint256 taskSeed, uint256 mask, uint256 scoreSeed) external {
         (uint256 id, ITaskMarket.TaskView memory t) = _findTask(taskSeed, ITaskMarket.Status.Committee);
         if (id == 0 || block.number > t.commitEnd) return;
         ITaskMarket.RoundState memory state = _states[id];
         address[] memory members = state.members;
-        bool reported = state.reportMask == 0 && rand(scoreSeed, 999) % 2 == 0;
+        bool reported = rand(scoreSeed, 999) % 2 == 0;
         bytes32[] memory commitments = new bytes32[](members.length);
         bytes32[2][] memory signatures = new bytes32[2][](members.length);
         uint256 reportMask;
@@ -200,13 +200,33 @@ contract ProtocolHandler is HandlerBase {
                 mstore(signatures, n)
             }
             market.commitReport(
-                members,
+                state,
                 ITaskMarket.CommitReport(id, t.round, uint32(reportMask), commitments, block.timestamp + 1 days, signatures)
             );
-            _states[id].reportMask = uint32(reportMask);
-            _states[id].reportCommitments = commitments;
+            _states[id].reportCommitments = _mergedCommitments(state, reportMask, commitments);
+            _states[id].reportMask = uint32(state.reportMask | reportMask);
         }
         ++calls[reported ? bytes32("commitReport") : bytes32("commit")];
+    }
+
+    /// @dev The state's report commitments and a new report's, in seat order (as a client merges CommitReported).
+    function _mergedCommitments(ITaskMarket.RoundState memory state, uint256 mask, bytes32[] memory added)
+        internal
+        pure
+        returns (bytes32[] memory merged)
+    {
+        merged = new bytes32[](state.reportCommitments.length + added.length);
+        uint256 a;
+        uint256 b;
+        for (uint256 i; i < state.members.length; ++i) {
+            if ((state.reportMask >> i) & 1 != 0) {
+                merged[a + b] = state.reportCommitments[a];
+                ++a;
+            } else if ((mask >> i) & 1 != 0) {
+                merged[a + b] = added[b];
+                ++b;
+            }
+        }
     }
 
     /// @dev Picks and remembers member `i`'s score; returns its commitment. Scores cluster around a centre, with the
