@@ -6,6 +6,8 @@ import {StakeRegistry} from "../../contracts/StakeRegistry.sol";
 import {EvaluatorRegistry} from "../../contracts/EvaluatorRegistry.sol";
 import {SettlementMath} from "../../contracts/SettlementMath.sol";
 import {TaskMarket} from "../../contracts/TaskMarket.sol";
+import {RelayBatcher} from "../../contracts/RelayBatcher.sol";
+import {Vm} from "./helpers/TestBase.sol";
 import {MarketParams} from "../../contracts/libraries/MarketParams.sol";
 import {IStakeRegistry} from "../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../contracts/interfaces/ITaskMarket.sol";
@@ -485,6 +487,67 @@ contract RoundsTest is Rounds {
         // Every committed seat is open: finalize settles before revealEnd (four non-committers slashed).
         market.finalize(id, state);
         assertTrue(market.task(id).status != ITaskMarket.Status.Committee, "settled (below quorum: rolled)");
+    }
+
+    // ------------------------------------------------------------------ RelayBatcher
+
+    /// @notice Reports of two tasks in one transaction; a stale one is skipped with its error's selector and the
+    ///         others land; then both tasks' reveal reports settle them in one more.
+    function testRelayEachSendsTheReportsOfSeveralTasks() public {
+        RelayBatcher batcher = new RelayBatcher();
+        (uint256 a, address[] memory membersA) = _drawnTask();
+        (uint256 b, address[] memory membersB) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        ITaskMarket.CommitReport memory ra = _report(a, 0, membersA, ALL, scores);
+        bytes[] memory calls = new bytes[](3);
+        calls[0] = abi.encodeCall(ITaskMarket.commitReport, (_drawState(membersA), ra));
+        calls[1] = abi.encodeCall(ITaskMarket.commitReport, (_drawState(membersB), _report(b, 0, membersB, ALL, scores)));
+        calls[2] = calls[0]; // the same report again: its state is out of date once the first landed
+        vm.recordLogs();
+        assertEq(batcher.relayEach(ITaskMarket(address(market)), calls), 2, "two reports landed");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bool skipped;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(batcher)) continue;
+            assertTrue(logs[i].topics[0] == RelayBatcher.RelayedItemSkipped.selector, "a skip event");
+            (uint256 index, bytes4 reason) = abi.decode(logs[i].data, (uint256, bytes4));
+            assertEq(index, 2, "the stale report skipped");
+            assertTrue(reason == ITaskMarket.RoundStateMismatch.selector, "with its error");
+            skipped = true;
+        }
+        assertTrue(skipped, "the skip was logged");
+
+        ITaskMarket.RoundState memory stateB =
+            ITaskMarket.RoundState(membersB, uint32(ALL), _report(b, 0, membersB, ALL, scores).commitments);
+        calls = new bytes[](2);
+        calls[0] = abi.encodeCall(
+            ITaskMarket.revealReport,
+            (ITaskMarket.RoundState(membersA, uint32(ALL), ra.commitments), _reveal(a, 0, membersA, ALL, scores))
+        );
+        calls[1] = abi.encodeCall(ITaskMarket.revealReport, (stateB, _reveal(b, 0, membersB, ALL, scores)));
+        assertEq(batcher.relayEach(ITaskMarket(address(market)), calls), 2, "both settled");
+        assertTrue(market.task(a).status == ITaskMarket.Status.Finalized, "task a settled");
+        assertTrue(market.task(b).status == ITaskMarket.Status.Finalized, "task b settled");
+    }
+
+    function testRelayEachRefusals() public {
+        RelayBatcher batcher = new RelayBatcher();
+        ITaskMarket target = ITaskMarket(address(market));
+        (bool ok, bytes memory ret) =
+            address(batcher).call(abi.encodeCall(RelayBatcher.relayEach, (target, new bytes[](0))));
+        expectRevertData(ok, ret, abi.encodeWithSelector(RelayBatcher.EmptyBatch.selector));
+        bytes[] memory calls = new bytes[](1);
+        calls[0] = abi.encodeCall(ITaskMarket.claim, ());
+        (ok, ret) = address(batcher).call(abi.encodeCall(RelayBatcher.relayEach, (target, calls)));
+        expectRevertData(
+            ok, ret, abi.encodeWithSelector(RelayBatcher.NotAReport.selector, 0, ITaskMarket.claim.selector)
+        );
+        // A report that runs out of gas reverts the whole batch instead of being skipped.
+        (uint256 id, address[] memory members) = _drawnTask();
+        calls[0] = abi.encodeCall(ITaskMarket.commitReport, (_drawState(members), _report(id, 0, members, ALL, _scores(1))));
+        (ok, ret) = address(batcher).call{gas: 40_000}(abi.encodeCall(RelayBatcher.relayEach, (target, calls)));
+        expectRevertData(ok, ret, abi.encodeWithSelector(RelayBatcher.ReportOutOfGas.selector, 0));
+        assertEq(market.task(id).committedMask, 0, "nothing committed");
     }
 
     // ------------------------------------------------------------------ conservation
