@@ -1,5 +1,5 @@
-// Gas of one k = 5 task through the round calls of docs/design/ROUNDS.md (not a test):
-// `npx hardhat build --quiet && npx tsx scripts/bench/gas-rounds.ts [--json]`.
+// Gas of one task (k = 5, or --k N up to 32) through the round calls of docs/design/ROUNDS.md (not a test):
+// `npx hardhat build --quiet && npx tsx scripts/bench/gas-rounds.ts [--json] [--k N]`.
 // Measured in one run on Hardhat's in-process EVM, from receipts (total transaction gas, 21,000 base included), in
 // steady state (every payee was paid by a warm-up task first): the report path (commitReport, revealReport that
 // settles) against the per-member fallback path of the same contracts (5 commits, 5 reveals, finalize). The
@@ -31,7 +31,12 @@ import { hardhat } from "viem/chains";
 import { computeCommitment } from "../../sdk/commitment.ts";
 import { deployProtocol } from "../../sdk/deploy.ts";
 
-const K = 5;
+const kArg = process.argv.indexOf("--k");
+const K = kArg === -1 ? 5 : Number(process.argv[kArg + 1]);
+if (!Number.isInteger(K) || K < 1 || K > 32) {
+  console.error("--k takes a committee size from 1 to 32");
+  process.exit(2);
+}
 // As many validators as seats (as scripts/bench/gas.ts does): every committee is the same five, so the warm-up task
 // pays every member once and the measured task rewrites non-zero credit slots only.
 const VALIDATORS = K;
@@ -81,9 +86,12 @@ async function main(): Promise<void> {
     (account): WalletClient => createWalletClient({ account, chain, transport }),
   );
   const [deployer, requester, provider] = [wallets[0]!, wallets[1]!, wallets[2]!];
+  // Windows wide enough for k one-transaction-per-block fallback calls (automine) in each phase.
+  const window = Math.max(10, K + 5);
   const manifest = await deployProtocol({
     publicClient,
     walletClient: deployer as never,
+    params: { committeeSize: K, commitWindow: window, revealWindow: window },
     evaluators: [{ id: EVALUATOR_ID, uri: "bench://evaluator" }],
   });
   const { taskMarket: market, token, stakeRegistry } = manifest.contracts;
@@ -162,7 +170,7 @@ async function main(): Promise<void> {
       const compact = signatureToCompactSignature(parseSignature(signature));
       signatures.push([compact.r, compact.yParityAndS]);
     }
-    const all = (1 << members.length) - 1;
+    const all = 2 ** members.length - 1;
     const commitReport = await send(requester, market, marketAbi, "commitReport", [
       { members, reportMask: 0, reportCommitments: [] } satisfies RoundState,
       { taskId, round: 0n, mask: all, commitments, deadline, signatures },
@@ -221,29 +229,35 @@ async function main(): Promise<void> {
     fallback: { ...Object.fromEntries(Object.entries(fallback).map(([key, v]) => [key, n(v)])), total: fallbackTotal },
     /** paramsAt(0) through the market (delegated) and on the module: the split's overhead on a view. */
     viewDelegation: { throughMarket: Number(viewThroughMarket), onModule: Number(viewOnModule), overhead: Number(viewThroughMarket - viewOnModule) },
-    previousProtocol: PREVIOUS_PROTOCOL,
-    previousRelayed: PREVIOUS_RELAYED,
+    ...(K === 5 ? { previousProtocol: PREVIOUS_PROTOCOL, previousRelayed: PREVIOUS_RELAYED } : {}),
     ratios: {
       reportsToFallback: reportsTotal / fallbackTotal,
-      reportsToPrevious: reportsTotal / PREVIOUS_PROTOCOL.total,
-      reportsToPreviousRelayed: reportsTotal / PREVIOUS_RELAYED.total,
+      ...(K === 5
+        ? { reportsToPrevious: reportsTotal / PREVIOUS_PROTOCOL.total, reportsToPreviousRelayed: reportsTotal / PREVIOUS_RELAYED.total }
+        : {}),
     },
   };
+  const previous = K === 5; // the quoted figures are k = 5's
   const row = (name: string, ...cells: (number | string)[]) =>
     console.log(name.padEnd(26) + cells.map((c) => (typeof c === "number" ? c.toLocaleString("en-US") : c).padStart(14)).join(""));
   const [p, r] = [PREVIOUS_PROTOCOL, PREVIOUS_RELAYED];
-  row("k = 5, warm (gas)", "reports", "fallback", "prev. direct", "prev. relayed");
-  row("approve", n(reports.approve), n(fallback.approve), p.approve, r.approve);
-  row("createTask", n(reports.createTask), n(fallback.createTask), p.createTask, r.createTask);
-  row("submitAnswer", n(reports.submitAnswer), n(fallback.submitAnswer), p.submitAnswer, r.submitAnswer);
-  row("drawCommittee", n(reports.drawCommittee), n(fallback.drawCommittee), p.drawCommittee, r.drawCommittee);
-  row("commits", n(reports.commitReport), n(fallback.commits), p.commits, r.commits);
-  row("reveals + settlement", n(reports.revealReport), n(fallback.reveals + fallback.finalize), p.revealsAndFinalize, r.revealsAndFinalize);
-  row("total", reportsTotal, fallbackTotal, p.total, r.total);
+  const prev = (...cells: number[]) => (previous ? cells : []);
+  row(`k = ${K}, warm (gas)`, "reports", "fallback", ...(previous ? ["prev. direct", "prev. relayed"] : []));
+  row("approve", n(reports.approve), n(fallback.approve), ...prev(p.approve, r.approve));
+  row("createTask", n(reports.createTask), n(fallback.createTask), ...prev(p.createTask, r.createTask));
+  row("submitAnswer", n(reports.submitAnswer), n(fallback.submitAnswer), ...prev(p.submitAnswer, r.submitAnswer));
+  row("drawCommittee", n(reports.drawCommittee), n(fallback.drawCommittee), ...prev(p.drawCommittee, r.drawCommittee));
+  row("commits", n(reports.commitReport), n(fallback.commits), ...prev(p.commits, r.commits));
+  row("reveals + settlement", n(reports.revealReport), n(fallback.reveals + fallback.finalize), ...prev(p.revealsAndFinalize, r.revealsAndFinalize));
+  row("total", reportsTotal, fallbackTotal, ...prev(p.total, r.total));
   console.log(`of which calldata: commitReport ${calldata.commitReport.toLocaleString("en-US")}, revealReport ${calldata.revealReport.toLocaleString("en-US")}`);
   const ratio = (x: number) => x.toFixed(3);
   console.log(`a view through the market's fallback (paramsAt): ${figures.viewDelegation.throughMarket.toLocaleString("en-US")} gas, on the module ${figures.viewDelegation.onModule.toLocaleString("en-US")} (+${figures.viewDelegation.overhead.toLocaleString("en-US")}); no transaction of a task goes through it`);
-  console.log(`reports / fallback ${ratio(figures.ratios.reportsToFallback)}, reports / previous direct ${ratio(figures.ratios.reportsToPrevious)}, / previous relayed ${ratio(figures.ratios.reportsToPreviousRelayed)} (previous: docs/BENCHMARKS.md, not this run)`);
+  if (previous) {
+    console.log(`reports / fallback ${ratio(figures.ratios.reportsToFallback)}, reports / previous direct ${ratio(reportsTotal / p.total)}, / previous relayed ${ratio(reportsTotal / r.total)} (previous: docs/BENCHMARKS.md, not this run)`);
+  } else {
+    console.log(`reports / fallback ${ratio(figures.ratios.reportsToFallback)}; largest report ${Math.max(n(reports.commitReport), n(reports.revealReport)).toLocaleString("en-US")} gas, ${((100 * Math.max(n(reports.commitReport), n(reports.revealReport))) / 30_000_000).toFixed(2)}% of a 30M block`);
+  }
   if (json) console.log(JSON.stringify(figures));
 }
 
