@@ -9,7 +9,7 @@ import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 /// runs in the market's storage by DELEGATECALL): both inherit it before any other contract with storage, so its
 /// slots are the same in both. Nothing else with storage may come before it in either.
 abstract contract TaskStorage is ITaskLedger {
-    /// @notice A task in storage. Slot 0 holds everything commit, reveal and finalize check (and finalize writes).
+    /// @notice A task in storage. Slot 0 holds everything the round calls check (and settlement writes).
     struct Task {
         ITaskMarket.Status status;
         uint8 round;
@@ -22,7 +22,7 @@ abstract contract TaskStorage is ITaskLedger {
         uint40 revealEnd;
         uint40 drawDeadline;
         uint16 paramsVersion; // the parameters this task was created under (all of its steps use them)
-        uint16 consensus; // in slot 0: finalize rewrites this slot (status) anyway, so storing it costs nothing more
+        uint16 consensus; // in slot 0: settlement rewrites this slot (status) anyway, so storing it costs nothing more
         address requester; // slot 1: who pays and how much (refunds and payouts read both)
         uint96 fee;
         address provider; // slot 2: what the provider phase reads besides slot 0; zero while a draw is pending

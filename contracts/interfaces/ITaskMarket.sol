@@ -6,7 +6,9 @@ import {ITaskLedger} from "./ITaskLedger.sol";
 /// @title ITaskMarket
 /// @notice Escrow and life cycle of Proof-of-Quality inference tasks: creation with a fee, stake-weighted provider
 /// assignment, answer, committee draw after the answer, commit phase, reveal phase (strictly after), consensus,
-/// reward split and pull payments. All phases are measured in block numbers; see docs/PROTOCOL.md.
+/// reward split and pull payments. All phases are measured in block numbers; see docs/PROTOCOL.md. A committee's
+/// commits and reveals go in one signed commit report and one reveal report that settles (docs/design/ROUNDS.md);
+/// a member a report left out commits or reveals alone.
 /// @dev The market's views that are not plain storage getters (task, params, ...) are in ITaskViews: the market
 /// serves them from its TaskViews module (EIP-170), at its own address; ITaskMarketClient is the whole ABI.
 interface ITaskMarket is ITaskLedger {
@@ -219,8 +221,9 @@ interface ITaskMarket is ITaskLedger {
     error InvalidStatus(uint256 taskId, Status status);
     /// @notice Thrown when the provider of the task cannot be known yet: the hash of block `seedBlock` does not exist.
     error ProviderNotDrawnYet(uint256 taskId, uint256 seedBlock);
-    /// @notice Thrown for a commitment shaped like an empty slot's marker (top 96 bits all zero, as bytes32(uint256(1))
-    /// and every address): a keccak256 commitment has that shape with probability 2^-96.
+    /// @notice Thrown for a commitment whose top 96 bits are all zero (zero, and every address, among others): zero
+    /// must keep meaning "not committed alone" in a seat's fallback slot; a keccak256 commitment has that shape with
+    /// probability 2^-96.
     error ReservedCommitment();
     /// @notice Thrown when someone other than the assigned provider answers.
     error NotAssignedProvider(uint256 taskId, address caller);
