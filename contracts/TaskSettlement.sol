@@ -14,8 +14,9 @@ import {SettlementMath} from "./SettlementMath.sol";
 import {TaskStorage} from "./TaskStorage.sol";
 
 /// @title TaskSettlement
-/// @notice Storage of the task market, settlement of a round (slash non-revealers, then pay out, roll or refund),
-/// pull payments, governance and views. TaskMarket adds the life cycle and the round calls that settle.
+/// @notice Settlement of a round (slash non-revealers, then pay out, roll or refund), pull payments and governance
+/// of the task market. Its storage is TaskStorage, its views TaskViews; TaskMarket adds the life cycle and the round
+/// calls that settle.
 /// @dev Every step of a task, settlement included, uses the parameters in force when the task was created
 /// (`paramsVersion` in the task): a governance change applies to new tasks only.
 abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, ReentrancyGuardTransient {
@@ -55,6 +56,7 @@ abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, Reen
         _closeRound(taskId, t, accounts, penalties, nonRevealers, scores, revealed);
     }
 
+    /// @dev The second half of _settleRound (apart for the stack): the registry's release, then the outcome.
     function _closeRound(
         uint256 taskId,
         Task storage t,
