@@ -68,6 +68,9 @@ const artifact = (path: string): Abi => (JSON.parse(readFileSync(new URL(`../../
 const marketAbi = artifact("contracts/interfaces/ITaskMarketClient.sol/ITaskMarketClient.json");
 const tokenAbi = artifact("contracts/mocks/MockERC20.sol/MockERC20.json");
 const registryAbi = artifact("contracts/StakeRegistry.sol/StakeRegistry.json");
+const batcherAbi = artifact("contracts/RelayBatcher.sol/RelayBatcher.json");
+/** Tasks whose reports share one RelayBatcher.relayEach transaction in the batched figure. */
+const BATCH = 10;
 
 interface RoundState {
   members: Address[];
@@ -86,8 +89,9 @@ async function main(): Promise<void> {
     (account): WalletClient => createWalletClient({ account, chain, transport }),
   );
   const [deployer, requester, provider] = [wallets[0]!, wallets[1]!, wallets[2]!];
-  // Windows wide enough for k one-transaction-per-block fallback calls (automine) in each phase.
-  const window = Math.max(10, K + 5);
+  // Windows wide enough for k one-transaction-per-block fallback calls (automine) in each phase, and for the
+  // batched figure's tasks (about 5 blocks each to reach their committee) to wait for one another.
+  const window = Math.max(10, K + 5, 5 * BATCH + 10);
   const manifest = await deployProtocol({
     publicClient,
     walletClient: deployer as never,
@@ -155,8 +159,8 @@ async function main(): Promise<void> {
   };
 
   /** The whole committee through the two reports (sent by the requester's wallet: anyone may). */
-  const reportTask = async () => {
-    const { taskId, members, gas } = await toCommittee();
+  /** The arguments of a committee's commit report and reveal report (every member in both). */
+  const reportsOf = async (taskId: bigint, members: readonly Address[]) => {
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 3_600);
     const commitments = members.map((m, i) => commitmentOf(taskId, m, i));
     const signatures: [Hex, Hex][] = [];
@@ -171,21 +175,44 @@ async function main(): Promise<void> {
       signatures.push([compact.r, compact.yParityAndS]);
     }
     const all = 2 ** members.length - 1;
-    const commitReport = await send(requester, market, marketAbi, "commitReport", [
-      { members, reportMask: 0, reportCommitments: [] } satisfies RoundState,
-      { taskId, round: 0n, mask: all, commitments, deadline, signatures },
-    ]);
-    const state: RoundState = { members, reportMask: all, reportCommitments: commitments };
-    const revealReport = await send(requester, market, marketAbi, "revealReport", [
-      state,
-      { taskId, revealMask: all, scores: members.map((_, i) => scoreOf(i)), salts: members.map((m) => salt(taskId, m)) },
-    ]);
+    const drawState: RoundState = { members: [...members], reportMask: 0, reportCommitments: [] };
+    const state: RoundState = { members: [...members], reportMask: all, reportCommitments: commitments };
+    return {
+      commit: [drawState, { taskId, round: 0n, mask: all, commitments, deadline, signatures }] as const,
+      reveal: [state, { taskId, revealMask: all, scores: members.map((_, i) => scoreOf(i)), salts: members.map((m) => salt(taskId, m)) }] as const,
+    };
+  };
+
+  /** The whole committee through the two reports (sent by the requester's wallet: anyone may). */
+  const reportTask = async () => {
+    const { taskId, members, gas } = await toCommittee();
+    const reports = await reportsOf(taskId, members);
+    const commitReport = await send(requester, market, marketAbi, "commitReport", [...reports.commit]);
+    const revealReport = await send(requester, market, marketAbi, "revealReport", [...reports.reveal]);
     return {
       ...gas,
       commitReport: commitReport.gasUsed,
       revealReport: revealReport.gasUsed,
       calldata: { commitReport: await calldataGas(commitReport.transactionHash), revealReport: await calldataGas(revealReport.transactionHash) },
     };
+  };
+
+  /** BATCH tasks' commit reports in one RelayBatcher.relayEach, then their reveal reports in another: per task. */
+  const batchedTasks = async () => {
+    const tasks = [];
+    for (let b = 0; b < BATCH; b++) {
+      const { taskId, members } = await toCommittee();
+      tasks.push(await reportsOf(taskId, members));
+    }
+    const relay = async (calls: Hex[]) => {
+      const receipt = await send(requester, manifest.contracts.relayBatcher!, batcherAbi, "relayEach", [market, calls]);
+      const skipped = parseEventLogs({ abi: batcherAbi, logs: receipt.logs, eventName: "RelayedItemSkipped" });
+      if (skipped.length !== 0) throw new Error(`a batched report was skipped: ${JSON.stringify(skipped[0]!.args, (_, v) => (typeof v === "bigint" ? String(v) : v))}`);
+      return receipt.gasUsed;
+    };
+    const commits = await relay(tasks.map((t) => encodeFunctionData({ abi: marketAbi, functionName: "commitReport", args: [...t.commit] })));
+    const reveals = await relay(tasks.map((t) => encodeFunctionData({ abi: marketAbi, functionName: "revealReport", args: [...t.reveal] })));
+    return { commitReportPerTask: Number(commits) / BATCH, revealReportPerTask: Number(reveals) / BATCH };
   };
 
   /** The same task with every member committing and revealing alone, then finalize. */
@@ -208,6 +235,7 @@ async function main(): Promise<void> {
   await fallbackTask();
   const reports = await reportTask();
   const fallback = await fallbackTask();
+  const batched = await batchedTasks();
   // The price of serving views from the TaskViews module (EIP-170): a view through the market's fallback
   // (DELEGATECALL) against the same view called on the module itself (same slots, its own empty storage). No
   // state-changing call goes through the fallback.
@@ -227,6 +255,8 @@ async function main(): Promise<void> {
     /** Of the two reports' gas, what their calldata costs. */
     reportsCalldata: calldata,
     fallback: { ...Object.fromEntries(Object.entries(fallback).map(([key, v]) => [key, n(v)])), total: fallbackTotal },
+    /** The two reports of BATCH tasks sent as two RelayBatcher.relayEach transactions, per task. */
+    batched: { tasks: BATCH, ...batched, reportsPerTask: batched.commitReportPerTask + batched.revealReportPerTask },
     /** paramsAt(0) through the market (delegated) and on the module: the split's overhead on a view. */
     viewDelegation: { throughMarket: Number(viewThroughMarket), onModule: Number(viewOnModule), overhead: Number(viewThroughMarket - viewOnModule) },
     ...(K === 5 ? { previousProtocol: PREVIOUS_PROTOCOL, previousRelayed: PREVIOUS_RELAYED } : {}),
@@ -252,6 +282,9 @@ async function main(): Promise<void> {
   row("total", reportsTotal, fallbackTotal, ...prev(p.total, r.total));
   console.log(`of which calldata: commitReport ${calldata.commitReport.toLocaleString("en-US")}, revealReport ${calldata.revealReport.toLocaleString("en-US")}`);
   const ratio = (x: number) => x.toFixed(3);
+  const single = n(reports.commitReport + reports.revealReport);
+  const perTask = Math.round(figures.batched.reportsPerTask);
+  console.log(`${BATCH} tasks' reports in two RelayBatcher.relayEach transactions: ${perTask.toLocaleString("en-US")} gas a task for both reports (commit ${Math.round(batched.commitReportPerTask).toLocaleString("en-US")}, reveal ${Math.round(batched.revealReportPerTask).toLocaleString("en-US")}) against ${single.toLocaleString("en-US")} sent alone (-${(single - perTask).toLocaleString("en-US")})`);
   console.log(`a view through the market's fallback (paramsAt): ${figures.viewDelegation.throughMarket.toLocaleString("en-US")} gas, on the module ${figures.viewDelegation.onModule.toLocaleString("en-US")} (+${figures.viewDelegation.overhead.toLocaleString("en-US")}); no transaction of a task goes through it`);
   if (previous) {
     console.log(`reports / fallback ${ratio(figures.ratios.reportsToFallback)}, reports / previous direct ${ratio(reportsTotal / p.total)}, / previous relayed ${ratio(reportsTotal / r.total)} (previous: docs/BENCHMARKS.md, not this run)`);
