@@ -4,7 +4,7 @@
 // when they drift from the artifacts.
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { CONTRACT_NAMES, readArtifact } from "../sdk/artifacts.ts";
+import { CONTRACT_NAMES, readClientAbi } from "../sdk/artifacts.ts";
 
 export function renderAbiModule(): string {
   const lines = [
@@ -13,7 +13,7 @@ export function renderAbiModule(): string {
   ];
   for (const name of CONTRACT_NAMES) {
     const constName = name.charAt(0).toLowerCase() + name.slice(1) + "Abi";
-    lines.push(`export const ${constName} = ${JSON.stringify(readArtifact(name).abi)} as const;`, "");
+    lines.push(`export const ${constName} = ${JSON.stringify(readClientAbi(name))} as const;`, "");
   }
   return lines.join("\n");
 }

@@ -9,6 +9,7 @@ export const CONTRACT_NAMES = [
   "EvaluatorRegistry",
   "SettlementMath",
   "TaskMarket",
+  "TaskViews",
   "RelayBatcher",
 ] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
@@ -38,6 +39,7 @@ const SOURCE_DIR: Record<ContractName, string> = {
   EvaluatorRegistry: "contracts/EvaluatorRegistry.sol",
   SettlementMath: "contracts/SettlementMath.sol",
   TaskMarket: "contracts/TaskMarket.sol",
+  TaskViews: "contracts/TaskViews.sol",
   RelayBatcher: "contracts/RelayBatcher.sol",
 };
 
@@ -53,4 +55,33 @@ export function readArtifact(name: ContractName): ContractArtifact {
   }
   if (!parsed.abi || !parsed.bytecode || !parsed.deployedBytecode) throw new ArtifactNotFoundError(name, path);
   return { contractName: name, abi: parsed.abi, bytecode: parsed.bytecode, deployedBytecode: parsed.deployedBytecode };
+}
+
+/** Where a contract's client ABI differs from its artifact's: the market serves its TaskViews module's views at its
+ * own address (DELEGATECALL fallback), so its callable ABI is the ITaskMarketClient interface's, merged with the
+ * artifact's for the errors its libraries raise. */
+const CLIENT_INTERFACE: Partial<Record<ContractName, { source: string; name: string }>> = {
+  TaskMarket: { source: "contracts/interfaces/ITaskMarketClient.sol", name: "ITaskMarketClient" },
+};
+
+function entryKey(entry: Abi[number]): string {
+  if (!("name" in entry)) return entry.type;
+  const inputs = "inputs" in entry ? entry.inputs.map((input) => input.type).join(",") : "";
+  return `${entry.type} ${entry.name}(${inputs})`;
+}
+
+/** The ABI a client uses at the contract's address (sdk/abi.ts is generated from it). */
+export function readClientAbi(name: ContractName): Abi {
+  const artifact = readArtifact(name).abi;
+  const iface = CLIENT_INTERFACE[name];
+  if (!iface) return artifact;
+  const path = fileURLToPath(new URL(`../artifacts/${iface.source}/${iface.name}.json`, import.meta.url));
+  let extra: Abi;
+  try {
+    extra = (JSON.parse(readFileSync(path, "utf8")) as { abi: Abi }).abi;
+  } catch (cause) {
+    throw new ArtifactNotFoundError(iface.name, path, { cause });
+  }
+  const seen = new Set(artifact.map(entryKey));
+  return [...artifact, ...extra.filter((entry) => !seen.has(entryKey(entry)))];
 }

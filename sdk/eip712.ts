@@ -1,5 +1,9 @@
 import {
+  parseSignature,
   recoverTypedDataAddress,
+  serializeSignature,
+  signatureToCompactSignature,
+  compactSignatureToSignature,
   type Account,
   type LocalAccount,
   type Address,
@@ -26,16 +30,6 @@ export const commitTypes = {
   ],
 } as const;
 
-export const revealTypes = {
-  Reveal: [
-    { name: "taskId", type: "uint256" },
-    { name: "round", type: "uint256" },
-    { name: "score", type: "uint256" },
-    { name: "salt", type: "bytes32" },
-    { name: "deadline", type: "uint256" },
-  ],
-} as const;
-
 export const attestationTypes = {
   Attestation: [
     { name: "taskId", type: "uint256" },
@@ -45,21 +39,12 @@ export const attestationTypes = {
   ],
 } as const;
 
-/** A relayed commit. No nonce: it is single-use (one commit per member, task and round), so messages of unrelated
- * tasks never wait for each other. */
+/** A member's commit, signed for a commit report (ITaskMarket.CommitReport). No nonce: it is single-use (one
+ * commit per member, task and round), so messages of unrelated tasks never wait for each other. */
 export type CommitMessage = {
   taskId: bigint;
   round: bigint;
   commitment: Hex;
-  deadline: bigint; // unix seconds
-}
-
-/** A relayed reveal; single-use like CommitMessage. */
-export type RevealMessage = {
-  taskId: bigint;
-  round: bigint;
-  score: bigint;
-  salt: Hex;
   deadline: bigint; // unix seconds
 }
 
@@ -88,9 +73,23 @@ export function signCommit(signer: TypedDataSigner, domain: TypedDataDomain, mes
   return isLocal(signer) ? signer.signTypedData(typed) : signer.signTypedData({ ...typed, account: walletAccount(signer) });
 }
 
-export function signReveal(signer: TypedDataSigner, domain: TypedDataDomain, message: RevealMessage): Promise<Hex> {
-  const typed = { domain, types: revealTypes, primaryType: "Reveal", message } as const;
-  return isLocal(signer) ? signer.signTypedData(typed) : signer.signTypedData({ ...typed, account: walletAccount(signer) });
+/** An EIP-2098 compact signature as a commit report carries it (`bytes32[2]`: r, yParityAndS). */
+export type CompactSignature = readonly [Hex, Hex];
+
+/** The compact form of a 65-byte signature (what `commitReport` takes). */
+export function toCompactSignature(signature: Hex): CompactSignature {
+  const { r, yParityAndS } = signatureToCompactSignature(parseSignature(signature));
+  return [r, yParityAndS];
+}
+
+/** The 65-byte form of a compact signature. */
+export function fromCompactSignature([r, yParityAndS]: CompactSignature): Hex {
+  return serializeSignature(compactSignatureToSignature({ r, yParityAndS }));
+}
+
+/** `signCommit`, in the compact form a commit report carries. */
+export async function signCommitCompact(signer: TypedDataSigner, domain: TypedDataDomain, message: CommitMessage): Promise<CompactSignature> {
+  return toCompactSignature(await signCommit(signer, domain, message));
 }
 
 export function signAttestation(
@@ -106,9 +105,6 @@ export function recoverCommitSigner(domain: TypedDataDomain, message: CommitMess
   return recoverTypedDataAddress({ domain, types: commitTypes, primaryType: "Commit", message, signature });
 }
 
-export function recoverRevealSigner(domain: TypedDataDomain, message: RevealMessage, signature: Hex): Promise<Address> {
-  return recoverTypedDataAddress({ domain, types: revealTypes, primaryType: "Reveal", message, signature });
-}
 
 export function recoverAttestationSigner(
   domain: TypedDataDomain,

@@ -1,4 +1,4 @@
-import { encodeFunctionData, type Address, type ContractFunctionReturnType, type Hex, type TypedDataDomain } from "viem";
+import { encodeFunctionData, type Address, type ContractFunctionReturnType, type Hex, type PublicClient, type TypedDataDomain } from "viem";
 import { ConfigError } from "../config/load.ts";
 import type { DaemonContext } from "../runtime/context.ts";
 import { createLogWatcher, type LogWatcher, type WatcherEvent } from "../chain/watcher.ts";
@@ -7,16 +7,14 @@ import type { SentTransaction } from "../chain/sender.ts";
 import { evaluatorRegistryAbi, mockERC20Abi, stakeRegistryAbi, taskMarketAbi } from "../../sdk/contracts.ts";
 import { readDeploymentManifest, type DeploymentManifest } from "../../sdk/deployment.ts";
 import { taskMarketDomain } from "../../sdk/eip712.ts";
+import { readRound, stateArg, type Round, type RoundState } from "../../sdk/rounds.ts";
 
 export { taskMarketAbi };
 
 /** ITaskMarket.TaskView as viem decodes it, derived from the ABI so it cannot drift from the contract. */
 export type TaskView = ContractFunctionReturnType<typeof taskMarketAbi, "view", "task">;
 
-/** One ITaskMarket.MemberView (a committee seat), derived from the ABI. */
-export type MemberView = ContractFunctionReturnType<typeof taskMarketAbi, "view", "committee">[number];
-
-export type MarketFunction = "reassign" | "assignProvider" | "declineTask" | "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitBySig" | "revealBySig";
+export type MarketFunction = "reassign" | "assignProvider" | "declineTask" | "drawCommittee" | "commit" | "reveal" | "finalize" | "claim" | "submitAnswer" | "commitReport" | "revealReport";
 
 /** The deployment a role works against: addresses, EIP-712 domain, typed reads and one way to send. */
 export interface Market {
@@ -28,7 +26,9 @@ export interface Market {
   assignedProvider(taskId: bigint): Promise<Address>;
   /** The models `provider` is registered for on chain (StakeRegistry.modelsOf). */
   modelsOf(provider: Address): Promise<readonly Hex[]>;
-  committee(taskId: bigint, round: number): Promise<readonly MemberView[]>;
+  /** The task's round as its events tell it (CommitteeDrawn + CommitReported): members, RoundState, windows.
+   * `fromBlock`: at or before the draw (the task's drawBlock). Throws RoundNotDrawnError before the draw. */
+  round(taskId: bigint, round: number, fromBlock: bigint): Promise<Round>;
   claimable(account: Address): Promise<bigint>;
   evaluatorActive(id: Hex): Promise<boolean>;
   maxOutputBytes(): Promise<number>;
@@ -61,7 +61,7 @@ export function openMarket(ctx: MarketContext): Market {
     assignedProvider: (taskId) => read<Address>("assignedProvider", [taskId]),
     modelsOf: (provider) =>
       client.readContract({ address: manifest.contracts.stakeRegistry, abi: stakeRegistryAbi, functionName: "modelsOf", args: [provider] }),
-    committee: (taskId, round) => read<readonly MemberView[]>("committee", [taskId, BigInt(round)]),
+    round: (taskId, round, fromBlock) => readRound(client as PublicClient, address, taskId, round, fromBlock),
     claimable: (account) => read<bigint>("claimable", [account]),
     maxOutputBytes: async () => (await read<{ maxOutputBytes: number }>("params")).maxOutputBytes,
     taskCount: () => read<bigint>("taskCount"),
@@ -141,6 +141,25 @@ export function createMarketWatcher(ctx: DaemonContext, market: Market, role: st
     logger: ctx.logger,
     metrics: ctx.metrics,
   });
+}
+
+/** Attempts of a call that takes the round state before a stale state is an error (each re-reads the logs). */
+const ROUND_STATE_ATTEMPTS = 4;
+
+/**
+ * Sends a call that takes the task's RoundState (fallback commit, reveal, finalize; a report): the state is read
+ * from the round's logs, and re-read when the call reverts RoundStateMismatch (a commit report landed between the
+ * read and the send, or the node's logs lag its state by a block).
+ */
+export async function sendWithRoundState<T>(market: Market, taskId: bigint, round: number, fromBlock: bigint, send: (state: ReturnType<typeof stateArg>, raw: RoundState) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const { state } = await market.round(taskId, round, fromBlock);
+    try {
+      return await send(stateArg(state), state);
+    } catch (error) {
+      if (revertName(error) !== "RoundStateMismatch" || attempt >= ROUND_STATE_ATTEMPTS) throw error;
+    }
+  }
 }
 
 /** Keeps the token balance and claimable credits of the daemon's account in /metrics. */

@@ -2,6 +2,7 @@ import { hexToBytes, type Address, type Hex, type PublicClient } from "viem";
 import { getTaskMarket, RefundReason, TaskStatus } from "../contracts.ts";
 import type { DeploymentManifest } from "../deployment.ts";
 import { UnknownTaskError } from "./errors.ts";
+import { readRoundScores, RoundNotDrawnError } from "../rounds.ts";
 
 export type TaskStatusName = "Assigned" | "Answered" | "Committee" | "Finalized" | "Refunded";
 export type RefundReasonName = keyof typeof RefundReason;
@@ -112,15 +113,14 @@ export async function getTask(manifest: DeploymentManifest, publicClient: Public
 
 export async function getScore(manifest: DeploymentManifest, publicClient: PublicClient, taskId: bigint): Promise<TaskScore> {
   const task = await getTask(manifest, publicClient, taskId);
-  const market = getTaskMarket(manifest.contracts.taskMarket, { public: publicClient });
-  const members = await market.read.committee([taskId, BigInt(task.round)]);
-  return {
-    taskId,
-    status: task.status,
-    round: task.round,
-    consensus: task.consensus,
-    members: members.map((m) => ({ account: m.account, revealed: m.revealed, score: m.revealed ? m.score : undefined })),
-  };
+  const drawn = task.commitEnd > 0n; // a committee was drawn for this task
+  const members = drawn
+    ? await readRoundScores(publicClient, manifest.contracts.taskMarket, taskId, task.round, BigInt(manifest.deployBlock)).catch((error: unknown) => {
+        if (error instanceof RoundNotDrawnError) return [];
+        throw error;
+      })
+    : [];
+  return { taskId, status: task.status, round: task.round, consensus: task.consensus, members };
 }
 
 /** Gathers answer, consensus, payouts, refund and slashes of a settled task from its events. */
@@ -152,7 +152,7 @@ export async function readSettledJob(
   const settled = finalized.at(-1)?.args;
   let payouts: JobPayouts | undefined;
   if (settled !== undefined) {
-    const members = await market.read.committee([task.taskId, settled.round!]);
+    const members = await readRoundScores(publicClient, manifest.contracts.taskMarket, task.taskId, Number(settled.round!), BigInt(manifest.deployBlock));
     payouts = {
       provider: settled.providerPay!,
       requesterRefund: settled.requesterRefund!,
@@ -160,7 +160,7 @@ export async function readSettledJob(
       validators: members.map((m, i) => ({
         account: m.account,
         revealed: m.revealed,
-        score: m.revealed ? m.score : undefined,
+        score: m.score,
         pay: settled.validatorPay![i] ?? 0n,
       })),
     };

@@ -18,6 +18,7 @@ import {
 } from "../../sdk/contracts.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
 import { deployProtocol } from "../../sdk/deploy.ts";
+import { readRound, stateArg } from "../../sdk/rounds.ts";
 import type { DeploymentManifest, MarketParams } from "../../sdk/deployment.ts";
 
 export const MODEL_ID = keccak256(toHex("model:llama-3-8b-instruct"));
@@ -147,9 +148,16 @@ export async function setupProtocol(options: SetupOptions = {}) {
     await mine(1);
     await wait(await read.market.write.drawCommittee([taskId]));
     const t = await read.market.read.task([taskId]);
-    const members = await read.market.read.committee([taskId, BigInt(t.round)]);
-    return { task: t, members: members.map((m) => m.account) };
+    const { state } = await readRound(publicClient, manifest.contracts.taskMarket, taskId, t.round, t.drawBlock);
+    return { task: t, members: [...state.members] };
   };
+  /** The task's current RoundState, rebuilt from its CommitteeDrawn and CommitReported logs. */
+  const roundState = async (taskId: bigint) => {
+    const t = await read.market.read.task([taskId]);
+    return stateArg((await readRound(publicClient, manifest.contracts.taskMarket, taskId, t.round, t.drawBlock)).state);
+  };
+  /** finalize(taskId, state) after revealEnd. */
+  const finalize = async (taskId: bigint) => wait(await read.market.write.finalize([taskId, await roundState(taskId)]));
   const commitment = (score: number, salt: Hex, validator: Address, taskId: bigint, round: number) =>
     computeCommitment({ score, salt, validator, taskId, round, chainId, market: manifest.contracts.taskMarket });
   /** Commits `scores[i]` for member i (undefined = no commit); returns the salts. */
@@ -161,7 +169,7 @@ export async function setupProtocol(options: SetupOptions = {}) {
       const score = scores[i];
       if (score === undefined) continue;
       const c = commitment(score, salt, members[i], taskId, round);
-      await wait(await as(walletOf(members[i])).market.write.commit([taskId, BigInt(i), c]));
+      await wait(await as(walletOf(members[i])).market.write.commit([taskId, await roundState(taskId), BigInt(i), c]));
     }
     return salts;
   };
@@ -176,7 +184,7 @@ export async function setupProtocol(options: SetupOptions = {}) {
     for (let i = 0; i < members.length; i++) {
       const score = scores[i];
       if (score === undefined || skip.has(i)) continue;
-      await wait(await as(walletOf(members[i])).market.write.reveal([taskId, BigInt(i), BigInt(score), salts[i]]));
+      await wait(await as(walletOf(members[i])).market.write.reveal([taskId, await roundState(taskId), BigInt(i), BigInt(score), salts[i]]));
     }
   };
   /** Mines until the reveal phase is open. */
@@ -216,6 +224,8 @@ export async function setupProtocol(options: SetupOptions = {}) {
     toAfterAnswerDeadline,
     answer,
     draw,
+    roundState,
+    finalize,
     commitment,
     commitScores,
     revealScores,

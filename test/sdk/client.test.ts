@@ -76,7 +76,7 @@ describe("sdk/client (requester SDK) on the in-process chain", () => {
     await env.toRevealPhase(taskId);
     await env.revealScores(taskId, members, scores, salts, new Set([4]));
     await env.toAfterReveal(taskId);
-    await env.wait(await env.read.market.write.finalize([taskId]));
+    await env.finalize(taskId);
 
     const result = await client.waitForResult(taskId, { timeoutMs: 5_000, pollIntervalMs: 50 });
     assert.equal(result.status, "Finalized");

@@ -16,17 +16,23 @@ export interface Duty {
 /**
  * The keeper duty of a task, if any: an Assigned task past its answer deadline is reassigned (or refunded by the
  * contract after maxReassignments), an Answered task is drawn once its seed block exists, a Committee round is
- * finalized once the reveal phase ended, or as soon as every member revealed (`allRevealedSince`: the first head
- * at which the keeper saw that). A finalize that misses quorum rolls the task, which makes it Answered again.
+ * finalized once the reveal phase ended, or as soon as every committed member revealed alone (`allRevealedSince`:
+ * the first head at which the keeper saw that). A finalize that misses quorum rolls the task, which makes it Answered again.
  */
 export function dutyOf(task: TaskView, allRevealedSince?: bigint): Duty | undefined {
   if (task.status === TaskStatus.Assigned) return { action: "reassign", round: task.reassignments, dueBlock: task.answerDeadline + 1n };
   if (task.status === TaskStatus.Answered) return { action: "draw", round: task.round, dueBlock: task.seedBlock + 1n };
   if (task.status !== TaskStatus.Committee) return undefined;
-  const allRevealed = task.committeeSize > 0 && task.revealedCount >= task.committeeSize;
   const afterReveals = task.revealEnd + 1n;
-  return { action: "finalize", round: task.round, dueBlock: allRevealed && allRevealedSince !== undefined && allRevealedSince < afterReveals ? allRevealedSince : afterReveals };
+  if (!allOpenedAlone(task) || allRevealedSince === undefined) return { action: "finalize", round: task.round, dueBlock: afterReveals };
+  // Early (TaskMarket.finalize): once reveals started (all k committed, or commitEnd passed) and every committed
+  // seat revealed alone. A reveal report settles by itself; this is the round whose members all fell back.
+  const revealsStart = task.committedCount >= task.committeeSize ? allRevealedSince : task.commitEnd + 1n > allRevealedSince ? task.commitEnd + 1n : allRevealedSince;
+  return { action: "finalize", round: task.round, dueBlock: revealsStart < afterReveals ? revealsStart : afterReveals };
 }
+
+/** Every committed seat of the round revealed alone (revealedCount counts fallback reveals only). */
+export const allOpenedAlone = (task: TaskView): boolean => task.committedCount > 0 && task.revealedCount >= task.committedCount;
 
 /**
  * This daemon's place in the queue of keepers for `duty`: rank r acts r x fallbackBlocks blocks after the duty

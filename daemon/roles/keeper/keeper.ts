@@ -3,8 +3,8 @@ import type { WatcherEvent } from "../../chain/watcher.ts";
 import type { Logger } from "../../observe/logger.ts";
 import { KeeperStore } from "../../store/keeper-store.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
-import { sendTolerating, type Market, type MarketFunction, type TaskView } from "../market.ts";
-import { dutyOf, keeperRank, type Duty, type KeeperAction } from "./duties.ts";
+import { sendTolerating, sendWithRoundState, type Market, type MarketFunction, type TaskView } from "../market.ts";
+import { allOpenedAlone, dutyOf, keeperRank, type Duty, type KeeperAction } from "./duties.ts";
 import { drainWithin } from "../workers.ts";
 
 export interface Keeper {
@@ -98,11 +98,11 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
         }
         entry.view = view;
         if (view.status === TaskStatus.Committee && entry.members?.round !== view.round) {
-          const members = await market.committee(taskId, view.round);
-          entry.members = { round: view.round, accounts: members.map((m) => m.account.toLowerCase()) };
+          const { state } = await market.round(taskId, view.round, view.drawBlock);
+          entry.members = { round: view.round, accounts: state.members.map((m) => m.toLowerCase()) };
           entry.allRevealedSince = undefined;
         }
-        if (view.status === TaskStatus.Committee && view.revealedCount >= view.committeeSize) entry.allRevealedSince ??= entry.lastRevealBlock !== undefined ? entry.lastRevealBlock + 1n : head;
+        if (view.status === TaskStatus.Committee && allOpenedAlone(view)) entry.allRevealedSince ??= entry.lastRevealBlock !== undefined ? entry.lastRevealBlock + 1n : head;
       }));
     }
     saveLowestOpen(false);
@@ -131,10 +131,13 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
     }
     let sent;
     try {
-      sent = await sendTolerating(call.race, () =>
-        market.send(`${duty.action}:${id}:${duty.round}`, call.fn, [taskId], call.events, (args) => args.taskId === taskId, {
-          gasHeadroom: duty.action === "finalize" ? BigInt(current.committeeSize + 3) * FRESH_CREDIT_SLOT_GAS : 0n,
-        }));
+      const label = `${duty.action}:${id}:${duty.round}`;
+      const where = (args: Record<string, unknown>) => args.taskId === taskId;
+      sent = await sendTolerating(call.race, () => duty.action === "finalize"
+        // finalize(taskId, state): the round's state from its logs (re-read if a report lands meanwhile).
+        ? sendWithRoundState(market, taskId, current.round, current.drawBlock, (state) =>
+            market.send(label, call.fn, [taskId, state], call.events, where, { gasHeadroom: BigInt(current.committeeSize + 3) * FRESH_CREDIT_SLOT_GAS }))
+        : market.send(label, call.fn, [taskId], call.events, where));
     } catch (error) {
       // Two keepers of the same rank both passed simulation in the same block: the second one reverts on chain.
       const after = dutyOf(await market.task(taskId));

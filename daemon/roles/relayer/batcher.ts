@@ -1,31 +1,37 @@
-import { encodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
+import { encodeFunctionData, getAbiItem, type Address, type Hex, type PublicClient } from "viem";
 import type { HeadFollower } from "../../chain/heads.ts";
 import type { TransactionSender } from "../../chain/sender.ts";
 import type { Logger } from "../../observe/logger.ts";
 import { relayBatcherAbi, TaskStatus } from "../../../sdk/contracts.ts";
+import { computeCommitment, SCORE_MAX } from "../../../sdk/commitment.ts";
+import { toCompactSignature } from "../../../sdk/eip712.ts";
+import { hasSeat, maskOf, reportCommitment, seatOf, stateArg, type RoundState } from "../../../sdk/rounds.ts";
 import { FRESH_CREDIT_SLOT_GAS } from "../keeper/keeper.ts";
-import { revertName, taskMarketAbi, type Market, type MemberView } from "../market.ts";
-import { parseSignedItem, recoverItemSigner, RelayRejectedError, type RelayKind, type SignedItem } from "./relay-messages.ts";
+import { revertName, taskMarketAbi, type Market, type TaskView } from "../market.ts";
+import { parseSignedItem, recoverCommitItemSigner, RelayRejectedError, type RelayKind, type SignedCommitItem, type SignedRevealItem } from "./relay-messages.ts";
 
-interface Pending {
-  item: SignedItem;
-  signer: Address;
-}
-
-/** One committee's messages of one kind (its commits, or its reveals), sent together in one transaction. */
+/** One committee's items of one kind (its signed commits, or its openings), sent as one report. */
 interface Group {
   kind: RelayKind;
   taskId: bigint;
-  round: bigint;
+  round: number;
   /** Committee size k. */
   size: number;
-  /** Seats whose message of this kind is already on chain (sent directly, or by an earlier batch). */
-  onChain: Set<number>;
-  /** Held messages by seat (a seat's newer message replaces its older one). */
-  items: Map<number, Pending>;
-  /** The group is sent when the head reaches this block: its earliest validator fallback, less LAND_MARGIN_BLOCKS. */
+  /** A block at or before the round's draw: where its logs are read from. */
+  drawBlock: bigint;
+  /** Held items by seat (a seat's newer item replaces its older one). */
+  items: Map<number, SignedCommitItem | SignedRevealItem>;
+  /** Sent when the head reaches this block: the earliest validator fallback, less LAND_MARGIN_BLOCKS. */
   sendAtHead: bigint;
   timer?: NodeJS.Timeout;
+}
+
+/** A report ready to go: the call's arguments and what it covers. */
+interface Report {
+  group: Group;
+  functionName: "commitReport" | "revealReport";
+  args: readonly unknown[];
+  seats: number[];
 }
 
 export interface RelayBatcherParameters {
@@ -34,56 +40,58 @@ export interface RelayBatcherParameters {
   sender: TransactionSender;
   /** New heads: a group is sent before its validators' fallback block whatever its timer says. */
   heads: HeadFollower;
-  /** The relayer's own account (the one sender): simulations run from it. */
+  /** The aggregator's own account (the one sender). */
   from: Address;
-  /** Longest a committee's incomplete set of messages is held after its first message arrived. */
+  /** Longest a committee's incomplete set of commits is held after its first one arrived. */
   batchMs: number;
-  /** Messages held (all groups) at which everything is sent at once. */
+  /** Items held (all groups) at which everything is sent at once. */
   maxBatch: number;
   log: Logger;
 }
 
-/** The commitment a seat shows until it commits (ITaskMarket.MemberView). */
-const NOT_COMMITTED = `0x${"0".repeat(63)}1`;
 /** A validator that does not say when it falls back (no `sendBy`) is assumed to run the default, 5 blocks. */
 const DEFAULT_FALLBACK_BLOCKS = 5n;
 /** Sent this many blocks before a validator's fallback block: one for the transaction to land, one of margin. */
 const LAND_MARGIN_BLOCKS = 2n;
+/** Sends of one report (each rebuilt from fresh reads) before it is given up: its validators fall back. */
+const REPORT_ATTEMPTS = 3;
 
-const landed = (kind: RelayKind, m: MemberView) => (kind === "commit" ? m.commitment !== NOT_COMMITTED : m.revealed);
-const complete = (g: Group, seats: Iterable<number>) => {
-  const covered = new Set([...g.onChain, ...seats]);
-  return covered.size >= g.size;
-};
+const scoreCommitted = getAbiItem({ abi: taskMarketAbi, name: "ScoreCommitted" });
+const scoreRevealed = getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" });
+const fullMask = (k: number) => (k >= 32 ? 0xffffffff : (1 << k) - 1) >>> 0;
+const mask32 = (n: number) => n >>> 0;
 
 /**
- * Holds validators' signed commits and reveals per committee (task, round, kind) after checking them (signature
- * recovers to the committee member, deadline not passed, phase still open), and sends a committee's messages as
- * soon as it holds the last one the chain lacks: all k commits in one commitBySig, all k reveals in one
- * RelayBatcher.revealAndFinalize that also finalizes the task (the keeper then finds it settled). An incomplete
- * set is sent `batchMs` after its first message, or earlier when the head nears the earliest block at which one of
- * its validators stops waiting and sends directly (`sendBy`, LAND_MARGIN_BLOCKS before it): holding an item longer
- * would only make the validator pay for its own transaction. Groups ready at the same time share one transaction.
- * A batch goes out as held (the sender's gas estimate simulates it); if it would revert it is bisected (each half
- * simulated on top of the kept prefix) so that a bad item is dropped while every other item still lands. Messages
- * carry no nonce (each is single-use per member, task and round), so items never depend on each other.
+ * The aggregator (docs/design/ROUNDS.md): holds a committee's signed commits and sends them as one commitReport
+ * as soon as it holds every seat the chain lacks (or, with the seats it has, `batchMs` after the first or before the
+ * earliest validator's fallback block); then holds the members' openings, each checked against its seat's
+ * commitment (a wrong one is refused, so one member cannot make the report revert), and sends one revealReport
+ * (which settles the round) once it holds every committed seat not opened alone. A reveal report cannot leave a
+ * committed seat out (RevealsIncomplete), so an incomplete set of openings is never sent: members whose opening does
+ * not land reveal alone before revealEnd. Reports of several tasks ready together share one RelayBatcher.relayEach
+ * transaction; a report that goes stale (RoundStateMismatch: another report landed; AlreadyCommitted: a member
+ * committed alone) is rebuilt from fresh reads and sent again.
  */
 export class RelayBatcher {
   readonly #p: RelayBatcherParameters;
   readonly #groups = new Map<string, Group>();
   #ready: Group[] = [];
   #drainScheduled = false;
-  /** Batches being sent: each waits for its receipt and confirmations, while later ones go out beside it. */
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #rechecking = new Set<Group>();
   readonly #unsubscribe: () => void;
-  /** Counters for logs and tests: transactions sent, items relayed, items dropped because they would revert,
-   * tasks finalized by a reveal batch, and groups sent complete (all k) vs incomplete (timer or fallback). */
+  /** Counters for logs and tests: transactions sent, seats reported, items dropped because they would revert,
+   * rounds settled by a reveal report, and groups sent complete (all k) vs incomplete (timer or fallback). */
   readonly stats = { batches: 0, relayed: 0, dropped: 0, finalized: 0, completeGroups: 0, incompleteGroups: 0 };
 
   constructor(p: RelayBatcherParameters) {
     this.#p = p;
     this.#unsubscribe = p.heads.onHead((head) => {
-      for (const g of this.#groups.values()) if (head >= g.sendAtHead) this.#release(g, "fallback near");
+      for (const g of this.#groups.values()) {
+        if (g.kind === "commit" && head >= g.sendAtHead) this.#release(g, "fallback near");
+        // Openings wait until they cover every committed seat: a fallback reveal elsewhere can complete them.
+        if (g.kind === "reveal") void this.#recheck(g);
+      }
     });
   }
 
@@ -91,48 +99,96 @@ export class RelayBatcher {
   async accept(kind: RelayKind, body: unknown): Promise<{ signer: Address }> {
     const { item, sendBy } = parseSignedItem(kind, body);
     const round = Number(item.round);
-    const [head, members, task] = await Promise.all([
-      this.#p.client.getBlock({ blockTag: "latest" }),
-      this.#p.market.committee(item.taskId, round).catch(() => []),
-      this.#p.market.task(item.taskId).catch(() => undefined),
-    ]);
-    if (item.deadline <= head.timestamp) throw new RelayRejectedError(422, "SignatureExpired", `deadline ${item.deadline} has passed (chain time ${head.timestamp})`);
-    let signer: Address;
-    try {
-      signer = await recoverItemSigner(kind, this.#p.market.domain, item);
-    } catch (error) {
-      throw new RelayRejectedError(400, "BadSignature", `signature does not recover: ${(error as Error).message.split("\n")[0]}`);
-    }
-    const seat = Number(item.index);
-    const member = members[seat];
-    if (member === undefined || member.account.toLowerCase() !== signer.toLowerCase()) {
-      throw new RelayRejectedError(403, "InvalidSigner", `signer ${signer} is not member ${item.index} of task ${item.taskId} round ${item.round}`);
-    }
+    const { market } = this.#p;
+    const [head, task] = await Promise.all([this.#p.client.getBlock({ blockTag: "latest" }), market.task(item.taskId).catch(() => undefined)]);
     const phaseEnd = kind === "commit" ? task?.commitEnd : task?.revealEnd;
-    // A batch sent now lands in the next block at the earliest: the phase must still be open then.
+    // A report sent now lands in the next block at the earliest: the phase must still be open then.
     if (task === undefined || task.status !== TaskStatus.Committee || task.round !== round || phaseEnd === undefined || head.number >= phaseEnd) {
       throw new RelayRejectedError(422, "PhaseClosed", `task ${item.taskId} round ${round} takes no ${kind} after block ${head.number}`);
+    }
+    const { state } = await market.round(item.taskId, round, task.drawBlock);
+    const seat = Number(item.index);
+    const member = state.members[seat];
+    if (member === undefined) throw new RelayRejectedError(403, "NotCommitteeMember", `task ${item.taskId} round ${round} has no seat ${seat}`);
+    if (kind === "commit") {
+      const c = item as SignedCommitItem;
+      if (c.deadline <= head.timestamp) throw new RelayRejectedError(422, "SignatureExpired", `deadline ${c.deadline} has passed (chain time ${head.timestamp})`);
+      let signer: Address;
+      try {
+        signer = await recoverCommitItemSigner(market.domain, c);
+      } catch (error) {
+        throw new RelayRejectedError(400, "BadSignature", `signature does not recover: ${(error as Error).message.split("\n")[0]}`);
+      }
+      if (signer.toLowerCase() !== member.toLowerCase()) throw new RelayRejectedError(403, "InvalidSigner", `signer ${signer} is not member ${seat} of task ${item.taskId} round ${round}`);
+      if (hasSeat(task.committedMask, seat)) throw new RelayRejectedError(409, "AlreadyCommitted", `seat ${seat} of task ${item.taskId} round ${round} is committed`);
+    } else {
+      await this.#checkOpening(task, state, seat, item as SignedRevealItem);
     }
     const key = `${kind}:${item.taskId}:${round}`;
     let group = this.#groups.get(key);
     if (group === undefined) {
-      group = { kind, taskId: item.taskId, round: item.round, size: members.length, onChain: new Set(), items: new Map(), sendAtHead: phaseEnd };
+      group = { kind, taskId: item.taskId, round, size: state.members.length, drawBlock: task.drawBlock, items: new Map(), sendAtHead: phaseEnd };
       this.#groups.set(key, group);
     }
-    members.forEach((m, i) => landed(kind, m) && group.onChain.add(i));
-    group.items.set(seat, { item, signer });
+    group.items.set(seat, item);
     const fallbackAt = sendBy ?? phaseEnd - DEFAULT_FALLBACK_BLOCKS;
     if (fallbackAt - LAND_MARGIN_BLOCKS < group.sendAtHead) group.sendAtHead = fallbackAt - LAND_MARGIN_BLOCKS;
-    if (complete(group, group.items.keys())) this.#release(group, "complete");
+    if (kind === "reveal") {
+      await this.#recheck(group);
+      return { signer: member };
+    }
+    const held = maskOf(group.items.keys());
+    if (mask32(held | task.committedMask) === fullMask(group.size)) this.#release(group, "complete");
     else if (head.number >= group.sendAtHead) this.#release(group, "fallback near");
     else if (this.#held() >= this.#p.maxBatch) void this.flush();
     else group.timer ??= setTimeout(() => this.#release(group, "timer"), this.#p.batchMs);
-    return { signer };
+    return { signer: member };
   }
 
-  /** Sends everything held now; resolves when it and every batch still being sent are settled. */
+  /** Refuses an opening the contract would refuse (so that it cannot make the whole report revert). */
+  async #checkOpening(task: TaskView, state: RoundState, seat: number, r: SignedRevealItem): Promise<void> {
+    if (!hasSeat(task.committedMask, seat)) throw new RelayRejectedError(422, "NotCommitted", `seat ${seat} of task ${r.taskId} has not committed`);
+    if (r.score > BigInt(SCORE_MAX)) throw new RelayRejectedError(422, "ScoreOutOfRange", `score ${r.score} is above ${SCORE_MAX}`);
+    const member = state.members[seat]!;
+    const expected = reportCommitment(state, seat) ?? (await this.#commitmentAlone(r.taskId, Number(r.round), member, task.drawBlock));
+    const opened = computeCommitment({ score: r.score, salt: r.salt, validator: member, taskId: r.taskId, round: r.round, chainId: this.#p.market.manifest.chainId, market: this.#p.market.address });
+    if (expected === undefined || opened.toLowerCase() !== expected.toLowerCase()) {
+      throw new RelayRejectedError(422, "CommitmentMismatch", `the opening of seat ${seat} does not match its commitment`);
+    }
+  }
+
+  /** The commitment `member` committed alone in the round (its ScoreCommitted), if it did. */
+  async #commitmentAlone(taskId: bigint, round: number, member: Address, fromBlock: bigint): Promise<Hex | undefined> {
+    const logs = await this.#p.client.getLogs({ address: this.#p.market.address, event: scoreCommitted, args: { taskId, validator: member }, fromBlock, strict: true });
+    return logs.filter((l) => l.args.round === BigInt(round)).at(-1)?.args.commitment;
+  }
+
+  /** Seats of the round that revealed alone (their ScoreRevealed). */
+  async #openedAlone(g: Group, state: RoundState): Promise<number> {
+    const logs = await this.#p.client.getLogs({ address: this.#p.market.address, event: scoreRevealed, args: { taskId: g.taskId }, fromBlock: g.drawBlock, strict: true });
+    return maskOf(logs.filter((l) => l.args.round === BigInt(g.round)).map((l) => seatOf(state, l.args.validator)).filter((s) => s >= 0));
+  }
+
+  /** Releases a reveal group once its openings cover every committed seat not opened alone and reveals are open. */
+  async #recheck(g: Group): Promise<void> {
+    if (this.#rechecking.has(g) || this.#groups.get(`reveal:${g.taskId}:${g.round}`) !== g) return;
+    this.#rechecking.add(g);
+    try {
+      const report = await this.#build(g);
+      if (report !== undefined) this.#release(g, "complete");
+    } catch (error) {
+      this.#p.log.debug({ taskId: String(g.taskId), err: error }, "reveal group recheck failed; next head");
+    } finally {
+      this.#rechecking.delete(g);
+    }
+  }
+
+  /** Sends everything held now; resolves when it and every report still being sent are settled. */
   async flush(): Promise<void> {
-    for (const g of [...this.#groups.values()]) this.#release(g, "flush");
+    for (const g of [...this.#groups.values()]) {
+      if (g.kind === "commit") this.#release(g, "flush");
+      else await this.#recheck(g);
+    }
     this.#drain();
     await Promise.all([...this.#inFlight]);
   }
@@ -155,7 +211,7 @@ export class RelayBatcher {
     if (this.#groups.get(key) !== g) return;
     this.#groups.delete(key);
     clearTimeout(g.timer);
-    this.#p.log.debug({ kind: g.kind, taskId: String(g.taskId), held: g.items.size, size: g.size, why }, "relay group ready");
+    this.#p.log.debug({ kind: g.kind, taskId: String(g.taskId), held: g.items.size, size: g.size, why }, "report group ready");
     this.#ready.push(g);
     if (!this.#drainScheduled) {
       this.#drainScheduled = true;
@@ -163,118 +219,119 @@ export class RelayBatcher {
     }
   }
 
-  /** Sends the ready groups without waiting for batches still in flight (the sender hands out the nonces). */
   #drain(): void {
     this.#drainScheduled = false;
     const ready = this.#ready;
     this.#ready = [];
-    for (const kind of ["commit", "reveal"] as const) {
-      // Whole groups per transaction up to maxBatch items; a group larger than maxBatch is cut into chunks, sent
-      // one after the other (a later chunk's finalize counts the seats an earlier one landed).
-      const batches: { group: Group; items: Pending[] }[][] = [[]];
-      let size = 0;
-      for (const group of ready.filter((g) => g.kind === kind)) {
-        const items = [...group.items.values()];
-        if (complete(group, group.items.keys())) this.stats.completeGroups++;
-        else this.stats.incompleteGroups++;
-        for (let start = 0; start < items.length; start += this.#p.maxBatch) {
-          const chunk = items.slice(start, start + this.#p.maxBatch);
-          if (size + chunk.length > this.#p.maxBatch) (batches.push([]), (size = 0));
-          batches.at(-1)!.push({ group, items: chunk });
-          size += chunk.length;
-        }
-      }
-      const nonEmpty = batches.filter((b) => b.length > 0);
-      if (nonEmpty.length === 0) continue;
-      const sending = (async () => {
-        for (const batch of nonEmpty) await this.#sendBatch(kind, batch).catch((error) => this.#p.log.error({ err: error, kind }, "relay batch failed"));
-      })();
-      this.#inFlight.add(sending);
-      void sending.finally(() => this.#inFlight.delete(sending));
-    }
+    if (ready.length === 0) return;
+    const sending = this.#sendGroups(ready).catch((error) => this.#p.log.error({ err: error }, "report batch failed"));
+    this.#inFlight.add(sending);
+    void sending.finally(() => this.#inFlight.delete(sending));
   }
 
-  /** Sends one transaction for `batch`; if its estimate or the chain refuses it (an item went stale: a validator's
-   * direct message raced it), the batch is bisected and sent without the items that fail, at most twice more. */
-  async #sendBatch(kind: RelayKind, batch: { group: Group; items: Pending[] }[]): Promise<void> {
-    let items = batch.flatMap((b) => b.items);
-    const groups = [...new Set(batch.map((b) => b.group))];
-    if (kind === "reveal") {
-      // Seats revealed directly since the group's last message (a validator's fallback) count towards the finalize.
-      await Promise.all(groups.map(async (g) => {
-        const members = await this.#p.market.committee(g.taskId, Number(g.round)).catch(() => []);
-        members.forEach((m, i) => landed(kind, m) && g.onChain.add(i));
-      }));
+  /**
+   * The report of `g` against the chain as it is now, or undefined when there is nothing to send (commit: every
+   * held seat committed meanwhile) or it cannot be sent yet (reveal: reveals not open, or a committed seat is
+   * neither held nor opened alone).
+   */
+  async #build(g: Group): Promise<Report | undefined> {
+    const { market } = this.#p;
+    const [task, { state }, head] = await Promise.all([market.task(g.taskId), market.round(g.taskId, g.round, g.drawBlock), this.#p.client.getBlockNumber({ cacheTime: 0 })]);
+    if (task.status !== TaskStatus.Committee || task.round !== g.round) return undefined;
+    if (g.kind === "commit") {
+      // One report per deadline: every signature of a report signs the same one. Members sign the round's
+      // deadline (relay-submit.ts), so there is one; the largest set goes first, the rest in a later report.
+      const open = [...g.items.entries()].filter(([seat]) => !hasSeat(task.committedMask, seat)) as [number, SignedCommitItem][];
+      if (open.length === 0) return undefined;
+      const byDeadline = new Map<bigint, [number, SignedCommitItem][]>();
+      for (const entry of open) byDeadline.set(entry[1].deadline, [...(byDeadline.get(entry[1].deadline) ?? []), entry]);
+      const [deadline, chosen] = [...byDeadline.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
+      chosen.sort((a, b) => a[0] - b[0]);
+      const seats = chosen.map(([seat]) => seat);
+      const report = {
+        taskId: g.taskId, round: BigInt(g.round), mask: maskOf(seats), deadline,
+        commitments: chosen.map(([, c]) => c.commitment), signatures: chosen.map(([, c]) => toCompactSignature(c.signature)),
+      };
+      return { group: g, functionName: "commitReport", args: [stateArg(state), report], seats };
     }
-    for (let attempt = 1; ; attempt++) {
-      // The sender's gas estimate already simulates the whole batch against the pending block (a refusal costs no
-      // gas): only a batch it refused, or that reverted on chain, is simulated again and bisected.
-      const kept = attempt === 1 ? items : await this.#sendable(kind, [], items);
-      this.stats.dropped += items.length - kept.length;
-      for (const dropped of items.filter((p) => !kept.includes(p))) {
-        this.#p.log.warn({ kind, taskId: String(dropped.item.taskId), signer: dropped.signer }, "relayed item would revert: dropped from the batch");
-      }
-      if (kept.length === 0) return;
-      // The tasks whose reveals this batch completes: finalized in the same transaction.
-      const finalize = kind === "reveal" && this.#p.market.manifest.contracts.relayBatcher !== undefined
-        ? groups.filter((g) => complete(g, kept.filter((p) => g.items.get(Number(p.item.index)) === p).map((p) => Number(p.item.index))))
-        : [];
+    const full = fullMask(g.size);
+    const revealsOpen = task.committedMask === full || head >= task.commitEnd;
+    if (!revealsOpen || head >= task.revealEnd) return undefined;
+    const alone = await this.#openedAlone(g, state);
+    const needed = mask32(task.committedMask & ~alone);
+    const seats = [...g.items.keys()].filter((seat) => hasSeat(needed, seat)).sort((a, b) => a - b);
+    if (seats.length === 0 || maskOf(seats) !== needed) return undefined;
+    const openings = seats.map((seat) => g.items.get(seat) as SignedRevealItem);
+    const report = { taskId: g.taskId, revealMask: needed, scores: openings.map((o) => Number(o.score)), salts: openings.map((o) => o.salt) };
+    return { group: g, functionName: "revealReport", args: [stateArg(state), report], seats };
+  }
+
+  /** Sends the reports of `groups`: one transaction for one report, RelayBatcher.relayEach for several; a report
+   * that did not land is rebuilt and sent alone (at most REPORT_ATTEMPTS times). */
+  async #sendGroups(groups: Group[]): Promise<void> {
+    for (const g of groups) {
+      if (g.items.size >= g.size) this.stats.completeGroups++;
+      else this.stats.incompleteGroups++;
+    }
+    let pending = groups;
+    for (let attempt = 1; attempt <= REPORT_ATTEMPTS && pending.length > 0; attempt++) {
+      const reports = (await Promise.all(pending.map((g) => this.#build(g).catch(() => undefined)))).filter((r): r is Report => r !== undefined);
+      if (reports.length === 0) return;
+      const relayBatcher = this.#p.market.manifest.contracts.relayBatcher;
       try {
-        const hash = await this.#send(kind, kept.map((p) => p.item), finalize);
-        this.stats.batches++;
-        this.stats.relayed += kept.length;
-        this.stats.finalized += finalize.length;
-        for (const p of kept) batch.find((b) => b.items.includes(p))!.group.onChain.add(Number(p.item.index));
-        this.#p.log.info({ kind, items: kept.length, tasks: new Set(kept.map((p) => String(p.item.taskId))).size, finalized: finalize.length, dropped: items.length - kept.length, txHash: hash }, "relay batch sent");
-        return;
+        if (reports.length === 1 || relayBatcher === undefined) {
+          for (const r of reports) await this.#sendOne(r).catch((error) => this.#p.log.info({ taskId: String(r.group.taskId), kind: r.group.kind, err: revertName(error) ?? (error as Error).message.split("\n")[0] }, "report refused; rebuilding"));
+        } else {
+          await this.#sendEach(relayBatcher, reports);
+        }
       } catch (error) {
-        if (attempt >= 3 || revertName(error) === undefined) throw error;
-        this.#p.log.info({ kind, err: (error as Error).message.split("\n")[0] }, "relay batch refused or reverted; simulating item by item");
-        items = kept;
+        this.#p.log.info({ err: revertName(error) ?? (error as Error).message.split("\n")[0] }, "report batch refused; rebuilding");
+      }
+      // What is left to send: rebuilt from the chain (a report that landed leaves nothing, or a later report).
+      pending = (await Promise.all(reports.map(async (r) => ((await this.#build(r.group).catch(() => undefined)) === undefined ? undefined : r.group)))).filter((g): g is Group => g !== undefined);
+      if (pending.length > 0 && attempt === REPORT_ATTEMPTS) {
+        this.stats.dropped += pending.length;
+        this.#p.log.warn({ tasks: pending.map((g) => String(g.taskId)) }, "reports not landed after retries: their members fall back");
       }
     }
   }
 
-  async #send(kind: RelayKind, items: SignedItem[], finalize: Group[]): Promise<Hex> {
-    const { market, sender } = this.#p;
-    const first = items[0]!.taskId;
-    const where = (args: Record<string, unknown>) => args.taskId === first;
-    if (kind === "commit") return (await market.send(`commitBySig:${first}:${items.length}`, "commitBySig", [items], "ScoreCommitted", where)).hash;
-    const relayBatcher = market.manifest.contracts.relayBatcher;
-    if (relayBatcher === undefined) return (await market.send(`revealBySig:${first}:${items.length}`, "revealBySig", [items], "ScoreRevealed", where)).hash;
-    const finalizeIds = finalize.map((g) => g.taskId);
-    // What a finalize may need beyond its estimate: the keeper's margin per payee (committee, provider, requester,
-    // treasury), only for the tasks finalized here. Gas not used is not paid.
-    const headroom = finalize.reduce((sum, g) => sum + BigInt(g.size + 3) * FRESH_CREDIT_SLOT_GAS, 0n);
-    const sent = await sender.send({
-      label: `revealAndFinalize:${first}:${items.length}:${finalizeIds.length}`,
+  #landed(r: Report): void {
+    this.stats.relayed += r.seats.length;
+    if (r.functionName === "revealReport") this.stats.finalized++;
+  }
+
+  #headroom(reports: Report[]): bigint {
+    // What a settling reveal report may need beyond its estimate: the keeper's margin per payee.
+    return reports.reduce((sum, r) => sum + (r.functionName === "revealReport" ? BigInt(r.group.size + 3) * FRESH_CREDIT_SLOT_GAS : 0n), 0n);
+  }
+
+  async #sendOne(r: Report): Promise<void> {
+    const event = r.functionName === "commitReport" ? "CommitReported" : "RevealReported";
+    const sent = await this.#p.market.send(`${r.functionName}:${r.group.taskId}:${r.seats.length}`, r.functionName, r.args, event, (args) => args.taskId === r.group.taskId, { gasHeadroom: this.#headroom([r]) });
+    this.stats.batches++;
+    this.#landed(r);
+    this.#p.log.info({ kind: r.group.kind, taskId: String(r.group.taskId), seats: r.seats.length, txHash: sent.hash }, "report sent");
+  }
+
+  async #sendEach(relayBatcher: Address, reports: Report[]): Promise<void> {
+    const { market } = this.#p;
+    const calls = reports.map((r) => encodeFunctionData({ abi: taskMarketAbi, functionName: r.functionName, args: r.args } as never));
+    const tasks = new Set(reports.map((r) => r.group.taskId));
+    const sent = await this.#p.sender.send({
+      label: `relayEach:${reports.length}`,
       to: relayBatcher,
-      data: encodeFunctionData({ abi: relayBatcherAbi, functionName: "revealAndFinalize", args: [market.address, items as never, finalizeIds] }),
-      expect: { abi: taskMarketAbi, eventName: "ScoreRevealed", address: market.address, where },
-      gasHeadroom: headroom,
+      data: encodeFunctionData({ abi: relayBatcherAbi, functionName: "relayEach", args: [market.address, calls] }),
+      expect: { abi: taskMarketAbi, eventName: ["CommitReported", "RevealReported"], address: market.address, where: (args) => tasks.has(args.taskId as bigint) },
+      gasHeadroom: this.#headroom(reports),
     });
-    return sent.hash;
-  }
-
-  /** The items of `items` that can go on top of `prefix` without a revert, in order (simulation + bisection). */
-  async #sendable(kind: RelayKind, prefix: Pending[], items: Pending[]): Promise<Pending[]> {
-    if (items.length === 0) return [];
-    if (await this.#simulates(kind, [...prefix, ...items])) return items;
-    if (items.length === 1) return [];
-    const middle = Math.ceil(items.length / 2);
-    const left = await this.#sendable(kind, prefix, items.slice(0, middle));
-    const right = await this.#sendable(kind, [...prefix, ...left], items.slice(middle));
-    return [...left, ...right];
-  }
-
-  async #simulates(kind: RelayKind, items: Pending[]): Promise<boolean> {
-    const functionName = kind === "commit" ? "commitBySig" : "revealBySig";
-    const data = encodeFunctionData({ abi: taskMarketAbi, functionName, args: [items.map((p) => p.item)] } as never);
-    try {
-      await this.#p.client.call({ account: this.#p.from, to: this.#p.market.address, data });
-      return true;
-    } catch {
-      return false;
+    this.stats.batches++;
+    // Which reports landed: their events in the receipt (a skipped one is rebuilt by the caller).
+    const landed = new Set(sent.receipt.logs.filter((l) => l.address.toLowerCase() === market.address.toLowerCase()).map((l) => l.topics[1]));
+    for (const r of reports) {
+      const topic: Hex = `0x${r.group.taskId.toString(16).padStart(64, "0")}`;
+      if (landed.has(topic)) this.#landed(r);
     }
+    this.#p.log.info({ reports: reports.length, tasks: tasks.size, txHash: sent.hash }, "reports sent together");
   }
 }

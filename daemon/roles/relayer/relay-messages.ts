@@ -1,23 +1,26 @@
 import { z } from "zod";
 import type { Address, Hex, TypedDataDomain } from "viem";
-import { recoverCommitSigner, recoverRevealSigner } from "../../../sdk/eip712.ts";
+import { recoverCommitSigner } from "../../../sdk/eip712.ts";
 
-/** The two kinds of message a relayer batches: each goes to its own contract function (commitBySig, revealBySig). */
+/** The two kinds of message an aggregator gathers: signed commits (for one commitReport per committee) and
+ * openings (for one revealReport, which settles the round). */
 export type RelayKind = "commit" | "reveal";
 
 const uint = z.string().regex(/^[0-9]{1,78}$/, "a decimal integer string").transform((v) => BigInt(v));
 const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "32 bytes as 0x-hex").transform((v) => v as Hex);
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "a 65-byte signature as 0x-hex").transform((v) => v as Hex);
-const common = { taskId: uint, round: uint, index: uint, deadline: uint, signature };
+const seat = { taskId: uint, round: uint, index: uint };
 
 /**
- * Wire format (JSON, integers as decimal strings) of ITaskMarket.SignedCommit / SignedReveal, plus the optional
- * `sendBy`: the block at which the validator stops waiting and sends directly (its relayFallbackBlocks before the
- * phase ends). Not signed and not sent on chain: it only tells the relayer how long it may hold the item.
+ * Wire format (JSON, integers as decimal strings): a member's signed commit (EIP-712 `Commit`, 65-byte signature;
+ * the aggregator sends it in the compact form) or its opening (score and salt: no signature, the commitment binds
+ * the member's address), plus the optional `sendBy`: the block at which the validator stops waiting and sends
+ * alone (its relayFallbackBlocks before the phase ends). `sendBy` is not sent on chain: it only tells the
+ * aggregator how long it may hold the item.
  */
 const sendBy = { sendBy: uint.optional() };
-const signedCommitSchema = z.object({ ...common, commitment: bytes32, ...sendBy }).strict();
-const signedRevealSchema = z.object({ ...common, score: uint, salt: bytes32, ...sendBy }).strict();
+const signedCommitSchema = z.object({ ...seat, commitment: bytes32, deadline: uint, signature, ...sendBy }).strict();
+const signedRevealSchema = z.object({ ...seat, score: uint, salt: bytes32, ...sendBy }).strict();
 export type SignedCommitItem = Omit<z.output<typeof signedCommitSchema>, "sendBy">;
 export type SignedRevealItem = Omit<z.output<typeof signedRevealSchema>, "sendBy">;
 export type SignedItem = SignedCommitItem | SignedRevealItem;
@@ -46,12 +49,7 @@ export function formatSignedItem(item: SignedItem, sendBy?: bigint): Record<stri
   return sendBy === undefined ? fields : { ...fields, sendBy: sendBy.toString() };
 }
 
-/** The address whose EIP-712 signature the item carries. */
-export function recoverItemSigner(kind: RelayKind, domain: TypedDataDomain, item: SignedItem): Promise<Address> {
-  if (kind === "commit") {
-    const c = item as SignedCommitItem;
-    return recoverCommitSigner(domain, { taskId: c.taskId, round: c.round, commitment: c.commitment, deadline: c.deadline }, c.signature);
-  }
-  const r = item as SignedRevealItem;
-  return recoverRevealSigner(domain, { taskId: r.taskId, round: r.round, score: r.score, salt: r.salt, deadline: r.deadline }, r.signature);
+/** The address whose EIP-712 signature a commit carries. */
+export function recoverCommitItemSigner(domain: TypedDataDomain, c: SignedCommitItem): Promise<Address> {
+  return recoverCommitSigner(domain, { taskId: c.taskId, round: c.round, commitment: c.commitment, deadline: c.deadline }, c.signature);
 }

@@ -32,11 +32,12 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
 }
 
 /**
- * The relayer role: `POST /relay/commit` and `POST /relay/reveal` take one signed item each (JSON, see
- * relay-messages.ts), answer 202 once it is checked and held (or 4xx naming why not), and the batcher sends each
- * committee's items together (commitBySig; RelayBatcher.revealAndFinalize) with this daemon's key (it pays the
- * gas). Accepting an item is not a promise that it lands: validators watch the chain and send directly if it does
- * not in time. Runs alone (`poq relayer start`) or inside a provider's or validator's daemon (roles.relayer set).
+ * The relayer role, the rounds' aggregator (docs/design/ROUNDS.md): `POST /relay/commit` takes one member's signed
+ * commit, `POST /relay/reveal` one member's opening (JSON, see relay-messages.ts); each answers 202 once the item is
+ * checked and held (or 4xx naming why not), and the batcher sends each committee's commits as one commitReport and
+ * its openings as one revealReport that settles the round (several tasks' reports in one RelayBatcher.relayEach)
+ * with this daemon's key (it pays the gas). Accepting an item is not a promise that it lands: validators watch the
+ * chain and commit or reveal alone if no report carried theirs in time. Runs alone (`poq relayer start`) or inside a provider's or validator's daemon (roles.relayer set).
  */
 export async function startRelayerRole(ctx: DaemonContext): Promise<RunningRelayer> {
   const config = ctx.config.roles.relayer;

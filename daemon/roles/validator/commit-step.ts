@@ -5,7 +5,8 @@ import type { StepJobData } from "../../queue/names.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import { newSalt, type SaltRecord } from "../../store/salt-store.ts";
 import { computeCommitment } from "../../../sdk/commitment.ts";
-import { revertName, type TaskView } from "../market.ts";
+import { revertName, sendWithRoundState, type TaskView } from "../market.ts";
+import { hasSeat, seatOf } from "../../../sdk/rounds.ts";
 import { enqueue, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
 import { submitThroughRelayer } from "./relay-submit.ts";
@@ -32,8 +33,9 @@ async function sealScore(deps: ValidatorDeps, job: TaskJob, task: TaskView): Pro
 }
 
 /**
- * Commits the saved commitment (never a new one) within the commit phase, then schedules the reveal (the
- * finalize is a keeper duty). If the chain already holds our commitment (a crash after the broadcast), it only schedules.
+ * Commits the saved commitment (never a new one) within the commit phase, through the aggregator's commit report
+ * or alone, then schedules the reveal (the finalize is a keeper duty). If the chain already shows our seat
+ * committed (a crash after the broadcast, or a report that carried it), it only schedules.
  */
 export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Promise<{ txHash?: string }> {
   const { ctx, market } = deps;
@@ -45,21 +47,24 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
     return {};
   }
   const { saved, signature } = await sealScore(deps, job.data as TaskJob, task);
-  // The index comes from the chain, not the job: after a reorg the committee may have been drawn again.
-  const members = await market.committee(BigInt(taskId), round);
-  const index = members.findIndex((m) => m.account.toLowerCase() === deps.me.toLowerCase());
+  // The seat comes from the chain (the round's CommitteeDrawn), not the job: after a reorg the committee may have
+  // been drawn again.
+  const drawn = await market.round(BigInt(taskId), round, task.drawBlock);
+  const index = seatOf(drawn.state, deps.me);
   if (index < 0) throw new BadInputError(`task ${taskId} round ${round}: this account is not in the committee`, { taskId });
+  const committed = async () => hasSeat((await market.task(BigInt(taskId))).committedMask, index);
   let txHash: string | undefined;
-  if (members[index]!.commitment.toLowerCase() !== saved.commitment.toLowerCase()) {
+  if (!hasSeat(task.committedMask, index)) {
     const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
     if (block > task.commitEnd) throw new WindowMissedError(`task ${taskId}: commit phase closed at block ${task.commitEnd}`, { taskId });
     warnIfDeadlineAtRisk(deps, "commit", taskId, block, task.commitEnd);
     const relayed = deps.viaRelayer === true && (await submitThroughRelayer(deps,
-      { kind: "commit", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), commitment: saved.commitment }, task.commitEnd,
-      async () => (await market.committee(BigInt(taskId), round))[index]!.commitment.toLowerCase() === saved.commitment.toLowerCase()));
+      { kind: "commit", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), commitment: saved.commitment, drawBlock: drawn.drawBlock }, task.commitEnd, committed));
+    // Alone (fallback): the seat's commitment in its own slot, with the round state read from the logs.
     if (!relayed) try {
-      const sent = await market.send(`commit:${taskId}:${round}`, "commit", [BigInt(taskId), BigInt(index), saved.commitment], "ScoreCommitted",
-        (args) => args.taskId === BigInt(taskId) && String(args.validator).toLowerCase() === deps.me.toLowerCase());
+      const sent = await sendWithRoundState(market, BigInt(taskId), round, task.drawBlock, (state) =>
+        market.send(`commit:${taskId}:${round}`, "commit", [BigInt(taskId), state, BigInt(index), saved.commitment], "ScoreCommitted",
+          (args) => args.taskId === BigInt(taskId) && String(args.validator).toLowerCase() === deps.me.toLowerCase()));
       txHash = sent.hash;
     } catch (error) {
       const name = revertName(error);

@@ -12,8 +12,9 @@ export interface PhaseWake {
    * many more commits of its round were seen (`committed`); always throws (BullMQ's DelayedError).
    */
   waitFor(job: Job<StepJobData>, token: string | undefined, opensAt: bigint, missingCommits?: number): Promise<never>;
-  /** A member of the round of parked job `jobId` committed (a ScoreCommitted log): the last one wakes the job. */
-  committed(jobId: string): void;
+  /** `seats` members of the round of parked job `jobId` committed (a ScoreCommitted log: 1; a CommitReported:
+   * its seats): the last one wakes the job. */
+  committed(jobId: string, seats?: number): void;
   stop(): void;
 }
 
@@ -47,10 +48,10 @@ export function createPhaseWake(ctx: DaemonContext, step: Step): PhaseWake {
       parked.set(job.id!, { opensAt, missingCommits });
       return postpone(job, token, FALLBACK_POLLS * ctx.config.chain.pollIntervalMs);
     },
-    committed(jobId) {
+    committed(jobId, seats = 1) {
       const wait = parked.get(jobId);
       if (wait?.missingCommits === undefined) return;
-      wait.missingCommits -= 1;
+      wait.missingCommits -= seats;
       if (wait.missingCommits <= 0) promote(jobId);
     },
     stop: unsubscribe,

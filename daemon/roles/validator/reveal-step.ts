@@ -4,17 +4,30 @@ import { BadInputError } from "../../queue/errors.ts";
 import type { StepJobData } from "../../queue/names.ts";
 import { postpone } from "../../queue/postpone.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
-import { revertName, taskMarketAbi } from "../market.ts";
+import { revertName, sendWithRoundState, taskMarketAbi } from "../market.ts";
+import { hasSeat, seatOf } from "../../../sdk/rounds.ts";
 import { recheckMs, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
 import { submitThroughRelayer } from "./relay-submit.ts";
 
 const scoreRevealed = getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" });
+const revealReported = getAbiItem({ abi: taskMarketAbi, name: "RevealReported" });
 
-/** The hash of our ScoreRevealed transaction, for a reveal that reached the chain before a crash. */
+/** The hash of the transaction that opened our seat (our ScoreRevealed, or a RevealReported with our seat), for
+ * an opening that reached the chain before a crash or through the aggregator. */
 async function findOurReveal(deps: ValidatorDeps, taskId: string, round: number, fromBlock: bigint): Promise<Hex | undefined> {
-  const logs = await deps.ctx.chain.client.getLogs({ address: deps.market.address, event: scoreRevealed, args: { taskId: BigInt(taskId), validator: deps.me }, fromBlock, strict: true } as never);
-  return (logs as unknown as { args: { round: bigint }; transactionHash: Hex }[]).find((l) => l.args.round === BigInt(round))?.transactionHash;
+  const client = deps.ctx.chain.client;
+  const [alone, reports] = await Promise.all([
+    client.getLogs({ address: deps.market.address, event: scoreRevealed, args: { taskId: BigInt(taskId), validator: deps.me }, fromBlock, strict: true }),
+    client.getLogs({ address: deps.market.address, event: revealReported, args: { taskId: BigInt(taskId) }, fromBlock, strict: true }),
+  ]);
+  const mine = alone.find((l) => l.args.round === BigInt(round))?.transactionHash;
+  if (mine !== undefined) return mine;
+  const ofRound = reports.filter((l) => l.args.round === BigInt(round));
+  if (ofRound.length === 0) return undefined;
+  const { state } = await deps.market.round(BigInt(taskId), round, fromBlock);
+  const seat = seatOf(state, deps.me);
+  return ofRound.find((l) => seat >= 0 && hasSeat(l.args.mask, seat))?.transactionHash;
 }
 
 /**
@@ -32,7 +45,7 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
   let txHash = saved.revealedTxHash;
   if (txHash === undefined) {
     if (task.status !== TaskStatus.Committee || task.round !== round) {
-      txHash = await findOurReveal(deps, taskId, round, task.drawBlock > 0n ? task.drawBlock - 1n : 0n);
+      txHash = await findOurReveal(deps, taskId, round, task.createdBlock); // the round may be an earlier one
       if (txHash === undefined) throw new WindowMissedError(`task ${taskId} round ${round} settled (status ${task.status}) before our reveal`, { taskId });
     } else {
       const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
@@ -44,28 +57,31 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
       }
       if (block > task.revealEnd) throw new WindowMissedError(`task ${taskId}: reveal phase closed at block ${task.revealEnd}`, { taskId });
       warnIfDeadlineAtRisk(deps, "reveal", taskId, block, task.revealEnd);
-      const members = await market.committee(BigInt(taskId), round);
-      const index = members.findIndex((m) => m.account.toLowerCase() === deps.me.toLowerCase());
+      const { state } = await market.round(BigInt(taskId), round, task.drawBlock);
+      const index = seatOf(state, deps.me);
       if (index < 0) throw new BadInputError(`task ${taskId} round ${round}: this account is not in the committee`, { taskId });
-      const relayed = !members[index]!.revealed && deps.viaRelayer === true && (await submitThroughRelayer(deps,
-        { kind: "reveal", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), score: BigInt(saved.score), salt: saved.salt }, task.revealEnd,
-        async () => (await market.committee(BigInt(taskId), round))[index]!.revealed));
-      if (members[index]!.revealed || relayed) {
+      // Our opening is on chain once a reveal report carried it (that settles the round) or we revealed alone.
+      const opened = async () => (await findOurReveal(deps, taskId, round, task.drawBlock)) !== undefined;
+      const relayed = deps.viaRelayer === true && (await submitThroughRelayer(deps,
+        { kind: "reveal", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), score: BigInt(saved.score), salt: saved.salt }, task.revealEnd, opened));
+      if (relayed) {
         txHash = await findOurReveal(deps, taskId, round, task.drawBlock);
-        if (relayed) {
-          ctx.metrics.tasksRevealed.inc({ role: "validator" });
-          log.info({ txHash, score: saved.score, relayed }, "score revealed");
-        }
+        ctx.metrics.tasksRevealed.inc({ role: "validator" });
+        log.info({ txHash, score: saved.score, relayed }, "score revealed");
       } else {
+        // Alone (fallback), before revealEnd: after it no report can open our seat (RevealPhaseClosed), so this is
+        // what keeps an aggregator that withholds the reveal report from having us slashed.
         try {
-          const sent = await market.send(`reveal:${taskId}:${round}`, "reveal", [BigInt(taskId), BigInt(index), BigInt(saved.score), saved.salt], "ScoreRevealed",
-            (args) => args.taskId === BigInt(taskId) && String(args.validator).toLowerCase() === deps.me.toLowerCase());
+          const sent = await sendWithRoundState(market, BigInt(taskId), round, task.drawBlock, (st) =>
+            market.send(`reveal:${taskId}:${round}`, "reveal", [BigInt(taskId), st, BigInt(index), BigInt(saved.score), saved.salt], "ScoreRevealed",
+              (args) => args.taskId === BigInt(taskId) && String(args.validator).toLowerCase() === deps.me.toLowerCase()));
           txHash = sent.hash;
         } catch (error) {
           const name = revertName(error);
           if (name === "RevealTooEarly") return postpone(job, token, recheckMs(deps));
-          if (name !== "AlreadyRevealed") throw error;
+          // AlreadyRevealed, or InvalidStatus: a report carrying our opening settled the round meanwhile.
           txHash = await findOurReveal(deps, taskId, round, task.drawBlock);
+          if (txHash === undefined) throw error;
         }
         ctx.metrics.tasksRevealed.inc({ role: "validator" });
         log.info({ txHash, score: saved.score }, "score revealed");

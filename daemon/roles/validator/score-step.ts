@@ -8,12 +8,11 @@ import { enqueueStep } from "../../queue/queues.ts";
 import { sleep } from "../../chain/backoff.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import type { Market } from "../market.ts";
+import { hasSeat, seatOf } from "../../../sdk/rounds.ts";
 import { bytesToText, readAnswer, readPrompt } from "../task-content.ts";
 import type { TaskJob } from "./deps.ts";
 import { EvaluatorMismatchError, WindowMissedError } from "./errors.ts";
 import { unscorableReason, WORTHLESS_SCORE } from "./answer-check.ts";
-
-const NO_COMMITMENT = `0x${"0".repeat(63)}1`;
 
 /**
  * What scoring needs, and all it needs: the evaluator, read-only RPC, this account's queues in Redis and its
@@ -47,9 +46,10 @@ async function yieldToDeadlines(queues: ScoreDeps["ctx"]["queues"]): Promise<voi
 
 /** True when the chain already holds this account's commitment for the round (a re-run after the commit). */
 async function alreadyCommitted(deps: ScoreDeps, taskId: string, round: number): Promise<boolean> {
-  const members = await deps.market.committee(BigInt(taskId), round);
-  const mine = members.find((m) => m.account.toLowerCase() === deps.me.toLowerCase());
-  return mine !== undefined && mine.commitment.toLowerCase() !== NO_COMMITMENT;
+  const task = await deps.market.task(BigInt(taskId));
+  const { state } = await deps.market.round(BigInt(taskId), round, task.drawBlock);
+  const seat = seatOf(state, deps.me);
+  return seat >= 0 && task.round === round && hasSeat(task.committedMask, seat);
 }
 
 /**

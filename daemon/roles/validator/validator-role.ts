@@ -1,3 +1,4 @@
+import { seatsOf } from "../../../sdk/rounds.ts";
 import type { Address } from "viem";
 import type { DaemonContext } from "../../runtime/context.ts";
 import type { Evaluator } from "../../evaluation/evaluator.ts";
@@ -90,6 +91,8 @@ async function routeEvent(deps: ValidatorDeps, keeper: Keeper | undefined, event
   } else if (eventName === "ScoreCommitted") {
     // Reveals open once the whole round committed: each commit brings a parked reveal of that round closer.
     deps.revealWake?.committed(jobIdFor("reveal", taskId, Number(args.round)));
+  } else if (eventName === "CommitReported") {
+    deps.revealWake?.committed(jobIdFor("reveal", taskId, Number(args.round)), seatsOf(Number(args.mask)).length);
   } else if (eventName === "TaskFinalized") {
     // Any settled task may have paid us; the claim job reads claimable() and does nothing when it is 0.
     await scheduleClaim(deps.ctx, deps.ctx.config.roles.validator?.claimBatchMs ?? 0);
