@@ -101,12 +101,9 @@ export class RelayBatcher {
     const round = Number(item.round);
     const { market } = this.#p;
     const [head, task] = await Promise.all([this.#p.client.getBlock({ blockTag: "latest" }), market.task(item.taskId).catch(() => undefined)]);
-    const phaseEnd = kind === "commit" ? task?.commitEnd : task?.revealEnd;
-    // A report sent now lands in the next block at the earliest: the phase must still be open then.
-    if (task === undefined || task.status !== TaskStatus.Committee || task.round !== round || phaseEnd === undefined || head.number >= phaseEnd) {
-      throw new RelayRejectedError(422, "PhaseClosed", `task ${item.taskId} round ${round} takes no ${kind} after block ${head.number}`);
-    }
-    const { state } = await market.round(item.taskId, round, task.drawBlock);
+    const closed = () => new RelayRejectedError(422, "PhaseClosed", `task ${item.taskId} round ${round} takes no ${kind} after block ${head.number}`);
+    if (task === undefined || task.commitEnd === 0n || task.round < round) throw closed();
+    const { state } = await market.round(item.taskId, round, task.drawBlock).catch(() => { throw closed(); });
     const seat = Number(item.index);
     const member = state.members[seat];
     if (member === undefined) throw new RelayRejectedError(403, "NotCommitteeMember", `task ${item.taskId} round ${round} has no seat ${seat}`);
@@ -120,10 +117,12 @@ export class RelayBatcher {
         throw new RelayRejectedError(400, "BadSignature", `signature does not recover: ${(error as Error).message.split("\n")[0]}`);
       }
       if (signer.toLowerCase() !== member.toLowerCase()) throw new RelayRejectedError(403, "InvalidSigner", `signer ${signer} is not member ${seat} of task ${item.taskId} round ${round}`);
-      if (hasSeat(task.committedMask, seat)) throw new RelayRejectedError(409, "AlreadyCommitted", `seat ${seat} of task ${item.taskId} round ${round} is committed`);
-    } else {
-      await this.#checkOpening(task, state, seat, item as SignedRevealItem);
     }
+    const phaseEnd = kind === "commit" ? task.commitEnd : task.revealEnd;
+    // A report sent now lands in the next block at the earliest: the phase must still be open then.
+    if (task.status !== TaskStatus.Committee || task.round !== round || head.number >= phaseEnd) throw closed();
+    if (kind === "commit" && hasSeat(task.committedMask, seat)) throw new RelayRejectedError(409, "AlreadyCommitted", `seat ${seat} of task ${item.taskId} round ${round} is committed`);
+    if (kind === "reveal") await this.#checkOpening(task, state, seat, item as SignedRevealItem);
     const key = `${kind}:${item.taskId}:${round}`;
     let group = this.#groups.get(key);
     if (group === undefined) {

@@ -6,6 +6,7 @@ import { hardhat } from "viem/chains";
 import { waitFor } from "../../helpers/child-process.ts";
 import { STAKE, createTestAccount } from "../../helpers/daemon.ts";
 import { MODEL, startTestNetwork, type TestDaemon, type TestNetwork } from "./helpers/network.ts";
+import { roundSeats } from "./helpers/rounds.ts";
 import { getProtocolContracts, TaskStatus, type SigningWalletClient } from "../../../sdk/contracts.ts";
 import { startValidatorRole } from "../../../daemon/roles/validator/validator-role.ts";
 import { maxTaskLifetime } from "../../../sdk/deploy.ts";
@@ -49,7 +50,7 @@ describe("forced abstention: honest validators commit and reveal whatever the pr
 
   async function expectWorthlessAndNobodySlashed(taskId: bigint): Promise<void> {
     await waitFor(async () => (await net.contracts.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, `task ${taskId} to be finalized`);
-    const members = await net.contracts.taskMarket.read.committee([taskId, 0n]);
+    const members = await roundSeats(net, taskId, 0);
     assert.ok(members.every((m) => m.revealed), "every member revealed");
     assert.ok(members.every((m) => m.score === 0), "every member scored the answer as worthless");
     assert.equal((await net.contracts.taskMarket.read.task([taskId])).consensus, 0);
@@ -93,7 +94,7 @@ describe("forced abstention: honest validators commit and reveal whatever the pr
     for (const v of validators) v.role = await startValidatorRole(v.ctx);
     await net.startBlocks(150);
     await waitFor(async () => (await net.contracts.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, `task ${taskId} to be finalized`);
-    const members = await net.contracts.taskMarket.read.committee([taskId, 0n]);
+    const members = await roundSeats(net, taskId, 0);
     assert.ok(members.every((m) => m.revealed), "every member found the prompt and revealed");
   });
 });

@@ -4,10 +4,10 @@ import { startTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.ts";
 import { waitFor } from "../../helpers/child-process.ts";
 import { STAKE } from "../../helpers/daemon.ts";
 import { startTestNetwork, type TestDaemon, type TestNetwork } from "./helpers/network.ts";
+import { roundSeats } from "./helpers/rounds.ts";
 import { listFailedJobs } from "../../../daemon/queue/failed-jobs.ts";
 import { claimableNow, TaskStatus } from "../../../sdk/contracts.ts";
 
-const SENTINEL = `0x${"0".repeat(63)}1`;
 
 /**
  * Chain and Redis faults in the middle of real rounds (1 provider + 5 validator daemons talking to the chain
@@ -38,7 +38,7 @@ describe("roles under faults: RPC outage, Redis restart, reorg around the commit
 
   async function expectHealthyEnd(taskId: bigint): Promise<void> {
     await waitFor(async () => (await status(taskId)) === TaskStatus.Finalized, 60_000, `task ${taskId} to be finalized`);
-    const members = await net.contracts.taskMarket.read.committee([taskId, 0n]);
+    const members = await roundSeats(net, taskId, 0);
     assert.ok(members.every((m) => m.revealed), "every member revealed");
     for (const v of validators) {
       assert.equal((await net.contracts.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "no honest validator slashed");
@@ -77,14 +77,14 @@ describe("roles under faults: RPC outage, Redis restart, reorg around the commit
     await waitFor(async () => (await status(taskId)) === TaskStatus.Committee, 30_000, "the committee draw");
     // Taken right after the draw block: validators see the draw only one confirmation later, so no commit is in yet.
     const snapshot = await net.chain.testClient.snapshot();
-    const committed = async () => (await net.contracts.taskMarket.read.committee([taskId, 0n])).every((m) => m.commitment !== SENTINEL);
+    const committed = async () => (await roundSeats(net, taskId, 0)).every((m) => m.committed);
     await waitFor(committed, 20_000, "all five commits");
-    const before = await net.contracts.taskMarket.read.committee([taskId, 0n]);
+    const before = await roundSeats(net, taskId, 0);
     await new Promise((r) => setTimeout(r, 300)); // let the senders see their confirmations
     await net.chain.testClient.revert({ id: snapshot });
     assert.equal(await committed(), false, "the reorg removed the commits");
     await waitFor(committed, 20_000, "the commits sent again");
-    const after = await net.contracts.taskMarket.read.committee([taskId, 0n]);
+    const after = await roundSeats(net, taskId, 0);
     assert.deepEqual(after.map((m) => m.commitment), before.map((m) => m.commitment), "the same commitments (same salts)");
     await expectHealthyEnd(taskId);
   });

@@ -5,12 +5,12 @@ import path from "node:path";
 import { spawnTsChild, waitFor } from "../../helpers/child-process.ts";
 import { STAKE } from "../../helpers/daemon.ts";
 import { startTestNetwork, type TestNetwork } from "./helpers/network.ts";
+import { roundSeats } from "./helpers/rounds.ts";
 import { SaltStore } from "../../../daemon/store/salt-store.ts";
 import { parseAttestationRecords } from "../../../sdk/attestation-record.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 
 const childUrl = new URL("./children/validator-daemon.ts", import.meta.url);
-const SENTINEL = `0x${"0".repeat(63)}1`;
 
 /**
  * The worst moment to lose a validator: its commit is on chain, its reveal is not. The daemon is SIGKILLed
@@ -39,8 +39,8 @@ describe("validator SIGKILLed between commit and reveal", () => {
     await net.startBlocks();
 
     const taskId = await net.createTask();
-    const mine = async () => (await net.contracts.taskMarket.read.committee([taskId, 0n])).find((m) => m.account === account.address);
-    await waitFor(async () => (await mine())?.commitment !== undefined && (await mine())!.commitment !== SENTINEL, 30_000, "the child's commit");
+    const mine = async () => (await roundSeats(net, taskId, 0)).find((m) => m.account === account.address);
+    await waitFor(async () => (await mine())?.committed === true, 30_000, "the child's commit");
     first.child.kill("SIGKILL");
     await first.exited;
     const task = await net.contracts.taskMarket.read.task([taskId]);

@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createWalletClient, encodeFunctionData, getAbiItem, http as viemHttp, parseEventLogs, type Hex, type PublicClient } from "viem";
+import { createWalletClient, getAbiItem, http as viemHttp, parseEventLogs, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { waitFor } from "../../helpers/child-process.ts";
@@ -15,32 +15,29 @@ import { getProtocolContracts, TaskStatus, type SigningWalletClient } from "../.
 import { computeCommitment } from "../../../sdk/commitment.ts";
 import { signCommit, taskMarketDomain } from "../../../sdk/eip712.ts";
 import { taskMarketAbi } from "../../../daemon/roles/market.ts";
+import { maskOf, readRound, stateArg } from "../../../sdk/rounds.ts";
+import { roundSeats } from "./helpers/rounds.ts";
 
-/** Transactions that carry more than one `eventName` log of `taskId`, with how many each carries. */
-async function batchedTransactions(net: TestNetwork, eventName: "ScoreCommitted" | "ScoreRevealed", taskId: bigint): Promise<Map<Hex, number>> {
-  const logs: { transactionHash: Hex | null }[] = await net.chain.publicClient.getLogs({ address: net.protocol.manifest.contracts.taskMarket, event: getAbiItem({ abi: taskMarketAbi, name: eventName }) as never, args: { taskId } as never, fromBlock: 0n }) as never;
-  const perTx = new Map<Hex, number>();
-  for (const log of logs) perTx.set(log.transactionHash!, (perTx.get(log.transactionHash!) ?? 0) + 1);
-  return new Map([...perTx].filter(([, n]) => n > 1));
+type ReportEvent = "CommitReported" | "RevealReported";
+
+/** The task's reports of one kind: the transaction, its sender and the seats each covers. */
+async function reportsOf(net: TestNetwork, eventName: ReportEvent, taskId: bigint): Promise<{ hash: Hex; from: string; mask: number; blockNumber: bigint }[]> {
+  const logs = await net.chain.publicClient.getLogs({ address: net.protocol.manifest.contracts.taskMarket, event: getAbiItem({ abi: taskMarketAbi, name: eventName }) as never, args: { taskId } as never, fromBlock: 0n }) as unknown as { transactionHash: Hex; blockNumber: bigint; args: { mask: number } }[];
+  return Promise.all(logs.map(async (l) => ({ hash: l.transactionHash, blockNumber: l.blockNumber, mask: Number(l.args.mask), from: (await net.chain.publicClient.getTransaction({ hash: l.transactionHash })).from.toLowerCase() })));
 }
 
-/** Who sent the transaction that carried `validator`'s `eventName` log of `taskId` (lower case), or undefined. */
+/** Who sent the transaction that carried `validator`'s `eventName` log of `taskId` (lower case), or undefined:
+ * the member's own commit or reveal, alone. */
 async function senderOf(net: TestNetwork, eventName: "ScoreCommitted" | "ScoreRevealed", taskId: bigint, validator: Hex): Promise<string | undefined> {
   const logs: { transactionHash: Hex | null }[] = await net.chain.publicClient.getLogs({ address: net.protocol.manifest.contracts.taskMarket, event: getAbiItem({ abi: taskMarketAbi, name: eventName }) as never, args: { taskId, validator } as never, fromBlock: 0n }) as never;
   if (logs.length === 0) return undefined;
   return (await net.chain.publicClient.getTransaction({ hash: logs[0]!.transactionHash! })).from.toLowerCase();
 }
 
-/** Transactions to the market calling finalize(taskId) between `fromBlock` and the head (anybody's). */
-async function finalizeTransactions(net: TestNetwork, taskId: bigint, fromBlock: bigint): Promise<Hex[]> {
-  const found: Hex[] = [];
-  const head = await net.chain.publicClient.getBlockNumber();
-  const call = encodeFunctionData({ abi: taskMarketAbi, functionName: "finalize", args: [taskId] });
-  for (let n = fromBlock; n <= head; n++) {
-    const block = await net.chain.publicClient.getBlock({ blockNumber: n, includeTransactions: true });
-    for (const tx of block.transactions) if (tx.input === call) found.push(tx.hash);
-  }
-  return found;
+/** The seats of `accounts` in the task's round 0. */
+async function seatMask(net: TestNetwork, taskId: bigint, accounts: readonly Hex[]): Promise<number> {
+  const seats = await roundSeats(net, taskId);
+  return maskOf(accounts.map((a) => seats.findIndex((s) => s.account === a)));
 }
 
 /**
@@ -56,8 +53,8 @@ describe("relayer: one transaction per committee and phase", () => {
     await net?.close();
   });
 
-  it("sends the k commits as soon as it holds them all, then the k reveals with the finalize; no keeper finalize", async () => {
-    // A timer far beyond the windows: only a complete committee (or a validator's fallback block) releases a batch.
+  it("sends the k signed commits as one commitReport as soon as it holds them all, then the k openings as one revealReport that settles", async () => {
+    // A timer far beyond the windows: only a complete committee (or a validator's fallback block) releases a report.
     const relayer = await net.startRelayer({ batchMs: 600_000 });
     await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }]);
     const validators: TestDaemon[] = [];
@@ -68,22 +65,21 @@ describe("relayer: one transaction per committee and phase", () => {
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
 
     const task = await c.taskMarket.read.task([taskId]);
-    const commits = await batchedTransactions(net, "ScoreCommitted", taskId);
-    const reveals = await batchedTransactions(net, "ScoreRevealed", taskId);
-    assert.deepEqual([...commits.values()], [5], "the five commits in one transaction");
-    assert.deepEqual([...reveals.values()], [5], "the five reveals in one transaction");
-    const [commitTx] = commits.keys();
-    const [revealTx] = reveals.keys();
-    const commitReceipt = await net.chain.publicClient.getTransactionReceipt({ hash: commitTx! });
+    const commits = await reportsOf(net, "CommitReported", taskId);
+    const reveals = await reportsOf(net, "RevealReported", taskId);
+    assert.deepEqual(commits.map((r) => r.mask), [0b11111], "the five commits in one report");
+    assert.deepEqual(reveals.map((r) => r.mask), [0b11111], "the five openings in one report");
     // Released by completeness, not by the fallback margin (5 + 2 blocks before commitEnd) nor the timer.
-    assert.ok(commitReceipt.blockNumber < task.commitEnd - 7n, `commits landed at ${commitReceipt.blockNumber}, commitEnd ${task.commitEnd}`);
-    const revealReceipt = await net.chain.publicClient.getTransactionReceipt({ hash: revealTx! });
-    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: revealReceipt.logs, eventName: "TaskFinalized" }).length, 1, "the reveal batch finalized the task");
-    assert.deepEqual(await finalizeTransactions(net, taskId, task.drawBlock), [], "no keeper sent a finalize of its own");
-    for (const hash of [commitTx!, revealTx!]) {
-      assert.equal((await net.chain.publicClient.getTransaction({ hash })).from, relayer.account.address.toLowerCase(), "batches are sent by the relayer");
+    assert.ok(commits[0]!.blockNumber < task.commitEnd - 7n, `commits landed at ${commits[0]!.blockNumber}, commitEnd ${task.commitEnd}`);
+    const revealReceipt = await net.chain.publicClient.getTransactionReceipt({ hash: reveals[0]!.hash });
+    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: revealReceipt.logs, eventName: "TaskFinalized" }).length, 1, "the reveal report settled the task");
+    for (const r of [...commits, ...reveals]) assert.equal(r.from, relayer.account.address.toLowerCase(), "reports are sent by the aggregator");
+    for (const v of validators) {
+      assert.equal(await senderOf(net, "ScoreCommitted", taskId, v.account.address), undefined, "nobody committed alone");
+      assert.equal(await senderOf(net, "ScoreRevealed", taskId, v.account.address), undefined, "nobody revealed alone");
     }
-    await relayer.role.batcher.flush(); // the batch's sender may still be waiting for its confirmation
+    assert.ok((await roundSeats(net, taskId)).every((seat) => seat.revealed), "every seat opened");
+    await relayer.role.batcher.flush(); // the report's sender may still be waiting for its confirmation
     assert.deepEqual({ ...relayer.role.batcher.stats }, { batches: 2, relayed: 10, dropped: 0, finalized: 1, completeGroups: 2, incompleteGroups: 0 });
     for (const v of validators) {
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
@@ -98,7 +94,7 @@ describe("relayer: one transaction per committee and phase", () => {
     const { relayerUrl, taskId, member } = checked;
     const c = net.contracts;
     const domain = taskMarketDomain(net.chain.chainId, net.protocol.manifest.contracts.taskMarket);
-    const index = BigInt((await c.taskMarket.read.committee([taskId, 0n])).findIndex((m) => m.account === member.address));
+    const index = BigInt((await roundSeats(net, taskId)).findIndex((m) => m.account === member.address));
     const now = (await net.chain.publicClient.getBlock()).timestamp;
     const post = async (body: unknown) => {
       const res = await fetch(`${relayerUrl}/relay/commit`, { method: "POST", body: JSON.stringify(body) });
@@ -113,6 +109,9 @@ describe("relayer: one transaction per committee and phase", () => {
     assert.deepEqual(await post(await item(member.privateKey, { deadline: now - 1n })), { status: 422, error: "SignatureExpired" });
     // A well-signed message of a settled task: nothing could land, the validator is told at once.
     assert.deepEqual(await post(await item(member.privateKey)), { status: 422, error: "PhaseClosed" });
+    const reveal = await fetch(`${relayerUrl}/relay/reveal`, { method: "POST", body: JSON.stringify({ taskId: String(taskId), round: "0", index: String(index), score: "1", salt: `0x${"cd".repeat(32)}`, deadline: "1" }) });
+    assert.equal(reveal.status, 400, "an opening carries no deadline nor signature");
+    void c;
   });
 });
 
@@ -126,13 +125,13 @@ describe("relayer: an incomplete committee and a raced item", () => {
   });
 
   const daemons: TestDaemon[] = [];
-  it("sends an incomplete committee on its timer; an item the member front-ran is dropped by bisection, the rest land", async () => {
+  it("sends an incomplete committee on its timer; a seat its member committed alone meanwhile is left out of the report; the openings settle once the others revealed alone", async () => {
     const relayer = await net.startRelayer({ batchMs: 3_000 });
     await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }]);
     const validators = daemons;
     for (let i = 0; i < 3; i++) validators.push(await net.startValidator(undefined, undefined, { submit: "relayer", relayerUrl: relayer.role.url }));
-    // Two members are driven by the test: A hands its signed commit to the relayer, then commits directly first
-    // (its relayed copy would revert: AlreadyCommitted); B commits directly, after A.
+    // Two members are driven by the test: A hands its signed commit to the aggregator, then commits alone first
+    // (its seat in a report would revert: AlreadyCommitted); B commits alone. Both reveal alone.
     const manual = [await net.validatorAccount(), await net.validatorAccount()];
     const contractsOf = (key: Hex) => getProtocolContracts(net.protocol.manifest, {
       public: net.chain.publicClient as PublicClient,
@@ -143,13 +142,15 @@ describe("relayer: an incomplete committee and a raced item", () => {
     const taskId = await net.createTask();
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Committee, 30_000, "the committee draw");
 
-    const members = await c.taskMarket.read.committee([taskId, 0n]);
-    const domain = taskMarketDomain(net.chain.chainId, net.protocol.manifest.contracts.taskMarket);
+    const members = await roundSeats(net, taskId);
+    const market = net.protocol.manifest.contracts.taskMarket;
+    const state = async () => stateArg((await readRound(net.chain.publicClient as PublicClient, market, taskId, 0, 0n)).state);
+    const domain = taskMarketDomain(net.chain.chainId, market);
     const score = 5_000;
     const sealed = manual.map((m) => {
       const salt = newSalt();
       const index = BigInt(members.findIndex((x) => x.account === m.address));
-      return { m, salt, index, commitment: computeCommitment({ score, salt, validator: m.address, taskId, round: 0, chainId: net.chain.chainId, market: net.protocol.manifest.contracts.taskMarket }) };
+      return { m, salt, index, commitment: computeCommitment({ score, salt, validator: m.address, taskId, round: 0, chainId: net.chain.chainId, market }) };
     });
     const [a, b] = sealed as [typeof sealed[number], typeof sealed[number]];
     const deadline = (await net.chain.publicClient.getBlock()).timestamp + 600n;
@@ -157,27 +158,27 @@ describe("relayer: an incomplete committee and a raced item", () => {
     const res = await fetch(`${relayer.role.url}/relay/commit`, { method: "POST", body: JSON.stringify(formatSignedItem({ taskId, round: 0n, index: a.index, commitment: a.commitment, deadline, signature })) });
     assert.equal(res.status, 202, await res.text());
     for (const x of [a, b]) {
-      await net.chain.publicClient.waitForTransactionReceipt({ hash: await contractsOf(x.m.privateKey).taskMarket.write.commit([taskId, x.index, x.commitment]) });
+      await net.chain.publicClient.waitForTransactionReceipt({ hash: await contractsOf(x.m.privateKey).taskMarket.write.commit([taskId, await state(), x.index, x.commitment]) });
     }
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).committedCount === 5, 30_000, "every commit");
     for (const x of [a, b]) {
-      await net.chain.publicClient.waitForTransactionReceipt({ hash: await contractsOf(x.m.privateKey).taskMarket.write.reveal([taskId, x.index, BigInt(score), x.salt]) });
+      await net.chain.publicClient.waitForTransactionReceipt({ hash: await contractsOf(x.m.privateKey).taskMarket.write.reveal([taskId, await state(), x.index, BigInt(score), x.salt]) });
     }
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
 
-    assert.ok(relayer.role.batcher.stats.dropped >= 1, `the stale item was dropped (${JSON.stringify(relayer.role.batcher.stats)})`);
-    assert.equal(await senderOf(net, "ScoreCommitted", taskId, a.m.address), a.m.address.toLowerCase(), "the dropped signed commit never executed");
-    assert.deepEqual([...(await batchedTransactions(net, "ScoreCommitted", taskId)).values()], [3], "the three daemons' commits in one transaction");
+    const daemonSeats = await seatMask(net, taskId, validators.map((v) => v.account.address));
+    assert.deepEqual((await reportsOf(net, "CommitReported", taskId)).map((r) => r.mask), [daemonSeats], "one commit report: the three daemons' seats, not A's");
+    assert.deepEqual((await reportsOf(net, "RevealReported", taskId)).map((r) => r.mask), [daemonSeats], "one reveal report: the seats not opened alone");
+    assert.equal(await senderOf(net, "ScoreCommitted", taskId, a.m.address), a.m.address.toLowerCase(), "A's seat committed alone, once");
     for (const v of validators) {
-      for (const event of ["ScoreCommitted", "ScoreRevealed"] as const) {
-        assert.equal(await senderOf(net, event, taskId, v.account.address), relayer.account.address.toLowerCase(), `${event} went through the relayer`);
-      }
+      assert.equal(await senderOf(net, "ScoreCommitted", taskId, v.account.address), undefined, "the daemons' commits went through the report");
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
       assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
     }
+    assert.ok((await roundSeats(net, taskId)).every((seat) => seat.revealed), "all five seats opened");
   });
 
-  it("never holds an incomplete committee past its validators' fallback: sent in time with a timer far beyond the windows", async () => {
+  it("never holds an incomplete committee past its validators' fallback: its reports sent in time with a timer far beyond the windows", async () => {
     // The three daemons again, through a relayer whose timer never fires within a phase; the two test-driven
     // members do nothing, so neither set can complete: only the validators' fallback blocks release them.
     const slow = await net.startRelayer({ batchMs: 600_000 });
@@ -186,18 +187,19 @@ describe("relayer: an incomplete committee and a raced item", () => {
     for (const v of daemons) validators.push(await net.startValidator(v.account, undefined, { relayerUrl: slow.role.url }));
     const c = net.contracts;
     const taskId = await net.createTask();
-    await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization (after revealEnd)");
+    await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
     const task = await c.taskMarket.read.task([taskId]);
-    for (const [event, phaseEnd] of [["ScoreCommitted", task.commitEnd], ["ScoreRevealed", task.revealEnd]] as const) {
-      const batches = await batchedTransactions(net, event, taskId);
-      assert.deepEqual([...batches.values()], [3], `${event}: the three daemons' messages in one transaction`);
-      const receipt = await net.chain.publicClient.getTransactionReceipt({ hash: [...batches.keys()][0]! });
+    const daemonSeats = await seatMask(net, taskId, validators.map((v) => v.account.address));
+    for (const [event, phaseEnd] of [["CommitReported", task.commitEnd], ["RevealReported", task.revealEnd]] as const) {
+      const reports = await reportsOf(net, event, taskId);
+      assert.deepEqual(reports.map((r) => r.mask), [daemonSeats], `${event}: the three daemons' seats in one report`);
       // The validators' default relayFallbackBlocks is 5: on chain before phaseEnd - 5, so none of them sent its own.
-      assert.ok(receipt.blockNumber < phaseEnd - 5n, `${event} landed at ${receipt.blockNumber}, fallback at ${phaseEnd - 5n}`);
-      assert.equal((await net.chain.publicClient.getTransaction({ hash: receipt.transactionHash })).from, slow.account.address.toLowerCase());
+      assert.ok(reports[0]!.blockNumber < phaseEnd - 5n, `${event} landed at ${reports[0]!.blockNumber}, fallback at ${phaseEnd - 5n}`);
+      assert.equal(reports[0]!.from, slow.account.address.toLowerCase());
     }
     await slow.role.batcher.flush();
-    assert.deepEqual({ ...slow.role.batcher.stats }, { batches: 2, relayed: 6, dropped: 0, finalized: 0, completeGroups: 0, incompleteGroups: 2 });
+    // The reveal report settles at once: the two silent seats never committed, so nobody is left to wait for.
+    assert.deepEqual({ ...slow.role.batcher.stats }, { batches: 2, relayed: 6, dropped: 0, finalized: 1, completeGroups: 0, incompleteGroups: 2 });
     for (const v of validators) {
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
       assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
@@ -226,8 +228,7 @@ describe("relayer down: validators fall back to direct transactions in time", ()
     const c = net.contracts;
     const taskId = await net.createTask();
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
-    const members = await c.taskMarket.read.committee([taskId, 0n]);
-    assert.ok(members.every((m) => m.revealed));
+    assert.ok((await roundSeats(net, taskId)).every((m) => m.revealed));
     for (const v of validators) {
       assert.equal(await senderOf(net, "ScoreCommitted", taskId, v.account.address), v.account.address.toLowerCase(), "nothing was relayed");
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE);
@@ -287,11 +288,11 @@ describe("relayer down: validators fall back to direct transactions in time", ()
       const taskId = await net.createTask();
       await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
       const task = await c.taskMarket.read.task([taskId]);
-      const members = await c.taskMarket.read.committee([taskId, 0n]);
-      assert.ok(members.every((m) => m.revealed), `every member revealed (directly, at the margin): ${JSON.stringify(members.map((m) => [m.revealed, m.commitment.slice(0, 10)]))}`);
+      const members = await roundSeats(net, taskId);
+      assert.ok(members.every((m) => m.revealed), `every member revealed (alone, at the margin): ${JSON.stringify(members)}`);
       const ofTask = withholder.received.filter((r) => r.body.taskId === String(taskId));
       assert.equal(ofTask.filter((r) => r.path === "/relay/commit").length, 5, "the withholder was handed every commit");
-      assert.equal(ofTask.filter((r) => r.path === "/relay/reveal").length, 5, "and every reveal (too late to copy: the commits were fixed)");
+      assert.equal(ofTask.filter((r) => r.path === "/relay/reveal").length, 5, "and every opening (too late to copy: the commits were fixed)");
       for (const r of ofTask) assert.equal(r.body.sendBy, String((r.path === "/relay/commit" ? task.commitEnd : task.revealEnd) - 8n), "each message said when its validator falls back");
       for (const v of validators) {
         for (const event of ["ScoreCommitted", "ScoreRevealed"] as const) {
@@ -305,7 +306,7 @@ describe("relayer down: validators fall back to direct transactions in time", ()
     }
   });
 
-  it("a relayer that relays the commits and drops every reveal: the reveals go directly in time, a keeper finalizes, nobody is slashed", async () => {
+  it("attack: an aggregator that relays the commits and withholds the reveal report: every member reveals alone before revealEnd, a keeper finalizes, nobody honest is slashed", async () => {
     const relayer = await net.startRelayer();
     const dropper = await startWithholder(relayer.role.url, ["/relay/commit"]);
     try {
@@ -313,14 +314,21 @@ describe("relayer down: validators fall back to direct transactions in time", ()
       const c = net.contracts;
       const taskId = await net.createTask();
       await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
-      assert.deepEqual([...(await batchedTransactions(net, "ScoreCommitted", taskId)).values()], [5], "the commits relayed in one transaction");
-      assert.equal(dropper.received.filter((r) => r.path === "/relay/reveal" && r.body.taskId === String(taskId)).length, 5, "every reveal handed over, none relayed");
+      const task = await c.taskMarket.read.task([taskId]);
+      const commits = await reportsOf(net, "CommitReported", taskId);
+      assert.equal(commits.reduce((all, r) => all | r.mask, 0), 0b11111, "every commit went through the aggregator's reports (the default 1 s timer may split them)");
+      for (const r of commits) assert.equal(r.from, relayer.account.address.toLowerCase());
+      assert.deepEqual(await reportsOf(net, "RevealReported", taskId), [], "no reveal report");
+      assert.equal(dropper.received.filter((r) => r.path === "/relay/reveal" && r.body.taskId === String(taskId)).length, 5, "every opening handed over, none reported");
       for (const v of validators) {
-        assert.equal(await senderOf(net, "ScoreCommitted", taskId, v.account.address), relayer.account.address.toLowerCase(), "commit relayed");
-        assert.equal(await senderOf(net, "ScoreRevealed", taskId, v.account.address), v.account.address.toLowerCase(), "reveal sent directly");
-        assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE);
+        assert.equal(await senderOf(net, "ScoreCommitted", taskId, v.account.address), undefined, "commit through the report");
+        assert.equal(await senderOf(net, "ScoreRevealed", taskId, v.account.address), v.account.address.toLowerCase(), "revealed alone");
+        assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
         assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
       }
+      const revealed = await net.chain.publicClient.getLogs({ address: net.protocol.manifest.contracts.taskMarket, event: getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" }), args: { taskId }, fromBlock: 0n });
+      for (const l of revealed) assert.ok(l.blockNumber <= task.revealEnd, `revealed alone at ${l.blockNumber}, revealEnd ${task.revealEnd}`);
+      assert.equal((await c.taskMarket.getEvents.NonRevealersSlashed({ taskId }, { fromBlock: 0n })).length, 0, "no non-revealer");
     } finally {
       await dropper.close();
     }

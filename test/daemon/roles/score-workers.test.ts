@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { spawnTsChild, waitFor } from "../../helpers/child-process.ts";
 import { STAKE, startTestContext } from "../../helpers/daemon.ts";
 import { startTestNetwork, TEST_QUEUE, type TestNetwork } from "./helpers/network.ts";
+import { roundSeats } from "./helpers/rounds.ts";
 import type { DaemonContext } from "../../../daemon/runtime/context.ts";
 import type { RunningRole } from "../../../daemon/roles/role.ts";
 import { startValidatorRole } from "../../../daemon/roles/validator/validator-role.ts";
@@ -67,7 +68,7 @@ describe("validator score workers in separate processes", () => {
     assert.deepEqual([...all].sort(), ids.map(String).sort(), "each task scored exactly once, by the worker processes");
     assert.ok(scored.get(0)!.length > 0 && scored.get(1)!.length > 0, `both workers scored (${scored.get(0)!.length} + ${scored.get(1)!.length})`);
     for (const id of ids) {
-      const member = (await c.taskMarket.read.committee([id, 0n])).find((m) => m.account === account.address);
+      const member = (await roundSeats(net, id, 0)).find((m) => m.account === account.address);
       assert.equal(member?.revealed, true, `the split validator revealed task ${id}`);
       assert.equal(ctx.salts.get(String(id), 0)?.score, member!.score, "the main process sealed the workers' score");
     }
