@@ -125,7 +125,7 @@ describe("relayer: an incomplete committee and a raced item", () => {
   });
 
   const daemons: TestDaemon[] = [];
-  it("sends an incomplete committee on its timer; a seat its member committed alone meanwhile is left out of the report; the openings settle once the others revealed alone", async () => {
+  it("sends an incomplete committee on its timer; a seat its member committed alone meanwhile is left out of the report; a wrong opening is refused; the openings settle once the others revealed alone", async () => {
     const relayer = await net.startRelayer({ batchMs: 3_000 });
     await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }]);
     const validators = daemons;
@@ -161,6 +161,10 @@ describe("relayer: an incomplete committee and a raced item", () => {
       await net.chain.publicClient.waitForTransactionReceipt({ hash: await contractsOf(x.m.privateKey).taskMarket.write.commit([taskId, await state(), x.index, x.commitment]) });
     }
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).committedCount === 5, 30_000, "every commit");
+    // A member hands over a wrong opening (another score under its salt): refused at once, so it can never make
+    // the reveal report revert; the member must reveal alone (it does below) or be slashed as a non-revealer.
+    const wrong = await fetch(`${relayer.role.url}/relay/reveal`, { method: "POST", body: JSON.stringify({ taskId: String(taskId), round: "0", index: String(b.index), score: String(score + 1), salt: b.salt }) });
+    assert.deepEqual([wrong.status, ((await wrong.json()) as { error: string }).error], [422, "CommitmentMismatch"]);
     for (const x of [a, b]) {
       await net.chain.publicClient.waitForTransactionReceipt({ hash: await contractsOf(x.m.privateKey).taskMarket.write.reveal([taskId, await state(), x.index, BigInt(score), x.salt]) });
     }

@@ -1,6 +1,6 @@
 import { getAbiItem, type Address, type Hex, type PublicClient } from "viem";
 import { getTaskMarket, taskMarketAbi } from "../../../../sdk/contracts.ts";
-import { readRound, readRoundScores, reportCommitment, seatOf } from "../../../../sdk/rounds.ts";
+import { readRound, readRoundScores, reportCommitment, RoundNotDrawnError, seatOf } from "../../../../sdk/rounds.ts";
 import type { TestNetwork } from "./network.ts";
 
 /** One seat of a round as the chain tells it (the market keeps no per-seat storage for the reports' seats). */
@@ -16,8 +16,17 @@ export interface Seat {
 const scoreCommitted = getAbiItem({ abi: taskMarketAbi, name: "ScoreCommitted" });
 
 /** The seats of a task's round, from its logs: CommitteeDrawn, CommitReported, ScoreCommitted, RevealReported,
- * ScoreRevealed (what a client reads instead of the old `committee()` view). */
+ * ScoreRevealed (what a client reads instead of the old `committee()` view). Empty before the round is drawn. */
 export async function roundSeats(net: TestNetwork, taskId: bigint, round = 0): Promise<Seat[]> {
+  try {
+    return await readSeats(net, taskId, round);
+  } catch (error) {
+    if (error instanceof RoundNotDrawnError) return [];
+    throw error;
+  }
+}
+
+async function readSeats(net: TestNetwork, taskId: bigint, round: number): Promise<Seat[]> {
   const client = net.chain.publicClient as PublicClient;
   const market = net.protocol.manifest.contracts.taskMarket;
   const task = await getTaskMarket(market, { public: client }).read.task([taskId]);
