@@ -9,9 +9,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { getAddress, parseEther, type Address } from "viem";
+import { getAddress, parseEther, type Address, type PublicClient } from "viem";
 import { createPoqClient } from "../../sdk/client.ts";
 import { getProtocolContracts } from "../../sdk/contracts.ts";
+import { readRoundScores } from "../../sdk/rounds.ts";
 import { operatorEnvironment } from "../../scripts/demo/hold.ts";
 import { DEMO_MODEL, startDemoNetwork, type DemoNetwork } from "../../scripts/demo/network.ts";
 import { waitFor } from "../helpers/child-process.ts";
@@ -89,7 +90,7 @@ describe("docs/OPERATOR.md quick path, command by command, against the demo netw
           // The demo's lazy provider sometimes sends nothing: move such a task on, as the demo itself does.
           if (task.status === 1 && head > task.answerDeadline) await market.write.reassign([id]).catch(() => {});
           for (let round = 0; round <= task.round; round++) {
-            const members = await market.read.committee([id, BigInt(round)]).catch(() => []);
+            const members = await readRoundScores(publicClient as PublicClient, market.address, id, round, task.createdBlock).catch(() => []);
             if (members.some((m) => getAddress(m.account) === validator && m.revealed)) return true;
           }
         }
