@@ -9,6 +9,7 @@ import { runningAnvils } from "../../scripts/localnet/anvil.ts";
 import { createTestAccount, FEE } from "../helpers/daemon.ts";
 import { MODEL, startTestNetwork, TEST_PARAMS, type TestNetwork } from "../daemon/roles/helpers/network.ts";
 import { createPoqClient } from "../../sdk/client.ts";
+import { readRoundScores } from "../../sdk/rounds.ts";
 import { CLAIM_KEEPS_WEI, claimableNow, getProtocolContracts, taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
 
 /**
@@ -66,7 +67,7 @@ describe("anvil (a second EVM): a job posted with the SDK goes through a full da
     assert.equal(assigned.toLowerCase(), provider.account.address.toLowerCase(), "the one provider daemon answered");
     assert.equal(result.answer?.text, `answer from ${MODEL}`);
     assert.equal(result.nonRevealers.length, 0);
-    const members = await c.taskMarket.read.committee([taskId, 0n]);
+    const members = await readRoundScores(net.chain.publicClient as PublicClient, market, taskId, 0, 0n);
     assert.equal(members.length, 3);
     assert.ok(members.every((m) => m.revealed), "every member revealed");
     assert.ok(validators.every((v) => members.some((m) => m.account === v.account.address)), "each validator daemon sat on the committee");
