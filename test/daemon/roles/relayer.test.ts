@@ -244,9 +244,10 @@ describe("relayer down: validators fall back to direct transactions in time", ()
   const previous: TestDaemon[] = [];
   /**
    * A hostile relay endpoint: answers 202 to every message exactly as an honest relayer does, keeps what it is
-   * given, and forwards to `forwardTo` only the paths `forward` names (nothing by default).
+   * given, and forwards to `forwardTo` only the paths `forward` names (nothing by default), except the items `keep`
+   * picks.
    */
-  async function startWithholder(forwardTo?: string, forward: readonly string[] = []) {
+  async function startWithholder(forwardTo?: string, forward: readonly string[] = [], keep: (path: string, body: Record<string, string>) => boolean = () => false) {
     const received: { path: string; body: Record<string, string> }[] = [];
     const server = http.createServer((req, res) => {
       let body = "";
@@ -254,7 +255,7 @@ describe("relayer down: validators fall back to direct transactions in time", ()
       req.on("end", () => {
         const path = req.url ?? "";
         received.push({ path, body: JSON.parse(body) as Record<string, string> });
-        const forwarded = forwardTo !== undefined && forward.includes(path)
+        const forwarded = forwardTo !== undefined && forward.includes(path) && !keep(path, JSON.parse(body) as Record<string, string>)
           ? fetch(`${forwardTo}${path}`, { method: "POST", body }).then((r) => r.status)
           : Promise.resolve(202);
         void forwarded.then((status) => {
@@ -333,6 +334,38 @@ describe("relayer down: validators fall back to direct transactions in time", ()
       const revealed = await net.chain.publicClient.getLogs({ address: net.protocol.manifest.contracts.taskMarket, event: getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" }), args: { taskId }, fromBlock: 0n });
       for (const l of revealed) assert.ok(l.blockNumber <= task.revealEnd, `revealed alone at ${l.blockNumber}, revealEnd ${task.revealEnd}`);
       assert.equal((await c.taskMarket.getEvents.NonRevealersSlashed({ taskId }, { fromBlock: 0n })).length, 0, "no non-revealer");
+    } finally {
+      await dropper.close();
+    }
+  });
+
+  it("attack: an aggregator that leaves one member out of both reports: it commits and reveals alone in time, its vote counts and is paid, nobody is slashed", async () => {
+    const relayer = await net.startRelayer();
+    // Every item of seat 0 is answered 202 and kept back; everything else reaches the real aggregator.
+    const dropper = await startWithholder(relayer.role.url, ["/relay/commit", "/relay/reveal"], (_path, body) => body.index === "0");
+    try {
+      const validators = await restartValidators(dropper.url);
+      const c = net.contracts;
+      const taskId = await net.createTask();
+      await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
+      const seats = await roundSeats(net, taskId);
+      const left = seats[0]!.account;
+      const commits = await reportsOf(net, "CommitReported", taskId);
+      const reveals = await reportsOf(net, "RevealReported", taskId);
+      assert.equal(commits.reduce((all, r) => all | r.mask, 0), 0b11110, "the reports committed every seat but 0");
+      // No reveal report can settle while seat 0 is unopened, and seat 0 reveals alone only at its fallback block,
+      // the same block at which the others stop waiting: they reveal alone too (or one report lands just before).
+      for (const r of reveals) assert.equal(r.mask & 1, 0, "seat 0 is never in a reveal report");
+      assert.equal(await senderOf(net, "ScoreCommitted", taskId, left), left.toLowerCase(), "seat 0 committed alone");
+      assert.equal(await senderOf(net, "ScoreRevealed", taskId, left), left.toLowerCase(), "seat 0 revealed alone");
+      assert.ok(seats.every((s) => s.revealed), "all five votes counted");
+      const [finalized] = await c.taskMarket.getEvents.TaskFinalized({ taskId }, { fromBlock: 0n });
+      assert.ok(finalized!.args.validatorPay![0]! > 0n, "seat 0 is paid like the others");
+      assert.equal((await c.taskMarket.getEvents.NonRevealersSlashed({ taskId }, { fromBlock: 0n })).length, 0);
+      for (const v of validators) {
+        assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
+        assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
+      }
     } finally {
       await dropper.close();
     }
