@@ -139,7 +139,7 @@ export class RelayBatcher {
     const held = maskOf(group.items.keys());
     if (mask32(held | task.committedMask) === fullMask(group.size)) this.#release(group, "complete");
     else if (head.number >= group.sendAtHead) this.#release(group, "fallback near");
-    else if (this.#held() >= this.#p.maxBatch) void this.flush();
+    else if (this.held >= this.#p.maxBatch) void this.flush();
     else group.timer ??= setTimeout(() => this.#release(group, "timer"), this.#p.batchMs);
     return { signer: member };
   }
@@ -198,7 +198,8 @@ export class RelayBatcher {
     return this.flush();
   }
 
-  #held(): number {
+  /** Items held now, all groups (not yet handed to a report). */
+  get held(): number {
     let n = 0;
     for (const g of this.#groups.values()) n += g.items.size;
     return n;

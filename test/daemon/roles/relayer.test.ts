@@ -189,6 +189,7 @@ describe("relayer: an incomplete committee and a raced item", () => {
     for (const v of daemons) await v.role.stop();
     const validators: TestDaemon[] = [];
     for (const v of daemons) validators.push(await net.startValidator(v.account, undefined, { relayerUrl: slow.role.url }));
+    daemons.splice(0, daemons.length, ...validators);
     const c = net.contracts;
     const taskId = await net.createTask();
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
@@ -208,6 +209,27 @@ describe("relayer: an incomplete committee and a raced item", () => {
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
       assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
     }
+  });
+
+  it("sends the commit reports of two tasks ready together in one RelayBatcher.relayEach transaction", async () => {
+    const batcher = await net.startRelayer({ batchMs: 600_000 });
+    for (const v of daemons) await v.role.stop();
+    const validators: TestDaemon[] = [];
+    for (const v of daemons) validators.push(await net.startValidator(v.account, undefined, { relayerUrl: batcher.role.url }));
+    daemons.splice(0, daemons.length, ...validators);
+    const c = net.contracts;
+    const ids = [await net.createTask(), await net.createTask()];
+    // The two silent members keep both committees incomplete: the aggregator holds three commits of each.
+    await waitFor(() => batcher.role.batcher.held === 6, 30_000, `six commits held (${batcher.role.batcher.held})`);
+    await batcher.role.batcher.flush(); // both groups released in one turn: one relayEach
+    const reports = await Promise.all(ids.map((id) => reportsOf(net, "CommitReported", id)));
+    assert.deepEqual(reports.map((r) => r.length), [1, 1], "one commit report per task");
+    assert.equal(reports[0]![0]!.hash, reports[1]![0]!.hash, "both in one transaction");
+    const tx = await net.chain.publicClient.getTransaction({ hash: reports[0]![0]!.hash });
+    assert.equal(tx.to?.toLowerCase(), net.protocol.manifest.contracts.relayBatcher!.toLowerCase(), "through RelayBatcher.relayEach");
+    assert.equal(tx.from.toLowerCase(), batcher.account.address.toLowerCase());
+    for (const id of ids) await waitFor(async () => (await c.taskMarket.read.task([id])).status === TaskStatus.Finalized, 60_000, `task ${id} settled`);
+    for (const v of validators) assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
   });
 });
 
