@@ -217,14 +217,14 @@ const validatorSchema = z
     submit: z
       .enum(["direct", "relayer"])
       .optional()
-      .describe("How commits and reveals reach the chain: EIP-712 signed messages through a relayer (the default when relayerUrl is set; direct when not on chain in time), or own transactions (the default without relayerUrl)"),
+      .describe("How commits and reveals reach the chain: handed to a relayer, the rounds' aggregator, for its commit and reveal reports (the default when relayerUrl is set; alone when no report carried them in time), or own transactions (the default without relayerUrl)"),
     relayerUrl: z.string().url().optional().describe("Base URL of the relayer (a daemon running roles.relayer); setting it makes submit default to relayer"),
     relayFallbackBlocks: z
       .number()
       .int()
       .min(1)
       .default(5)
-      .describe("Send directly when a relayed message is not on chain this many blocks before its phase ends"),
+      .describe("Commit or reveal alone when no report carried this seat this many blocks before its phase ends"),
   })
   .strict()
   .refine((v) => v.submit !== "relayer" || v.relayerUrl !== undefined, { message: "set relayerUrl when submit is relayer", path: ["relayerUrl"] })
@@ -234,8 +234,8 @@ const relayerSchema = z
   .object({
     host: z.string().default("127.0.0.1").describe("Address the relayer's HTTP endpoint listens on"),
     port: z.number().int().min(0).max(65_535).default(9470).describe("Port of the relayer's HTTP endpoint (POST /relay/commit, /relay/reveal)"),
-    batchMs: z.number().int().min(1).default(1_000).describe("A committee's messages are sent the moment the last one arrives; an incomplete set at most this long after its first (or earlier, before a validator's fallback block)"),
-    maxBatch: z.number().int().min(1).max(256).default(32).describe("A batch is sent at once when it holds this many messages"),
+    batchMs: z.number().int().min(1).default(1_000).describe("A committee's commits are reported the moment the last one arrives; an incomplete set at most this long after its first (or earlier, before a validator's fallback block); openings are reported once they cover every committed seat"),
+    maxBatch: z.number().int().min(1).max(256).default(32).describe("Everything held is reported at once when this many items are held"),
   })
   .strict();
 
@@ -275,7 +275,7 @@ export const configSchema = z
       .object({
         validator: validatorSchema.optional().describe("Set to run the validator role"),
         provider: providerSchema.optional().describe("Set to run the provider role"),
-        relayer: relayerSchema.optional().describe("Set to run a relayer: sends each committee's signed commits in one transaction, its reveals and the finalize in another (pays their gas)"),
+        relayer: relayerSchema.optional().describe("Set to run a relayer, the rounds' aggregator: sends each committee's signed commits as one commit report and its openings as one reveal report that settles (pays their gas)"),
       })
       .strict()
       .refine((r) => r.validator !== undefined || r.provider !== undefined || r.relayer !== undefined, "enable at least one role")
