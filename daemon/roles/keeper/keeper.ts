@@ -98,8 +98,14 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
         }
         entry.view = view;
         if (view.status === TaskStatus.Committee && entry.members?.round !== view.round) {
-          const { state } = await market.round(taskId, view.round, view.drawBlock);
-          entry.members = { round: view.round, accounts: state.members.map((m) => m.toLowerCase()) };
+          // From the round's CommitteeDrawn log (a node whose logs lag its state by a block: read at the next one).
+          const round = await market.round(taskId, view.round, view.drawBlock).catch((error: unknown) => {
+            entry.dirty = true;
+            log.debug({ taskId: String(taskId), err: error }, "committee read failed; retrying at the next block");
+            return undefined;
+          });
+          if (round === undefined) return;
+          entry.members = { round: view.round, accounts: round.state.members.map((m) => m.toLowerCase()) };
           entry.allRevealedSince = undefined;
         }
         if (view.status === TaskStatus.Committee && allOpenedAlone(view)) entry.allRevealedSince ??= entry.lastRevealBlock !== undefined ? entry.lastRevealBlock + 1n : head;
