@@ -102,7 +102,7 @@ describe("issue 10.1: forced abstention", () => {
     const salts = await env.commitScores(taskId, members, scores);
     await env.toRevealPhase(taskId);
     await env.revealScores(taskId, members, scores, salts);
-    await env.wait(await env.read.market.write.finalize([taskId]));
+    await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
     const t = await env.read.market.read.task([taskId]);
     assert.equal(t.status, TaskStatus.Finalized);
     assert.equal(t.evaluatorId, EVALUATOR_ID);

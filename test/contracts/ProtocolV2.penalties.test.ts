@@ -22,7 +22,7 @@ async function taskWithDownMember(env: Protocol, fee: bigint, down: string) {
   await env.toRevealPhase(taskId);
   await env.revealScores(taskId, members, scores, salts);
   await env.toAfterReveal(taskId);
-  const receipt = await env.wait(await env.read.market.write.finalize([taskId]));
+  const receipt = await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
   return { drawn: members.some((m) => getAddress(m) === getAddress(down)), receipt };
 }
 
@@ -116,7 +116,7 @@ async function equivocatingMember(env: Protocol) {
     const salts = await env.commitScores(taskId, members, scores);
     await env.toRevealPhase(taskId);
     await env.revealScores(taskId, members, scores, salts);
-    await env.wait(await env.read.market.write.finalize([taskId]));
+    await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
   };
   return { taskId, cheater: members[0], wallet, report, settle };
 }

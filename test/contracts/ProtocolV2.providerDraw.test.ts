@@ -153,17 +153,17 @@ describe("issue 11: reveals open as soon as every member committed", () => {
     const salts = await env.commitScores(taskId, members, [...scores.slice(0, 4), undefined]);
     assert.equal((await env.read.market.read.task([taskId])).committedCount, 4);
     const first = env.as(env.walletOf(members[0]!)).market;
-    await expectRevert(first.write.reveal([taskId, 0n, BigInt(scores[0]!), salts[0]!]), "RevealTooEarly");
+    await expectRevert(first.write.reveal([taskId, await env.roundState(taskId), 0n, BigInt(scores[0]!), salts[0]!]), "RevealTooEarly");
     // The marker of an empty slot is refused: it would count the member without closing its slot.
     await expectRevert(
-      env.as(env.walletOf(members[4]!)).market.write.commit([taskId, 4n, `0x${"00".repeat(31)}01`]),
+      env.as(env.walletOf(members[4]!)).market.write.commit([taskId, await env.roundState(taskId), 4n, `0x${"00".repeat(31)}01`]),
       "ReservedCommitment",
     );
     const last = env.commitment(scores[4]!, salts[4]!, members[4]!, taskId, 0);
-    await env.wait(await env.as(env.walletOf(members[4]!)).market.write.commit([taskId, 4n, last]));
+    await env.wait(await env.as(env.walletOf(members[4]!)).market.write.commit([taskId, await env.roundState(taskId), 4n, last]));
     assert.equal((await env.read.market.read.task([taskId])).committedCount, 5);
     await env.revealScores(taskId, members, scores, salts);
-    const finalized = await env.wait(await env.read.market.write.finalize([taskId]));
+    const finalized = await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
     assert.ok(finalized.blockNumber <= drawn.commitEnd, "settled before the commit window would have ended");
     assert.equal((await env.read.market.read.task([taskId])).status, TaskStatus.Finalized);
     // Automine: one block per transaction (draw, 5 commits, 5 reveals, finalize) after the answer and its seed block.
@@ -180,11 +180,11 @@ describe("issue 11: reveals open as soon as every member committed", () => {
     const t = await env.read.market.read.task([taskId]);
     const now = await env.blockNumber();
     await env.mine(Number(t.commitEnd - now - 1n)); // the next transaction lands at commitEnd
-    await expectRevert(env.as(env.walletOf(members[0]!)).market.write.reveal([taskId, 0n, 8_000n, salts[0]!]), "RevealTooEarly");
+    await expectRevert(env.as(env.walletOf(members[0]!)).market.write.reveal([taskId, await env.roundState(taskId), 0n, 8_000n, salts[0]!]), "RevealTooEarly");
     await env.toRevealPhase(taskId);
     await env.revealScores(taskId, members, scores, salts); // from commitEnd + 1, as before
     await expectRevert(
-      env.as(env.walletOf(members[4]!)).market.write.commit([taskId, 4n, env.commitment(8_000, salts[4]!, members[4]!, taskId, 0)]),
+      env.as(env.walletOf(members[4]!)).market.write.commit([taskId, await env.roundState(taskId), 4n, env.commitment(8_000, salts[4]!, members[4]!, taskId, 0)]),
       "CommitPhaseClosed",
     );
   });

@@ -24,7 +24,7 @@ describe("issue 10.5: settlement uses the task's parameters", () => {
     assert.equal(await env.read.market.read.paramsVersion(), 1n);
     const t = await env.read.market.read.task([taskId]);
     assert.equal(t.paramsVersion, 0);
-    const receipt = await env.wait(await env.read.market.write.finalize([taskId]));
+    const receipt = await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
     const [event] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskFinalized" });
     const big = scores.map(BigInt);
     const consensus = aggregate(ConsensusRule.Median, big, big.map(() => 0n), 2_000n);
@@ -63,7 +63,7 @@ describe("issue 10.6: the stake-weighted median uses the stakes of the draw", ()
     await env.revealScores(taskId, members, scores, salts);
     // After every score is public the attacker tops up 100x: with stakes read at finalize it would own the median.
     await env.stake(env.walletOf(members[3]), Role.Validator, 100n * STAKE);
-    await env.wait(await env.read.market.write.finalize([taskId]));
+    await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
     const t = await env.read.market.read.task([taskId]);
     assert.equal(t.status, TaskStatus.Finalized);
     const big = scores.map(BigInt);
@@ -92,7 +92,7 @@ describe("issue 10.6: the stake-weighted median uses the stakes of the draw", ()
       await env.wait(await env.as(env.wallets[18]).market.write.reportEquivocation([a1, await signAttestation(wallet, domain, a1), a2, await signAttestation(wallet, domain, a2)]));
       assert.equal((await env.read.registry.read.stakeInfo([member])).amount, 0n);
     }
-    await env.wait(await env.read.market.write.finalize([taskId]));
+    await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
     const settled = await env.read.market.read.task([taskId]);
     assert.equal(settled.status, TaskStatus.Finalized);
     const big = scores.map(BigInt);

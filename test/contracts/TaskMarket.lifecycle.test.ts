@@ -31,7 +31,7 @@ describe("TaskMarket life cycle", () => {
     await env.toRevealPhase(taskId);
     await env.revealScores(taskId, members, scores, salts);
     // Fast path: every member revealed, so finalize works before the reveal phase ends.
-    const receipt = await env.wait(await env.read.market.write.finalize([taskId]));
+    const receipt = await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
     t = await env.read.market.read.task([taskId]);
     assert.equal(t.status, TaskStatus.Finalized);
 
@@ -70,7 +70,7 @@ describe("TaskMarket life cycle", () => {
     assert.equal(await env.read.token.read.balanceOf([t.provider]), before + split.provider - 1n);
     assert.equal(await env.read.market.read.claimable([t.provider]), 1n);
     await expectRevert(provider.write.claim(), "NothingToClaim");
-    await expectRevert(env.read.market.write.finalize([taskId]), "InvalidStatus");
+    await expectRevert(env.read.market.write.finalize([taskId, await env.roundState(taskId)]), "InvalidStatus");
   });
 
   it("rejects bad task creation with typed errors", async () => {
