@@ -5,10 +5,12 @@
 // (issue 11): a task with k = 5 as the daemons send it <= 500k gas and <= 6 blocks, createTask's estimate exact.
 // commit, reveal and finalize are the per-member fallback calls (docs/design/ROUNDS.md); the daemons send a round
 // as the aggregator's two reports (perTask.*.daemonPattern); perTask.*.daemonPatternFallback is the same task with
-// every member alone, measured in the same run. Several tasks' reports in one RelayBatcher.relayEach: bench:gas-rounds.
+// every member alone, measured in the same run; `rounds` (scripts/bench/gas-rounds.ts, k = 5) adds the reports of
+// several tasks in one RelayBatcher.relayEach, each report's calldata share and the views' delegation.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { benchChain, claimAll, commitReportOf, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
+import { measureRounds } from "./gas-rounds.ts";
 import { claimScenario, COMMITTEE_SIZES, measureEstimateExact, measurePerTask, type CommitteeSize, type EstimateExactFigures, type PerTaskFigures, type PerTaskParts } from "./gas-per-task.ts";
 
 export interface GasFigures {
@@ -30,6 +32,14 @@ export interface GasFigures {
   /** k = 32 against a 30M-gas block: the whole task, and its largest single transaction. */
   perTaskK32BlockFraction: { daemonPattern: number; largestTransaction: number };
   createTaskEstimateExact: EstimateExactFigures;
+  /** k = 5, from gas-rounds.ts: the two reports of `tasks` tasks sent as two RelayBatcher.relayEach transactions,
+   * per task, against both sent alone (`alone`); the calldata of each report sent alone; paramsAt(0) through the
+   * market's delegating fallback against on the TaskViews module. */
+  rounds: {
+    batched: { tasks: number; commitReportPerTask: number; revealReportPerTask: number; reportsPerTask: number; alone: number };
+    reportsCalldata: { commitReport: number; revealReport: number };
+    viewDelegation: { throughMarket: number; onModule: number; overhead: number };
+  };
 }
 
 const BLOCK_GAS = 30_000_000;
@@ -98,6 +108,19 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
     perTask[k] = figures;
     perTaskParts[k] = parts;
   }
+  log("rounds k=5 (gas-rounds.ts): reports alone and batched in RelayBatcher.relayEach, the views' delegation");
+  const r = await measureRounds(5);
+  const rounds: GasFigures["rounds"] = {
+    batched: {
+      tasks: r.batched.tasks,
+      commitReportPerTask: Math.round(r.batched.commitReportPerTask),
+      revealReportPerTask: Math.round(r.batched.revealReportPerTask),
+      reportsPerTask: Math.round(r.batched.commitReportPerTask + r.batched.revealReportPerTask),
+      alone: num(r.reports.commitReport + r.reports.revealReport),
+    },
+    reportsCalldata: r.reports.calldata,
+    viewDelegation: { throughMarket: num(r.viewThroughMarket), onModule: num(r.viewOnModule), overhead: num(r.viewThroughMarket - r.viewOnModule) },
+  };
   const { failedGasUsedOfLimit, ...createTaskEstimateExact } = await measureEstimateExact(ESTIMATE_TRIES, log);
   log(`createTask with exactly its estimate: ${createTaskEstimateExact.succeeded}/${ESTIMATE_TRIES} succeeded; gas used / limit of the failed ones: ${failedGasUsedOfLimit.join(", ") || "-"}`);
   return {
@@ -117,6 +140,7 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
       largestTransaction: Number((perTaskParts["32"].largestTransaction / BLOCK_GAS).toFixed(4)),
     },
     createTaskEstimateExact,
+    rounds,
   };
 }
 
@@ -209,6 +233,8 @@ async function main(): Promise<void> {
     console.log(`${k.padStart(4)}${String(figures.perTask[k].daemonPatternRealisticPrice).padStart(15)}${`${p.tasksPerClaimRealisticPrice.provider}, ${p.tasksPerClaimRealisticPrice.validator}`.padStart(26)}`);
   }
   console.log(`k = 32 in a 30M block: whole task ${(figures.perTaskK32BlockFraction.daemonPattern * 100).toFixed(1)}%, largest transaction ${(figures.perTaskK32BlockFraction.largestTransaction * 100).toFixed(1)}%`);
+  const b = figures.rounds.batched;
+  console.log(`k = 5, ${b.tasks} tasks' reports in two RelayBatcher.relayEach transactions: ${b.reportsPerTask} gas a task for both (commit ${b.commitReportPerTask}, reveal ${b.revealReportPerTask}) against ${b.alone} sent alone (x${(b.reportsPerTask / b.alone).toFixed(3)})`);
   const e = figures.createTaskEstimateExact;
   console.log(`createTask sent with exactly its eth_estimateGas on ${e.chain}: ${e.succeeded}/${e.tries} succeeded (goal ${e.tries}/${e.tries})`);
   console.log(`measured in ${((Date.now() - started) / 1000).toFixed(1)} s`);
