@@ -1,6 +1,7 @@
 import { parseEventLogs, type Address, type Hex, type Log } from "viem";
 import { stakeRegistryAbi, taskMarketAbi } from "../../sdk/contracts.ts";
 import type { MarketParams } from "../../sdk/deployment.ts";
+import { seatsOf } from "../../sdk/rounds.ts";
 
 /** Where an event happened; logs are ordered by (block, logIndex). */
 export interface ChainPosition {
@@ -140,6 +141,19 @@ export function buildTaskRecords(marketLogs: Log[], registryLogs: Log[], params:
           members: log.args.members.map((validator, index) => ({ index, validator, committed: false, revealed: false, slashed: 0n })),
         });
         break;
+      // A report names its seats by mask (bit i: member i), in seat order; a member that acted alone by address.
+      case "CommitReported": {
+        const members = roundOf(task, log.args.round)?.members ?? [];
+        for (const seat of seatsOf(log.args.mask)) if (members[seat]) members[seat].committed = true;
+        break;
+      }
+      case "RevealReported": {
+        const members = roundOf(task, log.args.round)?.members ?? [];
+        seatsOf(log.args.mask).forEach((seat, i) => {
+          if (members[seat]) Object.assign(members[seat], { revealed: true, score: log.args.scores[i] });
+        });
+        break;
+      }
       case "ScoreCommitted":
       case "ScoreRevealed": {
         const member = roundOf(task, log.args.round)?.members.find((m) => m.validator === log.args.validator);

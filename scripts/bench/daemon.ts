@@ -139,8 +139,9 @@ async function main(): Promise<void> {
         if (e.eventName === "AnswerSubmitted") (answeredAt.set(e.args.taskId!, performance.now()), answeredBlock.set(e.args.taskId!, block));
         if (e.eventName === "TaskFinalized") (finalizedAt.set(e.args.taskId!, performance.now()), finalizedBlock.set(e.args.taskId!, block));
         if (e.eventName === "CommitteeDrawn") stepOf(e.args.taskId!).draw = block;
-        if (e.eventName === "ScoreCommitted") stepOf(e.args.taskId!).commit = block;
-        if (e.eventName === "ScoreRevealed") stepOf(e.args.taskId!).reveal = block;
+        // A seat commits or opens in the aggregator's report, or alone (fallback).
+        if (e.eventName === "CommitReported" || e.eventName === "ScoreCommitted") stepOf(e.args.taskId!).commit = block;
+        if (e.eventName === "RevealReported" || e.eventName === "ScoreRevealed") stepOf(e.args.taskId!).reveal = block;
         if (e.eventName === "NonRevealersSlashed") missedReveals += (e.args as { validators?: readonly unknown[] }).validators?.length ?? 0;
       }
     })();
@@ -273,10 +274,11 @@ async function gasOfRun(client: { getBlock: (a: { blockNumber: bigint }) => Prom
   return { total, byOperation, claims };
 }
 
-/** The market call a receipt belongs to, by the first of these events it carries. */
+/** The market call a receipt belongs to, by the first of these events it carries (a revealReport also carries
+ * TaskFinalized: it is listed first; several tasks' reports in one RelayBatcher.relayEach count as one). */
 const OPERATIONS: [string, string][] = [
-  ["TaskCreated", "createTask"], ["AnswerSubmitted", "submitAnswer"], ["CommitteeDrawn", "drawCommittee"], ["ScoreCommitted", "commit"],
-  ["ScoreRevealed", "reveal"], ["TaskFinalized", "finalize"], ["TaskRolled", "finalize"], ["ProviderTimedOut", "reassign"], ["TaskRefunded", "refund"], ["Claimed", "claim"],
+  ["TaskCreated", "createTask"], ["AnswerSubmitted", "submitAnswer"], ["CommitteeDrawn", "drawCommittee"], ["CommitReported", "commitReport"],
+  ["RevealReported", "revealReport"], ["ScoreCommitted", "commit"], ["ScoreRevealed", "reveal"], ["TaskFinalized", "finalize"], ["TaskRolled", "finalize"], ["ProviderTimedOut", "reassign"], ["TaskRefunded", "refund"], ["Claimed", "claim"],
 ];
 
 main().then(

@@ -1,8 +1,9 @@
 // Per-task gas as the shipped software sends it (issue 11), for scripts/bench/gas.ts:
 // - a task run phase by phase the way the daemons and the SDK send it, each phase in the first block the contracts
-//   accept it (blocks from the answer to the finalize counted), all parties' gas from receipts; validators submit
-//   through the relayer (the shipped default: one commitBySig, then one RelayBatcher.revealAndFinalize), and the
-//   same task with every commit, reveal and the finalize sent directly is measured beside it (daemonPatternDirect);
+//   accept it (blocks from the answer to the finalize counted), all parties' gas from receipts; validators hand
+//   their signed commits and openings to the aggregator (the relayer role, docs/design/ROUNDS.md: one commitReport,
+//   then one revealReport that settles the task), and the same task with every member committing and revealing
+//   alone (the fallback calls) and a keeper's finalize is measured beside it (daemonPatternFallback);
 // - claims amortized by the daemons' own claim policy (daemon/roles/claim-policy.ts, defaults from the config
 //   schema), over the tasks one claim covers;
 // - eth_estimateGas exactness of createTask: sent with exactly its estimate, across providers of different stakes.
@@ -10,8 +11,9 @@ import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex, type Abi, 
 import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim } from "../../daemon/roles/claim-policy.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
-import { relayBatcherAbi, taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
-import { signCommit, signReveal, taskMarketDomain } from "../../sdk/eip712.ts";
+import { taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { signCommitCompact, taskMarketDomain } from "../../sdk/eip712.ts";
+import { drawnState, maskOf, mergeReport, readRound, stateArg } from "../../sdk/rounds.ts";
 import { APPROVE_KEEPS_WEI, STANDING_ALLOWANCE_JOBS } from "../../sdk/client.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
@@ -20,12 +22,12 @@ export const COMMITTEE_SIZES = ["3", "5", "9", "15", "32"] as const;
 export type CommitteeSize = (typeof COMMITTEE_SIZES)[number];
 
 export interface PerTaskFigures {
-  /** Every party's transactions for one task as the shipped daemons and SDK send them, claims amortized:
-   * validators' commits and reveals relayed (one commitBySig, one revealAndFinalize that also settles the task). */
+  /** Every party's transactions for one task as the shipped daemons and SDK send them, claims amortized: the
+   * aggregator's commitReport and revealReport (which settles the task). */
   daemonPattern: number;
-  /** The same task with validators submitting directly (`submit: "direct"`: k commits, k reveals, a keeper's
-   * finalize), claims amortized the same way: the pattern before relaying was the default. */
-  daemonPatternDirect: number;
+  /** The same task with every member committing and revealing alone (the fallback calls, k + k transactions) and a
+   * keeper's finalize, claims amortized the same way: what a round costs when no aggregator serves it. */
+  daemonPatternFallback: number;
   /** The whole task when every payee claimed since its last task (credit slots written from zero). */
   cold: number;
   /** The whole task when every payee still holds credit. */
@@ -34,8 +36,8 @@ export interface PerTaskFigures {
   requester: number;
   /** Blocks from the answer's block to the finalize's, every step in the first block the contracts accept it. */
   blocksAnswerToFinalized: number;
-  /** The same for the direct pattern. */
-  blocksAnswerToFinalizedDirect: number;
+  /** The same for the fallback pattern. */
+  blocksAnswerToFinalizedFallback: number;
   /** daemonPattern with the stake token priced realistically against the native coin (claimScenario's
    * realisticTokenPerNative instead of the daemon default): the same policy, fewer claims per task. */
   daemonPatternRealisticPrice: number;
@@ -47,19 +49,19 @@ export interface PerTaskParts {
   createTask: number;
   submitAnswer: number;
   drawCommittee: number;
-  /** The relayer's commitBySig carrying the committee's k signed commits. */
+  /** The aggregator's commitReport carrying the committee's k signed commits. */
   commits: number;
-  /** The relayer's RelayBatcher.revealAndFinalize carrying the k signed reveals and the finalize (warm payees). */
+  /** The aggregator's revealReport carrying the k openings, which settles the task (warm payees). */
   revealsAndFinalize: number;
   /** The same when every payee claimed since its last task. */
   revealsAndFinalizeCold: number;
-  /** Gas the relayer pays per task (commits + revealsAndFinalize), and what it spares the others: the validators'
-   * own k commits and k reveals, and the keeper's finalize (warm), as measured in the direct pattern. */
+  /** Gas the aggregator pays per task (commits + revealsAndFinalize), and what it spares the others: the
+   * validators' own k commits and k reveals, and the keeper's finalize (warm), as measured in the fallback pattern. */
   relayerPays: number;
   validatorsSpared: number;
   keeperSpared: number;
-  /** The direct pattern's phases: k commit and k reveal transactions (sums), the finalize warm and cold. */
-  direct: { commits: number; reveals: number; finalizeWarm: number; finalizeCold: number };
+  /** The fallback pattern's phases: k commit and k reveal transactions (sums), the finalize warm and cold. */
+  fallback: { commits: number; reveals: number; finalizeWarm: number; finalizeCold: number };
   /** Mean gas of one claim() transaction. */
   claim: number;
   /** Claim gas (claim + what it adds to the next finalize, measured: cold - warm) per task, amortized:
@@ -150,19 +152,19 @@ async function answerCall(env: BenchChain, taskId: bigint, output: Hex): Promise
   return firstAccepted(env, candidates, (c) => estimatePending(env, c));
 }
 
-/** How validators' commits and reveals reach the chain (the validator config's `submit`). */
-export type Submit = "relayer" | "direct";
+/** How a round reaches the chain: the aggregator's two reports (the daemons' path), or every member alone. */
+export type RoundPath = "reports" | "fallback";
 
 export interface PhasedTask {
   approve: bigint;
   create: bigint;
   answer: bigint;
   draw: bigint;
-  /** One relayed commitBySig, or each member's commit. */
+  /** One commitReport, or each member's commit. */
   commits: bigint[];
-  /** One relayed revealAndFinalize (the finalize included), or each member's reveal. */
+  /** One revealReport (the settlement included), or each member's reveal. */
   reveals: bigint[];
-  /** The keeper's finalize (direct pattern); 0 when the reveal batch finalized the task. */
+  /** The keeper's finalize (fallback pattern); 0 when the reveal report settled the task. */
   finalize: bigint;
   blocksAnswerToFinalized: bigint;
   /** What the finalize credited, by payee (lower-case address). */
@@ -181,14 +183,15 @@ const FAR_DEADLINE = 2n ** 40n;
  * approves (its default approves ten fees plus 1 wei, APPROVE_KEEPS_WEI, when the allowance is below the fee: the
  * approve measured here is that one, from the 1 wei the last of the ten left, counted a tenth per task) and
  * creates the task; the provider the contracts
- * accept an answer from answers, and its keeper draws the committee (rank 0 for a draw). Then, with
- * `submit: "relayer"` (the default when a relayerUrl is set, as in the shipped demo and daemon bench), every member
- * signs its commit and the relayer (run by the provider's daemon, see docs/OPERATOR.md) sends the k of them in one
- * commitBySig, then the k signed reveals and the finalize in one RelayBatcher.revealAndFinalize. With
- * `submit: "direct"`, every member commits and reveals itself and the first seat finalizes (rank 0 for a finalize).
+ * accept an answer from answers, and its keeper draws the committee (rank 0 for a draw). Then, on the "reports"
+ * path (the daemons': docs/design/ROUNDS.md), every member signs its commit (compact signature) and the aggregator
+ * (the relayer role, run by the provider's daemon, see docs/OPERATOR.md) sends the k of them in one commitReport,
+ * then the k openings in one revealReport, which settles the task; one task's report goes straight to the market
+ * (the aggregator uses RelayBatcher.relayEach only for several tasks' reports). On the "fallback" path every member
+ * commits and reveals alone with the round's state and the first seat finalizes (rank 0 for a finalize).
  * Every member reveals a score near 8,000.
  */
-export async function runPhasedTask(env: BenchChain, submit: Submit = "relayer"): Promise<PhasedTask> {
+export async function runPhasedTask(env: BenchChain, path: RoundPath = "reports"): Promise<PhasedTask> {
   const market = env.manifest.contracts.taskMarket;
   const reader = env.as(env.deployer).taskMarket;
   await env.testClient.setAutomine(false);
@@ -201,30 +204,33 @@ export async function runPhasedTask(env: BenchChain, submit: Submit = "relayer")
     const assigned = provider.account.address;
     const answer = await phase(env, [answerBy]);
     const draw = await phase(env, [{ from: provider, functionName: "drawCommittee", args: [taskId] }]);
-    const members = (await reader.read.committee([taskId, 0n])).map((m) => m.account);
+    // Members are not in storage: the round's state comes from its CommitteeDrawn, as every daemon reads it.
+    const drawn = await readRound(env.publicClient, market, taskId, 0, draw.block);
+    const members = drawn.state.members;
     const chainId = env.manifest.chainId;
     const scores = members.map((_, i) => 8_000 + 37 * (i % 20));
     const salts = members.map(() => randomSalt());
     const wallets = members.map((m) => env.byAddress.get(m.toLowerCase())!);
     const commitments = members.map((m, i) => computeCommitment({ score: scores[i]!, salt: salts[i]!, validator: m, taskId, round: 0, chainId, market }));
     let commits, reveals, finalize;
-    if (submit === "relayer") {
+    if (path === "reports") {
       const domain = taskMarketDomain(chainId, market);
-      const signed = await Promise.all(members.map(async (_, i) => {
-        const message = { taskId, round: 0n, commitment: commitments[i]!, deadline: FAR_DEADLINE };
-        return { ...message, index: BigInt(i), signature: await signCommit(wallets[i]!, domain, message) };
-      }));
-      commits = await phase(env, [{ from: provider, functionName: "commitBySig", args: [signed] }]);
-      const opened = await Promise.all(members.map(async (_, i) => {
-        const message = { taskId, round: 0n, score: BigInt(scores[i]!), salt: salts[i]!, deadline: FAR_DEADLINE };
-        return { ...message, index: BigInt(i), signature: await signReveal(wallets[i]!, domain, message) };
-      }));
-      reveals = await phase(env, [{ from: provider, to: env.manifest.contracts.relayBatcher!, abi: relayBatcherAbi, functionName: "revealAndFinalize", args: [market, opened, [taskId]] }]);
+      const seats = members.map((_, i) => i);
+      const signatures = await Promise.all(
+        seats.map(async (i) => [...(await signCommitCompact(wallets[i]!, domain, { taskId, round: 0n, commitment: commitments[i]!, deadline: FAR_DEADLINE }))] as [Hex, Hex]),
+      );
+      const mask = maskOf(seats);
+      const report = { taskId, round: 0n, mask, commitments, deadline: FAR_DEADLINE, signatures };
+      commits = await phase(env, [{ from: provider, functionName: "commitReport", args: [stateArg(drawnState(members)), report] }]);
+      const state = mergeReport(drawnState(members), mask, commitments);
+      const opening = { taskId, revealMask: mask, scores, salts };
+      reveals = await phase(env, [{ from: provider, functionName: "revealReport", args: [stateArg(state), opening] }]);
       finalize = { gas: [0n], block: reveals.block, hashes: [] as Hex[] };
     } else {
-      commits = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "commit", args: [taskId, BigInt(i), commitments[i]!] })));
-      reveals = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "reveal", args: [taskId, BigInt(i), BigInt(scores[i]!), salts[i]!] })));
-      finalize = await phase(env, [{ from: wallets[0]!, functionName: "finalize", args: [taskId] }]);
+      const state = stateArg(drawn.state);
+      commits = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "commit", args: [taskId, state, BigInt(i), commitments[i]!] })));
+      reveals = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "reveal", args: [taskId, state, BigInt(i), BigInt(scores[i]!), salts[i]!] })));
+      finalize = await phase(env, [{ from: wallets[0]!, functionName: "finalize", args: [taskId, state] }]);
     }
     if ((await reader.read.task([taskId])).status !== TaskStatus.Finalized) throw new Error(`task ${taskId} did not finalize`);
     const [settled] = await reader.getEvents.TaskFinalized({ taskId }, { fromBlock: finalize.block, toBlock: finalize.block });
@@ -235,14 +241,14 @@ export async function runPhasedTask(env: BenchChain, submit: Submit = "relayer")
     credit(env.requester.account.address, requesterRefund!);
     credit(await reader.read.treasury(), treasuryShare!);
     members.forEach((m, i) => credit(m, validatorPay![i]!));
-    const relayed = submit === "relayer";
+    const reported = path === "reports";
     return {
       approve: approve.gas[0]!, create: create.gas[0]!, answer: answer.gas[0]!, draw: draw.gas[0]!, commits: commits.gas, reveals: reveals.gas,
       finalize: finalize.gas[0]!, blocksAnswerToFinalized: finalize.block - answer.block, credits,
       transactions: [
         { step: "approve", hash: approve.hashes[0]! }, { step: "createTask", hash: create.hashes[0]! }, { step: "submitAnswer", hash: answer.hashes[0]! },
-        { step: "drawCommittee", hash: draw.hashes[0]! }, ...commits.hashes.map((hash) => ({ step: relayed ? "commitBySig" : "commit", hash })),
-        ...reveals.hashes.map((hash) => ({ step: relayed ? "revealAndFinalize" : "reveal", hash })), ...finalize.hashes.map((hash) => ({ step: "finalize", hash })),
+        { step: "drawCommittee", hash: draw.hashes[0]! }, ...commits.hashes.map((hash) => ({ step: reported ? "commitReport" : "commit", hash })),
+        ...reveals.hashes.map((hash) => ({ step: reported ? "revealReport" : "reveal", hash })), ...finalize.hashes.map((hash) => ({ step: "finalize", hash })),
       ],
     };
   } finally {
@@ -272,7 +278,7 @@ export function tasksPerClaim(creditPerTask: bigint, claimGas: bigint, s: Return
 
 /** The per-task figures of committee size `k` (pool of k validators, the deployment's default windows). */
 export async function measurePerTask(k: number, log: (line: string) => void): Promise<{ figures: PerTaskFigures; parts: PerTaskParts }> {
-  log(`per task k=${k}: ${k} validators, warm-up, warm task (direct, relayed), claims, cold task (relayed), claims, cold task (direct)`);
+  log(`per task k=${k}: ${k} validators, warm-up, warm task (fallback, reports), claims, cold task (reports), claims, cold task (fallback)`);
   const env = await benchChain(k, { ...DEFAULT_MARKET_PARAMS, committeeSize: k });
   try {
     // The SDK approves the fee (plus the wei it keeps approved) before each job: start from a zero allowance as a
@@ -282,12 +288,12 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
     // Warm-up claims: each payee's token balance becomes non-zero, as a daemon's is after its first claim (the
     // first claim of an account that staked its whole balance also writes its token balance slot from zero).
     await claimAll(env);
-    const warmDirect = await runPhasedTask(env, "direct");
+    const warmFallback = await runPhasedTask(env, "fallback");
     const warm = await runPhasedTask(env);
     const claims = await claimAll(env);
     const cold = await runPhasedTask(env);
     await claimAll(env);
-    const coldDirect = await runPhasedTask(env, "direct"); // for the direct finalize's cold figure
+    const coldFallback = await runPhasedTask(env, "fallback"); // for the fallback finalize's cold figure
     const claim = sum(claims) / BigInt(claims.length);
     // What a claim adds to the next finalize, per payee, measured: cold - warm (about 0 since claim() keeps 1 wei
     // of each credit; a zero to non-zero credit slot, about 17k, before).
@@ -309,23 +315,23 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
     return {
       figures: {
         daemonPattern: Math.round(warmTotal + amortized),
-        daemonPatternDirect: Math.round(Number(total(warmDirect)) + amortized),
+        daemonPatternFallback: Math.round(Number(total(warmFallback)) + amortized),
         cold: Number(total(cold)),
         warm: warmTotal,
         requester: Number(approvePerTask(warm) + warm.create),
         blocksAnswerToFinalized: Number(warm.blocksAnswerToFinalized),
-        blocksAnswerToFinalizedDirect: Number(warmDirect.blocksAnswerToFinalized),
+        blocksAnswerToFinalizedFallback: Number(warmFallback.blocksAnswerToFinalized),
         daemonPatternRealisticPrice: Math.round(warmTotal + realistic.gas),
       },
       parts: {
         approve: Number(warm.approve), createTask: Number(warm.create), submitAnswer: Number(warm.answer), drawCommittee: Number(warm.draw),
         commits: Number(sum(warm.commits)), revealsAndFinalize: Number(sum(warm.reveals)), revealsAndFinalizeCold: Number(sum(cold.reveals)),
         relayerPays: Number(sum(warm.commits) + sum(warm.reveals)),
-        validatorsSpared: Number(sum(warmDirect.commits) + sum(warmDirect.reveals)),
-        keeperSpared: Number(warmDirect.finalize),
-        direct: {
-          commits: Number(sum(warmDirect.commits)), reveals: Number(sum(warmDirect.reveals)),
-          finalizeWarm: Number(warmDirect.finalize), finalizeCold: Number(coldDirect.finalize),
+        validatorsSpared: Number(sum(warmFallback.commits) + sum(warmFallback.reveals)),
+        keeperSpared: Number(warmFallback.finalize),
+        fallback: {
+          commits: Number(sum(warmFallback.commits)), reveals: Number(sum(warmFallback.reveals)),
+          finalizeWarm: Number(warmFallback.finalize), finalizeCold: Number(coldFallback.finalize),
         },
         claim: Number(claim), claimsPerTask: Math.round(amortized),
         tasksPerClaim: daemonDefault.tasksPerClaim,

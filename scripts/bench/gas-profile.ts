@@ -1,5 +1,5 @@
-// Where the gas of one task goes (not a test): `npm run bench:gas-profile -- [--json] [--k N] [--direct]`.
-// Validators' commits and reveals relayed as the shipped daemons send them; --direct: each member's own.
+// Where the gas of one task goes (not a test): `npm run bench:gas-profile -- [--json] [--k N] [--fallback]`.
+// Rounds as the shipped daemons send them (the aggregator's commitReport and revealReport); --fallback: each member alone.
 // Runs the per-task scenario of gas-per-task.ts (warm-up task, measured warm task, every payee claims, cold task)
 // and traces every transaction (debug_traceTransaction, opcode by opcode) into: the 21,000 base, calldata, storage
 // writes (zero to non-zero, non-zero to non-zero, rewrites of a slot already written in the transaction), storage
@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { hexToBytes, type Hex } from "viem";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { benchChain, claimAll, type BenchChain } from "./gas-scenarios.ts";
-import { runPhasedTask, type Submit } from "./gas-per-task.ts";
+import { runPhasedTask, type RoundPath } from "./gas-per-task.ts";
 
 export interface TransactionProfile {
   step: string;
@@ -105,21 +105,21 @@ function merge(profiles: TransactionProfile[]): TransactionProfile {
   return out;
 }
 
-export async function measureProfile(k: number, log: (line: string) => void, submit: Submit = "relayer"): Promise<TransactionProfile[]> {
-  log(`profile k=${k} (${submit}): warm-up task, warm task, claims, cold task, then traces`);
+export async function measureProfile(k: number, log: (line: string) => void, path: RoundPath = "reports"): Promise<TransactionProfile[]> {
+  log(`profile k=${k} (${path}): warm-up task, warm task, claims, cold task, then traces`);
   const env = await benchChain(k, { ...DEFAULT_MARKET_PARAMS, committeeSize: k });
   try {
     await env.publicClient.waitForTransactionReceipt({ hash: await env.as(env.requester).token.write.approve([env.manifest.contracts.taskMarket, 0n]) });
-    await runPhasedTask(env, submit);
+    await runPhasedTask(env, path);
     await claimAll(env); // as in measurePerTask: repeat claims, token balances already non-zero
-    const warm = await runPhasedTask(env, submit);
+    const warm = await runPhasedTask(env, path);
     const claimBlock = await env.publicClient.getBlockNumber();
     await claimAll(env);
-    const cold = await runPhasedTask(env, submit);
+    const cold = await runPhasedTask(env, path);
     const steps = new Map<string, TransactionProfile[]>();
     for (const { step, hash } of warm.transactions) steps.set(step, [...(steps.get(step) ?? []), await profile(env, step, hash)]);
     const rows = [...steps.values()].map(merge);
-    const settling = cold.transactions.at(-1)!; // the finalize, or the relayed reveals that carry it
+    const settling = cold.transactions.at(-1)!; // the finalize, or the reveal report that settles
     rows.push(await profile(env, `${settling.step} (cold)`, settling.hash));
     // One claim of a validator (the daemons' claim), from the Claimed logs after the warm task.
     const claims = await env.as(env.deployer).taskMarket.getEvents.Claimed({}, { fromBlock: claimBlock + 1n });
@@ -136,7 +136,7 @@ const fmt = (n: number) => n.toLocaleString("en-US");
 async function main(): Promise<void> {
   const kArg = process.argv.indexOf("--k");
   const k = kArg >= 0 ? Number(process.argv[kArg + 1]) : 5;
-  const rows = await measureProfile(k, (line) => console.error(`bench:gas-profile ${line}`), process.argv.includes("--direct") ? "direct" : "relayer");
+  const rows = await measureProfile(k, (line) => console.error(`bench:gas-profile ${line}`), process.argv.includes("--fallback") ? "fallback" : "reports");
   const header = ["tx", "gas", "base", "calldata", "new slots (n)", "updates (n)", "rewrites", "cold reads (n)", "warm reads", "events (n)", "compute", "calls - refunds", "in registry"];
   console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
   for (const r of rows) {

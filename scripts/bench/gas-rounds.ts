@@ -1,12 +1,15 @@
 // Gas of one task (k = 5, or --k N up to 32) through the round calls of docs/design/ROUNDS.md (not a test):
-// `npx hardhat build --quiet && npx tsx scripts/bench/gas-rounds.ts [--json] [--k N]`.
+// `npx hardhat build --quiet && npx tsx scripts/bench/gas-rounds.ts [--json] [--k N]`. bench:gas includes its
+// figures (measureRounds, k = 5) under `rounds`: what it adds to bench:gas's per-task phases is the reports of
+// several tasks batched in one RelayBatcher.relayEach, the calldata share of each report and the views' delegation.
 // Measured in one run on Hardhat's in-process EVM, from receipts (total transaction gas, 21,000 base included), in
 // steady state (every payee was paid by a warm-up task first): the report path (commitReport, revealReport that
 // settles) against the per-member fallback path of the same contracts (5 commits, 5 reveals, finalize). The
 // per-member path of the previous protocol (main before this branch) is quoted from docs/BENCHMARKS.md, which
-// measured it with scripts/bench/gas.ts; that script still speaks the old ABI (see docs/design/ROUNDS-STATUS.md).
-// Self-contained on purpose: the SDK's contract bindings still speak the old ABI; only its deployer is used.
+// measured it with scripts/bench/gas.ts before the port. Self-contained (artifacts' ABIs, its own accounts): it was
+// written before the SDK spoke the rounds ABI; only the SDK's deployer is used.
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { network } from "hardhat";
 import {
   createPublicClient,
@@ -31,15 +34,6 @@ import { hardhat } from "viem/chains";
 import { computeCommitment } from "../../sdk/commitment.ts";
 import { deployProtocol } from "../../sdk/deploy.ts";
 
-const kArg = process.argv.indexOf("--k");
-const K = kArg === -1 ? 5 : Number(process.argv[kArg + 1]);
-if (!Number.isInteger(K) || K < 1 || K > 32) {
-  console.error("--k takes a committee size from 1 to 32");
-  process.exit(2);
-}
-// As many validators as seats (as scripts/bench/gas.ts does): every committee is the same five, so the warm-up task
-// pays every member once and the measured task rewrites non-zero credit slots only.
-const VALIDATORS = K;
 const STAKE = 1_000n * 10n ** 18n;
 const FEE = 10n * 10n ** 18n;
 const MODEL_ID = keccak256(toHex("model:bench"));
@@ -78,8 +72,11 @@ interface RoundState {
   reportCommitments: Hex[];
 }
 
-async function main(): Promise<void> {
-  const json = process.argv.includes("--json");
+/** Measures the figures of committee size `K` on a fresh in-process chain. */
+export async function measureRounds(K: number) {
+  // As many validators as seats (as scripts/bench/gas.ts does): every committee is the same five, so the warm-up
+  // task pays every member once and the measured task rewrites non-zero credit slots only.
+  const VALIDATORS = K;
   const connection = await network.create();
   const transport = custom(connection.provider);
   const chain = hardhat;
@@ -212,7 +209,7 @@ async function main(): Promise<void> {
     };
     const commits = await relay(tasks.map((t) => encodeFunctionData({ abi: marketAbi, functionName: "commitReport", args: [...t.commit] })));
     const reveals = await relay(tasks.map((t) => encodeFunctionData({ abi: marketAbi, functionName: "revealReport", args: [...t.reveal] })));
-    return { commitReportPerTask: Number(commits) / BATCH, revealReportPerTask: Number(reveals) / BATCH };
+    return { tasks: BATCH, commitReportPerTask: Number(commits) / BATCH, revealReportPerTask: Number(reveals) / BATCH };
   };
 
   /** The same task with every member committing and revealing alone, then finalize. */
@@ -245,6 +242,18 @@ async function main(): Promise<void> {
   const viewOnModule = await estimate(views);
   await connection.close();
 
+  return { reports, fallback, batched, viewThroughMarket, viewOnModule };
+}
+
+async function main(): Promise<void> {
+  const kArg = process.argv.indexOf("--k");
+  const K = kArg === -1 ? 5 : Number(process.argv[kArg + 1]);
+  if (!Number.isInteger(K) || K < 1 || K > 32) {
+    console.error("--k takes a committee size from 1 to 32");
+    process.exit(2);
+  }
+  const json = process.argv.includes("--json");
+  const { reports, fallback, batched, viewThroughMarket, viewOnModule } = await measureRounds(K);
   const n = (v: bigint) => Number(v);
   const { calldata, ...reportGas } = reports;
   const reportsTotal = n(reports.approve + reports.createTask + reports.submitAnswer + reports.drawCommittee + reports.commitReport + reports.revealReport);
@@ -256,7 +265,7 @@ async function main(): Promise<void> {
     reportsCalldata: calldata,
     fallback: { ...Object.fromEntries(Object.entries(fallback).map(([key, v]) => [key, n(v)])), total: fallbackTotal },
     /** The two reports of BATCH tasks sent as two RelayBatcher.relayEach transactions, per task. */
-    batched: { tasks: BATCH, ...batched, reportsPerTask: batched.commitReportPerTask + batched.revealReportPerTask },
+    batched: { ...batched, reportsPerTask: batched.commitReportPerTask + batched.revealReportPerTask },
     /** paramsAt(0) through the market (delegated) and on the module: the split's overhead on a view. */
     viewDelegation: { throughMarket: Number(viewThroughMarket), onModule: Number(viewOnModule), overhead: Number(viewThroughMarket - viewOnModule) },
     ...(K === 5 ? { previousProtocol: PREVIOUS_PROTOCOL, previousRelayed: PREVIOUS_RELAYED } : {}),
@@ -294,7 +303,9 @@ async function main(): Promise<void> {
   if (json) console.log(JSON.stringify(figures));
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

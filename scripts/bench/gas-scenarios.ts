@@ -20,10 +20,11 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { startAnvil } from "../localnet/anvil.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
-import { getProtocolContracts, relayBatcherAbi, Role, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { getProtocolContracts, Role, type SigningWalletClient } from "../../sdk/contracts.ts";
 import { deployProtocol } from "../../sdk/deploy.ts";
 import type { DeploymentManifest, MarketParams } from "../../sdk/deployment.ts";
-import { signCommit, signReveal, taskMarketDomain } from "../../sdk/eip712.ts";
+import { signCommitCompact, taskMarketDomain } from "../../sdk/eip712.ts";
+import { maskOf, readRound, stateArg } from "../../sdk/rounds.ts";
 
 export const MODEL_ID = keccak256(toHex("model:bench"));
 export const EVALUATOR_ID = keccak256(toHex("evaluator:bench"));
@@ -138,16 +139,20 @@ export async function taskToCommittee(env: BenchChain) {
     await env.as(env.provider).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]),
   );
   await env.testClient.mine({ blocks: 1 });
-  const draw = await gasOf(env, await market.write.drawCommittee([taskId]));
-  const members = (await market.read.committee([taskId, 0n])).map((m) => m.account);
-  return { taskId, members, gas: { create, answer, draw } };
+  const drawHash = await market.write.drawCommittee([taskId]);
+  const draw = await gasOf(env, drawHash);
+  // Members are not in storage: the round's state comes from its CommitteeDrawn (sdk/rounds.ts).
+  const drawBlock = (await env.publicClient.getTransactionReceipt({ hash: drawHash })).blockNumber;
+  const { state } = await readRound(env.publicClient, env.manifest.contracts.taskMarket, taskId, 0, drawBlock);
+  return { taskId, members: state.members, state, gas: { create, answer, draw } };
 }
 
 const wallet = (env: BenchChain, address: Address) => env.byAddress.get(address.toLowerCase())!;
 
-/** One whole task with direct commits and reveals; every member reveals a score near 8,000. */
+/** One whole task with every member committing and revealing alone (the fallback calls, with the round's state),
+ * then finalize; every member reveals a score near 8,000. */
 export async function runDirectTask(env: BenchChain): Promise<TaskGas> {
-  const { taskId, members, gas } = await taskToCommittee(env);
+  const { taskId, members, state, gas } = await taskToCommittee(env);
   const chainId = env.manifest.chainId;
   const market = env.manifest.contracts.taskMarket;
   const scores = members.map((_, i) => 8_000 + 37 * i);
@@ -155,7 +160,7 @@ export async function runDirectTask(env: BenchChain): Promise<TaskGas> {
   const commits: bigint[] = [];
   for (let i = 0; i < members.length; i++) {
     const c = computeCommitment({ score: scores[i], salt: salts[i], validator: members[i], taskId, round: 0, chainId, market });
-    commits.push(await gasOf(env, await env.as(wallet(env, members[i])).taskMarket.write.commit([taskId, BigInt(i), c])));
+    commits.push(await gasOf(env, await env.as(wallet(env, members[i])).taskMarket.write.commit([taskId, stateArg(state), BigInt(i), c])));
   }
   const t = await env.as(env.deployer).taskMarket.read.task([taskId]);
   const now = await env.publicClient.getBlockNumber();
@@ -163,9 +168,9 @@ export async function runDirectTask(env: BenchChain): Promise<TaskGas> {
   const reveals: bigint[] = [];
   for (let i = 0; i < members.length; i++) {
     const m = env.as(wallet(env, members[i])).taskMarket;
-    reveals.push(await gasOf(env, await m.write.reveal([taskId, BigInt(i), BigInt(scores[i]), salts[i]])));
+    reveals.push(await gasOf(env, await m.write.reveal([taskId, stateArg(state), BigInt(i), BigInt(scores[i]!), salts[i]!])));
   }
-  const finalize = await gasOf(env, await env.as(env.deployer).taskMarket.write.finalize([taskId]));
+  const finalize = await gasOf(env, await env.as(env.deployer).taskMarket.write.finalize([taskId, stateArg(state)]));
   return { ...gas, commits, reveals, finalize };
 }
 
@@ -183,57 +188,17 @@ export async function claimAll(env: BenchChain): Promise<bigint[]> {
   return gas;
 }
 
-/** Gas of one commitBySig transaction relaying the first `count` members' signed commits of a fresh task. */
-export async function relayedCommitBatch(env: BenchChain, count: number): Promise<bigint> {
-  const { taskId, members } = await taskToCommittee(env);
+/** Gas of one commitReport carrying the first `count` members' signed commits of a fresh task (compact signatures). */
+export async function commitReportOf(env: BenchChain, count: number): Promise<bigint> {
+  const { taskId, members, state } = await taskToCommittee(env);
   const chainId = env.manifest.chainId;
   const market = env.manifest.contracts.taskMarket;
   const domain = taskMarketDomain(chainId, market);
-  const items = [];
-  for (let i = 0; i < count; i++) {
-    const member = members[i];
-    const commitment = computeCommitment({ score: 5_000, salt: randomSalt(), validator: member, taskId, round: 0, chainId, market });
-    const message = { taskId, round: 0n, commitment, deadline: FAR_DEADLINE };
-    const signature = await signCommit(wallet(env, member).account as LocalAccount, domain, message);
-    items.push({ ...message, index: BigInt(i), signature });
-  }
-  return gasOf(env, await env.as(env.deployer).taskMarket.write.commitBySig([items]));
-}
-
-/** A task whose every member's commit was relayed, with every member's signed reveal ready to relay. */
-async function signedRevealsOfTask(env: BenchChain) {
-  const { taskId, members } = await taskToCommittee(env);
-  const chainId = env.manifest.chainId;
-  const market = env.manifest.contracts.taskMarket;
-  const domain = taskMarketDomain(chainId, market);
-  const commits = [];
-  const reveals = [];
-  for (let i = 0; i < members.length; i++) {
-    const signer = wallet(env, members[i]).account as LocalAccount;
-    const [score, salt] = [BigInt(8_000 + 37 * i), randomSalt()];
-    const commit = { taskId, round: 0n, commitment: computeCommitment({ score: Number(score), salt, validator: members[i], taskId, round: 0, chainId, market }), deadline: FAR_DEADLINE };
-    commits.push({ ...commit, index: BigInt(i), signature: await signCommit(signer, domain, commit) });
-    const reveal = { taskId, round: 0n, score, salt, deadline: FAR_DEADLINE };
-    reveals.push({ ...reveal, index: BigInt(i), signature: await signReveal(signer, domain, reveal) });
-  }
-  await gasOf(env, await env.as(env.deployer).taskMarket.write.commitBySig([commits]));
-  return { taskId, reveals };
-}
-
-/**
- * The two ways a relayer can settle a committee whose k reveals it holds, on two tasks of the same chain (payees
- * warm): the market's revealBySig and then a separate finalize (two transactions), or both in one
- * RelayBatcher.revealAndFinalize (what the shipped relayer sends).
- */
-export async function relayedRevealsCompared(env: BenchChain): Promise<{ revealBySig: bigint; finalize: bigint; revealAndFinalize: bigint }> {
-  const separate = await signedRevealsOfTask(env);
-  const relayer = env.as(env.deployer).taskMarket;
-  const revealBySig = await gasOf(env, await relayer.write.revealBySig([separate.reveals]));
-  const finalize = await gasOf(env, await relayer.write.finalize([separate.taskId]));
-  const folded = await signedRevealsOfTask(env);
-  const revealAndFinalize = await gasOf(env, await env.deployer.writeContract({
-    address: env.manifest.contracts.relayBatcher!, abi: relayBatcherAbi, functionName: "revealAndFinalize",
-    args: [env.manifest.contracts.taskMarket, folded.reveals, [folded.taskId]], account: env.deployer.account, chain: env.deployer.chain,
-  }));
-  return { revealBySig, finalize, revealAndFinalize };
+  const seats = members.slice(0, count).map((_, i) => i);
+  const commitments = seats.map((i) => computeCommitment({ score: 5_000, salt: randomSalt(), validator: members[i]!, taskId, round: 0, chainId, market }));
+  const signatures = await Promise.all(
+    seats.map(async (i) => [...(await signCommitCompact(wallet(env, members[i]!).account as LocalAccount, domain, { taskId, round: 0n, commitment: commitments[i]!, deadline: FAR_DEADLINE }))] as [Hex, Hex]),
+  );
+  const report = { taskId, round: 0n, mask: maskOf(seats), commitments, deadline: FAR_DEADLINE, signatures };
+  return gasOf(env, await env.as(env.deployer).taskMarket.write.commitReport([stateArg(state), report]));
 }

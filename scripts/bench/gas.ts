@@ -3,25 +3,26 @@
 // object as the last line. --update-docs rewrites the gas section of docs/BENCHMARKS.md with the new figures.
 // Targets (issue 2): commit <= 50k, reveal <= 60k, finalize with k = 5 <= 200k, committee draw O(k log n);
 // (issue 11): a task with k = 5 as the daemons send it <= 500k gas and <= 6 blocks, createTask's estimate exact.
-// The daemons send validators' commits and reveals through a relayer by default; perTask.*.daemonPatternDirect is
-// the same task sent directly, measured in the same run.
+// commit, reveal and finalize are the per-member fallback calls (docs/design/ROUNDS.md); the daemons send a round
+// as the aggregator's two reports (perTask.*.daemonPattern); perTask.*.daemonPatternFallback is the same task with
+// every member alone, measured in the same run; `rounds` (scripts/bench/gas-rounds.ts, k = 5) adds the reports of
+// several tasks in one RelayBatcher.relayEach, each report's calldata share and the views' delegation.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { benchChain, claimAll, relayedCommitBatch, relayedRevealsCompared, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
+import { benchChain, claimAll, commitReportOf, runDirectTask, taskToCommittee } from "./gas-scenarios.ts";
+import { measureRounds } from "./gas-rounds.ts";
 import { claimScenario, COMMITTEE_SIZES, measureEstimateExact, measurePerTask, type CommitteeSize, type EstimateExactFigures, type PerTaskFigures, type PerTaskParts } from "./gas-per-task.ts";
 
 export interface GasFigures {
   commit: number;
   reveal: number;
-  commitBySigBatchPerItem: number;
+  /** (one commitReport of 5 seats - one of 1 seat) / 4: the marginal gas of a seat in a commit report. */
+  commitReportPerItem: number;
   finalize: Record<"3" | "5" | "7" | "15", number>;
   lifecycle: Record<"5", number>;
   /** k = 5 when every payee claimed since its last task (credit slots written from zero). */
   finalizeCold: Record<"5", number>;
   lifecycleCold: Record<"5", number>;
-  /** k = 5, a relayer holding the committee's reveals: the market's revealBySig then a separate finalize, against
-   * both in one RelayBatcher.revealAndFinalize (the shipped relayer's choice; payees warm). */
-  relayedRevealsK5: { revealBySig: number; finalize: number; separate: number; revealAndFinalize: number };
   drawCommittee: Record<"100" | "1000", number>;
   /** One task as the shipped daemons and SDK send it, by committee size (issue 11; gas-per-task.ts). */
   perTask: Record<CommitteeSize, PerTaskFigures>;
@@ -31,6 +32,14 @@ export interface GasFigures {
   /** k = 32 against a 30M-gas block: the whole task, and its largest single transaction. */
   perTaskK32BlockFraction: { daemonPattern: number; largestTransaction: number };
   createTaskEstimateExact: EstimateExactFigures;
+  /** k = 5, from gas-rounds.ts: the two reports of `tasks` tasks sent as two RelayBatcher.relayEach transactions,
+   * per task, against both sent alone (`alone`); the calldata of each report sent alone; paramsAt(0) through the
+   * market's delegating fallback against on the TaskViews module. */
+  rounds: {
+    batched: { tasks: number; commitReportPerTask: number; revealReportPerTask: number; reportsPerTask: number; alone: number };
+    reportsCalldata: { commitReport: number; revealReport: number };
+    viewDelegation: { throughMarket: number; onModule: number; overhead: number };
+  };
 }
 
 const BLOCK_GAS = 30_000_000;
@@ -60,7 +69,6 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
   let perItem = 0;
   let finalizeCold = 0;
   let lifecycleCold = 0;
-  let relayedRevealsK5: GasFigures["relayedRevealsK5"] | undefined;
   for (const k of [3, 5, 7, 15] as const) {
     log(`committee k=${k}: ${k} validators, warm-up task, measured task`);
     // Windows wide enough for k one-transaction-per-block commits (automine) in each phase.
@@ -78,12 +86,10 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
       const cold = await runDirectTask(env);
       finalizeCold = num(cold.finalize);
       lifecycleCold = sum(cold);
-      await relayedCommitBatch(env, 5); // warm-up: the same code paths and accounts as the measured batches
-      const one = await relayedCommitBatch(env, 1);
-      const five = await relayedCommitBatch(env, 5);
+      await commitReportOf(env, 5); // warm-up: the same code paths and accounts as the measured reports
+      const one = await commitReportOf(env, 1);
+      const five = await commitReportOf(env, 5);
       perItem = num((five - one) / 4n);
-      const r = await relayedRevealsCompared(env);
-      relayedRevealsK5 = { revealBySig: num(r.revealBySig), finalize: num(r.finalize), separate: num(r.revealBySig + r.finalize), revealAndFinalize: num(r.revealAndFinalize) };
     }
     await env.close();
   }
@@ -102,17 +108,29 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
     perTask[k] = figures;
     perTaskParts[k] = parts;
   }
+  log("rounds k=5 (gas-rounds.ts): reports alone and batched in RelayBatcher.relayEach, the views' delegation");
+  const r = await measureRounds(5);
+  const rounds: GasFigures["rounds"] = {
+    batched: {
+      tasks: r.batched.tasks,
+      commitReportPerTask: Math.round(r.batched.commitReportPerTask),
+      revealReportPerTask: Math.round(r.batched.revealReportPerTask),
+      reportsPerTask: Math.round(r.batched.commitReportPerTask + r.batched.revealReportPerTask),
+      alone: num(r.reports.commitReport + r.reports.revealReport),
+    },
+    reportsCalldata: r.reports.calldata,
+    viewDelegation: { throughMarket: num(r.viewThroughMarket), onModule: num(r.viewOnModule), overhead: num(r.viewThroughMarket - r.viewOnModule) },
+  };
   const { failedGasUsedOfLimit, ...createTaskEstimateExact } = await measureEstimateExact(ESTIMATE_TRIES, log);
   log(`createTask with exactly its estimate: ${createTaskEstimateExact.succeeded}/${ESTIMATE_TRIES} succeeded; gas used / limit of the failed ones: ${failedGasUsedOfLimit.join(", ") || "-"}`);
   return {
     commit,
     reveal,
-    commitBySigBatchPerItem: perItem,
+    commitReportPerItem: perItem,
     finalize,
     lifecycle: { "5": lifecycle },
     finalizeCold: { "5": finalizeCold },
     lifecycleCold: { "5": lifecycleCold },
-    relayedRevealsK5: relayedRevealsK5!,
     drawCommittee,
     perTask,
     perTaskParts,
@@ -122,6 +140,7 @@ async function measure(log: (line: string) => void): Promise<GasFigures> {
       largestTransaction: Number((perTaskParts["32"].largestTransaction / BLOCK_GAS).toFixed(4)),
     },
     createTaskEstimateExact,
+    rounds,
   };
 }
 
@@ -192,23 +211,21 @@ async function main(): Promise<void> {
       : `>= ${target.min} ${value >= target.min ? "ok" : "MISSED"}`;
     console.log(`${key.padEnd(44)}${String(value).padStart(12)}${String(old ?? "-").padStart(12)}${ratio.padStart(8)}  ${verdict}`);
   }
-  const r = figures.relayedRevealsK5;
-  console.log(`k = 5 reveals relayed then finalized: revealBySig ${r.revealBySig} + finalize ${r.finalize} = ${r.separate} in two transactions; revealAndFinalize ${r.revealAndFinalize} in one (x${(r.revealAndFinalize / r.separate).toFixed(3)})`);
   const growth = figures.drawCommittee["1000"] / figures.drawCommittee["100"];
   console.log(`drawCommittee growth n=100 -> n=1000: x${growth.toFixed(3)} (O(k log n): must stay well under 2)`);
   const s = figures.perTaskClaimScenario;
   console.log(`\nper task, all parties (claims amortized at ${s.gasPriceGwei} gwei, fee ${s.fee} tokens, one task per ${s.taskEveryMs / 1000} s, policy margin ${s.gasMargin}, tokenPerNative ${s.tokenPerNative ?? "unset (claims once per maxIntervalMs)"}):`);
-  console.log("daemonPattern: validators through the relayer (the shipped default); direct: each sends its own commit and reveal, a keeper finalizes");
-  console.log(`${"k".padStart(4)}${"daemonPattern".padStart(15)}${"direct".padStart(11)}${"ratio".padStart(7)}${"cold".padStart(11)}${"warm".padStart(11)}${"requester".padStart(11)}${"blocks".padStart(8)}${"direct".padStart(8)}${"tasks/claim (prov, val)".padStart(26)}`);
+  console.log("daemonPattern: the aggregator's commitReport and settling revealReport (the daemons' path); fallback: each member commits and reveals alone, a keeper finalizes");
+  console.log(`${"k".padStart(4)}${"daemonPattern".padStart(15)}${"fallback".padStart(11)}${"ratio".padStart(7)}${"cold".padStart(11)}${"warm".padStart(11)}${"requester".padStart(11)}${"blocks".padStart(8)}${"fallbk".padStart(8)}${"tasks/claim (prov, val)".padStart(26)}`);
   for (const k of COMMITTEE_SIZES) {
     const t = figures.perTask[k];
     const p = figures.perTaskParts[k];
-    console.log(`${k.padStart(4)}${String(t.daemonPattern).padStart(15)}${String(t.daemonPatternDirect).padStart(11)}${(t.daemonPattern / t.daemonPatternDirect).toFixed(3).padStart(7)}${String(t.cold).padStart(11)}${String(t.warm).padStart(11)}${String(t.requester).padStart(11)}${String(t.blocksAnswerToFinalized).padStart(8)}${String(t.blocksAnswerToFinalizedDirect).padStart(8)}${`${p.tasksPerClaim.provider}, ${p.tasksPerClaim.validator}`.padStart(26)}`);
+    console.log(`${k.padStart(4)}${String(t.daemonPattern).padStart(15)}${String(t.daemonPatternFallback).padStart(11)}${(t.daemonPattern / t.daemonPatternFallback).toFixed(3).padStart(7)}${String(t.cold).padStart(11)}${String(t.warm).padStart(11)}${String(t.requester).padStart(11)}${String(t.blocksAnswerToFinalized).padStart(8)}${String(t.blocksAnswerToFinalizedFallback).padStart(8)}${`${p.tasksPerClaim.provider}, ${p.tasksPerClaim.validator}`.padStart(26)}`);
   }
-  console.log("who pays the commit and reveal phases (gas per task): the relayer, vs what it spares validators and the keeper:");
+  console.log("who pays the commit and reveal phases (gas per task): the aggregator, vs what it spares validators and the keeper:");
   for (const k of COMMITTEE_SIZES) {
     const p = figures.perTaskParts[k];
-    console.log(`${k.padStart(4)}  relayer ${p.relayerPays} (commits ${p.commits} + reveals and finalize ${p.revealsAndFinalize}); validators spared ${p.validatorsSpared}, keeper spared ${p.keeperSpared}`);
+    console.log(`${k.padStart(4)}  aggregator ${p.relayerPays} (commitReport ${p.commits} + revealReport ${p.revealsAndFinalize}); validators spared ${p.validatorsSpared}, keeper spared ${p.keeperSpared}`);
   }
   console.log(`the same at tokenPerNative ${s.realisticTokenPerNative} (the fee worth ${(s.fee / s.realisticTokenPerNative).toFixed(2)} ETH), daemonPatternRealisticPrice (tasks per claim: provider, validator):`);
   for (const k of COMMITTEE_SIZES) {
@@ -216,6 +233,8 @@ async function main(): Promise<void> {
     console.log(`${k.padStart(4)}${String(figures.perTask[k].daemonPatternRealisticPrice).padStart(15)}${`${p.tasksPerClaimRealisticPrice.provider}, ${p.tasksPerClaimRealisticPrice.validator}`.padStart(26)}`);
   }
   console.log(`k = 32 in a 30M block: whole task ${(figures.perTaskK32BlockFraction.daemonPattern * 100).toFixed(1)}%, largest transaction ${(figures.perTaskK32BlockFraction.largestTransaction * 100).toFixed(1)}%`);
+  const b = figures.rounds.batched;
+  console.log(`k = 5, ${b.tasks} tasks' reports in two RelayBatcher.relayEach transactions: ${b.reportsPerTask} gas a task for both (commit ${b.commitReportPerTask}, reveal ${b.revealReportPerTask}) against ${b.alone} sent alone (x${(b.reportsPerTask / b.alone).toFixed(3)})`);
   const e = figures.createTaskEstimateExact;
   console.log(`createTask sent with exactly its eth_estimateGas on ${e.chain}: ${e.succeeded}/${e.tries} succeeded (goal ${e.tries}/${e.tries})`);
   console.log(`measured in ${((Date.now() - started) / 1000).toFixed(1)} s`);

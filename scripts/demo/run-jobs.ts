@@ -98,7 +98,8 @@ export async function runJobs(demo: DemoNetwork, o: RunJobsOptions): Promise<Run
       case "CommitteeDrawn":
         stage.set(taskId, "committee");
         break;
-      case "ScoreRevealed":
+      case "CommitReported": // the aggregator's commit report: reveals open once every seat committed
+      case "ScoreRevealed": // a member that revealed alone (fallback); a reveal report settles at once
         stage.set(taskId, "revealing");
         break;
       case "TaskFinalized":

@@ -267,6 +267,21 @@ describe("poq audit (CLI) against real tasks on the in-process chain", () => {
     assert.equal(report.settlementCheck.conserved, true);
   });
 
+  it("a task settled by a reveal report: every seat's score from RevealReported, the settlement re-checked", async () => {
+    // No seat revealed alone: the scores exist only in the report's event (the market stores none of them).
+    const scores = [6_100, 6_000, 5_900, 9_000, 6_050];
+    const { taskId, members } = await f.reportTask("What colour is the sky on a clear day?", scores);
+    const report = await json(["audit", "task", taskId.toString()]);
+    assert.equal(report.status, "Finalized");
+    const seats = report.rounds[0].members as { validator: string; committed: boolean; revealed: boolean; score?: number; pay: string }[];
+    assert.deepEqual(seats.map((m) => m.validator), members);
+    assert.deepEqual(seats.map((m) => [m.committed, m.revealed, m.score]), scores.map((score) => [true, true, score]));
+    assert.equal(report.consensus, 6_050, "the median of the five");
+    assert.equal(report.settlementCheck.matches, true);
+    assert.equal(report.settlementCheck.conserved, true);
+    assert.equal(BigInt(seats[3]!.pay), 0n, "9,000 is beyond the tolerance of 6,050");
+  });
+
   it("checks a refund against the protocol math: NoCommittee returns refundBps of the provider pool, the rest to the treasury", async () => {
     const taskId = await f.unjudgedTask("Who wrote the Odyssey?");
     const report = await json(["audit", "task", taskId.toString()]);

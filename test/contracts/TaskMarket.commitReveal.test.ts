@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { getAddress, parseEventLogs } from "viem";
 import { RefundReason, TaskStatus, taskMarketAbi } from "../../sdk/contracts.ts";
-import { signCommit, taskMarketDomain } from "../../sdk/eip712.ts";
+import { signCommitCompact, taskMarketDomain } from "../../sdk/eip712.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { nonRevealPenalty } from "../../sdk/protocol-math.ts";
 import { expectRevert, FEE, type Protocol, setupProtocol } from "./protocol-fixture.ts";
@@ -31,75 +31,71 @@ describe("TaskMarket commit-reveal matrix (each case has its own custom error)",
     const asC = env.as(env.walletOf(c)).market;
     const saltA = env.randomSalt();
     const commitA = env.commitment(7_000, saltA, a, taskId, 0);
-    await env.wait(await asA.write.commit([taskId, 0n, commitA]));
+    await env.wait(await asA.write.commit([taskId, await env.roundState(taskId), 0n, commitA]));
 
     // wrong sender: a non-member, or a member using someone else's seat
     const outsider = env.validators.find((v) => !members.includes(getAddress(v.account.address)))!;
-    await expectRevert(env.as(outsider).market.write.commit([taskId, 0n, commitA]), "NotCommitteeMember");
-    await expectRevert(asB.write.commit([taskId, 0n, commitA]), "NotCommitteeMember");
+    await expectRevert(env.as(outsider).market.write.commit([taskId, await env.roundState(taskId), 0n, commitA]), "NotCommitteeMember");
+    await expectRevert(asB.write.commit([taskId, await env.roundState(taskId), 0n, commitA]), "NotCommitteeMember");
     // duplicate commit
-    await expectRevert(asA.write.commit([taskId, 0n, commitA]), "AlreadyCommitted");
-    // An empty slot holds its member's marker (the address, top 96 bits zero) until the member commits: no one can
-    // commit a marker-shaped value (it would count B without closing its slot, so B could commit again), nor use a
-    // seat past the committee (its slot is zero, never a marker) or another member's seat.
+    await expectRevert(asA.write.commit([taskId, await env.roundState(taskId), 0n, commitA]), "AlreadyCommitted");
+    // A marker-shaped value (top 96 bits zero) is no commitment: refused, as before the rounds ABI. A seat past the
+    // committee, or another member's seat, is not the sender's (state.members[index] != msg.sender).
     const markerOf = (account: string) => `0x${"00".repeat(12)}${account.slice(2).toLowerCase()}` as const;
-    await expectRevert(asB.write.commit([taskId, 1n, markerOf(b)]), "ReservedCommitment");
-    await expectRevert(asB.write.commit([taskId, 1n, markerOf(a)]), "ReservedCommitment");
-    await expectRevert(asB.write.commit([taskId, 5n, commitA]), "NotCommitteeMember");
-    await expectRevert(asB.write.commit([taskId, 255n, commitA]), "NotCommitteeMember");
+    await expectRevert(asB.write.commit([taskId, await env.roundState(taskId), 1n, markerOf(b)]), "ReservedCommitment");
+    await expectRevert(asB.write.commit([taskId, await env.roundState(taskId), 1n, markerOf(a)]), "ReservedCommitment");
+    await expectRevert(asB.write.commit([taskId, await env.roundState(taskId), 5n, commitA]), "NotCommitteeMember");
+    await expectRevert(asB.write.commit([taskId, await env.roundState(taskId), 255n, commitA]), "NotCommitteeMember");
     // an index past 255 would reach into other rounds' keys (round << 8 | index): refused with the same error
-    await expectRevert(asB.write.commit([taskId, 256n + 1n, commitA]), "NotCommitteeMember");
-    await expectRevert(asB.write.commit([taskId, 2n ** 256n - 1n, commitA]), "NotCommitteeMember");
-    await expectRevert(asB.write.commit([taskId, 2n, commitA]), "NotCommitteeMember");
-    assert.equal((await env.read.market.read.committee([taskId, 0n]))[1]!.commitment, `0x${"00".repeat(31)}01`, "an uncommitted member shows bytes32(1)");
+    await expectRevert(asB.write.commit([taskId, await env.roundState(taskId), 256n + 1n, commitA]), "NotCommitteeMember");
+    await expectRevert(asB.write.commit([taskId, await env.roundState(taskId), 2n ** 256n - 1n, commitA]), "NotCommitteeMember");
+    await expectRevert(asB.write.commit([taskId, await env.roundState(taskId), 2n, commitA]), "NotCommitteeMember");
     assert.equal((await env.read.market.read.task([taskId])).committedCount, 1);
     // copied commit: B commits A's commitment verbatim, later tries A's opening
-    await env.wait(await asB.write.commit([taskId, 1n, commitA]));
+    await env.wait(await asB.write.commit([taskId, await env.roundState(taskId), 1n, commitA]));
     // C commits properly (for the wrong-salt case)
     const saltC = env.randomSalt();
-    await env.wait(await asC.write.commit([taskId, 2n, env.commitment(6_500, saltC, c, taskId, 0)]));
+    await env.wait(await asC.write.commit([taskId, await env.roundState(taskId), 2n, env.commitment(6_500, saltC, c, taskId, 0)]));
 
-    // replay from another task: D's signed commit for task 99 relayed into this task recovers to another address
+    // replay from another task: D's signed commit for task 99, put in a commit report of this task for D's seat,
+    // recovers to another address (a report's seats past the committee: InvalidMask, test/contracts/Rounds.t.sol)
     const d0 = members[3];
     const domain = taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
-    const replayed = { taskId: 99n, round: 0n, commitment: commitA, deadline: 2n ** 40n };
-    const signature = await signCommit(env.walletOf(d0), domain, replayed);
+    const replayed = { taskId: 99n, round: 0n, commitment: env.commitment(6_000, env.randomSalt(), d0, taskId, 0), deadline: 2n ** 40n };
+    const signature = [...(await signCommitCompact(env.walletOf(d0), domain, replayed))] as [`0x${string}`, `0x${string}`];
     await expectRevert(
-      env.as(env.wallets[18]).market.write.commitBySig([[{ ...replayed, taskId, index: 3n, signature }]]),
+      env.as(env.wallets[18]).market.write.commitReport([
+        await env.roundState(taskId),
+        { taskId, round: 0n, mask: 1 << 3, commitments: [replayed.commitment], deadline: replayed.deadline, signatures: [signature] },
+      ]),
       "InvalidSigner",
     );
-    // a member's own signed commit relayed for a seat past the committee: that seat's member is zero
-    const pastSeat = { taskId, round: 0n, commitment: env.commitment(6_000, env.randomSalt(), d0, taskId, 0), deadline: 2n ** 40n };
-    const pastSignature = await signCommit(env.walletOf(d0), domain, pastSeat);
-    for (const index of [5n, 255n, 256n]) {
-      await expectRevert(env.as(env.wallets[18]).market.write.commitBySig([[{ ...pastSeat, index, signature: pastSignature }]]), "InvalidSigner");
-    }
 
     // early: reveal during the commit phase
-    await expectRevert(asA.write.reveal([taskId, 0n, 7_000n, saltA]), "RevealTooEarly");
+    await expectRevert(asA.write.reveal([taskId, await env.roundState(taskId), 0n, 7_000n, saltA]), "RevealTooEarly");
     await env.toRevealPhase(taskId);
     // late commit: the commit phase is over
     const d = members[3];
     await expectRevert(
-      env.as(env.walletOf(d)).market.write.commit([taskId, 3n, env.commitment(1, saltA, d, taskId, 0)]),
+      env.as(env.walletOf(d)).market.write.commit([taskId, await env.roundState(taskId), 3n, env.commitment(1, saltA, d, taskId, 0)]),
       "CommitPhaseClosed",
     );
     // reveal without commit
-    await expectRevert(env.as(env.walletOf(d)).market.write.reveal([taskId, 3n, 1n, saltA]), "NotCommitted");
+    await expectRevert(env.as(env.walletOf(d)).market.write.reveal([taskId, await env.roundState(taskId), 3n, 1n, saltA]), "NotCommitted");
     // wrong salt
-    await expectRevert(asC.write.reveal([taskId, 2n, 6_500n, env.randomSalt()]), "CommitmentMismatch");
+    await expectRevert(asC.write.reveal([taskId, await env.roundState(taskId), 2n, 6_500n, env.randomSalt()]), "CommitmentMismatch");
     // out-of-range score
-    await expectRevert(asC.write.reveal([taskId, 2n, 10_001n, saltC]), "ScoreOutOfRange");
+    await expectRevert(asC.write.reveal([taskId, await env.roundState(taskId), 2n, 10_001n, saltC]), "ScoreOutOfRange");
     // copied commitment: B learns A's opening after A reveals and replays it
-    await env.wait(await asA.write.reveal([taskId, 0n, 7_000n, saltA]));
-    const [, , original] = await expectRevert(asB.write.reveal([taskId, 1n, 7_000n, saltA]), "CopiedCommitment");
+    await env.wait(await asA.write.reveal([taskId, await env.roundState(taskId), 0n, 7_000n, saltA]));
+    const [, , original] = await expectRevert(asB.write.reveal([taskId, await env.roundState(taskId), 1n, 7_000n, saltA]), "CopiedCommitment");
     assert.equal(original, a);
     // duplicate reveal
-    await expectRevert(asA.write.reveal([taskId, 0n, 7_000n, saltA]), "AlreadyRevealed");
+    await expectRevert(asA.write.reveal([taskId, await env.roundState(taskId), 0n, 7_000n, saltA]), "AlreadyRevealed");
     // late reveal
     await env.toAfterReveal(taskId);
     await env.mine(1);
-    await expectRevert(asC.write.reveal([taskId, 2n, 6_500n, saltC]), "RevealPhaseClosed");
+    await expectRevert(asC.write.reveal([taskId, await env.roundState(taskId), 2n, 6_500n, saltC]), "RevealPhaseClosed");
   });
 
   it("a commitment bound to task 1, committed again in task 2, cannot be opened there", async () => {
@@ -112,11 +108,11 @@ describe("TaskMarket commit-reveal matrix (each case has its own custom error)",
     const market = env.as(env.walletOf(v)).market;
     const salt = env.randomSalt();
     const commitFor1 = env.commitment(5_000, salt, v, first.taskId, 0);
-    await env.wait(await market.write.commit([first.taskId, 0n, commitFor1]));
-    await env.wait(await market.write.commit([second.taskId, seat2, commitFor1])); // replayed commitment
+    await env.wait(await market.write.commit([first.taskId, await env.roundState(first.taskId), 0n, commitFor1]));
+    await env.wait(await market.write.commit([second.taskId, await env.roundState(second.taskId), seat2, commitFor1])); // replayed commitment
     await env.toRevealPhase(second.taskId);
-    await expectRevert(market.write.reveal([second.taskId, seat2, 5_000n, salt]), "CommitmentMismatch");
-    await env.wait(await market.write.reveal([first.taskId, 0n, 5_000n, salt]));
+    await expectRevert(market.write.reveal([second.taskId, await env.roundState(second.taskId), seat2, 5_000n, salt]), "CommitmentMismatch");
+    await env.wait(await market.write.reveal([first.taskId, await env.roundState(first.taskId), 0n, 5_000n, salt]));
   });
 
   it("computeCommitment on-chain equals the SDK's", async () => {
@@ -138,10 +134,10 @@ describe("TaskMarket non-reveal, quorum, roll and refund", () => {
     const salts = await env.commitScores(taskId, members, scores);
     await env.toRevealPhase(taskId);
     await env.revealScores(taskId, members, scores, salts, new Set([4]));
-    await expectRevert(env.read.market.write.finalize([taskId]), "FinalizeTooEarly");
+    await expectRevert(env.read.market.write.finalize([taskId, await env.roundState(taskId)]), "FinalizeTooEarly");
     await env.toAfterReveal(taskId);
     const stakeBefore = (await env.read.registry.read.stakeInfo([members[4]])).amount;
-    const receipt = await env.wait(await env.read.market.write.finalize([taskId]));
+    const receipt = await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
     const slashed = seatPenalty(FEE, 5);
     assert.equal((await env.read.registry.read.stakeInfo([members[4]])).amount, stakeBefore - slashed);
     const [slashEvent] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "NonRevealersSlashed" });
@@ -162,7 +158,7 @@ describe("TaskMarket non-reveal, quorum, roll and refund", () => {
     await env.toRevealPhase(taskId);
     await env.revealScores(taskId, members, scores, salts, new Set([2, 3, 4])); // 2 of 5 < quorum 3
     await env.toAfterReveal(taskId);
-    let receipt = await env.wait(await env.read.market.write.finalize([taskId]));
+    let receipt = await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
     assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskRolled" }).length, 1);
     let t = await env.read.market.read.task([taskId]);
     assert.equal(t.status, TaskStatus.Answered);
@@ -173,12 +169,12 @@ describe("TaskMarket non-reveal, quorum, roll and refund", () => {
     const seat = round1.members.indexOf(members[0]);
     if (seat >= 0) {
       const market = env.as(env.walletOf(members[0])).market;
-      await env.wait(await market.write.commit([taskId, BigInt(seat), env.commitment(8_000, salts[0], members[0], taskId, 0)]));
+      await env.wait(await market.write.commit([taskId, await env.roundState(taskId), BigInt(seat), env.commitment(8_000, salts[0], members[0], taskId, 0)]));
       await env.toRevealPhase(taskId);
-      await expectRevert(market.write.reveal([taskId, BigInt(seat), 8_000n, salts[0]]), "CommitmentMismatch");
+      await expectRevert(market.write.reveal([taskId, await env.roundState(taskId), BigInt(seat), 8_000n, salts[0]]), "CommitmentMismatch");
     }
     await env.toAfterReveal(taskId);
-    receipt = await env.wait(await env.read.market.write.finalize([taskId])); // nobody revealed: refund
+    receipt = await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)])); // nobody revealed: refund
     const [refund] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskRefunded" });
     assert.equal(refund.args.reason, RefundReason.NoQuorum);
     t = await env.read.market.read.task([taskId]);
@@ -202,7 +198,7 @@ describe("TaskMarket non-reveal, quorum, roll and refund", () => {
     const [locks] = await expectRevert(registry.write.withdraw(), "StakeLocked");
     assert.equal(locks, 1n);
     const before = (await env.read.registry.read.stakeInfo([lazy])).amount;
-    await env.wait(await env.read.market.write.finalize([taskId]));
+    await env.wait(await env.read.market.write.finalize([taskId, await env.roundState(taskId)]));
     const after = (await env.read.registry.read.stakeInfo([lazy])).amount;
     assert.equal(after, before - seatPenalty(FEE, 5));
     // Its task just settled: an equivocation report may still come, so the stake stays for the window.

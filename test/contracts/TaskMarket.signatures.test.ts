@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  concat,
-  encodeFunctionData,
-  getAddress,
-  keccak256,
-  numberToHex,
-  parseEventLogs,
-  parseSignature,
-  toFunctionSelector,
-  toHex,
-  type Address,
-  type Hex,
-} from "viem";
+import { encodeFunctionData, getAddress, keccak256, numberToHex, parseEventLogs, toFunctionSelector, toHex, type Address, type Hex } from "viem";
 import { relayBatcherAbi, taskMarketAbi, TaskStatus } from "../../sdk/contracts.ts";
-import { signAttestation, signCommit, signReveal, taskMarketDomain, verifyAttestation } from "../../sdk/eip712.ts";
+import { signAttestation, signCommitCompact, taskMarketDomain, verifyAttestation } from "../../sdk/eip712.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
+import { maskOf, mergeReport, readRound, reportCommitment } from "../../sdk/rounds.ts";
 import { expectRevert, type Protocol, setupProtocol } from "./protocol-fixture.ts";
 
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -28,184 +17,165 @@ async function committeeTask(env: Protocol) {
   return { taskId, members };
 }
 
-/** Builds the relayed commit for member `index` of `taskId`, signed in `domain` (default: the real one). */
-async function signedCommit(env: Protocol, taskId: bigint, members: Address[], index: number, score: number, opts: {
+/** Member `seat`'s commit of `score` for `taskId`, signed (compact, EIP-2098) in `domain` (default: the real one). */
+async function signedCommit(env: Protocol, taskId: bigint, members: Address[], seat: number, score: number, opts: {
   domain?: ReturnType<typeof taskMarketDomain>;
   deadline?: bigint;
   round?: bigint;
   signTaskId?: bigint;
 } = {}) {
-  const member = members[index];
+  const member = members[seat]!;
   const salt = env.randomSalt();
   const commitment = env.commitment(score, salt, member, taskId, 0);
   const deadline = opts.deadline ?? FAR_DEADLINE;
   const round = opts.round ?? 0n;
   const domain = opts.domain ?? taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
-  const signature = await signCommit(env.walletOf(member), domain, {
-    taskId: opts.signTaskId ?? taskId,
-    round,
-    commitment,
-    deadline,
-  });
-  return { item: { taskId, round, index: BigInt(index), commitment, deadline, signature }, salt };
+  const signature = await signCommitCompact(env.walletOf(member), domain, { taskId: opts.signTaskId ?? taskId, round, commitment, deadline });
+  return { taskId, seat, round, commitment, deadline, signature: [...signature] as [Hex, Hex], salt, score };
+}
+type SignedCommit = Awaited<ReturnType<typeof signedCommit>>;
+
+/** The CommitReport of `commits` (one task and round, the same deadline, seats ascending). */
+function commitReportOf(commits: SignedCommit[]) {
+  const sorted = [...commits].sort((a, b) => a.seat - b.seat);
+  const first = sorted[0]!;
+  return {
+    taskId: first.taskId, round: first.round, mask: maskOf(sorted.map((c) => c.seat)), deadline: first.deadline,
+    commitments: sorted.map((c) => c.commitment), signatures: sorted.map((c) => c.signature),
+  };
 }
 
-describe("TaskMarket relayed commits and reveals (EIP-712)", () => {
-  it("a relayer batches five commits and five reveals; the task settles", async () => {
+/** The RevealReport opening `commits` (seats ascending). */
+function revealReportOf(commits: SignedCommit[]) {
+  const sorted = [...commits].sort((a, b) => a.seat - b.seat);
+  return { taskId: sorted[0]!.taskId, revealMask: maskOf(sorted.map((c) => c.seat)), scores: sorted.map((c) => c.score), salts: sorted.map((c) => c.salt) };
+}
+
+describe("TaskMarket commit and reveal reports (EIP-712 compact signatures)", () => {
+  it("an aggregator sends five signed commits in one commitReport and the five openings in one revealReport, which settles", async () => {
     const env = await setupProtocol({ providers: 1, validators: 5 });
     const { taskId, members } = await committeeTask(env);
-    const relayer = env.as(env.wallets[18]).market;
+    const aggregator = env.as(env.wallets[18]).market;
     const scores = [7_000, 7_100, 6_900, 7_050, 7_200];
     const commits = [];
-    for (let i = 0; i < 5; i++) commits.push(await signedCommit(env, taskId, members, i, scores[i]));
-    await env.wait(await relayer.write.commitBySig([commits.map((c) => c.item)]));
-    await env.toRevealPhase(taskId);
-    const domain = taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
-    const reveals = [];
-    for (let i = 0; i < 5; i++) {
-      const message = {
-        taskId,
-        round: 0n,
-        score: BigInt(scores[i]),
-        salt: commits[i].salt,
-        deadline: FAR_DEADLINE,
-      };
-      const signature = await signReveal(env.walletOf(members[i]), domain, message);
-      reveals.push({ ...message, index: BigInt(i), signature });
-    }
-    await env.wait(await relayer.write.revealBySig([reveals]));
-    assert.equal((await env.read.market.read.task([taskId])).revealedCount, 5);
-    await env.wait(await relayer.write.finalize([taskId]));
-    await expectRevert(relayer.write.commitBySig([[]]), "EmptyBatch");
+    for (let i = 0; i < 5; i++) commits.push(await signedCommit(env, taskId, members, i, scores[i]!));
+    const committed = await env.wait(await aggregator.write.commitReport([await env.roundState(taskId), commitReportOf(commits)]));
+    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: committed.logs, eventName: "CommitReported" }).length, 1);
+    assert.equal((await env.read.market.read.task([taskId])).committedCount, 5);
+    // Every seat committed: reveals open at once, and the report opening all five settles in the same transaction.
+    const settled = await env.wait(await aggregator.write.revealReport([await env.roundState(taskId), revealReportOf(commits)]));
+    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: settled.logs, eventName: "RevealReported" }).length, 1);
+    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: settled.logs, eventName: "TaskFinalized" }).length, 1);
+    assert.equal((await env.read.market.read.task([taskId])).status, TaskStatus.Finalized);
   });
 
-  it("rejects replays: used message, other chain id, other deployment, other task, high-s, expired, other round", async () => {
+  it("rejects replays: used message, other chain id, other deployment, other task, high-s twin, expired, other round", async () => {
     const env = await setupProtocol({ providers: 1, validators: 5 });
     const { taskId, members } = await committeeTask(env);
-    const relayer = env.as(env.wallets[18]).market;
+    const aggregator = env.as(env.wallets[18]).market;
     const market = env.manifest.contracts.taskMarket;
+    const send = async (commits: SignedCommit[]) => aggregator.write.commitReport([await env.roundState(taskId), commitReportOf(commits)]);
 
-    // used message: a commit is single-use per member, task and round; the same message again is rejected
+    // used message: a seat commits once per round; the same report again (against the state it produced) is refused,
+    // and against the state before it the round hash no longer matches
     const used = await signedCommit(env, taskId, members, 0, 5_000);
-    await env.wait(await relayer.write.commitBySig([[used.item]]));
-    await expectRevert(relayer.write.commitBySig([[used.item]]), "AlreadyCommitted");
+    const drawn = await env.roundState(taskId);
+    await env.wait(await send([used]));
+    await expectRevert(send([used]), "AlreadyCommitted");
+    await expectRevert(aggregator.write.commitReport([drawn, commitReportOf([used])]), "RoundStateMismatch");
 
     // other chain id / other deployment: the domain differs, so the signature recovers to an unrelated address
-    const otherChain = await signedCommit(env, taskId, members, 1, 5_000, {
-      domain: taskMarketDomain(env.chainId + 1, market),
-    });
-    await expectRevert(relayer.write.commitBySig([[otherChain.item]]), "InvalidSigner");
+    const otherChain = await signedCommit(env, taskId, members, 1, 5_000, { domain: taskMarketDomain(env.chainId + 1, market) });
+    await expectRevert(send([otherChain]), "InvalidSigner");
     const otherDeployment = await signedCommit(env, taskId, members, 1, 5_000, {
       domain: taskMarketDomain(env.chainId, getAddress(keccak256(toHex("another market")).slice(0, 42))),
     });
-    await expectRevert(relayer.write.commitBySig([[otherDeployment.item]]), "InvalidSigner");
-    // replay from another task: signed for task 99, relayed as this task
+    await expectRevert(send([otherDeployment]), "InvalidSigner");
+    // replay from another task: signed for task 99, reported as this task
     const otherTask = await signedCommit(env, taskId, members, 1, 5_000, { signTaskId: 99n });
-    await expectRevert(relayer.write.commitBySig([[otherTask.item]]), "InvalidSigner");
+    await expectRevert(send([otherTask]), "InvalidSigner");
 
-    // high-s: the malleable twin (n - s, flipped v) of a valid signature
+    // high-s: the malleable twin (n - s, other parity) of a valid signature cannot be written in the compact form
+    // (its s needs the bit that holds the parity): it recovers to an unrelated address
     const valid = await signedCommit(env, taskId, members, 1, 5_000);
-    const { r, s, yParity } = parseSignature(valid.item.signature);
-    const highS: Hex = concat([r, numberToHex(SECP256K1_N - BigInt(s), { size: 32 }), yParity === 0 ? "0x1c" : "0x1b"]);
-    await expectRevert(
-      relayer.write.commitBySig([[{ ...valid.item, signature: highS }]]),
-      "ECDSAInvalidSignatureS",
-    );
+    const [r, yParityAndS] = valid.signature;
+    const sLow = BigInt(yParityAndS) & ((1n << 255n) - 1n);
+    const parity = BigInt(yParityAndS) >> 255n;
+    const twin = ((SECP256K1_N - sLow) | ((1n - parity) << 255n)) & ((1n << 256n) - 1n);
+    await expectRevert(send([{ ...valid, signature: [r, numberToHex(twin, { size: 32 })] }]), "InvalidSigner");
     // expired and wrong round
     const block = await env.publicClient.getBlock();
     const expired = await signedCommit(env, taskId, members, 1, 5_000, { deadline: block.timestamp - 1n });
-    await expectRevert(relayer.write.commitBySig([[expired.item]]), "SignatureExpired");
+    await expectRevert(send([expired]), "SignatureExpired");
     const wrongRound = await signedCommit(env, taskId, members, 1, 5_000, { round: 1n });
-    await expectRevert(relayer.write.commitBySig([[wrongRound.item]]), "RoundMismatch");
-    // the untouched valid one still works (nothing above used its slot)
-    await env.wait(await relayer.write.commitBySig([[valid.item]]));
+    await expectRevert(send([wrongRound]), "RoundMismatch");
+    // the untouched valid one still works (nothing above used its seat)
+    await env.wait(await send([valid]));
+    assert.equal((await env.read.market.read.task([taskId])).committedCount, 2);
   });
 });
 
-describe("issue 10.8: relayed batches", () => {
-  it("RelayBatcher skips a front-run item with an event naming its error; the other items land", async () => {
+describe("issue 10.8: reports relayed across tasks", () => {
+  it("RelayBatcher.relayEach skips a front-run report with an event naming its error; the other task's report lands", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 5 });
+    const stale = await committeeTask(env);
+    const fresh = await committeeTask(env);
+    const signAll = async (t: { taskId: bigint; members: Address[] }) => {
+      const commits = [];
+      for (let i = 0; i < 5; i++) commits.push(await signedCommit(env, t.taskId, t.members, i, 6_000 + i));
+      return commits;
+    };
+    const staleCommits = await signAll(stale);
+    const freshCommits = await signAll(fresh);
+    const calls = [
+      encodeFunctionData({ abi: taskMarketAbi, functionName: "commitReport", args: [await env.roundState(stale.taskId), commitReportOf(staleCommits)] }),
+      encodeFunctionData({ abi: taskMarketAbi, functionName: "commitReport", args: [await env.roundState(fresh.taskId), commitReportOf(freshCommits)] }),
+    ];
+    // Member 2 of the first task commits alone first (a front-run of its own signed commit): that report must not
+    // sink the other task's.
+    const alone = staleCommits[2]!;
+    await env.wait(await env.as(env.walletOf(stale.members[2]!)).market.write.commit([stale.taskId, await env.roundState(stale.taskId), 2n, alone.commitment]));
+    const relayer = env.wallets[18];
+    const receipt = await env.wait(await relayer.writeContract({
+      address: env.manifest.contracts.relayBatcher!, abi: relayBatcherAbi, functionName: "relayEach", args: [env.manifest.contracts.taskMarket, calls],
+      account: relayer.account!, chain: relayer.chain,
+    }));
+    const [skipped] = parseEventLogs({ abi: relayBatcherAbi, logs: receipt.logs, eventName: "RelayedItemSkipped" });
+    assert.equal(skipped!.args.index, 0n);
+    assert.equal(skipped!.args.reason, toFunctionSelector("AlreadyCommitted(uint256,address)"));
+    const reported = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "CommitReported" });
+    assert.deepEqual(reported.map((e) => e.args.taskId), [fresh.taskId]);
+  });
+
+  it("a reveal report missing an opening is refused and stores nothing; the member reveals alone, the rest settles by report", async () => {
     const env = await setupProtocol({ providers: 1, validators: 5 });
     const { taskId, members } = await committeeTask(env);
-    const items = [];
-    for (let i = 0; i < 5; i++) items.push((await signedCommit(env, taskId, members, i, 6_000 + i)).item);
-    // Member 2 commits directly first (a front-run of its own relayed message): that item must not sink the batch.
-    await env.wait(await env.as(env.walletOf(members[2])).market.write.commit([taskId, 2n, items[2].commitment]));
-    const relayer = env.wallets[18];
-    const batcher = env.manifest.contracts.relayBatcher!;
-    const hash = await relayer.writeContract({
-      address: batcher, abi: relayBatcherAbi, functionName: "commitEach", args: [env.manifest.contracts.taskMarket, items],
-      account: relayer.account!, chain: relayer.chain,
-    });
-    const receipt = await env.wait(hash);
-    const [skipped] = parseEventLogs({ abi: relayBatcherAbi, logs: receipt.logs, eventName: "RelayedItemSkipped" });
-    assert.equal(skipped.args.index, 2n);
-    assert.equal(skipped.args.taskId, taskId);
-    assert.equal(skipped.args.reason, toFunctionSelector("AlreadyCommitted(uint256,address)"));
-    const committed = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "ScoreCommitted" });
-    assert.equal(committed.length, 4);
+    const aggregator = env.as(env.wallets[18]).market;
+    const commits = [];
+    for (let i = 0; i < 5; i++) commits.push(await signedCommit(env, taskId, members, i, 7_000 + i));
+    await env.wait(await aggregator.write.commitReport([await env.roundState(taskId), commitReportOf(commits)]));
+    const [refusedTask, missingMask] = await expectRevert(aggregator.write.revealReport([await env.roundState(taskId), revealReportOf(commits.slice(0, 4))]), "RevealsIncomplete");
+    assert.deepEqual([refusedTask, missingMask], [taskId, 1n << 4n], "names the unopened seat");
+    const last = commits[4]!;
+    await env.wait(await env.as(env.walletOf(members[4]!)).market.write.reveal([taskId, await env.roundState(taskId), 4n, BigInt(last.score), last.salt]));
+    await env.wait(await aggregator.write.revealReport([await env.roundState(taskId), revealReportOf(commits.slice(0, 4))]));
+    assert.equal((await env.read.market.read.task([taskId])).status, TaskStatus.Finalized);
   });
 
-  it("revealAndFinalize: a committee's reveals and its finalize in one transaction; a refused finalize keeps the reveals", async () => {
-    const env = await setupProtocol({ providers: 1, validators: 5 });
-    const domain = taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
-    const relayer = env.wallets[18];
-    const batcher = env.manifest.contracts.relayBatcher!;
-    const committed = async () => {
-      const { taskId, members } = await committeeTask(env);
-      const commits = [];
-      for (let i = 0; i < 5; i++) commits.push(await signedCommit(env, taskId, members, i, 7_000 + i));
-      await env.wait(await env.as(relayer).market.write.commitBySig([commits.map((c) => c.item)]));
-      const reveals = [];
-      for (let i = 0; i < 5; i++) {
-        const message = { taskId, round: 0n, score: BigInt(7_000 + i), salt: commits[i].salt, deadline: FAR_DEADLINE };
-        reveals.push({ ...message, index: BigInt(i), signature: await signReveal(env.walletOf(members[i]), domain, message) });
-      }
-      return { taskId, reveals };
-    };
-    const send = async (args: readonly unknown[], gas?: bigint) => env.wait(await relayer.writeContract({
-      address: batcher, abi: relayBatcherAbi, functionName: "revealAndFinalize", args: [env.manifest.contracts.taskMarket, ...args] as never,
-      account: relayer.account!, chain: relayer.chain, gas,
-    }));
-
-    // Every member's reveal in the batch: the task is finalized by the same transaction (all revealed: no wait).
-    const full = await committed();
-    const receipt = await send([full.reveals, [full.taskId]]);
-    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "ScoreRevealed" }).length, 5);
-    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskFinalized" }).length, 1);
-    assert.equal((await env.read.market.read.task([full.taskId])).status, TaskStatus.Finalized);
-
-    // One reveal missing: the finalize is refused (FinalizeTooEarly), skipped with an event; the four reveals land.
-    const partial = await committed();
-    const skippedReceipt = await send([partial.reveals.slice(0, 4), [partial.taskId]]);
-    const [skipped] = parseEventLogs({ abi: relayBatcherAbi, logs: skippedReceipt.logs, eventName: "FinalizeSkipped" });
-    assert.equal(skipped.args.taskId, partial.taskId);
-    assert.equal(skipped.args.reason, toFunctionSelector("FinalizeTooEarly(uint256,uint256)"));
-    assert.equal((await env.read.market.read.task([partial.taskId])).revealedCount, 4);
-
-    // A gas limit that covers the reveals but not the finalize reverts the whole call (FinalizeOutOfGas) instead of
-    // landing the reveals alone: the lowest limit that does not revert, what eth_estimateGas finds, finalizes.
-    const tight = await committed();
-    const estimate = await env.publicClient.estimateGas({
-      account: relayer.account!, to: batcher,
-      data: encodeFunctionData({ abi: relayBatcherAbi, functionName: "revealAndFinalize", args: [env.manifest.contracts.taskMarket, tight.reveals, [tight.taskId]] }),
-    });
-    await expectRevert(send([tight.reveals, [tight.taskId]], estimate - 30_000n), "FinalizeOutOfGas");
-    assert.equal((await env.read.market.read.task([tight.taskId])).revealedCount, 0);
-    await send([tight.reveals, [tight.taskId]], estimate);
-    assert.equal((await env.read.market.read.task([tight.taskId])).status, TaskStatus.Finalized);
-  });
-
-  it("messages carry no nonce: a withheld message does not block the signer's messages on other tasks", async () => {
+  it("messages carry no nonce: a withheld commit does not block the signer's commits on other tasks", async () => {
     const env = await setupProtocol({ providers: 1, validators: 5 });
     const first = await committeeTask(env);
     const second = await committeeTask(env);
-    const member = first.members[0];
-    const index = second.members.findIndex((m) => getAddress(m) === getAddress(member));
-    const withheld = await signedCommit(env, first.taskId, first.members, 0, 5_000); // never relayed
-    const later = await signedCommit(env, second.taskId, second.members, index, 5_000);
-    await env.wait(await env.as(env.wallets[18]).market.write.commitBySig([[later.item]]));
-    assert.notEqual((await env.read.market.read.committee([second.taskId, 0n]))[index].commitment, withheld.item.commitment);
-    assert.equal((await env.read.market.read.committee([second.taskId, 0n]))[index].commitment, later.item.commitment);
+    const member = first.members[0]!;
+    const seat = second.members.findIndex((m) => getAddress(m) === getAddress(member));
+    const withheld = await signedCommit(env, first.taskId, first.members, 0, 5_000); // never sent
+    const later = await signedCommit(env, second.taskId, second.members, seat, 5_000);
+    await env.wait(await env.as(env.wallets[18]).market.write.commitReport([await env.roundState(second.taskId), commitReportOf([later])]));
+    const t = await env.read.market.read.task([second.taskId]);
+    const { state } = await readRound(env.publicClient, env.manifest.contracts.taskMarket, second.taskId, 0, t.drawBlock);
+    assert.equal(reportCommitment(state, seat), later.commitment);
+    assert.notEqual(reportCommitment(state, seat), withheld.commitment);
+    assert.deepEqual(state, mergeReport({ members: state.members, reportMask: 0, reportCommitments: [] }, maskOf([seat]), [later.commitment]));
   });
 });
 

@@ -9,8 +9,8 @@ import { runningAnvils } from "../../scripts/localnet/anvil.ts";
 import { createTestAccount, FEE } from "../helpers/daemon.ts";
 import { MODEL, startTestNetwork, TEST_PARAMS, type TestNetwork } from "../daemon/roles/helpers/network.ts";
 import { createPoqClient } from "../../sdk/client.ts";
-import { readRoundScores } from "../../sdk/rounds.ts";
 import { CLAIM_KEEPS_WEI, claimableNow, getProtocolContracts, taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { readRoundScores } from "../../sdk/rounds.ts";
 
 /**
  * The same network the roles tests run on Hardhat (test/daemon/roles/helpers/network.ts), on anvil instead: a
@@ -67,7 +67,8 @@ describe("anvil (a second EVM): a job posted with the SDK goes through a full da
     assert.equal(assigned.toLowerCase(), provider.account.address.toLowerCase(), "the one provider daemon answered");
     assert.equal(result.answer?.text, `answer from ${MODEL}`);
     assert.equal(result.nonRevealers.length, 0);
-    const members = await readRoundScores(net.chain.publicClient as PublicClient, market, taskId, 0, 0n);
+    // The market keeps no member list: the seats and their openings come from the round's logs.
+    const members = await readRoundScores(net.chain.publicClient as PublicClient, market, taskId, 0, fromBlock);
     assert.equal(members.length, 3);
     assert.ok(members.every((m) => m.revealed), "every member revealed");
     assert.ok(validators.every((v) => members.some((m) => m.account === v.account.address)), "each validator daemon sat on the committee");
@@ -129,7 +130,7 @@ describe("anvil (a second EVM): a job posted with the SDK goes through a full da
   });
 
   let round: Awaited<ReturnType<TestNetwork["startValidator"]>>[] = [];
-  it("the shipped relayed pattern on anvil: the committee's commits in one transaction, its reveals and the finalize in one more", async () => {
+  it("the shipped pattern on anvil: the aggregator's commit report, then its reveal report that settles the task", async () => {
     assert.ok(round.length === 3, "runs after the round above");
     const relayer = await net.startRelayer();
     for (const v of round) await v.role.stop();
@@ -141,10 +142,11 @@ describe("anvil (a second EVM): a job posted with the SDK goes through a full da
     await net.stopBlocks();
     const logs = await net.chain.publicClient.getContractEvents({ address: net.protocol.manifest.contracts.taskMarket, abi: taskMarketAbi, args: { taskId } as never, fromBlock: 0n });
     const txOf = (name: string) => [...new Set(logs.filter((l) => l.eventName === name).map((l) => l.transactionHash))];
-    assert.equal(txOf("ScoreCommitted").length, 1, "the three commits in one transaction");
-    assert.equal(txOf("ScoreRevealed").length, 1, "the three reveals in one transaction");
-    assert.deepEqual(txOf("TaskFinalized"), txOf("ScoreRevealed"), "finalized by the reveal batch (its gas estimate on anvil covered the finalize)");
-    for (const hash of [...txOf("ScoreCommitted"), ...txOf("ScoreRevealed")]) {
+    assert.equal(txOf("CommitReported").length, 1, "the three commits in one report");
+    assert.equal(txOf("RevealReported").length, 1, "the three openings in one report");
+    assert.deepEqual([...txOf("ScoreCommitted"), ...txOf("ScoreRevealed")], [], "no member had to act alone");
+    assert.deepEqual(txOf("TaskFinalized"), txOf("RevealReported"), "settled by the reveal report (its gas estimate on anvil covered the settlement)");
+    for (const hash of [...txOf("CommitReported"), ...txOf("RevealReported")]) {
       assert.equal((await net.chain.publicClient.getTransaction({ hash: hash! })).from, relayer.account.address.toLowerCase());
     }
   });

@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { getAddress, parseEther, type Address, type PublicClient } from "viem";
+import { getAddress, parseEther, type Address } from "viem";
 import { createPoqClient } from "../../sdk/client.ts";
 import { getProtocolContracts } from "../../sdk/contracts.ts";
 import { readRoundScores } from "../../sdk/rounds.ts";
@@ -90,8 +90,9 @@ describe("docs/OPERATOR.md quick path, command by command, against the demo netw
           // The demo's lazy provider sometimes sends nothing: move such a task on, as the demo itself does.
           if (task.status === 1 && head > task.answerDeadline) await market.write.reassign([id]).catch(() => {});
           for (let round = 0; round <= task.round; round++) {
-            const members = await readRoundScores(publicClient as PublicClient, market.address, id, round, task.createdBlock).catch(() => []);
-            if (members.some((m) => getAddress(m.account) === validator && m.revealed)) return true;
+            // Seats and openings from the round's logs (the market keeps no member list); not drawn yet: none.
+            const seats = await readRoundScores(publicClient, demo.net.manifest.contracts.taskMarket, id, round, BigInt(demo.net.manifest.deployBlock)).catch(() => []);
+            if (seats.some((m) => getAddress(m.account) === validator && m.revealed)) return true;
           }
         }
         return false;

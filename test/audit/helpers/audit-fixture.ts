@@ -1,7 +1,10 @@
 // Real audit data on the in-process Hardhat chain (served over HTTP so the CLI and dashboard read it like any RPC):
 // the protocol deployed with sdk/deploy.ts, two providers (an honest one, then a lazy one), five validators that
 // all sit on every committee (three honest ones that score with the registered evaluator, a lazy one that reveals
-// random scores, one that commits and never reveals), real EIP-712 attestations written as JSON Lines.
+// random scores, one that commits and never reveals), real EIP-712 attestations written as JSON Lines. Rounds go
+// the way the daemons send them (docs/design/ROUNDS.md): the four members that will reveal commit through one signed
+// commit report, the silent one commits alone (fallback); with a silent seat no reveal report can settle, so the
+// four reveal alone and anyone finalizes after revealEnd. `reportTask` settles a task through both reports.
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,10 +14,11 @@ import { createPublicClient, createTestClient, createWalletClient, http, keccak2
 import { hardhat } from "viem/chains";
 import { formatAttestationRecord } from "../../../sdk/attestation-record.ts";
 import { computeCommitment, randomSalt } from "../../../sdk/commitment.ts";
+import { maskOf, mergeReport, readRound, stateArg, type RoundState } from "../../../sdk/rounds.ts";
 import { getProtocolContracts, Role, type SigningWalletClient } from "../../../sdk/contracts.ts";
 import { deployProtocol } from "../../../sdk/deploy.ts";
 import { writeDeploymentManifest, type DeploymentManifest, type MarketParams } from "../../../sdk/deployment.ts";
-import { signAttestation, taskMarketDomain } from "../../../sdk/eip712.ts";
+import { signAttestation, signCommitCompact, taskMarketDomain } from "../../../sdk/eip712.ts";
 import { createEvaluator } from "../../../daemon/evaluation/factory.ts";
 import { loadManifest, manifestId } from "../../../daemon/evaluation/manifest.ts";
 
@@ -61,6 +65,8 @@ export interface AuditFixture {
   unjudgedTask(prompt: string): Promise<bigint>;
   /** A task whose provider lets the answer window pass: `reassign` slashes it; returns the id and the provider. */
   timeoutTask(prompt: string): Promise<{ taskId: bigint; provider: Address }>;
+  /** A task settled through a commit report and a reveal report of all five seats with these scores (by seat). */
+  reportTask(prompt: string, scores: readonly number[]): Promise<{ taskId: bigint; members: Address[] }>;
   /** A task whose first committee reveals below quorum (2 of 5): the round rolls; returns its id. */
   rollTask(prompt: string): Promise<bigint>;
   /** evm_snapshot / evm_revert, to make the chain drop blocks like a reorg. */
@@ -143,26 +149,46 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
       const [scored] = await evaluator.score([{ prompt, answer }]);
       return settleTask(prompt, answer, scored!.score);
     };
+    const commitment = (taskId: bigint, validator: Address, score: number, salt: Hex) =>
+      computeCommitment({ score, salt, validator, taskId, round: 0, chainId: manifest.chainId, market: manifest.contracts.taskMarket });
+    /** Draws the committee; the round's state as any client rebuilds it, from CommitteeDrawn. */
+    const draw = async (taskId: bigint): Promise<RoundState> => {
+      const receipt = await wait(await read.taskMarket.write.drawCommittee([taskId]));
+      return (await readRound(publicClient as unknown as PublicClient, manifest.contracts.taskMarket, taskId, 0, receipt.blockNumber)).state;
+    };
+    const seatsExcept = (members: readonly Address[], skip: number) => members.map((_, seat) => seat).filter((seat) => seat !== skip);
+    /** One commit report of `seats` (ascending), each commitment signed by its member, sent by the deployer (any
+     * account may send it, as the aggregator does); returns the state merged with it. */
+    const commitReport = async (taskId: bigint, state: RoundState, seats: number[], commitmentOf: (seat: number) => Hex): Promise<RoundState> => {
+      // From the chain's clock, not the machine's: tests move the chain's time forward.
+      const deadline = (await publicClient.getBlock()).timestamp + 3_600n;
+      const commitments = seats.map(commitmentOf);
+      const signatures = await Promise.all(
+        seats.map(async (seat, i) => [...(await signCommitCompact(walletOf(state.members[seat]!), domain, { taskId, round: 0n, commitment: commitments[i]!, deadline }))] as [Hex, Hex]),
+      );
+      const mask = maskOf(seats);
+      await wait(await read.taskMarket.write.commitReport([stateArg(state), { taskId, round: 0n, mask, commitments, deadline, signatures }]));
+      return mergeReport(state, mask, commitments);
+    };
     /** Creates, answers, commits, reveals (all but the silent validator) and finalizes a task. */
     const settleTask = async (prompt: string, answer: string, honestScore: number, beforeFinalize?: () => Promise<void>): Promise<FixtureTask> => {
       const { taskId, provider } = await createTask(prompt);
       const output = toHex(answer);
       await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
       await testClient.mine({ blocks: 1 });
-      await wait(await read.taskMarket.write.drawCommittee([taskId]));
-      const members = (await read.taskMarket.read.committee([taskId, 0n])).map((m) => m.account);
+      let state = await draw(taskId);
+      const members = state.members;
       const lazy = lazyScore();
       const scoreOf = (m: Address) => (m === committee[3]!.account.address ? lazy : honestScore);
       const salts = members.map(() => randomSalt());
-      for (const [i, m] of members.entries()) {
-        const commitment = computeCommitment({ score: scoreOf(m), salt: salts[i]!, validator: m, taskId, round: 0, chainId: manifest.chainId, market: manifest.contracts.taskMarket });
-        await wait(await as(walletOf(m)).taskMarket.write.commit([taskId, BigInt(i), commitment]));
-      }
+      const commitmentOf = (seat: number) => commitment(taskId, members[seat]!, scoreOf(members[seat]!), salts[seat]!);
+      const silentSeat = members.indexOf(committee[4]!.account.address);
+      state = await commitReport(taskId, state, seatsExcept(members, silentSeat), commitmentOf);
+      await wait(await as(committee[4]!).taskMarket.write.commit([taskId, stateArg(state), BigInt(silentSeat), commitmentOf(silentSeat)]));
       const t = await read.taskMarket.read.task([taskId]);
-      await testClient.mine({ blocks: Number(t.commitEnd - (await publicClient.getBlockNumber())) });
       for (const [i, m] of members.entries()) {
-        if (m === committee[4]!.account.address) continue; // the silent validator never reveals
-        await wait(await as(walletOf(m)).taskMarket.write.reveal([taskId, BigInt(i), BigInt(scoreOf(m)), salts[i]!]));
+        if (i === silentSeat) continue; // the silent validator never reveals
+        await wait(await as(walletOf(m)).taskMarket.write.reveal([taskId, stateArg(state), BigInt(i), BigInt(scoreOf(m)), salts[i]!]));
         // Published only after the reveal, as the validator role does.
         const signature = await signAttestation(walletOf(m), domain, { taskId, outputHash: keccak256(output), evaluatorId, score: scoreOf(m) });
         const file = attestationFiles[committee.findIndex((w) => w.account.address === m)]!;
@@ -170,8 +196,15 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
       }
       await testClient.mine({ blocks: Number(t.revealEnd - (await publicClient.getBlockNumber())) });
       await beforeFinalize?.();
-      await wait(await read.taskMarket.write.finalize([taskId]));
+      await wait(await read.taskMarket.write.finalize([taskId, stateArg(state)]));
       return { taskId, provider, prompt, answer, honestScore, lazyScore: lazy };
+    };
+
+    const postTask = async (prompt: string, answer?: string) => {
+      const { taskId, provider } = await createTask(prompt);
+      const output = toHex(answer ?? `An answer to: ${prompt}`);
+      await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
+      return taskId;
     };
 
     const finalized: FixtureTask[] = [];
@@ -196,12 +229,7 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
       silentValidator: committee[4]!.account.address,
       finalized,
       openTaskId: open.taskId,
-      async postTask(prompt: string, answer?: string) {
-        const { taskId, provider } = await createTask(prompt);
-        const output = toHex(answer ?? `An answer to: ${prompt}`);
-        await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
-        return taskId;
-      },
+      postTask,
       finalizeTask: (prompt: string, answer: string, honestScore = 5_000, beforeFinalize?: () => Promise<void>) => settleTask(prompt, answer, honestScore, beforeFinalize),
       setParams,
       params: async () => ({ ...(await read.taskMarket.read.params()) }),
@@ -223,27 +251,35 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
         await wait(await read.taskMarket.write.reassign([taskId]));
         return { taskId, provider };
       },
+      async reportTask(prompt: string, scores: readonly number[]) {
+        const taskId = await postTask(prompt);
+        await testClient.mine({ blocks: 1 });
+        let state = await draw(taskId);
+        const members = [...state.members];
+        const salts = members.map(() => randomSalt());
+        const seats = seatsExcept(members, -1);
+        state = await commitReport(taskId, state, seats, (seat) => commitment(taskId, members[seat]!, scores[seat]!, salts[seat]!));
+        // Every seat committed: reveals open at once, and a report opening every seat settles the task.
+        await wait(await read.taskMarket.write.revealReport([stateArg(state), { taskId, revealMask: maskOf(seats), scores: seats.map((seat) => scores[seat]!), salts }]));
+        return { taskId, members };
+      },
       async rollTask(prompt: string) {
         const { taskId, provider } = await createTask(prompt);
         const output = toHex(`An answer to: ${prompt}`);
         await wait(await as(walletOf(provider)).taskMarket.write.submitAnswer([taskId, keccak256(output), output, ""]));
         await testClient.mine({ blocks: 1 });
-        await wait(await read.taskMarket.write.drawCommittee([taskId]));
-        const members = (await read.taskMarket.read.committee([taskId, 0n])).map((m) => m.account);
+        let state = await draw(taskId);
+        const members = state.members;
         const salts = members.map(() => randomSalt());
-        for (const [i, m] of members.entries()) {
-          const commitment = computeCommitment({ score: 5_000, salt: salts[i]!, validator: m, taskId, round: 0, chainId: manifest.chainId, market: manifest.contracts.taskMarket });
-          await wait(await as(walletOf(m)).taskMarket.write.commit([taskId, BigInt(i), commitment]));
-        }
+        state = await commitReport(taskId, state, seatsExcept(members, -1), (seat) => commitment(taskId, members[seat]!, 5_000, salts[seat]!));
         const t = await read.taskMarket.read.task([taskId]);
-        await testClient.mine({ blocks: Number(t.commitEnd - (await publicClient.getBlockNumber())) });
         // Only two honest validators reveal (by address: the committee order is random).
         for (const [i, m] of members.entries()) {
           if (m !== committee[0]!.account.address && m !== committee[1]!.account.address) continue;
-          await wait(await as(walletOf(m)).taskMarket.write.reveal([taskId, BigInt(i), 5_000n, salts[i]!]));
+          await wait(await as(walletOf(m)).taskMarket.write.reveal([taskId, stateArg(state), BigInt(i), 5_000n, salts[i]!]));
         }
         await testClient.mine({ blocks: Number(t.revealEnd - (await publicClient.getBlockNumber())) });
-        await wait(await read.taskMarket.write.finalize([taskId]));
+        await wait(await read.taskMarket.write.finalize([taskId, stateArg(state)]));
         return taskId;
       },
       snapshot: () => testClient.snapshot(),
