@@ -3,7 +3,7 @@ import type { HeadFollower } from "../../chain/heads.ts";
 import type { TransactionSender } from "../../chain/sender.ts";
 import type { Logger } from "../../observe/logger.ts";
 import { relayBatcherAbi, TaskStatus } from "../../../sdk/contracts.ts";
-import { FRESH_CREDIT_SLOT_GAS } from "../keeper/keeper.ts";
+import { finalizeGasHeadroom } from "../keeper/keeper.ts";
 import { revertName, taskMarketAbi, type Market, type MemberView } from "../market.ts";
 import { parseSignedItem, recoverItemSigner, RelayRejectedError, type RelayKind, type SignedItem } from "./relay-messages.ts";
 
@@ -51,6 +51,9 @@ const DEFAULT_FALLBACK_BLOCKS = 5n;
 const LAND_MARGIN_BLOCKS = 2n;
 
 const landed = (kind: RelayKind, m: MemberView) => (kind === "commit" ? m.commitment !== NOT_COMMITTED : m.revealed);
+/** Seats of `members` whose message of the group's kind is on chain are added to `onChain`. */
+const markLanded = (g: Group, members: readonly MemberView[]) => members.forEach((m, i) => landed(g.kind, m) && g.onChain.add(i));
+const groupKey = (kind: RelayKind, taskId: bigint, round: bigint) => `${kind}:${taskId}:${round}`;
 const complete = (g: Group, seats: Iterable<number>) => {
   const covered = new Set([...g.onChain, ...seats]);
   return covered.size >= g.size;
@@ -113,13 +116,13 @@ export class RelayBatcher {
     if (task === undefined || task.status !== TaskStatus.Committee || task.round !== round || phaseEnd === undefined || head.number >= phaseEnd) {
       throw new RelayRejectedError(422, "PhaseClosed", `task ${item.taskId} round ${round} takes no ${kind} after block ${head.number}`);
     }
-    const key = `${kind}:${item.taskId}:${round}`;
+    const key = groupKey(kind, item.taskId, item.round);
     let group = this.#groups.get(key);
     if (group === undefined) {
       group = { kind, taskId: item.taskId, round: item.round, size: members.length, onChain: new Set(), items: new Map(), sendAtHead: phaseEnd };
       this.#groups.set(key, group);
     }
-    members.forEach((m, i) => landed(kind, m) && group.onChain.add(i));
+    markLanded(group, members);
     group.items.set(seat, { item, signer });
     const fallbackAt = sendBy ?? phaseEnd - DEFAULT_FALLBACK_BLOCKS;
     if (fallbackAt - LAND_MARGIN_BLOCKS < group.sendAtHead) group.sendAtHead = fallbackAt - LAND_MARGIN_BLOCKS;
@@ -151,7 +154,7 @@ export class RelayBatcher {
 
   /** Moves a group to the send queue; the groups released in the same turn of the event loop share a transaction. */
   #release(g: Group, why: string): void {
-    const key = `${g.kind}:${g.taskId}:${g.round}`;
+    const key = groupKey(g.kind, g.taskId, g.round);
     if (this.#groups.get(key) !== g) return;
     this.#groups.delete(key);
     clearTimeout(g.timer);
@@ -202,8 +205,7 @@ export class RelayBatcher {
     if (kind === "reveal") {
       // Seats revealed directly since the group's last message (a validator's fallback) count towards the finalize.
       await Promise.all(groups.map(async (g) => {
-        const members = await this.#p.market.committee(g.taskId, Number(g.round)).catch(() => []);
-        members.forEach((m, i) => landed(kind, m) && g.onChain.add(i));
+        markLanded(g, await this.#p.market.committee(g.taskId, Number(g.round)).catch(() => []));
       }));
     }
     for (let attempt = 1; ; attempt++) {
@@ -243,9 +245,9 @@ export class RelayBatcher {
     const relayBatcher = market.manifest.contracts.relayBatcher;
     if (relayBatcher === undefined) return (await market.send(`revealBySig:${first}:${items.length}`, "revealBySig", [items], "ScoreRevealed", where)).hash;
     const finalizeIds = finalize.map((g) => g.taskId);
-    // What a finalize may need beyond its estimate: the keeper's margin per payee (committee, provider, requester,
-    // treasury), only for the tasks finalized here. Gas not used is not paid.
-    const headroom = finalize.reduce((sum, g) => sum + BigInt(g.size + 3) * FRESH_CREDIT_SLOT_GAS, 0n);
+    // What a finalize may need beyond its estimate (the keeper's margin), only for the tasks finalized here. Gas
+    // not used is not paid.
+    const headroom = finalize.reduce((sum, g) => sum + finalizeGasHeadroom(g.size), 0n);
     const sent = await sender.send({
       label: `revealAndFinalize:${first}:${items.length}:${finalizeIds.length}`,
       to: relayBatcher,
