@@ -11,10 +11,10 @@ import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim } from "../../daemon/roles/claim-policy.ts";
 import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
 import { relayBatcherAbi, taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
-import { signCommit, signReveal, taskMarketDomain } from "../../sdk/eip712.ts";
+import { taskMarketDomain } from "../../sdk/eip712.ts";
 import { APPROVE_KEEPS_WEI, STANDING_ALLOWANCE_JOBS } from "../../sdk/client.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
-import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
+import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, signedCommit, signedReveal, type BenchChain } from "./gas-scenarios.ts";
 
 export const COMMITTEE_SIZES = ["3", "5", "9", "15", "32"] as const;
 export type CommitteeSize = (typeof COMMITTEE_SIZES)[number];
@@ -173,9 +173,6 @@ export interface PhasedTask {
 
 const tokenAbi = [{ type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "spender", type: "address" }, { name: "value", type: "uint256" }], outputs: [{ type: "bool" }] }] as const;
 
-/** Signature lifetime of the relayed messages: far ahead of the bench chain's clock. */
-const FAR_DEADLINE = 2n ** 40n;
-
 /**
  * One task as the shipped software sends it, each step in its own block after the one that enabled it: the SDK
  * approves (its default approves ten fees plus 1 wei, APPROVE_KEEPS_WEI, when the allowance is below the fee: the
@@ -210,15 +207,9 @@ export async function runPhasedTask(env: BenchChain, submit: Submit = "relayer")
     let commits, reveals, finalize;
     if (submit === "relayer") {
       const domain = taskMarketDomain(chainId, market);
-      const signed = await Promise.all(members.map(async (_, i) => {
-        const message = { taskId, round: 0n, commitment: commitments[i]!, deadline: FAR_DEADLINE };
-        return { ...message, index: BigInt(i), signature: await signCommit(wallets[i]!, domain, message) };
-      }));
+      const signed = await Promise.all(members.map((_, i) => signedCommit(wallets[i]!, domain, taskId, i, commitments[i]!)));
       commits = await phase(env, [{ from: provider, functionName: "commitBySig", args: [signed] }]);
-      const opened = await Promise.all(members.map(async (_, i) => {
-        const message = { taskId, round: 0n, score: BigInt(scores[i]!), salt: salts[i]!, deadline: FAR_DEADLINE };
-        return { ...message, index: BigInt(i), signature: await signReveal(wallets[i]!, domain, message) };
-      }));
+      const opened = await Promise.all(members.map((_, i) => signedReveal(wallets[i]!, domain, taskId, i, BigInt(scores[i]!), salts[i]!)));
       reveals = await phase(env, [{ from: provider, to: env.manifest.contracts.relayBatcher!, abi: relayBatcherAbi, functionName: "revealAndFinalize", args: [market, opened, [taskId]] }]);
       finalize = { gas: [0n], block: reveals.block, hashes: [] as Hex[] };
     } else {

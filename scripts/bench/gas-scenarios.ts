@@ -23,13 +23,28 @@ import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
 import { getProtocolContracts, relayBatcherAbi, Role, type SigningWalletClient } from "../../sdk/contracts.ts";
 import { deployProtocol } from "../../sdk/deploy.ts";
 import type { DeploymentManifest, MarketParams } from "../../sdk/deployment.ts";
-import { signCommit, signReveal, taskMarketDomain } from "../../sdk/eip712.ts";
+import { signCommit, signReveal, taskMarketDomain, type TypedDataSigner } from "../../sdk/eip712.ts";
 
 export const MODEL_ID = keccak256(toHex("model:bench"));
 export const EVALUATOR_ID = keccak256(toHex("evaluator:bench"));
 const STAKE = 1_000n * 10n ** 18n;
 export const FEE = 10n * 10n ** 18n;
+/** Signature lifetime of the relayed messages: far ahead of the bench chain's clock. */
 const FAR_DEADLINE = 2n ** 40n;
+
+type Domain = ReturnType<typeof taskMarketDomain>;
+
+/** Seat `index`'s signed commit of round 0 as a relayer sends it (ITaskMarket.SignedCommit). */
+export async function signedCommit(signer: TypedDataSigner, domain: Domain, taskId: bigint, index: number, commitment: Hex) {
+  const message = { taskId, round: 0n, commitment, deadline: FAR_DEADLINE };
+  return { ...message, index: BigInt(index), signature: await signCommit(signer, domain, message) };
+}
+
+/** Seat `index`'s signed reveal of round 0 as a relayer sends it (ITaskMarket.SignedReveal). */
+export async function signedReveal(signer: TypedDataSigner, domain: Domain, taskId: bigint, index: number, score: bigint, salt: Hex) {
+  const message = { taskId, round: 0n, score, salt, deadline: FAR_DEADLINE };
+  return { ...message, index: BigInt(index), signature: await signReveal(signer, domain, message) };
+}
 
 export interface TaskGas {
   create: bigint;
@@ -193,9 +208,7 @@ export async function relayedCommitBatch(env: BenchChain, count: number): Promis
   for (let i = 0; i < count; i++) {
     const member = members[i];
     const commitment = computeCommitment({ score: 5_000, salt: randomSalt(), validator: member, taskId, round: 0, chainId, market });
-    const message = { taskId, round: 0n, commitment, deadline: FAR_DEADLINE };
-    const signature = await signCommit(wallet(env, member).account as LocalAccount, domain, message);
-    items.push({ ...message, index: BigInt(i), signature });
+    items.push(await signedCommit(wallet(env, member).account as LocalAccount, domain, taskId, i, commitment));
   }
   return gasOf(env, await env.as(env.deployer).taskMarket.write.commitBySig([items]));
 }
@@ -211,10 +224,9 @@ async function signedRevealsOfTask(env: BenchChain) {
   for (let i = 0; i < members.length; i++) {
     const signer = wallet(env, members[i]).account as LocalAccount;
     const [score, salt] = [BigInt(8_000 + 37 * i), randomSalt()];
-    const commit = { taskId, round: 0n, commitment: computeCommitment({ score: Number(score), salt, validator: members[i], taskId, round: 0, chainId, market }), deadline: FAR_DEADLINE };
-    commits.push({ ...commit, index: BigInt(i), signature: await signCommit(signer, domain, commit) });
-    const reveal = { taskId, round: 0n, score, salt, deadline: FAR_DEADLINE };
-    reveals.push({ ...reveal, index: BigInt(i), signature: await signReveal(signer, domain, reveal) });
+    const commitment = computeCommitment({ score: Number(score), salt, validator: members[i], taskId, round: 0, chainId, market });
+    commits.push(await signedCommit(signer, domain, taskId, i, commitment));
+    reveals.push(await signedReveal(signer, domain, taskId, i, score, salt));
   }
   await gasOf(env, await env.as(env.deployer).taskMarket.write.commitBySig([commits]));
   return { taskId, reveals };
