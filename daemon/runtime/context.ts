@@ -70,8 +70,8 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
   for (const warning of configWarnings(config)) logger.warn({ warning }, "config warning");
   const metrics = createMetrics();
   const chain = createChainClient({ chainId: config.chain.chainId, rpcUrls: config.chain.rpcUrls, logger, metrics });
-  // What is opened from here on is closed again when a later step fails: a failed start must leave no head follower
-  // polling and no connection open (the process would never exit).
+  // Everything opened from here on, in order: a failed start closes what it had opened (it must leave no head
+  // follower polling and no connection open, or the process would never exit), and close() closes all of it.
   const opened: (() => unknown)[] = [() => chain.close()];
   try {
     await retryWithBackoff(() => assertChainId(chain.client, config.chain.chainId), {
@@ -99,14 +99,16 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
     // One prefix per account: daemons of different accounts can share a Redis, workers of one account share queues.
     const queuePrefix = queuePrefixFor(account.address);
     const queues = createStepQueues(producer, { attempts: config.queue.attempts, backoffMs: config.queue.backoffMs }, logger, queuePrefix);
-    opened.push(() => closeStepQueues(queues));
     const workerConnections: Redis[] = [];
+    opened.push(() => workerConnections.forEach((connection) => connection.disconnect()));
+    opened.push(() => closeStepQueues(queues));
     const health = await startHealthServer({
       registry: metrics.registry,
       host: config.observe.host,
       port: config.observe.port,
       checks: { rpc: rpcHealthCheck(chain.client, config.chain.chainId), redis: () => pingRedis(producer), ...p.checks },
     });
+    opened.push(() => health.close());
     const refreshGauges = async () => {
       try {
         const balance = await chain.client.getBalance({ address: account.address });
@@ -119,6 +121,7 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
     await refreshGauges();
     const timer = setInterval(() => void refreshGauges(), p.gaugeIntervalMs ?? 15_000);
     timer.unref();
+    opened.push(() => clearInterval(timer));
     logger.info({ address: account.address, health: health.url, chainId: config.chain.chainId }, "daemon context ready");
     return {
       config, logger, metrics, chain, heads, account, sender, queues, queuePrefix,
@@ -132,13 +135,9 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
       equivocation: new EquivocationGuard(config.stateDir),
       cursors: new CursorStore(config.stateDir),
       health,
+      // Everything opened above, last-opened first (the same list a failed start unwinds).
       async close() {
-        clearInterval(timer);
-        heads.stop();
-        await health.close();
-        await closeStepQueues(queues);
-        for (const connection of [producer, ...workerConnections]) connection.disconnect();
-        await chain.close();
+        for (const close of [...opened].reverse()) await close();
       },
     };
   } catch (error) {

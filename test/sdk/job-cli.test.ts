@@ -82,6 +82,9 @@ describe("poq job post | wait | get (CLI over the requester SDK)", () => {
     assert.equal(poor.code, 1);
     assert.match(poor.err, /holds .* but the fee is/);
     assert.equal((await cli(["job", "post", ...connection, ...payer, "--model", MODEL, "--prompt", "hi", "--fee", "ten"])).code, 64);
+    const approve = await cli(["job", "post", ...connection, ...payer, "--model", MODEL, "--prompt", "hi", "--fee", "1", "--approve", "unlimited"]);
+    assert.equal(approve.code, 64);
+    assert.match(approve.err, /--approve must be "standing" or "exact", got "unlimited"/);
     assert.equal((await cli(["job", "post", ...connection, "--model", MODEL, "--prompt", "hi", "--fee", "1"])).code, 64, "no keystore");
     assert.equal((await cli(["job", "get", "1", "--rpc-url", net.chain.rpcUrl])).code, 64, "no deployment");
     assert.equal((await cli(["job", "get", "abc", ...connection])).code, 64);

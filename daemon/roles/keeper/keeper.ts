@@ -40,7 +40,11 @@ interface OpenTask {
  * out of gas under load). claim() now keeps 1 wei of each credit, so a claim no longer does that; the margin stays
  * as cheap insurance (gas not used is not paid) for any slot written from zero that the estimate did not see.
  */
-export const FRESH_CREDIT_SLOT_GAS = 22_100n;
+const FRESH_CREDIT_SLOT_GAS = 22_100n;
+
+/** Gas a finalize of a k-member committee may need beyond its estimate: the margin for each payee it credits
+ * (the k members, the provider, the requester and the treasury). Also the relayer's, for the finalize it folds in. */
+export const finalizeGasHeadroom = (committeeSize: number): bigint => BigInt(committeeSize + 3) * FRESH_CREDIT_SLOT_GAS;
 
 const CALLS: Record<KeeperAction, { fn: MarketFunction; events: readonly string[]; race: readonly string[] }> = {
   reassign: { fn: "reassign", events: ["ProviderTimedOut"], race: ["InvalidStatus", "AnswerDeadlineNotPassed"] },
@@ -142,7 +146,7 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
       sent = await sendTolerating(call.race, () => duty.action === "finalize"
         // finalize(taskId, state): the round's state from its logs (re-read if a report lands meanwhile).
         ? sendWithRoundState(market, taskId, current.round, current.drawBlock, (state) =>
-            market.send(label, call.fn, [taskId, state], call.events, where, { gasHeadroom: BigInt(current.committeeSize + 3) * FRESH_CREDIT_SLOT_GAS }))
+            market.send(label, call.fn, [taskId, state], call.events, where, { gasHeadroom: finalizeGasHeadroom(current.committeeSize) }))
         : market.send(label, call.fn, [taskId], call.events, where));
     } catch (error) {
       // Two keepers of the same rank both passed simulation in the same block: the second one reverts on chain.

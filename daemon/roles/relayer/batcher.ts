@@ -6,7 +6,7 @@ import { relayBatcherAbi, TaskStatus } from "../../../sdk/contracts.ts";
 import { computeCommitment, SCORE_MAX } from "../../../sdk/commitment.ts";
 import { toCompactSignature } from "../../../sdk/eip712.ts";
 import { hasSeat, maskOf, reportCommitment, seatOf, stateArg, type RoundState } from "../../../sdk/rounds.ts";
-import { FRESH_CREDIT_SLOT_GAS } from "../keeper/keeper.ts";
+import { finalizeGasHeadroom } from "../keeper/keeper.ts";
 import { revertName, taskMarketAbi, type Market, type TaskView } from "../market.ts";
 import { parseSignedItem, recoverCommitItemSigner, RelayRejectedError, type RelayKind, type SignedCommitItem, type SignedRevealItem } from "./relay-messages.ts";
 
@@ -303,7 +303,7 @@ export class RelayBatcher {
 
   #headroom(reports: Report[]): bigint {
     // What a settling reveal report may need beyond its estimate: the keeper's margin per payee.
-    return reports.reduce((sum, r) => sum + (r.functionName === "revealReport" ? BigInt(r.group.size + 3) * FRESH_CREDIT_SLOT_GAS : 0n), 0n);
+    return reports.reduce((sum, r) => sum + (r.functionName === "revealReport" ? finalizeGasHeadroom(r.group.size) : 0n), 0n);
   }
 
   async #sendOne(r: Report): Promise<void> {
