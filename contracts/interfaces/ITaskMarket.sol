@@ -345,13 +345,13 @@ interface ITaskMarket is ITaskLedger {
     /// commit phase (a member a commit report left out).
     function commit(uint256 taskId, RoundState calldata state, uint256 index, bytes32 commitment) external;
 
-    /// @notice Fallback: committee member `index` reveals `score` and `salt` alone during the reveal phase; a reveal
-    /// report or `finalize` then settles.
+    /// @notice Fallback: committee member `index` reveals `score` and `salt` alone during the reveal phase (refused
+    /// when its seat is already open, alone or by a partial reveal report); a reveal report or `finalize` then settles.
     function reveal(uint256 taskId, RoundState calldata state, uint256 index, uint256 score, bytes32 salt) external;
 
-    /// @notice Settles the current round from the openings of members that revealed alone, once every committed
-    /// seat is open (and reveals have started) or the reveal phase ended: slashes non-revealers, then pays out on
-    /// quorum, rolls to a new committee, or refunds after `maxRounds`.
+    /// @notice Settles the current round from the stored openings (seats revealed alone or opened by a partial reveal
+    /// report), once every committed seat is open (and reveals have started) or the reveal phase ended: slashes
+    /// non-revealers, then pays out on quorum, rolls to a new committee, or refunds after `maxRounds`.
     function finalize(uint256 taskId, RoundState calldata state) external;
 
     /// @notice Transfers the caller's credit balance to it, all but 1 wei: the wei stays in `claimable` (still the
