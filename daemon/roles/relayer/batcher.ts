@@ -24,8 +24,10 @@ interface Group {
   /** Sent when the head reaches this block: the earliest validator fallback, less LAND_MARGIN_BLOCKS. */
   sendAtHead: bigint;
   timer?: NodeJS.Timeout;
-  /** Reveal: its timer ran out or a fallback is near, so the openings held go as soon as reveals are open even if
-   * they leave a committed seat unopened (a partial report). Until then only a set that settles the round goes. */
+  /** Reveal: a fallback is near, so the openings held go as soon as reveals are open even if they leave a committed
+   * seat unopened (a partial report). Until then only a set that settles the round goes: no timer, because a round
+   * with a silent seat cannot settle before revealEnd anyway, while a partial sent early for a member that is only
+   * slow would cost a second report (about 100k gas more than one complete report). */
   partialDue?: boolean;
 }
 
@@ -72,8 +74,8 @@ const mask32 = (n: number) => n >>> 0;
  * as soon as it holds every seat the chain lacks (or, with the seats it has, `batchMs` after the first or before the
  * earliest validator's fallback block); then holds the members' openings, each checked against its seat's
  * commitment (a wrong one is refused, so one member cannot make the report revert), and sends one revealReport
- * (which settles the round) once it holds every committed seat not yet open. By the same timer and fallback rule it
- * sends the openings it holds as a partial revealReport when a committed seat is still missing (a silent member, or
+ * (which settles the round) once it holds every committed seat not yet open. Before the earliest holder's fallback
+ * block it sends the openings it holds as a partial revealReport when a committed seat is still missing (a silent member, or
  * one that reveals alone): the market stores them as if each member had revealed alone, so none of them has to,
  * and a keeper's finalize (or a later report) settles. Reports of several tasks ready together share one
  * RelayBatcher.relayEach transaction; a report that goes stale (RoundStateMismatch: another report landed;
@@ -97,8 +99,8 @@ export class RelayBatcher {
     this.#unsubscribe = p.heads.onHead((head) => {
       for (const g of this.#groups.values()) {
         if (g.kind === "commit" && head >= g.sendAtHead) this.#release(g, "fallback near");
-        // Openings wait to settle the round (a fallback reveal elsewhere can complete them) until their timer or
-        // the fallback, then go partial as soon as reveals are open.
+        // Openings wait to settle the round (a fallback reveal elsewhere can complete them) until the fallback
+        // nears, then go partial as soon as reveals are open.
         if (g.kind === "reveal") {
           if (head >= g.sendAtHead) g.partialDue = true;
           void this.#recheck(g);
@@ -146,7 +148,6 @@ export class RelayBatcher {
     if (fallbackAt - LAND_MARGIN_BLOCKS < group.sendAtHead) group.sendAtHead = fallbackAt - LAND_MARGIN_BLOCKS;
     if (kind === "reveal") {
       if (head.number >= group.sendAtHead) group.partialDue = true;
-      else group.timer ??= setTimeout(() => this.#partialDue(group), this.#p.batchMs);
       await this.#recheck(group);
       return { signer: member };
     }
@@ -186,12 +187,6 @@ export class RelayBatcher {
     const ofRound = <T extends { args: { round: bigint } }>(logs: T[]) => logs.filter((l) => l.args.round === BigInt(g.round));
     const seats = ofRound(alone).map((l) => seatOf(state, l.args.validator)).filter((s) => s >= 0);
     return mask32(ofRound(reports).reduce((mask, l) => mask | l.args.mask, maskOf(seats)));
-  }
-
-  /** The reveal group's timer ran out: from now on it goes with the openings it holds (see Group.partialDue). */
-  #partialDue(g: Group): void {
-    g.partialDue = true;
-    void this.#recheck(g);
   }
 
   /** Releases a reveal group once reveals are open and its openings cover every committed seat not yet open, or
