@@ -232,7 +232,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         _checkState(taskId, state);
         uint256 mask = report.revealMask;
         uint256 committed = t.committedMask;
-        if (mask == 0) revert InvalidMask(mask);
+        if (mask == 0 || mask >> state.members.length != 0) revert InvalidMask(mask);
         if (mask & ~committed != 0) revert NotCommitted(taskId, _memberOrZero(state, _lowestBit(mask & ~committed)));
         uint256 n = _popCount(mask);
         if (report.scores.length != n || report.salts.length != n) revert ReportLengthMismatch(n);

@@ -445,9 +445,7 @@ contract RoundsTest is Rounds {
         _expectRevealReport(state, bad, abi.encodeWithSelector(ITaskMarket.ReportLengthMismatch.selector, 4));
         bad = _reveal(id, 0, members, ALL, scores);
         bad.revealMask = uint32(1 << K | (ALL ^ 1));
-        _expectRevealReport(
-            state, bad, abi.encodeWithSelector(ITaskMarket.NotCommitted.selector, id, address(0))
-        );
+        _expectRevealReport(state, bad, abi.encodeWithSelector(ITaskMarket.InvalidMask.selector, 1 << K | (ALL ^ 1)));
 
         bad = _reveal(id, 0, members, ALL, scores);
         bad.salts[1] = keccak256("wrong salt");
