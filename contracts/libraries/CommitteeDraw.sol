@@ -34,8 +34,10 @@ library CommitteeDraw {
     {
         uint256 n = SortitionTree.lengthAt(t, blockNumber);
         uint256 eligible = SortitionTree.sizeAt(t, blockNumber);
-        uint256 excludedPosition = t.indexOf[exclude];
-        uint256 excludedWeight = excludedPosition > n ? 0 : SortitionTree.weightAt(t, exclude, blockNumber);
+        // The zero address is never a member (SortitionTree.set refuses it): no read for "exclude nobody".
+        uint256 excludedPosition = exclude == address(0) ? 0 : t.indexOf[exclude];
+        uint256 excludedWeight =
+            excludedPosition == 0 || excludedPosition > n ? 0 : SortitionTree.weightAt(t, exclude, blockNumber);
         if (excludedWeight == 0) excludedPosition = 0;
         if (k == 0 || eligible - (excludedPosition == 0 ? 0 : 1) < k) return new address[](0);
         // Removed intervals, kept sorted by start: at most k drawn members plus the excluded one.

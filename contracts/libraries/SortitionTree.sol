@@ -29,9 +29,12 @@ library SortitionTree {
         mapping(uint256 node => HeadTrace.Trace sums) nodes; // Fenwick node i (1-based)
         mapping(address member => uint256 position) indexOf; // 1-based position; 0 = never a member
         mapping(uint256 position => address member) memberAt;
-        HeadTrace.Trace length; // positions ever used
-        HeadTrace.Trace count; // members with positive weight
+        // Positions ever used << 104 | members with positive weight: a draw reads both, in one slot.
+        HeadTrace.Trace sizes;
     }
+
+    uint256 private constant _COUNT_BITS = 104;
+    uint256 private constant _COUNT_MASK = (1 << _COUNT_BITS) - 1;
 
     /// @notice Thrown by `draw` when the total weight is zero.
     error EmptyTree();
@@ -45,23 +48,26 @@ library SortitionTree {
     function set(Tree storage t, address member, uint256 weight) internal {
         uint48 now_ = SafeCast.toUint48(block.number);
         uint256 position = t.indexOf[member];
+        uint256 sizes = t.sizes.latest();
+        uint256 n = sizes >> _COUNT_BITS;
+        uint256 count = sizes & _COUNT_MASK;
         uint256 old;
         if (position == 0) {
             if (weight == 0) return;
             if (member == address(0)) revert ZeroAddressMember();
-            position = t.length.latest() + 1;
+            position = ++n;
             t.indexOf[member] = position;
             t.memberAt[position] = member;
-            t.length.push(now_, SafeCast.toUint208(position));
             // The new node covers positions (position - lowbit, position - 1] plus its own (still 0) weight.
             t.nodes[position].push(now_, SafeCast.toUint208(_rangeSum(t, position, now_)));
         } else {
             old = _pointValue(t, position, now_);
             if (old == weight) return;
         }
-        if (old == 0) t.count.push(now_, t.count.latest() + 1);
-        else if (weight == 0) t.count.push(now_, t.count.latest() - 1);
-        uint256 n = t.length.latest();
+        if (old == 0) ++count;
+        else if (weight == 0) --count;
+        uint256 newSizes = (n << _COUNT_BITS) | count;
+        if (newSizes != sizes) t.sizes.push(now_, SafeCast.toUint208(newSizes));
         for (uint256 i = position; i <= n; i = _nextNode(i)) {
             HeadTrace.Trace storage node = t.nodes[i];
             // Adding the difference keeps every node exact: weights are bounded by uint208 sums (stakes are
@@ -95,22 +101,22 @@ library SortitionTree {
 
     /// @notice Number of members with a positive weight now.
     function size(Tree storage t) internal view returns (uint256) {
-        return t.count.latest();
+        return t.sizes.latest() & _COUNT_MASK;
     }
 
     /// @notice Number of members with a positive weight at the end of block `blockNumber`.
     function sizeAt(Tree storage t, uint256 blockNumber) internal view returns (uint256) {
-        return t.count.valueAt(SafeCast.toUint48(blockNumber));
+        return t.sizes.valueAt(SafeCast.toUint48(blockNumber)) & _COUNT_MASK;
     }
 
     /// @notice Number of positions in use at the end of block `blockNumber`.
     function lengthAt(Tree storage t, uint256 blockNumber) internal view returns (uint256) {
-        return t.length.valueAt(SafeCast.toUint48(blockNumber));
+        return t.sizes.valueAt(SafeCast.toUint48(blockNumber)) >> _COUNT_BITS;
     }
 
     /// @notice Draws one member now with probability weight / total (reverts on an empty pool).
     function draw(Tree storage t, uint256 random) internal view returns (address) {
-        uint256 n = t.length.latest();
+        uint256 n = t.sizes.latest() >> _COUNT_BITS;
         uint256 sum = _prefixSum(t, n, SafeCast.toUint48(block.number));
         if (sum == 0) revert EmptyTree();
         (uint256 position,) = positionAt(t, random % sum, n, block.number);
