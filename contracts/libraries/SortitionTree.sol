@@ -6,8 +6,8 @@ import {HeadTrace} from "./HeadTrace.sol";
 
 /// @title SortitionTree
 /// @notice Stake-weighted sampling in O(log n) over a pool whose state at any past block can be read: a Fenwick
-/// (binary indexed) tree whose nodes keep their history (HeadTrace: OpenZeppelin Checkpoints keyed by block number, the latest in a slot of its
-/// own).
+/// (binary indexed) tree whose nodes keep their history (HeadTrace: checkpoints keyed by block number, the latest in one slot with their
+/// count).
 /// @dev Why history: a draw must read the pool as it was BEFORE its seed became known, or whoever can change the
 ///      pool after seeing the seed (a 1-wei top-up, an unstake request and cancel) re-rolls the draw until it likes
 ///      the result. The market draws over the pool as of `seedBlock - 1`, a state fixed before `blockhash(seedBlock)`
@@ -18,9 +18,10 @@ import {HeadTrace} from "./HeadTrace.sol";
 ///      and a read at block B only touches nodes below the length at B: a node created later (which covers older
 ///      positions) is never read for a block before it existed, and it is created with the current sums of the
 ///      positions it covers, so it is right from its first checkpoint on.
-///      Costs: `set` writes O(log n) checkpoints (two new slots for each node on its first change in a block: the
-///      old head moves into the history); every read at a block costs O(log n) node lookups, each one storage read
-///      when the node's last change is older than the block (the common case), a binary search otherwise.
+///      Costs: `set` writes O(log n) checkpoints (a new slot for each node on its first change in a block: the old
+///      head moves into the history); every read at a block costs O(log n) node lookups, each one storage read when
+///      the node's last change is older than the block (the common case), two when it changed once since, a binary
+///      search otherwise.
 library SortitionTree {
     using HeadTrace for HeadTrace.Trace;
 
@@ -29,11 +30,11 @@ library SortitionTree {
         mapping(uint256 node => HeadTrace.Trace sums) nodes; // Fenwick node i (1-based)
         mapping(address member => uint256 position) indexOf; // 1-based position; 0 = never a member
         mapping(uint256 position => address member) memberAt;
-        // Positions ever used << 104 | members with positive weight: a draw reads both, in one slot.
+        // Positions ever used << 80 | members with positive weight: a draw reads both, in one slot.
         HeadTrace.Trace sizes;
     }
 
-    uint256 private constant _COUNT_BITS = 104;
+    uint256 private constant _COUNT_BITS = 80;
     uint256 private constant _COUNT_MASK = (1 << _COUNT_BITS) - 1;
 
     /// @notice Thrown by `draw` when the total weight is zero.
@@ -59,7 +60,7 @@ library SortitionTree {
             t.indexOf[member] = position;
             t.memberAt[position] = member;
             // The new node covers positions (position - lowbit, position - 1] plus its own (still 0) weight.
-            t.nodes[position].push(now_, SafeCast.toUint208(_rangeSum(t, position, now_)));
+            t.nodes[position].push(now_, SafeCast.toUint160(_rangeSum(t, position, now_)));
         } else {
             old = _pointValue(t, position, now_);
             if (old == weight) return;
@@ -67,12 +68,13 @@ library SortitionTree {
         if (old == 0) ++count;
         else if (weight == 0) --count;
         uint256 newSizes = (n << _COUNT_BITS) | count;
-        if (newSizes != sizes) t.sizes.push(now_, SafeCast.toUint208(newSizes));
+        if (newSizes != sizes) t.sizes.push(now_, SafeCast.toUint160(newSizes));
         for (uint256 i = position; i <= n; i = _nextNode(i)) {
             HeadTrace.Trace storage node = t.nodes[i];
-            // Adding the difference keeps every node exact: weights are bounded by uint208 sums (stakes are
-            // uint128), and the subtraction never underflows because node i includes the old weight.
-            node.push(now_, SafeCast.toUint208(node.latest() + weight - old));
+            // Adding the difference keeps every node exact: a sum of fewer than 2**32 weights of at most 2**128
+            // (stakes are uint128) fits 160 bits, and the subtraction never underflows because node i includes the
+            // old weight.
+            node.push(now_, SafeCast.toUint160(node.latest() + weight - old));
         }
     }
 
