@@ -11,7 +11,7 @@ import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 /// the authority, so who sends the batch does not matter.
 contract RelayBatcher {
     /// @notice Emitted when report `index` of a batch failed and was skipped; `reason` is the selector of its custom
-    /// error (for example RoundStateMismatch, CommitPhaseClosed, RevealsIncomplete).
+    /// error (for example RoundStateMismatch, CommitPhaseClosed, RevealPhaseClosed).
     event RelayedItemSkipped(address indexed market, uint256 index, bytes4 reason);
 
     /// @notice Thrown for an empty batch.

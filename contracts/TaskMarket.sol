@@ -18,7 +18,8 @@ import {TaskViews} from "./TaskViews.sol";
 /// lives in TaskSettlement, signatures in TaskSignatures; this file holds the state machine and the round calls.
 /// @dev Gas layout: a committee is one slot, the hash of its RoundState (members and the commit report's
 /// commitments come back in calldata); the commit mask sits in the task's first slot. Only a seat that commits or
-/// reveals alone (a member a report left out) writes a slot of its own.
+/// reveals alone (a member a report left out), or is opened by a reveal report that cannot settle yet, writes a slot
+/// of its own.
 contract TaskMarket is TaskSettlement, TaskSignatures {
     using SafeERC20 for IERC20;
 
@@ -243,9 +244,18 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         uint256 round = t.round;
         (uint256[] memory scores, bool[] memory revealed, uint256 missing) =
             _openings(taskId, round, state, report, committed);
-        if (missing != 0) revert RevealsIncomplete(taskId, missing);
         emit RevealReported(taskId, round, uint32(mask), report.scores);
-        _settleRound(taskId, t, state.members, scores, revealed);
+        if (missing == 0) {
+            _settleRound(taskId, t, state.members, scores, revealed);
+            return;
+        }
+        // Partial (a member is silent, or keeps its opening to reveal alone): each opening is stored exactly as if
+        // its member had revealed alone, so that the rest need not; a later report, or finalize, settles.
+        uint256 base = round << 8;
+        for (uint256 i; mask != 0; ++i) {
+            if (mask & 1 != 0) _reveals[taskId][base | i] = REVEALED | scores[i];
+            mask >>= 1;
+        }
     }
 
     /// @inheritdoc ITaskMarket
@@ -337,7 +347,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
     // ---------------------------------------------------------------- internal
 
     /// @dev Each member's score and whether it is open: opened by the report (checked against its commitment),
-    /// or revealed alone. `missing`: committed seats that are neither.
+    /// or already open (revealed alone, or by an earlier partial report). `missing`: committed seats that are neither.
     function _openings(
         uint256 taskId,
         uint256 round,
@@ -355,8 +365,8 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
                 revealed[i] = true;
                 ++j;
             } else if ((committed >> i) & 1 != 0) {
-                // Left out of the report: open only if its member revealed alone. A seat opened both alone and in
-                // the report counts once, with the same score (its commitment binds the score).
+                // Left out of the report: open only if its member revealed alone or an earlier partial report opened
+                // it. A seat opened both ways counts once, with the same score (its commitment binds the score).
                 uint256 alone = _reveals[taskId][(round << 8) | i];
                 if (alone == 0) missing |= 1 << i;
                 scores[i] = alone & (REVEALED - 1);

@@ -15,7 +15,7 @@ abstract contract TaskStorage is ITaskLedger {
         uint8 round;
         uint8 reassignments;
         uint8 committeeSize;
-        // No reveal count: a reveal report settles at once; a fallback reveal writes only its own slot.
+        // No reveal count: a settling reveal report writes nothing; other openings write only their own slots.
         uint32 committedMask; // seats of the current round that committed (bit i: member i; k <= 32): all k, reveals open
         uint40 seedBlock; // while Assigned: seed of the provider draw; from Answered on: seed of the committee draw
         uint40 commitEnd;
@@ -62,7 +62,8 @@ abstract contract TaskStorage is ITaskLedger {
     mapping(uint256 taskId => bytes32 roundHash) internal _round;
     /// @dev Fallback only, keyed by (round << 8 | index): the commitment of a seat that committed alone.
     mapping(uint256 taskId => mapping(uint256 roundIndex => bytes32 commitment)) internal _commitments;
-    /// @dev Fallback only, keyed by (round << 8 | index): REVEALED | score of a seat that revealed alone.
+    /// @dev Keyed by (round << 8 | index): REVEALED | score of a seat that revealed alone, or that a reveal report
+    /// opened without settling the round (a partial one). A settling report writes none.
     mapping(uint256 taskId => mapping(uint256 roundIndex => uint256 revealed)) internal _reveals;
     mapping(uint256 taskId => mapping(address validator => bool reported)) internal _equivocationReported;
     /// @dev The provider the pending draw must not select (the one that timed out or declined the last attempt).

@@ -78,7 +78,8 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
         return Commitments.commitment(score, salt, validator, taskId, round, address(this));
     }
 
-    /// @dev Members of the task's current round that revealed alone (0 before the round's draw).
+    /// @dev Members of the task's current round open before settlement: revealed alone, or opened by a partial reveal
+    /// report (0 before the round's draw).
     function _revealedCount(uint256 taskId, Task storage t) private view returns (uint256 count) {
         uint256 base = uint256(t.round) << 8;
         for (uint256 i; i < t.committeeSize; ++i) {

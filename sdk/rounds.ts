@@ -130,8 +130,9 @@ export interface SeatScore {
 const revealReported = getAbiItem({ abi: taskMarketAbi, name: "RevealReported" });
 const scoreRevealed = getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" });
 
-/** Every seat's opening in a round: from its RevealReported (the report that settled it) and its ScoreRevealed
- * (seats that revealed alone). The market keeps no per-seat storage for a report's seats: logs are the record. */
+/** Every seat's opening in a round: from its RevealReported (the settling report, and any partial ones before it)
+ * and its ScoreRevealed (seats that revealed alone). A seat in several counts once, with the same score (its
+ * commitment binds it). Logs are the record: a settling report stores nothing per seat. */
 export async function readRoundScores(client: PublicClient, market: Address, taskId: bigint, round: number, fromBlock: bigint): Promise<SeatScore[]> {
   const { state } = await readRound(client, market, taskId, round, fromBlock);
   const [reports, alone] = await Promise.all([

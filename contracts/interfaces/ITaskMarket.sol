@@ -61,7 +61,7 @@ interface ITaskMarket is ITaskLedger {
         uint8 round;
         uint8 reassignments;
         uint8 committeeSize;
-        uint8 revealedCount; // members of the current round that revealed alone (a reveal report settles at once)
+        uint8 revealedCount; // members of the current round open before settlement (alone, or by a partial reveal report)
         uint8 committedCount; // members of the current round that committed (all k: reveals may start)
         uint32 committedMask; // which seats committed (bit i: member i)
         uint64 answerDeadline; // while Assigned: last block the provider of this attempt may answer
@@ -162,7 +162,8 @@ interface ITaskMarket is ITaskLedger {
     /// per set bit, in seat order).
     event CommitReported(uint256 indexed taskId, uint256 round, uint32 mask, bytes32[] commitments);
     /// @notice Emitted when a reveal report opens the seats of `mask` with `scores` (one per set bit, in seat
-    /// order); the same transaction settles the round.
+    /// order); the same transaction settles the round when it leaves no committed seat unopened (else the seats
+    /// count as revealed alone, without a ScoreRevealed).
     event RevealReported(uint256 indexed taskId, uint256 round, uint32 mask, uint16[] scores);
     /// @notice Emitted when `validator` commits alone (fallback).
     event ScoreCommitted(uint256 indexed taskId, uint256 round, address indexed validator, bytes32 commitment);
@@ -274,9 +275,6 @@ interface ITaskMarket is ITaskLedger {
     error InvalidMask(uint256 mask);
     /// @notice Thrown when a report's arrays do not hold one entry per set bit of its mask.
     error ReportLengthMismatch(uint256 expected);
-    /// @notice Thrown when a reveal report before `revealEnd` leaves committed seats of `missingMask` unopened (neither
-    /// in the report nor revealed alone): it cannot settle, and it stores nothing.
-    error RevealsIncomplete(uint256 taskId, uint256 missingMask);
     /// @notice Thrown when `finalize` is called while reveals are still possible.
     error FinalizeTooEarly(uint256 taskId, uint256 revealEnd);
     /// @notice Thrown when the caller has nothing to claim (a credit of at most the 1 wei claim() keeps).
@@ -337,21 +335,23 @@ interface ITaskMarket is ITaskLedger {
     function commitReport(RoundState calldata state, CommitReport calldata report) external;
 
     /// @notice Opens the seats of `report.revealMask` during the reveal phase (once every member committed, or after
-    /// `commitEnd`, until `revealEnd`) and settles the round in the same call, as `finalize` does: every committed
-    /// seat must be opened, here or by its member alone (else RevealsIncomplete). Anyone may send it.
+    /// `commitEnd`, until `revealEnd`); anyone may send it. When every committed seat is then open (here, alone or
+    /// by an earlier report) it settles the round in the same call, as `finalize` does, and stores no opening.
+    /// Otherwise it stores each opening as if its member had revealed alone (the rest may still reveal alone; a
+    /// later report or `finalize` settles). A seat already open counts once (its commitment binds its score).
     function revealReport(RoundState calldata state, RevealReport calldata report) external;
 
     /// @notice Fallback: committee member `index` commits `commitment` (see `computeCommitment`) alone during the
     /// commit phase (a member a commit report left out).
     function commit(uint256 taskId, RoundState calldata state, uint256 index, bytes32 commitment) external;
 
-    /// @notice Fallback: committee member `index` reveals `score` and `salt` alone during the reveal phase; a reveal
-    /// report or `finalize` then settles.
+    /// @notice Fallback: committee member `index` reveals `score` and `salt` alone during the reveal phase (refused
+    /// when its seat is already open, alone or by a partial reveal report); a reveal report or `finalize` then settles.
     function reveal(uint256 taskId, RoundState calldata state, uint256 index, uint256 score, bytes32 salt) external;
 
-    /// @notice Settles the current round from the openings of members that revealed alone, once every committed
-    /// seat is open (and reveals have started) or the reveal phase ended: slashes non-revealers, then pays out on
-    /// quorum, rolls to a new committee, or refunds after `maxRounds`.
+    /// @notice Settles the current round from the stored openings (seats revealed alone or opened by a partial reveal
+    /// report), once every committed seat is open (and reveals have started) or the reveal phase ended: slashes
+    /// non-revealers, then pays out on quorum, rolls to a new committee, or refunds after `maxRounds`.
     function finalize(uint256 taskId, RoundState calldata state) external;
 
     /// @notice Transfers the caller's credit balance to it, all but 1 wei: the wei stays in `claimable` (still the

@@ -234,7 +234,7 @@ const relayerSchema = z
   .object({
     host: z.string().default("127.0.0.1").describe("Address the relayer's HTTP endpoint listens on"),
     port: z.number().int().min(0).max(65_535).default(9470).describe("Port of the relayer's HTTP endpoint (POST /relay/commit, /relay/reveal)"),
-    batchMs: z.number().int().min(1).default(1_000).describe("A committee's commits are reported the moment the last one arrives; an incomplete set at most this long after its first (or earlier, before a validator's fallback block); openings are reported once they cover every committed seat"),
+    batchMs: z.number().int().min(1).default(1_000).describe("A committee's commits are reported the moment the last one arrives; an incomplete set at most this long after its first (or earlier, before a validator's fallback block); openings the same way: at once when they settle the round, else those held, as a partial reveal report"),
     maxBatch: z.number().int().min(1).max(256).default(32).describe("Everything held is reported at once when this many items are held"),
   })
   .strict();

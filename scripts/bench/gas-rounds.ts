@@ -228,11 +228,50 @@ export async function measureRounds(K: number) {
     return { ...gas, commits, reveals, finalize: finalize.gasUsed };
   };
 
+  /**
+   * The silent seat: every member commits in the commit report, one never opens. Before partial reveal
+   * reports the other k-1 had to reveal alone (a report had to open every committed seat); now their openings go in
+   * one partial revealReport. Either way the round settles by finalize after revealEnd, slashing the silent one.
+   */
+  const silentSeatTask = async (partial: boolean) => {
+    const { taskId, members } = await toCommittee();
+    const reports = await reportsOf(taskId, members);
+    const commitReport = await send(requester, market, marketAbi, "commitReport", [...reports.commit]);
+    const [state, all] = reports.reveal;
+    // Always the same account is silent (its slash then updates the same stake-tree path in every run).
+    const silent = members.findIndex((m) => m.toLowerCase() === validators[0]!.address.toLowerCase());
+    const open = members.map((_, i) => i).filter((i) => i !== silent);
+    let reveals = 0n;
+    if (partial) {
+      const report = { taskId, revealMask: all.revealMask ^ (1 << silent), scores: open.map((i) => all.scores[i]!), salts: open.map((i) => all.salts[i]!) };
+      reveals = (await send(requester, market, marketAbi, "revealReport", [state, report])).gasUsed;
+    } else {
+      for (const i of open) {
+        const m = members[i]!;
+        reveals += (await send(walletOf.get(m.toLowerCase())!, market, marketAbi, "reveal", [taskId, state, BigInt(i), BigInt(scoreOf(i)), salt(taskId, m)])).gasUsed;
+      }
+    }
+    const { revealEnd } = (await read("task", [taskId])) as { revealEnd: bigint };
+    await testClient.mine({ blocks: Number(revealEnd - (await publicClient.getBlockNumber())) + 1 });
+    const finalize = await send(requester, market, marketAbi, "finalize", [taskId, state]);
+    const slashed = parseEventLogs({ abi: marketAbi, logs: finalize.logs, eventName: "NonRevealersSlashed" }) as unknown as { args: { total: bigint } }[];
+    if (slashed.length !== 1) throw new Error("the silent seat was not slashed");
+    // It stakes back what it lost, so that it stays eligible and the next committee is the same k accounts.
+    const silentWallet = walletOf.get(validators[0]!.address.toLowerCase())!;
+    await send(deployer, token, tokenAbi, "mint", [validators[0]!.address, slashed[0]!.args.total]);
+    await send(silentWallet, token, tokenAbi, "approve", [stakeRegistry, slashed[0]!.args.total]);
+    await send(silentWallet, stakeRegistry, registryAbi, "stake", [2, slashed[0]!.args.total]);
+    await reportTask(); // a round it opens clears its miss (three in a row would jail it)
+    return { commitReport: commitReport.gasUsed, reveals, finalize: finalize.gasUsed, total: commitReport.gasUsed + reveals + finalize.gasUsed };
+  };
+
   await reportTask(); // warm-up: every payee gets a non-zero credit slot
   await fallbackTask();
   const reports = await reportTask();
   const fallback = await fallbackTask();
   const batched = await batchedTasks();
+  // A warm-up first: the first slash of the run writes slots no later one does.
+  const silentSeat = K < 2 ? undefined : (await silentSeatTask(true), { alone: await silentSeatTask(false), partialReport: await silentSeatTask(true) });
   // The price of serving views from the TaskViews module (EIP-170): a view through the market's fallback
   // (DELEGATECALL) against the same view called on the module itself (same slots, its own empty storage). No
   // state-changing call goes through the fallback.
@@ -242,7 +281,7 @@ export async function measureRounds(K: number) {
   const viewOnModule = await estimate(views);
   await connection.close();
 
-  return { reports, fallback, batched, viewThroughMarket, viewOnModule };
+  return { reports, fallback, batched, silentSeat, viewThroughMarket, viewOnModule };
 }
 
 async function main(): Promise<void> {
@@ -253,7 +292,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const json = process.argv.includes("--json");
-  const { reports, fallback, batched, viewThroughMarket, viewOnModule } = await measureRounds(K);
+  const { reports, fallback, batched, silentSeat, viewThroughMarket, viewOnModule } = await measureRounds(K);
   const n = (v: bigint) => Number(v);
   const { calldata, ...reportGas } = reports;
   const reportsTotal = n(reports.approve + reports.createTask + reports.submitAnswer + reports.drawCommittee + reports.commitReport + reports.revealReport);
@@ -266,6 +305,16 @@ async function main(): Promise<void> {
     fallback: { ...Object.fromEntries(Object.entries(fallback).map(([key, v]) => [key, n(v)])), total: fallbackTotal },
     /** The two reports of BATCH tasks sent as two RelayBatcher.relayEach transactions, per task. */
     batched: { ...batched, reportsPerTask: batched.commitReportPerTask + batched.revealReportPerTask },
+    /** One committed member never opens (commit report, the others' openings, finalize after revealEnd): the
+     * others revealing alone (the only way before partial reveal reports) against one partial revealReport. */
+    ...(silentSeat === undefined
+      ? {}
+      : {
+          silentSeat: {
+            alone: Object.fromEntries(Object.entries(silentSeat.alone).map(([f, g]) => [f, n(g)])),
+            partialReport: Object.fromEntries(Object.entries(silentSeat.partialReport).map(([f, g]) => [f, n(g)])),
+          },
+        }),
     /** paramsAt(0) through the market (delegated) and on the module: the split's overhead on a view. */
     viewDelegation: { throughMarket: Number(viewThroughMarket), onModule: Number(viewOnModule), overhead: Number(viewThroughMarket - viewOnModule) },
     ...(K === 5 ? { previousProtocol: PREVIOUS_PROTOCOL, previousRelayed: PREVIOUS_RELAYED } : {}),
@@ -294,6 +343,10 @@ async function main(): Promise<void> {
   const single = n(reports.commitReport + reports.revealReport);
   const perTask = Math.round(figures.batched.reportsPerTask);
   console.log(`${BATCH} tasks' reports in two RelayBatcher.relayEach transactions: ${perTask.toLocaleString("en-US")} gas a task for both reports (commit ${Math.round(batched.commitReportPerTask).toLocaleString("en-US")}, reveal ${Math.round(batched.revealReportPerTask).toLocaleString("en-US")}) against ${single.toLocaleString("en-US")} sent alone (-${(single - perTask).toLocaleString("en-US")})`);
+  if (silentSeat !== undefined) {
+    const [a, b] = [silentSeat.alone, silentSeat.partialReport];
+    console.log(`one silent seat (commits, never opens), commit report to settlement: the other ${K - 1} reveal alone ${n(a.reveals).toLocaleString("en-US")} + finalize ${n(a.finalize).toLocaleString("en-US")} = ${n(a.total).toLocaleString("en-US")}; in one partial revealReport ${n(b.reveals).toLocaleString("en-US")} + finalize ${n(b.finalize).toLocaleString("en-US")} = ${n(b.total).toLocaleString("en-US")} (-${n(a.total - b.total).toLocaleString("en-US")}, x${ratio(n(b.total) / n(a.total))})`);
+  }
   console.log(`a view through the market's fallback (paramsAt): ${figures.viewDelegation.throughMarket.toLocaleString("en-US")} gas, on the module ${figures.viewDelegation.onModule.toLocaleString("en-US")} (+${figures.viewDelegation.overhead.toLocaleString("en-US")}); no transaction of a task goes through it`);
   if (previous) {
     console.log(`reports / fallback ${ratio(figures.ratios.reportsToFallback)}, reports / previous direct ${ratio(reportsTotal / p.total)}, / previous relayed ${ratio(reportsTotal / r.total)} (previous: docs/BENCHMARKS.md, not this run)`);

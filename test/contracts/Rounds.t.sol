@@ -99,13 +99,7 @@ contract RoundsTest is Rounds {
         market.commit(id, state, 4, c4);
         assertEq(market.task(id).committedMask, ALL, "all five committed: reveals open before commitEnd");
 
-        // The four openings alone cannot settle (the fifth committed seat is unopened) and store nothing.
         ITaskMarket.RevealReport memory four = _reveal(id, 0, members, ALL ^ (1 << 4), scores);
-        _expectRevert(
-            address(this),
-            abi.encodeCall(ITaskMarket.revealReport, (state, four)),
-            abi.encodeWithSelector(ITaskMarket.RevealsIncomplete.selector, id, 1 << 4)
-        );
         vm.prank(members[4]);
         market.reveal(id, state, 4, scores[4], _salt(id, 0, members[4]));
         assertEq(market.task(id).revealedCount, 1, "one seat revealed alone");
@@ -160,6 +154,90 @@ contract RoundsTest is Rounds {
         uint256 slashed = stakeBefore - registry.stakeInfo(members[0]).amount;
         assertEq(slashed, _nonRevealPenalty(), "exactly its seat's penalty");
         assertEq(_credits(members) - credits, FEE + slashed, "fee + slash credited, to the wei");
+    }
+
+    /// @notice The silent seat: member 3 commits and never opens. The other four's openings land in one partial
+    ///         report (stored as if each had revealed alone, nothing settled), none of them reveals alone, and after
+    ///         revealEnd finalize settles from the stored openings and slashes member 3 exactly one penalty.
+    function testPartialReportStoresOpeningsAndFinalizeSlashesTheSilentSeat() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(4_000);
+        ITaskMarket.RoundState memory state = _commitAll(id, members, ALL, scores);
+        uint256 four = ALL ^ (1 << 3);
+        ITaskMarket.RevealReport memory r = _reveal(id, 0, members, four, scores);
+        vm.recordLogs();
+        market.revealReport(state, r);
+        _assertOnlyRevealReported(four, 4);
+        ITaskMarket.TaskView memory t = market.task(id);
+        assertTrue(t.status == ITaskMarket.Status.Committee, "a partial report does not settle");
+        assertEq(t.revealedCount, 4, "its four openings are stored");
+        // Stored as if revealed alone: a member of the report cannot reveal again.
+        _expectRevert(
+            members[0],
+            abi.encodeCall(ITaskMarket.reveal, (id, state, 0, scores[0], _salt(id, 0, members[0]))),
+            abi.encodeWithSelector(ITaskMarket.AlreadyRevealed.selector, id, members[0])
+        );
+        // Member 3 may still reveal alone until revealEnd, so finalize waits.
+        _expectRevert(
+            address(this),
+            abi.encodeCall(ITaskMarket.finalize, (id, state)),
+            abi.encodeWithSelector(ITaskMarket.FinalizeTooEarly.selector, id, t.revealEnd)
+        );
+        vm.roll(t.revealEnd + 1);
+        uint256[] memory stakes = new uint256[](K);
+        for (uint256 i; i < K; ++i) stakes[i] = registry.stakeInfo(members[i]).amount;
+        uint256 credits = _credits(members);
+        market.finalize(id, state);
+        uint256 slashed;
+        for (uint256 i; i < K; ++i) {
+            uint256 lost = stakes[i] - registry.stakeInfo(members[i]).amount;
+            assertEq(lost, i == 3 ? _nonRevealPenalty() : 0, "only the silent seat loses, exactly one penalty");
+            slashed += lost;
+        }
+        t = market.task(id);
+        assertTrue(t.status == ITaskMarket.Status.Finalized, "settled from the stored openings");
+        assertEq(t.consensus, 4_015, "median of the four openings: 4000, 4010, 4020, 4040");
+        assertEq(_credits(members) - credits, FEE + slashed, "fee + slash credited, to the wei");
+        for (uint256 i; i < K; ++i) assertEq(registry.stakeInfo(members[i]).locks, 0, "member released");
+    }
+
+    /// @dev The last call emitted one RevealReported of round 0 with `mask` and `n` scores, and nothing else.
+    function _assertOnlyRevealReported(uint256 mask, uint256 n) internal {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1, "one event, no settlement");
+        assertTrue(logs[0].topics[0] == ITaskMarket.RevealReported.selector, "RevealReported");
+        (uint256 round, uint32 logged, uint16[] memory scores) = abi.decode(logs[0].data, (uint256, uint32, uint16[]));
+        assertEq(round, 0, "of round 0");
+        assertEq(logged, mask, "with the partial mask");
+        assertEq(scores.length, n, "and one score per seat");
+    }
+
+    /// @notice After a partial report the last seat reveals alone: every committed seat is open, so finalize settles
+    ///         at once with all five votes. A later report that completes the set settles by itself, even when it
+    ///         repeats seats already open (a partial report lifted out of a pending complete one cannot make it
+    ///         revert: those seats count once).
+    function testPartialReportIsCompletedAloneOrByALaterReport() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(4_000);
+        scores[3] = 9_000;
+        ITaskMarket.RoundState memory state = _commitAll(id, members, ALL, scores);
+        market.revealReport(state, _reveal(id, 0, members, ALL ^ (1 << 3), scores));
+        vm.prank(members[3]);
+        market.reveal(id, state, 3, scores[3], _salt(id, 0, members[3]));
+        market.finalize(id, state);
+        assertEq(market.task(id).consensus, 4_020, "five votes: 4000, 4010, 4020, 4040, 9000");
+
+        (id, members) = _drawnTask();
+        state = _commitAll(id, members, ALL, scores);
+        market.revealReport(state, _reveal(id, 0, members, 3, scores)); // front-run: seats 0 and 1 lifted out
+        market.revealReport(state, _reveal(id, 0, members, 3 << 1, scores)); // overlapping: seat 1 counts once
+        assertEq(market.task(id).revealedCount, 3, "three seats stored");
+        uint256 credits = _credits(members);
+        market.revealReport(state, _reveal(id, 0, members, ALL, scores)); // the complete report still lands
+        ITaskMarket.TaskView memory t = market.task(id);
+        assertTrue(t.status == ITaskMarket.Status.Finalized, "settled by the report that completed the set");
+        assertEq(t.consensus, 4_020, "five votes, each once");
+        assertEq(_credits(members) - credits, FEE, "the fee, to the wei");
     }
 
     /// @notice After revealEnd a reveal report is refused (an aggregator holding openings cannot pick which to
@@ -378,13 +456,6 @@ contract RoundsTest is Rounds {
         bad.scores[1] = 10_001;
         _expectRevealReport(state, bad, abi.encodeWithSelector(ITaskMarket.ScoreOutOfRange.selector, 10_001));
 
-        // A partial report before revealEnd: refused, so it cannot drop a vote.
-        _expectRevealReport(
-            state,
-            _reveal(id, 0, members, ALL ^ (1 << 3), scores),
-            abi.encodeWithSelector(ITaskMarket.RevealsIncomplete.selector, id, 1 << 3)
-        );
-
         market.revealReport(state, r);
         _expectRevealReport(
             state, r, abi.encodeWithSelector(ITaskMarket.InvalidStatus.selector, id, ITaskMarket.Status.Finalized)
@@ -558,9 +629,12 @@ contract RoundsTest is Rounds {
         Mix memory m = _mixedRound(seed);
         uint256 registryBefore = token.balanceOf(address(registry));
         uint256 credits = _credits(m.members);
-        uint256 reportOpens = m.committed & ~m.revealedAlone;
+        // Seats already open (alone or by the partial report) may appear again in the report: they count once.
+        uint256 reportOpens = (m.committed & ~m.revealedAlone) | (m.committed & rand(seed, 14));
         if (reportOpens != 0 && rand(seed, 13) % 4 != 0) {
             market.revealReport(m.state, _reveal(m.id, 0, m.members, reportOpens, m.scores));
+        } else if (m.committed != 0 && m.open == m.committed && rand(seed, 13) % 2 == 0) {
+            market.finalize(m.id, m.state); // every committed seat open: settles before revealEnd
         } else {
             vm.roll(market.task(m.id).revealEnd + 1); // the openings of the report never came: non-revealers
             market.finalize(m.id, m.state);
@@ -578,11 +652,13 @@ contract RoundsTest is Rounds {
         uint256[] scores;
         uint256 committed;
         uint256 revealedAlone;
+        uint256 open; // revealed alone or opened by a partial report
         ITaskMarket.RoundState state;
     }
 
-    /// @dev A round where random seats commit alone, random others through the report, some stay silent, and
-    ///      random committed seats reveal alone after commitEnd.
+    /// @dev A round where random seats commit alone, random others through the report, some stay silent, random
+    ///      committed seats reveal alone after commitEnd, and a partial reveal report opens a random part of the
+    ///      rest (possibly with seats already open).
     function _mixedRound(uint256 seed) internal returns (Mix memory m) {
         (m.id, m.members) = _drawnTask();
         m.scores = new uint256[](K);
@@ -605,6 +681,15 @@ contract RoundsTest is Rounds {
             vm.prank(m.members[i]);
             market.reveal(m.id, m.state, i, m.scores[i], _salt(m.id, 0, m.members[i]));
         }
+        m.open = m.revealedAlone;
+        uint256 partialMask = rand(seed, 15) % (ALL + 1) & m.committed;
+        if (partialMask != 0 && (partialMask | m.revealedAlone) != m.committed) {
+            market.revealReport(m.state, _reveal(m.id, 0, m.members, partialMask, m.scores));
+            assertTrue(market.task(m.id).status == ITaskMarket.Status.Committee, "a partial report does not settle");
+            m.open |= partialMask;
+            m.revealedAlone |= partialMask; // stored as if revealed alone
+        }
+        assertEq(market.task(m.id).revealedCount, _popCount(m.open), "open seats counted");
     }
 
     // ------------------------------------------------------------------ helpers

@@ -16,8 +16,9 @@ export interface Duty {
 /**
  * The keeper duty of a task, if any: an Assigned task past its answer deadline is reassigned (or refunded by the
  * contract after maxReassignments), an Answered task is drawn once its seed block exists, a Committee round is
- * finalized once the reveal phase ended, or as soon as every committed member revealed alone (`allRevealedSince`:
- * the first head at which the keeper saw that). A finalize that misses quorum rolls the task, which makes it Answered again.
+ * finalized once the reveal phase ended, or as soon as every committed seat is open, alone or by a partial reveal
+ * report (`allRevealedSince`: the first head at which the keeper saw that). A finalize that misses quorum rolls the
+ * task, which makes it Answered again.
  */
 export function dutyOf(task: TaskView, allRevealedSince?: bigint): Duty | undefined {
   if (task.status === TaskStatus.Assigned) return { action: "reassign", round: task.reassignments, dueBlock: task.answerDeadline + 1n };
@@ -26,12 +27,13 @@ export function dutyOf(task: TaskView, allRevealedSince?: bigint): Duty | undefi
   const afterReveals = task.revealEnd + 1n;
   if (!allOpenedAlone(task) || allRevealedSince === undefined) return { action: "finalize", round: task.round, dueBlock: afterReveals };
   // Early (TaskMarket.finalize): once reveals started (all k committed, or commitEnd passed) and every committed
-  // seat revealed alone. A reveal report settles by itself; this is the round whose members all fell back.
+  // seat is open. A complete reveal report settles by itself; this is the round whose last seats came alone.
   const revealsStart = task.committedCount >= task.committeeSize ? allRevealedSince : task.commitEnd + 1n > allRevealedSince ? task.commitEnd + 1n : allRevealedSince;
   return { action: "finalize", round: task.round, dueBlock: revealsStart < afterReveals ? revealsStart : afterReveals };
 }
 
-/** Every committed seat of the round revealed alone (revealedCount counts fallback reveals only). */
+/** Every committed seat of the round is open before settlement (revealedCount counts seats revealed alone or opened by
+ * a partial reveal report; a complete report settles by itself). */
 export const allOpenedAlone = (task: TaskView): boolean => task.committedCount > 0 && task.revealedCount >= task.committedCount;
 
 /**

@@ -28,7 +28,7 @@ interface OpenTask {
   dirty: boolean;
   /** Committee of `round`, lower-cased (seat order decides who finalizes first). */
   members?: { round: number; accounts: string[] };
-  /** Block of the newest ScoreRevealed seen for the current round: the same for every keeper, so ranks hold. */
+  /** Block of the newest opening (ScoreRevealed, RevealReported) seen for the round: the same for every keeper. */
   lastRevealBlock?: bigint;
   allRevealedSince?: bigint;
 }
@@ -222,7 +222,9 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
         entry.allRevealedSince = undefined;
         entry.lastRevealBlock = undefined;
       }
-      if (event.log.eventName === "ScoreRevealed" && (entry.lastRevealBlock === undefined || event.log.blockNumber > entry.lastRevealBlock)) entry.lastRevealBlock = event.log.blockNumber;
+      // A seat opens alone (ScoreRevealed) or by a reveal report that did not settle (a partial one).
+      const opens = event.log.eventName === "ScoreRevealed" || event.log.eventName === "RevealReported";
+      if (opens && (entry.lastRevealBlock === undefined || event.log.blockNumber > entry.lastRevealBlock)) entry.lastRevealBlock = event.log.blockNumber;
     },
     async start() {
       const count = await market.taskCount();

@@ -24,6 +24,9 @@ interface Group {
   /** Sent when the head reaches this block: the earliest validator fallback, less LAND_MARGIN_BLOCKS. */
   sendAtHead: bigint;
   timer?: NodeJS.Timeout;
+  /** Reveal: its timer ran out or a fallback is near, so the openings held go as soon as reveals are open even if
+   * they leave a committed seat unopened (a partial report). Until then only a set that settles the round goes. */
+  partialDue?: boolean;
 }
 
 /** A report ready to go: the call's arguments and what it covers. */
@@ -32,6 +35,8 @@ interface Report {
   functionName: "commitReport" | "revealReport";
   args: readonly unknown[];
   seats: number[];
+  /** A reveal report that leaves no committed seat unopened: it settles the round. */
+  settles: boolean;
 }
 
 export interface RelayBatcherParameters {
@@ -42,7 +47,7 @@ export interface RelayBatcherParameters {
   heads: HeadFollower;
   /** The aggregator's own account (the one sender). */
   from: Address;
-  /** Longest a committee's incomplete set of commits is held after its first one arrived. */
+  /** Longest a committee's incomplete set of commits, or of openings, is held after its first one arrived. */
   batchMs: number;
   /** Items held (all groups) at which everything is sent at once. */
   maxBatch: number;
@@ -58,6 +63,7 @@ const REPORT_ATTEMPTS = 3;
 
 const scoreCommitted = getAbiItem({ abi: taskMarketAbi, name: "ScoreCommitted" });
 const scoreRevealed = getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" });
+const revealReported = getAbiItem({ abi: taskMarketAbi, name: "RevealReported" });
 const fullMask = (k: number) => (k >= 32 ? 0xffffffff : (1 << k) - 1) >>> 0;
 const mask32 = (n: number) => n >>> 0;
 
@@ -66,11 +72,12 @@ const mask32 = (n: number) => n >>> 0;
  * as soon as it holds every seat the chain lacks (or, with the seats it has, `batchMs` after the first or before the
  * earliest validator's fallback block); then holds the members' openings, each checked against its seat's
  * commitment (a wrong one is refused, so one member cannot make the report revert), and sends one revealReport
- * (which settles the round) once it holds every committed seat not opened alone. A reveal report cannot leave a
- * committed seat out (RevealsIncomplete), so an incomplete set of openings is never sent: members whose opening does
- * not land reveal alone before revealEnd. Reports of several tasks ready together share one RelayBatcher.relayEach
- * transaction; a report that goes stale (RoundStateMismatch: another report landed; AlreadyCommitted: a member
- * committed alone) is rebuilt from fresh reads and sent again.
+ * (which settles the round) once it holds every committed seat not yet open. By the same timer and fallback rule it
+ * sends the openings it holds as a partial revealReport when a committed seat is still missing (a silent member, or
+ * one that reveals alone): the market stores them as if each member had revealed alone, so none of them has to,
+ * and a keeper's finalize (or a later report) settles. Reports of several tasks ready together share one
+ * RelayBatcher.relayEach transaction; a report that goes stale (RoundStateMismatch: another report landed;
+ * AlreadyCommitted: a member committed alone) is rebuilt from fresh reads and sent again.
  */
 export class RelayBatcher {
   readonly #p: RelayBatcherParameters;
@@ -81,16 +88,21 @@ export class RelayBatcher {
   readonly #rechecking = new Set<Group>();
   readonly #unsubscribe: () => void;
   /** Counters for logs and tests: transactions sent, seats reported, items dropped because they would revert,
-   * rounds settled by a reveal report, and groups sent complete (all k) vs incomplete (timer or fallback). */
-  readonly stats = { batches: 0, relayed: 0, dropped: 0, finalized: 0, completeGroups: 0, incompleteGroups: 0 };
+   * rounds settled by a reveal report, partial reveal reports landed, and groups sent complete (all k) vs
+   * incomplete (timer or fallback). */
+  readonly stats = { batches: 0, relayed: 0, dropped: 0, finalized: 0, partialReveals: 0, completeGroups: 0, incompleteGroups: 0 };
 
   constructor(p: RelayBatcherParameters) {
     this.#p = p;
     this.#unsubscribe = p.heads.onHead((head) => {
       for (const g of this.#groups.values()) {
         if (g.kind === "commit" && head >= g.sendAtHead) this.#release(g, "fallback near");
-        // Openings wait until they cover every committed seat: a fallback reveal elsewhere can complete them.
-        if (g.kind === "reveal") void this.#recheck(g);
+        // Openings wait to settle the round (a fallback reveal elsewhere can complete them) until their timer or
+        // the fallback, then go partial as soon as reveals are open.
+        if (g.kind === "reveal") {
+          if (head >= g.sendAtHead) g.partialDue = true;
+          void this.#recheck(g);
+        }
       }
     });
   }
@@ -133,6 +145,8 @@ export class RelayBatcher {
     const fallbackAt = sendBy ?? phaseEnd - DEFAULT_FALLBACK_BLOCKS;
     if (fallbackAt - LAND_MARGIN_BLOCKS < group.sendAtHead) group.sendAtHead = fallbackAt - LAND_MARGIN_BLOCKS;
     if (kind === "reveal") {
+      if (head.number >= group.sendAtHead) group.partialDue = true;
+      else group.timer ??= setTimeout(() => this.#partialDue(group), this.#p.batchMs);
       await this.#recheck(group);
       return { signer: member };
     }
@@ -162,19 +176,32 @@ export class RelayBatcher {
     return logs.filter((l) => l.args.round === BigInt(round)).at(-1)?.args.commitment;
   }
 
-  /** Seats of the round that revealed alone (their ScoreRevealed). */
-  async #openedAlone(g: Group, state: RoundState): Promise<number> {
-    const logs = await this.#p.client.getLogs({ address: this.#p.market.address, event: scoreRevealed, args: { taskId: g.taskId }, fromBlock: g.drawBlock, strict: true });
-    return maskOf(logs.filter((l) => l.args.round === BigInt(g.round)).map((l) => seatOf(state, l.args.validator)).filter((s) => s >= 0));
+  /** Seats of the round already open: revealed alone (ScoreRevealed) or by a partial report (RevealReported). */
+  async #openedOnChain(g: Group, state: RoundState): Promise<number> {
+    const { address } = this.#p.market;
+    const [alone, reports] = await Promise.all([
+      this.#p.client.getLogs({ address, event: scoreRevealed, args: { taskId: g.taskId }, fromBlock: g.drawBlock, strict: true }),
+      this.#p.client.getLogs({ address, event: revealReported, args: { taskId: g.taskId }, fromBlock: g.drawBlock, strict: true }),
+    ]);
+    const ofRound = <T extends { args: { round: bigint } }>(logs: T[]) => logs.filter((l) => l.args.round === BigInt(g.round));
+    const seats = ofRound(alone).map((l) => seatOf(state, l.args.validator)).filter((s) => s >= 0);
+    return mask32(ofRound(reports).reduce((mask, l) => mask | l.args.mask, maskOf(seats)));
   }
 
-  /** Releases a reveal group once its openings cover every committed seat not opened alone and reveals are open. */
+  /** The reveal group's timer ran out: from now on it goes with the openings it holds (see Group.partialDue). */
+  #partialDue(g: Group): void {
+    g.partialDue = true;
+    void this.#recheck(g);
+  }
+
+  /** Releases a reveal group once reveals are open and its openings cover every committed seat not yet open, or
+   * (once partialDue) open at least one. */
   async #recheck(g: Group): Promise<void> {
     if (this.#rechecking.has(g) || this.#groups.get(`reveal:${g.taskId}:${g.round}`) !== g) return;
     this.#rechecking.add(g);
     try {
       const report = await this.#build(g);
-      if (report !== undefined) this.#release(g, "complete");
+      if (report !== undefined) this.#release(g, report.settles ? "complete" : "partial");
     } catch (error) {
       this.#p.log.debug({ taskId: String(g.taskId), err: error }, "reveal group recheck failed; next head");
     } finally {
@@ -182,11 +209,15 @@ export class RelayBatcher {
     }
   }
 
-  /** Sends everything held now; resolves when it and every report still being sent are settled. */
+  /** Sends everything held now (openings partial if need be, once reveals are open); resolves when it and every
+   * report still being sent are settled. */
   async flush(): Promise<void> {
     for (const g of [...this.#groups.values()]) {
       if (g.kind === "commit") this.#release(g, "flush");
-      else await this.#recheck(g);
+      else {
+        g.partialDue = true;
+        await this.#recheck(g);
+      }
     }
     this.#drain();
     await Promise.all([...this.#inFlight]);
@@ -231,8 +262,8 @@ export class RelayBatcher {
 
   /**
    * The report of `g` against the chain as it is now, or undefined when there is nothing to send (commit: every
-   * held seat committed meanwhile) or it cannot be sent yet (reveal: reveals not open, or a committed seat is
-   * neither held nor opened alone).
+   * held seat committed meanwhile) or it cannot be sent yet (reveal: reveals not open, no held seat still closed,
+   * or, before partialDue, a committed seat neither held nor open).
    */
   async #build(g: Group): Promise<Report | undefined> {
     const { market } = this.#p;
@@ -252,18 +283,18 @@ export class RelayBatcher {
         taskId: g.taskId, round: BigInt(g.round), mask: maskOf(seats), deadline,
         commitments: chosen.map(([, c]) => c.commitment), signatures: chosen.map(([, c]) => toCompactSignature(c.signature)),
       };
-      return { group: g, functionName: "commitReport", args: [stateArg(state), report], seats };
+      return { group: g, functionName: "commitReport", args: [stateArg(state), report], seats, settles: false };
     }
     const full = fullMask(g.size);
     const revealsOpen = task.committedMask === full || head >= task.commitEnd;
     if (!revealsOpen || head >= task.revealEnd) return undefined;
-    const alone = await this.#openedAlone(g, state);
-    const needed = mask32(task.committedMask & ~alone);
+    const needed = mask32(task.committedMask & ~(await this.#openedOnChain(g, state)));
     const seats = [...g.items.keys()].filter((seat) => hasSeat(needed, seat)).sort((a, b) => a - b);
-    if (seats.length === 0 || maskOf(seats) !== needed) return undefined;
+    const settles = maskOf(seats) === needed;
+    if (seats.length === 0 || (!settles && g.partialDue !== true)) return undefined;
     const openings = seats.map((seat) => g.items.get(seat) as SignedRevealItem);
-    const report = { taskId: g.taskId, revealMask: needed, scores: openings.map((o) => Number(o.score)), salts: openings.map((o) => o.salt) };
-    return { group: g, functionName: "revealReport", args: [stateArg(state), report], seats };
+    const report = { taskId: g.taskId, revealMask: maskOf(seats), scores: openings.map((o) => Number(o.score)), salts: openings.map((o) => o.salt) };
+    return { group: g, functionName: "revealReport", args: [stateArg(state), report], seats, settles };
   }
 
   /** Sends the reports of `groups`: one transaction for one report, RelayBatcher.relayEach for several; a report
@@ -298,12 +329,13 @@ export class RelayBatcher {
 
   #landed(r: Report): void {
     this.stats.relayed += r.seats.length;
-    if (r.functionName === "revealReport") this.stats.finalized++;
+    if (r.settles) this.stats.finalized++;
+    else if (r.functionName === "revealReport") this.stats.partialReveals++;
   }
 
   #headroom(reports: Report[]): bigint {
     // What a settling reveal report may need beyond its estimate: the keeper's margin per payee.
-    return reports.reduce((sum, r) => sum + (r.functionName === "revealReport" ? finalizeGasHeadroom(r.group.size) : 0n), 0n);
+    return reports.reduce((sum, r) => sum + (r.settles ? finalizeGasHeadroom(r.group.size) : 0n), 0n);
   }
 
   async #sendOne(r: Report): Promise<void> {
@@ -311,7 +343,7 @@ export class RelayBatcher {
     const sent = await this.#p.market.send(`${r.functionName}:${r.group.taskId}:${r.seats.length}`, r.functionName, r.args, event, (args) => args.taskId === r.group.taskId, { gasHeadroom: this.#headroom([r]) });
     this.stats.batches++;
     this.#landed(r);
-    this.#p.log.info({ kind: r.group.kind, taskId: String(r.group.taskId), seats: r.seats.length, txHash: sent.hash }, "report sent");
+    this.#p.log.info({ kind: r.group.kind, taskId: String(r.group.taskId), seats: r.seats.length, settles: r.settles, txHash: sent.hash }, "report sent");
   }
 
   async #sendEach(relayBatcher: Address, reports: Report[]): Promise<void> {

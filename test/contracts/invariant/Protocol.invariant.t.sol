@@ -52,18 +52,38 @@ contract ProtocolInvariantTest is TestBase {
         handler.createTask(0, 1e18);
         handler.submitAnswer(0);
         handler.drawCommittee(0);
-        uint256 scoreSeed = _seedWhere(true);
+        uint256 scoreSeed = _seedWhere(true, false, 0);
         handler.commit(0, type(uint256).max, scoreSeed);
-        handler.reveal(0, _seedWhere(true));
+        handler.reveal(0, _seedWhere(true, false, 0));
         assertEq(handler.calls("commitReport"), 1, "one commit report");
         assertEq(handler.calls("revealReport"), 1, "one reveal report");
         assertTrue(ITaskMarketClient(address(market)).task(1).status != ITaskMarket.Status.Committee, "settled");
         _checkNoHandlerViolation();
     }
 
-    /// @dev A seed whose word 999 is even (the handler's coin for "as a report").
-    function _seedWhere(bool even) internal pure returns (uint256 seed) {
-        while ((rand(seed, 999) % 2 == 0) != even) ++seed;
+    /// @notice The partial path: a report of seats 0 and 1 (seat 0 again in a second one) stores their openings
+    ///         without settling; finalize after revealEnd settles and slashes the rest, each check clean.
+    function testHandlerDrivesPartialReports() public {
+        handler.createTask(0, 1e18);
+        handler.submitAnswer(0);
+        handler.drawCommittee(0);
+        handler.commit(0, type(uint256).max, _seedWhere(true, false, 0));
+        handler.reveal(0, _seedWhere(true, true, 3));
+        handler.reveal(0, _seedWhere(true, true, 1 | (1 << 8)));
+        assertEq(handler.calls("partialRevealReport"), 2, "two partial reveal reports");
+        ITaskMarket.TaskView memory t = ITaskMarketClient(address(market)).task(1);
+        assertTrue(t.status == ITaskMarket.Status.Committee, "not settled");
+        assertEq(t.revealedCount, 2, "two openings stored");
+        handler.finalize(0);
+        assertTrue(ITaskMarketClient(address(market)).task(1).status != ITaskMarket.Status.Committee, "settled");
+        _checkNoHandlerViolation();
+    }
+
+    /// @dev A seed whose word 999 is even as asked (the handler's coin for "as a report"), whose word 998 is even
+    ///      as asked (its coin for "partial") and whose low 16 bits are `low` (the seats a partial report opens).
+    function _seedWhere(bool report, bool partialOnly, uint256 low) internal pure returns (uint256 seed) {
+        seed = low;
+        while ((rand(seed, 999) % 2 == 0) != report || (rand(seed, 998) % 2 == 0) != partialOnly) seed += 1 << 16;
     }
 
     /// @notice Only the handler is fuzzed (Foundry-compatible target selection).

@@ -239,8 +239,9 @@ contract ProtocolHandler is HandlerBase {
         return market.computeCommitment(score, _salt(id, round, i, score), _states[id].members[i], id, round);
     }
 
-    /// @notice Committed members in `mask` reveal alone (the fallback), or (half of the time) every committed
-    ///         member not yet revealed is opened by one reveal report, which settles the round.
+    /// @notice Committed members in `mask` reveal alone (the fallback), or (half of the time) a reveal report opens
+    ///         committed members not yet open: all of them (it settles the round), or (half of those times) the part
+    ///         of them in `mask`, possibly with seats already open again (a partial report: stored, no settlement).
     function reveal(uint256 taskSeed, uint256 mask) external {
         (uint256 id, ITaskMarket.TaskView memory t) = _findTask(taskSeed, ITaskMarket.Status.Committee);
         if (id == 0) return;
@@ -248,7 +249,7 @@ contract ProtocolHandler is HandlerBase {
         if (block.number > t.revealEnd) return;
         ITaskMarket.RoundState memory state = _states[id];
         uint256 k = state.members.length;
-        if (rand(mask, 999) % 2 == 0 && t.committedMask != 0) return _revealReport(id, t, state);
+        if (rand(mask, 999) % 2 == 0 && t.committedMask != 0) return _revealReport(id, t, state, mask);
         for (uint256 i; i < k; ++i) {
             bytes32 key = _key(id, t.round, i);
             if ((mask >> i) & 1 == 0 || (t.committedMask >> i) & 1 == 0 || _revealedAlone[key]) continue;
@@ -260,7 +261,10 @@ contract ProtocolHandler is HandlerBase {
         ++calls["reveal"];
     }
 
-    function _revealReport(uint256 id, ITaskMarket.TaskView memory t, ITaskMarket.RoundState memory state) internal {
+    function _revealReport(uint256 id, ITaskMarket.TaskView memory t, ITaskMarket.RoundState memory state, uint256 mask)
+        internal
+    {
+        bool partialOnly = rand(mask, 998) % 2 == 0;
         uint256 k = state.members.length;
         uint16[] memory scores = new uint16[](k);
         bytes32[] memory salts = new bytes32[](k);
@@ -269,14 +273,16 @@ contract ProtocolHandler is HandlerBase {
         uint256 n;
         for (uint256 i; i < k; ++i) {
             if ((t.committedMask >> i) & 1 == 0) continue;
-            opened[i] = true;
             bytes32 key = _key(id, t.round, i);
-            if (_revealedAlone[key]) continue;
+            bool open = _revealedAlone[key];
+            opened[i] = open || !partialOnly || (mask >> i) & 1 != 0;
+            // In the report: a seat not open yet (all of them, or those of `mask`), or an open one again (bit i + 8).
+            if (open ? !partialOnly || (mask >> (i + 8)) & 1 == 0 : !opened[i]) continue;
             scores[n] = uint16(_scores[key]);
             salts[n++] = _salt(id, t.round, i, _scores[key]);
             revealMask |= 1 << i;
         }
-        if (n == 0) return; // everyone committed already revealed alone: finalize settles
+        if (n == 0) return; // nothing to open (everyone committed already revealed alone: finalize settles)
         assembly ("memory-safe") {
             mstore(scores, n)
             mstore(salts, n)
@@ -284,8 +290,36 @@ contract ProtocolHandler is HandlerBase {
         bytes memory data = abi.encodeCall(
             ITaskMarket.revealReport, (state, ITaskMarket.RevealReport(id, uint32(revealMask), scores, salts))
         );
-        _settlingCall(id, data, state.members, opened);
-        ++calls["revealReport"];
+        _sendRevealReport(id, t.round, state.members, data, opened, revealMask);
+    }
+
+    /// @dev Sends a reveal report: a settling one when every committed seat is then open (`opened`), else a partial
+    ///      one, after which nobody may have lost anything (every member counts as revealed for the slash check),
+    ///      the round stays open and its openings are stored as if revealed alone.
+    function _sendRevealReport(
+        uint256 id,
+        uint256 round,
+        address[] memory members,
+        bytes memory data,
+        bool[] memory opened,
+        uint256 revealMask
+    ) internal {
+        uint256 committed = market.task(id).committedMask;
+        bool settles = true;
+        for (uint256 i; i < members.length; ++i) settles = settles && (opened[i] || (committed >> i) & 1 == 0);
+        if (settles) {
+            _settlingCall(id, data, members, opened);
+            ++calls["revealReport"];
+            return;
+        }
+        bool[] memory nobody = new bool[](members.length);
+        for (uint256 i; i < members.length; ++i) nobody[i] = true;
+        _settlingCall(id, data, members, nobody);
+        if (market.task(id).status != ITaskMarket.Status.Committee) _violation("a partial reveal report settled");
+        for (uint256 i; i < members.length; ++i) {
+            if ((revealMask >> i) & 1 != 0) _revealedAlone[_key(id, round, i)] = true;
+        }
+        ++calls["partialRevealReport"];
     }
 
     function finalize(uint256 taskSeed) external {
@@ -298,7 +332,7 @@ contract ProtocolHandler is HandlerBase {
             revealed[i] = _revealedAlone[_key(id, t.round, i)];
             if (revealed[i]) opened |= 1 << i;
         }
-        // Early only when reveals have started and every committed seat revealed alone.
+        // Early only when reveals have started and every committed seat is open (alone or by a partial report).
         bool revealsOpen = block.number > t.commitEnd || t.committedMask == (1 << revealed.length) - 1;
         if ((!revealsOpen || opened != t.committedMask) && block.number <= t.revealEnd) {
             vm.roll(uint256(t.revealEnd) + 1);

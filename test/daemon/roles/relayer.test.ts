@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createWalletClient, getAbiItem, http as viemHttp, parseEventLogs, type Hex, type PublicClient } from "viem";
+import { createWalletClient, getAbiItem, http as viemHttp, parseEventLogs, toFunctionSelector, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { waitFor } from "../../helpers/child-process.ts";
@@ -10,6 +10,7 @@ import { STAKE } from "../../helpers/daemon.ts";
 import { startTestNetwork, type TestDaemon, type TestNetwork } from "./helpers/network.ts";
 import { listFailedJobs } from "../../../daemon/queue/failed-jobs.ts";
 import { formatSignedItem } from "../../../daemon/roles/relayer/relay-messages.ts";
+import { COMMIT_SIGNATURE_LIFETIME_S } from "../../../daemon/roles/validator/relay-submit.ts";
 import { newSalt } from "../../../daemon/store/salt-store.ts";
 import { getProtocolContracts, TaskStatus, type SigningWalletClient } from "../../../sdk/contracts.ts";
 import { computeCommitment } from "../../../sdk/commitment.ts";
@@ -80,7 +81,7 @@ describe("relayer: one transaction per committee and phase", () => {
     }
     assert.ok((await roundSeats(net, taskId)).every((seat) => seat.revealed), "every seat opened");
     await relayer.role.batcher.flush(); // the report's sender may still be waiting for its confirmation
-    assert.deepEqual({ ...relayer.role.batcher.stats }, { batches: 2, relayed: 10, dropped: 0, finalized: 1, completeGroups: 2, incompleteGroups: 0 });
+    assert.deepEqual({ ...relayer.role.batcher.stats }, { batches: 2, relayed: 10, dropped: 0, finalized: 1, partialReveals: 0, completeGroups: 2, incompleteGroups: 0 });
     for (const v of validators) {
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
       assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
@@ -204,7 +205,7 @@ describe("relayer: an incomplete committee and a raced item", () => {
     }
     await slow.role.batcher.flush();
     // The reveal report settles at once: the two silent seats never committed, so nobody is left to wait for.
-    assert.deepEqual({ ...slow.role.batcher.stats }, { batches: 2, relayed: 6, dropped: 0, finalized: 1, completeGroups: 0, incompleteGroups: 2 });
+    assert.deepEqual({ ...slow.role.batcher.stats }, { batches: 2, relayed: 6, dropped: 0, finalized: 1, partialReveals: 0, completeGroups: 0, incompleteGroups: 2 });
     for (const v of validators) {
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
       assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
@@ -375,9 +376,11 @@ describe("relayer down: validators fall back to direct transactions in time", ()
       const commits = await reportsOf(net, "CommitReported", taskId);
       const reveals = await reportsOf(net, "RevealReported", taskId);
       assert.equal(commits.reduce((all, r) => all | r.mask, 0), 0b11110, "the reports committed every seat but 0");
-      // No reveal report can settle while seat 0 is unopened, and seat 0 reveals alone only at its fallback block,
-      // the same block at which the others stop waiting: they reveal alone too (or one report lands just before).
+      // Seat 0 reveals alone only at its fallback block; the others' openings go in a partial report on the
+      // aggregator's timer, long before theirs, so none of them reveals alone; a keeper settles once seat 0 is open.
       for (const r of reveals) assert.equal(r.mask & 1, 0, "seat 0 is never in a reveal report");
+      assert.equal(reveals.reduce((all, r) => all | r.mask, 0), 0b11110, "every other seat opened by a report");
+      for (const s of seats.slice(1)) assert.equal(await senderOf(net, "ScoreRevealed", taskId, s.account), undefined, "nobody else revealed alone");
       assert.equal(await senderOf(net, "ScoreCommitted", taskId, left), left.toLowerCase(), "seat 0 committed alone");
       assert.equal(await senderOf(net, "ScoreRevealed", taskId, left), left.toLowerCase(), "seat 0 revealed alone");
       assert.ok(seats.every((s) => s.revealed), "all five votes counted");
@@ -391,5 +394,118 @@ describe("relayer down: validators fall back to direct transactions in time", ()
     } finally {
       await dropper.close();
     }
+  });
+});
+
+describe("relayer: a member that commits and never opens (the silent seat)", () => {
+  let net: TestNetwork;
+  before(async () => {
+    net = await startTestNetwork();
+  });
+  after(async () => {
+    await net?.close();
+  });
+
+  const validators: TestDaemon[] = [];
+  let silent: Awaited<ReturnType<TestNetwork["validatorAccount"]>>;
+
+  /**
+   * One task whose committee is the four daemons and `silent`, which hands its signed commit to the aggregator (so
+   * every seat commits in one report) and then never opens. Checks that the four openings landed in reveal reports
+   * (partial: no settlement), that no daemon sent a commit or reveal of its own, that a keeper's finalize after
+   * revealEnd settled with the silent seat slashed exactly its penalty and nobody else; returns the task's round
+   * transactions and their gas.
+   */
+  async function silentSeatRound(relayer: TestDaemon & { role: { url: string } }): Promise<{ taskId: bigint; reveals: Awaited<ReturnType<typeof reportsOf>>; gas: Record<string, bigint> }> {
+    const c = net.contracts;
+    const client = net.chain.publicClient;
+    const market = net.protocol.manifest.contracts.taskMarket;
+    const taskId = await net.createTask();
+    await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Committee, 30_000, "the committee draw");
+    const drawn = await c.taskMarket.read.task([taskId]);
+    const index = BigInt((await roundSeats(net, taskId)).findIndex((m) => m.account === silent.address));
+    assert.ok(index >= 0n, "the silent account sits on the committee (five staked validators, k = 5)");
+    // Signed like the daemons' (the round's deadline), so that its commit goes in the same report as theirs.
+    const deadline = (await client.getBlock({ blockNumber: drawn.drawBlock })).timestamp + COMMIT_SIGNATURE_LIFETIME_S;
+    const commitment = computeCommitment({ score: 5_000, salt: newSalt(), validator: silent.address, taskId, round: 0, chainId: net.chain.chainId, market });
+    const signature = await signCommit(privateKeyToAccount(silent.privateKey), taskMarketDomain(net.chain.chainId, market), { taskId, round: 0n, commitment, deadline });
+    const res = await fetch(`${relayer.role.url}/relay/commit`, { method: "POST", body: JSON.stringify(formatSignedItem({ taskId, round: 0n, index, commitment, deadline, signature })) });
+    assert.equal(res.status, 202, await res.text());
+    await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 90_000, "finalization");
+
+    const task = await c.taskMarket.read.task([taskId]);
+    const fourSeats = await seatMask(net, taskId, validators.map((v) => v.account.address));
+    const commits = await reportsOf(net, "CommitReported", taskId);
+    const reveals = await reportsOf(net, "RevealReported", taskId);
+    assert.deepEqual(commits.map((r) => r.mask), [0b11111], "every seat committed in one report, the silent one too");
+    assert.equal(reveals.reduce((all, r) => all | r.mask, 0), fourSeats, "the four openings in reveal reports, never the silent seat");
+    for (const r of reveals) {
+      assert.equal(r.from, relayer.account.address.toLowerCase(), "sent by the aggregator");
+      // Before the validators' fallback (relayFallbackBlocks 5): none of them had reason to reveal alone.
+      assert.ok(r.blockNumber < task.revealEnd - 5n, `reveal report at ${r.blockNumber}, fallback at ${task.revealEnd - 5n}`);
+      const receipt = await client.getTransactionReceipt({ hash: r.hash });
+      assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "TaskFinalized" }).length, 0, "a partial report does not settle");
+    }
+    // Nobody paid for a commit or a reveal of its own: no daemon transaction to the market carries either call.
+    const own = new Set(validators.map((v) => v.account.address.toLowerCase()));
+    const [finalized] = await c.taskMarket.getEvents.TaskFinalized({ taskId }, { fromBlock: drawn.drawBlock });
+    const roundCalls = new Set([toFunctionSelector(getAbiItem({ abi: taskMarketAbi, name: "commit" })), toFunctionSelector(getAbiItem({ abi: taskMarketAbi, name: "reveal" }))]);
+    for (let b = drawn.drawBlock; b <= finalized!.blockNumber; b++) {
+      for (const tx of (await client.getBlock({ blockNumber: b, includeTransactions: true })).transactions) {
+        if (own.has(tx.from.toLowerCase()) && tx.to?.toLowerCase() === market.toLowerCase()) {
+          assert.ok(!roundCalls.has(tx.input.slice(0, 10) as Hex), `a daemon sent its own ${tx.input.slice(0, 10)} at block ${b}`);
+        }
+      }
+    }
+    for (const v of validators) {
+      assert.equal(await senderOf(net, "ScoreRevealed", taskId, v.account.address), undefined, "no reveal alone");
+      // The validator took the report's transaction for its reveal (it read its seat in RevealReported).
+      await waitFor(() => reveals.some((r) => r.hash === v.ctx.salts.get(String(taskId), 0)?.revealedTxHash), 10_000, "the salt marked revealed by the report");
+    }
+    // Settled by finalize after revealEnd (until then the silent member could still reveal alone).
+    const finalizeTx = await client.getTransaction({ hash: finalized!.transactionHash });
+    assert.equal(finalizeTx.input.slice(0, 10), toFunctionSelector(getAbiItem({ abi: taskMarketAbi, name: "finalize" })), "a keeper's finalize settled");
+    assert.ok(finalized!.blockNumber > task.revealEnd, `finalized at ${finalized!.blockNumber}, revealEnd ${task.revealEnd}`);
+    const [slashed] = await c.taskMarket.getEvents.NonRevealersSlashed({ taskId }, { fromBlock: drawn.drawBlock });
+    const params = await c.taskMarket.read.paramsAt([BigInt(task.paramsVersion)]);
+    const penalty = (((task.fee * BigInt(params.validatorPoolBps)) / 10_000n / 5n) * BigInt(params.nonRevealPenaltyBps)) / 10_000n;
+    assert.deepEqual(slashed!.args.validators, [silent.address], "only the silent seat is a non-revealer");
+    assert.equal(slashed!.args.total, penalty, "slashed exactly its seat's penalty");
+    for (const v of validators) {
+      assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "honest members keep their stake");
+      assert.deepEqual(await listFailedJobs(v.ctx.queues), []);
+    }
+    const gasOf = async (hash: Hex) => (await client.getTransactionReceipt({ hash })).gasUsed;
+    let revealReports = 0n;
+    for (const r of reveals) revealReports += await gasOf(r.hash);
+    const gas = { commitReport: await gasOf(commits[0]!.hash), revealReports, finalize: await gasOf(finalized!.transactionHash) };
+    return { taskId, reveals, gas };
+  }
+
+  it("on its timer the aggregator sends the four openings it holds as one partial revealReport: nobody reveals alone, a keeper finalizes after revealEnd, the silent member alone is slashed", async (t) => {
+    const relayer = await net.startRelayer({ batchMs: 2_000 });
+    await net.startProvider([{ url: net.chat.base("ok"), timeoutMs: 5_000 }]);
+    for (let i = 0; i < 4; i++) validators.push(await net.startValidator(undefined, undefined, { submit: "relayer", relayerUrl: relayer.role.url }));
+    silent = await net.validatorAccount();
+    await net.startBlocks();
+    const { reveals, gas } = await silentSeatRound(relayer);
+    assert.equal(reveals.length, 1, "one partial report");
+    await relayer.role.batcher.flush();
+    assert.equal(relayer.role.batcher.stats.partialReveals, 1);
+    assert.equal(relayer.role.batcher.stats.finalized, 0, "the aggregator settled nothing");
+    // Gas of the round from the commit report on (bench:gas-rounds compares it with the four revealing alone).
+    t.diagnostic(`silent seat, timer: commitReport ${gas.commitReport}, partial revealReport ${gas.revealReports}, finalize ${gas.finalize}, total ${gas.commitReport! + gas.revealReports! + gas.finalize!}`);
+  });
+
+  it("with a timer beyond the windows the partial report goes before the validators' fallback block", async () => {
+    const slow = await net.startRelayer({ batchMs: 600_000 });
+    for (const v of validators) await v.role.stop();
+    const restarted: TestDaemon[] = [];
+    for (const v of validators) restarted.push(await net.startValidator(v.account, undefined, { relayerUrl: slow.role.url }));
+    validators.splice(0, validators.length, ...restarted);
+    const { reveals } = await silentSeatRound(slow);
+    assert.equal(reveals.length, 1, "one partial report");
+    await slow.role.batcher.flush();
+    assert.equal(slow.role.batcher.stats.partialReveals, 1);
   });
 });
