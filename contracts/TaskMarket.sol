@@ -108,8 +108,13 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         t.fee = uint96(fee);
         t.answerDeadline = uint40(block.number + 1 + p.answerWindow);
         t.createdBlock = uint40(block.number);
-        t.modelId = modelId;
-        t.evaluatorId = evaluatorId;
+        uint256 pair = _pairNumberOf(modelId, evaluatorId);
+        if (pair != 0) {
+            t.pair = uint16(pair);
+        } else {
+            t.modelId = modelId;
+            t.evaluatorId = evaluatorId;
+        }
         emit TaskCreated(taskId, msg.sender, modelId, evaluatorId, fee, prompt);
     }
 
@@ -176,7 +181,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         uint256 k = p.committeeSize;
         // Drawn and locked by the registry: the hash of the seed block over the pool of the block before it (fixed
         // before anyone could know the seed), never the task's provider.
-        address[] memory members = registry.assignCommittee(t.evaluatorId, seedBlock, taskId, round, k, t.provider);
+        address[] memory members = registry.assignCommittee(_evaluatorOf(t), seedBlock, taskId, round, k, t.provider);
         if (members.length == 0) {
             // A seed older than 256 blocks is gone (the EVM forgets it): a fresh one, never the caller's choice.
             // Too few eligible validators: wait for the pool to grow, with a new seed, until the deadline.
@@ -481,6 +486,16 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         while ((mask >> index) & 1 == 0) ++index;
     }
 
+    /// @dev The number of the pair (see TaskStorage._pairNumber), given on its first task; 0 once all are taken.
+    function _pairNumberOf(bytes32 modelId, bytes32 evaluatorId) private returns (uint256 number) {
+        bytes32 key = keccak256(abi.encode(modelId, evaluatorId));
+        number = _pairNumber[key];
+        if (number != 0 || _pairCount == type(uint16).max) return number;
+        number = ++_pairCount;
+        _pairNumber[key] = number;
+        _pairs[number] = Pair(modelId, evaluatorId);
+    }
+
     /// @dev See ITaskMarket.RoundState.
     function _roundHash(bytes32 membersHash, uint256 reportMask, bytes32 commitmentsHash)
         private
@@ -501,7 +516,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         uint256 attempt = t.reassignments;
         // The first attempt excludes nobody (and skips the cold read of the exclusion slot, written only later).
         address excluded = attempt == 0 ? address(0) : _excludedProvider[taskId];
-        provider = registry.assignProvider(t.modelId, seedBlock, taskId, attempt, excluded);
+        provider = registry.assignProvider(_modelOf(t), seedBlock, taskId, attempt, excluded);
         if (provider == address(0)) return provider;
         t.provider = provider;
         emit ProviderAssigned(taskId, provider, t.answerDeadline);
@@ -524,7 +539,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         Params storage p = _paramsOf[t.paramsVersion];
         // No other provider serves the model now: another draw would select nobody, so the requester gets its fee
         // back at once (this reads the live pool; the draw itself reads the pool of the block before its seed).
-        if (attempt > p.maxReassignments || registry.otherProviders(t.modelId, previous) == 0) {
+        if (attempt > p.maxReassignments || registry.otherProviders(_modelOf(t), previous) == 0) {
             _refund(taskId, t, reason);
             return;
         }

@@ -185,7 +185,7 @@ abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, Reen
                 members[i] = accounts[i];
             }
             // Stakes at the draw (capped by the stake now): a top-up after the reveals moves nothing.
-            weights = registry.drawWeights(t.evaluatorId, members, t.seedBlock - 1);
+            weights = registry.drawWeights(_evaluatorOf(t), members, t.seedBlock - 1);
         }
         (uint256 consensus, Rewards.Split memory s) = settlementMath.settle(
             SettlementMath.Round({

@@ -59,8 +59,8 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
         v.requester = t.requester;
         v.provider = t.provider;
         v.fee = t.fee;
-        v.modelId = t.modelId;
-        v.evaluatorId = t.evaluatorId;
+        v.modelId = _modelOf(t);
+        v.evaluatorId = _evaluatorOf(t);
         v.outputHash = t.outputHash;
     }
 
@@ -93,7 +93,7 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
         Task storage t = _tasks[taskId];
         uint256 seedBlock = t.seedBlock;
         if (t.provider != address(0) || t.status != ITaskMarket.Status.Assigned || block.number <= seedBlock) return t.provider;
-        return registry.providerDraw(t.modelId, seedBlock, taskId, t.reassignments, _excludedProvider[taskId]);
+        return registry.providerDraw(_modelOf(t), seedBlock, taskId, t.reassignments, _excludedProvider[taskId]);
     }
 
     /// @inheritdoc ITaskViews

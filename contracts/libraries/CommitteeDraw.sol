@@ -34,34 +34,43 @@ library CommitteeDraw {
     {
         uint256 n = SortitionTree.lengthAt(t, blockNumber);
         uint256 eligible = SortitionTree.sizeAt(t, blockNumber);
-        uint256 excludedPosition = t.indexOf[exclude];
-        if (excludedPosition > n || SortitionTree.weightAt(t, exclude, blockNumber) == 0) excludedPosition = 0;
+        // The zero address is never a member (SortitionTree.set refuses it): no read for "exclude nobody".
+        uint256 excludedPosition = exclude == address(0) ? 0 : t.indexOf[exclude];
+        uint256 excludedWeight =
+            excludedPosition == 0 || excludedPosition > n ? 0 : SortitionTree.weightAt(t, exclude, blockNumber);
+        if (excludedWeight == 0) excludedPosition = 0;
         if (k == 0 || eligible - (excludedPosition == 0 ? 0 : 1) < k) return new address[](0);
         // Removed intervals, kept sorted by start: at most k drawn members plus the excluded one.
         Removed memory r =
             Removed(new uint256[](k + 1), new uint256[](k + 1), 0, SortitionTree.prefixSumAt(t, n, blockNumber));
-        if (excludedPosition != 0) _remove(t, r, excludedPosition, blockNumber);
+        if (excludedPosition != 0) {
+            _remove(r, SortitionTree.prefixSumAt(t, excludedPosition - 1, blockNumber), excludedWeight);
+        }
         members = new address[](k);
         for (uint256 j; j < k; ++j) {
-            // r.remaining > 0: at least k - j members with a positive weight are left.
-            // Modulo bias is below remaining / 2**256: negligible for any real stake total.
-            uint256 target = uint256(keccak256(abi.encode(seed, j))) % r.remaining;
-            for (uint256 i; i < r.count; ++i) {
-                if (target >= r.starts[i]) target += r.widths[i];
-            }
-            uint256 position = SortitionTree.positionAt(t, target, n, blockNumber);
-            members[j] = t.memberAt[position];
-            _remove(t, r, position, blockNumber);
+            members[j] = _drawOne(t, r, uint256(keccak256(abi.encode(seed, j))), n, blockNumber);
         }
     }
 
-    /// @dev Takes the interval of the member at `position` out of the line (insertion into the sorted list).
-    function _remove(SortitionTree.Tree storage t, Removed memory r, uint256 position, uint256 blockNumber)
+    /// @dev Maps `random` onto the weight still in the line and takes the member it lands on out of it.
+    function _drawOne(SortitionTree.Tree storage t, Removed memory r, uint256 random, uint256 n, uint256 blockNumber)
         private
         view
+        returns (address member)
     {
-        uint256 start = SortitionTree.prefixSumAt(t, position - 1, blockNumber);
-        uint256 width = SortitionTree.prefixSumAt(t, position, blockNumber) - start;
+        // r.remaining > 0: at least one member with a positive weight is left.
+        // Modulo bias is below remaining / 2**256: negligible for any real stake total.
+        uint256 target = random % r.remaining;
+        for (uint256 i; i < r.count; ++i) {
+            if (target >= r.starts[i]) target += r.widths[i];
+        }
+        (uint256 position, uint256 start) = SortitionTree.positionAt(t, target, n, blockNumber);
+        _remove(r, start, SortitionTree.weightAtPosition(t, position, blockNumber));
+        return t.memberAt[position];
+    }
+
+    /// @dev Takes a member's interval [start, start + width) out of the line (insertion into the sorted list).
+    function _remove(Removed memory r, uint256 start, uint256 width) private pure {
         r.remaining -= width;
         uint256 i = r.count;
         while (i != 0 && r.starts[i - 1] > start) {

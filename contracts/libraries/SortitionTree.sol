@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {HeadTrace} from "./HeadTrace.sol";
 
 /// @title SortitionTree
 /// @notice Stake-weighted sampling in O(log n) over a pool whose state at any past block can be read: a Fenwick
-/// (binary indexed) tree whose nodes keep their history (OpenZeppelin Checkpoints, keyed by block number).
+/// (binary indexed) tree whose nodes keep their history (HeadTrace: checkpoints keyed by block number, the latest in one slot with their
+/// count).
 /// @dev Why history: a draw must read the pool as it was BEFORE its seed became known, or whoever can change the
 ///      pool after seeing the seed (a 1-wei top-up, an unstake request and cancel) re-rolls the draw until it likes
 ///      the result. The market draws over the pool as of `seedBlock - 1`, a state fixed before `blockhash(seedBlock)`
@@ -17,20 +18,24 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 ///      and a read at block B only touches nodes below the length at B: a node created later (which covers older
 ///      positions) is never read for a block before it existed, and it is created with the current sums of the
 ///      positions it covers, so it is right from its first checkpoint on.
-///      Costs: `set` writes O(log n) checkpoints (a new slot for each node on its first change in a block);
-///      every read at a block costs O(log n) node lookups, each one or two storage reads when the node's last
-///      change is older than the block (the common case), a binary search otherwise.
+///      Costs: `set` writes O(log n) checkpoints (a new slot for each node on its first change in a block: the old
+///      head moves into the history); every read at a block costs O(log n) node lookups, each one storage read when
+///      the node's last change is older than the block (the common case), two when it changed once since, a binary
+///      search otherwise.
 library SortitionTree {
-    using Checkpoints for Checkpoints.Trace208;
+    using HeadTrace for HeadTrace.Trace;
 
     /// @notice The tree. Use only through this library.
     struct Tree {
-        mapping(uint256 node => Checkpoints.Trace208 sums) nodes; // Fenwick node i (1-based)
+        mapping(uint256 node => HeadTrace.Trace sums) nodes; // Fenwick node i (1-based)
         mapping(address member => uint256 position) indexOf; // 1-based position; 0 = never a member
         mapping(uint256 position => address member) memberAt;
-        Checkpoints.Trace208 length; // positions ever used
-        Checkpoints.Trace208 count; // members with positive weight
+        // Positions ever used << 80 | members with positive weight: a draw reads both, in one slot.
+        HeadTrace.Trace sizes;
     }
+
+    uint256 private constant _COUNT_BITS = 80;
+    uint256 private constant _COUNT_MASK = (1 << _COUNT_BITS) - 1;
 
     /// @notice Thrown by `draw` when the total weight is zero.
     error EmptyTree();
@@ -44,28 +49,32 @@ library SortitionTree {
     function set(Tree storage t, address member, uint256 weight) internal {
         uint48 now_ = SafeCast.toUint48(block.number);
         uint256 position = t.indexOf[member];
+        uint256 sizes = t.sizes.latest();
+        uint256 n = sizes >> _COUNT_BITS;
+        uint256 count = sizes & _COUNT_MASK;
         uint256 old;
         if (position == 0) {
             if (weight == 0) return;
             if (member == address(0)) revert ZeroAddressMember();
-            position = t.length.latest() + 1;
+            position = ++n;
             t.indexOf[member] = position;
             t.memberAt[position] = member;
-            t.length.push(now_, SafeCast.toUint208(position));
             // The new node covers positions (position - lowbit, position - 1] plus its own (still 0) weight.
-            t.nodes[position].push(now_, SafeCast.toUint208(_rangeSum(t, position, now_)));
+            t.nodes[position].push(now_, SafeCast.toUint160(_rangeSum(t, position, now_)));
         } else {
             old = _pointValue(t, position, now_);
             if (old == weight) return;
         }
-        if (old == 0) t.count.push(now_, t.count.latest() + 1);
-        else if (weight == 0) t.count.push(now_, t.count.latest() - 1);
-        uint256 n = t.length.latest();
+        if (old == 0) ++count;
+        else if (weight == 0) --count;
+        uint256 newSizes = (n << _COUNT_BITS) | count;
+        if (newSizes != sizes) t.sizes.push(now_, SafeCast.toUint160(newSizes));
         for (uint256 i = position; i <= n; i = _nextNode(i)) {
-            Checkpoints.Trace208 storage node = t.nodes[i];
-            // Adding the difference keeps every node exact: weights are bounded by uint208 sums (stakes are
-            // uint128), and the subtraction never underflows because node i includes the old weight.
-            node.push(now_, SafeCast.toUint208(node.latest() + weight - old));
+            HeadTrace.Trace storage node = t.nodes[i];
+            // Adding the difference keeps every node exact: a sum of fewer than 2**32 weights of at most 2**128
+            // (stakes are uint128) fits 160 bits, and the subtraction never underflows because node i includes the
+            // old weight.
+            node.push(now_, SafeCast.toUint160(node.latest() + weight - old));
         }
     }
 
@@ -94,50 +103,59 @@ library SortitionTree {
 
     /// @notice Number of members with a positive weight now.
     function size(Tree storage t) internal view returns (uint256) {
-        return t.count.latest();
+        return t.sizes.latest() & _COUNT_MASK;
     }
 
     /// @notice Number of members with a positive weight at the end of block `blockNumber`.
     function sizeAt(Tree storage t, uint256 blockNumber) internal view returns (uint256) {
-        return _at(t.count, SafeCast.toUint48(blockNumber));
+        return t.sizes.valueAt(SafeCast.toUint48(blockNumber)) & _COUNT_MASK;
     }
 
     /// @notice Number of positions in use at the end of block `blockNumber`.
     function lengthAt(Tree storage t, uint256 blockNumber) internal view returns (uint256) {
-        return _at(t.length, SafeCast.toUint48(blockNumber));
+        return t.sizes.valueAt(SafeCast.toUint48(blockNumber)) >> _COUNT_BITS;
     }
 
     /// @notice Draws one member now with probability weight / total (reverts on an empty pool).
     function draw(Tree storage t, uint256 random) internal view returns (address) {
-        uint256 n = t.length.latest();
+        uint256 n = t.sizes.latest() >> _COUNT_BITS;
         uint256 sum = _prefixSum(t, n, SafeCast.toUint48(block.number));
         if (sum == 0) revert EmptyTree();
-        return t.memberAt[positionAt(t, random % sum, n, block.number)];
+        (uint256 position,) = positionAt(t, random % sum, n, block.number);
+        return t.memberAt[position];
     }
 
     /// @notice The 1-based position whose weight interval [prefixSum(p - 1), prefixSum(p)) contains `target`, in
-    /// the tree of `n` positions as it was at block `blockNumber`.
-    /// @dev Fenwick descent in O(log n) lookups: the largest p with prefixSum(p) <= target, plus one. The caller
-    ///      keeps `target` below the total weight (so the result has a positive weight).
+    /// the tree of `n` positions as it was at block `blockNumber`, and where that interval starts.
+    /// @dev Fenwick descent in O(log n) lookups: the largest p with prefixSum(p) <= target, plus one; what the
+    ///      descent subtracts from `target` on its way is prefixSum(p), the start (a second walk would re-read it).
+    ///      The caller keeps `target` below the total weight (so the result has a positive weight).
     function positionAt(Tree storage t, uint256 target, uint256 n, uint256 blockNumber)
         internal
         view
-        returns (uint256 position)
+        returns (uint256 position, uint256 start)
     {
         uint48 key = SafeCast.toUint48(blockNumber);
         uint256 step = _highestPowerOfTwoAtMost(n);
         while (step != 0) {
             uint256 next = position + step;
             if (next <= n) {
-                uint256 node = _at(t.nodes[next], key);
+                uint256 node = t.nodes[next].valueAt(key);
                 if (node <= target) {
                     position = next;
                     target -= node;
+                    start += node;
                 }
             }
             step >>= 1;
         }
-        return position + 1;
+        return (position + 1, start);
+    }
+
+    /// @notice Weight at `position` at block `blockNumber` (the caller keeps the position within the tree of that
+    /// block).
+    function weightAtPosition(Tree storage t, uint256 position, uint256 blockNumber) internal view returns (uint256) {
+        return _pointValue(t, position, SafeCast.toUint48(blockNumber));
     }
 
     /// @notice Sum of the weights at positions 1..position at block `blockNumber` (0 for position 0).
@@ -145,18 +163,9 @@ library SortitionTree {
         return _prefixSum(t, position, SafeCast.toUint48(blockNumber));
     }
 
-    /// @dev Value of a checkpointed sum at the end of block `key`: the last checkpoint is checked first because a
-    ///      draw usually reads a block after the node's last change.
-    function _at(Checkpoints.Trace208 storage trace, uint48 key) private view returns (uint256) {
-        (bool exists, uint48 lastKey, uint208 lastValue) = trace.latestCheckpoint();
-        if (!exists) return 0;
-        if (lastKey <= key) return lastValue;
-        return trace.upperLookupRecent(key);
-    }
-
     function _prefixSum(Tree storage t, uint256 position, uint48 key) private view returns (uint256 sum) {
         for (uint256 i = position; i != 0; i &= i - 1) {
-            sum += _at(t.nodes[i], key);
+            sum += t.nodes[i].valueAt(key);
         }
     }
 
@@ -165,12 +174,12 @@ library SortitionTree {
     function _rangeSum(Tree storage t, uint256 position, uint48 key) private view returns (uint256 sum) {
         uint256 stop = position & (position - 1);
         for (uint256 i = position - 1; i > stop; i &= i - 1) {
-            sum += _at(t.nodes[i], key);
+            sum += t.nodes[i].valueAt(key);
         }
     }
 
     function _pointValue(Tree storage t, uint256 position, uint48 key) private view returns (uint256) {
-        return _at(t.nodes[position], key) - _rangeSum(t, position, key);
+        return t.nodes[position].valueAt(key) - _rangeSum(t, position, key);
     }
 
     /// @dev Next Fenwick node whose range also covers position i: i + lowbit(i).

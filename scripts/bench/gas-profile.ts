@@ -35,6 +35,9 @@ export interface TransactionProfile {
   inRegistry: number;
   /** Counts behind the storage columns. */
   counts: { storeNew: number; storeUpdate: number; loadCold: number; logs: number };
+  /** Slots written from zero ("contract:slot"), and how many slots each contract read cold. */
+  newSlots: string[];
+  coldReadsBy: Record<string, number>;
 }
 
 interface StructLog {
@@ -59,7 +62,12 @@ async function profile(env: BenchChain, step: string, hash: Hex): Promise<Transa
   const p: TransactionProfile = {
     step, gasUsed: Number(receipt.gasUsed), base: 21_000, calldata: calldataGas(tx.input), storeNew: 0, storeUpdate: 0, storeRewrite: 0,
     loadCold: 0, loadWarm: 0, logs: 0, compute: 0, callsAndRefunds: 0, inRegistry: 0, counts: { storeNew: 0, storeUpdate: 0, loadCold: 0, logs: 0 },
+    newSlots: [], coldReadsBy: {},
   };
+  const names = new Map(Object.entries(env.manifest.contracts).map(([name, address]) => [String(address).toLowerCase(), name]));
+  const nameOf = (address: string | undefined) => (address === undefined ? "?" : (names.get(address) ?? address));
+  // The storage slot an SSTORE or SLOAD touches is the top of the stack.
+  const slotOf = (s: StructLog) => `0x${BigInt(s.stack?.at(-1) ?? "0").toString(16)}`;
   // The code address running at each depth (depth 1: the transaction's target), from the stack of each call.
   const running: string[] = [tx.to!.toLowerCase()];
   const logs = trace.structLogs;
@@ -75,11 +83,16 @@ async function profile(env: BenchChain, step: string, hash: Hex): Promise<Transa
     const cost = s.gasCost;
     if (running[s.depth - 1] === registry) p.inRegistry += cost;
     if (s.op === "SSTORE") {
-      if (cost >= 20_000) (p.storeNew += cost), p.counts.storeNew++;
+      if (cost >= 20_000) (p.storeNew += cost), p.counts.storeNew++, p.newSlots.push(`${nameOf(running[s.depth - 1])}:${slotOf(s)}`);
       else if (cost >= 2_900) (p.storeUpdate += cost), p.counts.storeUpdate++;
       else p.storeRewrite += cost;
     } else if (s.op === "SLOAD") {
-      if (cost >= 2_100) (p.loadCold += cost), p.counts.loadCold++;
+      if (cost >= 2_100) {
+        p.loadCold += cost;
+        p.counts.loadCold++;
+        const name = nameOf(running[s.depth - 1]);
+        p.coldReadsBy[name] = (p.coldReadsBy[name] ?? 0) + 1;
+      }
       else p.loadWarm += cost;
     } else if (s.op.startsWith("LOG")) {
       p.logs += cost;
@@ -100,6 +113,8 @@ function merge(profiles: TransactionProfile[]): TransactionProfile {
       if (typeof out[key] === "number") (out[key] as number) += p[key] as number;
     }
     for (const key of Object.keys(out.counts) as (keyof TransactionProfile["counts"])[]) out.counts[key] += p.counts[key];
+    out.newSlots.push(...p.newSlots);
+    for (const [name, n] of Object.entries(p.coldReadsBy)) out.coldReadsBy[name] = (out.coldReadsBy[name] ?? 0) + n;
   }
   if (profiles.length > 1) out.step = `${profiles.length} x ${out.step}`;
   return out;
@@ -142,6 +157,11 @@ async function main(): Promise<void> {
   for (const r of rows) {
     console.log(`| ${[r.step, fmt(r.gasUsed), fmt(r.base), fmt(r.calldata), `${fmt(r.storeNew)} (${r.counts.storeNew})`, `${fmt(r.storeUpdate)} (${r.counts.storeUpdate})`,
       fmt(r.storeRewrite), `${fmt(r.loadCold)} (${r.counts.loadCold})`, fmt(r.loadWarm), `${fmt(r.logs)} (${r.counts.logs})`, fmt(r.compute), fmt(r.callsAndRefunds), fmt(r.inRegistry)].join(" | ")} |`);
+  }
+  console.log("\n| tx | slots written from zero (contract:slot) | cold reads by contract |\n|---|---|---|");
+  for (const r of rows) {
+    const reads = Object.entries(r.coldReadsBy).map(([name, n]) => `${name} ${n}`).join(", ");
+    console.log(`| ${r.step} | ${r.newSlots.join(" ") || "none"} | ${reads || "none"} |`);
   }
   if (process.argv.includes("--json")) console.log(JSON.stringify(rows));
 }
