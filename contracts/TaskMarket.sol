@@ -351,11 +351,12 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         uint256 committed
     ) private view returns (uint256[] memory scores, bool[] memory revealed, uint256 missing) {
         scores = new uint256[](state.members.length);
-        revealed = new bool[](state.members.length);
+        revealed = new bool[](scores.length);
+        uint256 opened = report.revealMask; // read from calldata once, not per seat
         uint256 j; // next opening of the report
-        uint256 r; // next commitment of the commit report
+        uint256 r; // next commitment of the commit reports
         for (uint256 i; i < scores.length; ++i) {
-            if ((report.revealMask >> i) & 1 != 0) {
+            if ((opened >> i) & 1 != 0) {
                 scores[i] = _openFromReport(taskId, round, state, report, i, j, r);
                 revealed[i] = true;
                 ++j;
@@ -371,8 +372,8 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         }
     }
 
-    /// @dev Opening `j` of the report, of seat `i` (whose commitment is the commit report's `r`-th when the
-    /// report committed it, else its fallback slot); returns its score.
+    /// @dev Opening `j` of the report, of seat `i` (whose commitment is the commit reports' `r`-th when they
+    /// committed it, else its fallback slot); returns its score.
     function _openFromReport(
         uint256 taskId,
         uint256 round,
