@@ -69,19 +69,20 @@ contract SettlementMath {
         returns (uint256[] memory revealedScores, uint256[] memory revealedWeights)
     {
         uint256 k = scores.length;
+        // One pass into arrays of k entries, then shortened to the n revealed ones (n <= k: shortening is safe).
+        revealedScores = new uint256[](k);
+        revealedWeights = new uint256[](k);
+        bool weighted = weights.length == k;
         uint256 n;
         for (uint256 i; i < k; ++i) {
-            if (revealed[i]) ++n;
-        }
-        revealedScores = new uint256[](n);
-        revealedWeights = new uint256[](n);
-        bool weighted = weights.length == k;
-        uint256 j;
-        for (uint256 i; i < k; ++i) {
             if (!revealed[i]) continue;
-            revealedScores[j] = scores[i];
-            if (weighted) revealedWeights[j] = weights[i];
-            ++j;
+            revealedScores[n] = scores[i];
+            if (weighted) revealedWeights[n] = weights[i];
+            ++n;
+        }
+        assembly ("memory-safe") {
+            mstore(revealedScores, n)
+            mstore(revealedWeights, n)
         }
     }
 }
