@@ -1,11 +1,14 @@
-// Where the gas of one task goes (not a test): `npm run bench:gas-profile -- [--json] [--k N] [--fallback]`.
+// Where the gas of one task goes (not a test): `npm run bench:gas-profile -- [--json] [--k N] [--fallback] [--functions]`.
 // Rounds as the shipped daemons send them (the aggregator's commitReport and revealReport); --fallback: each member alone.
 // Runs the per-task scenario of gas-per-task.ts (warm-up task, measured warm task, every payee claims, cold task)
 // and traces every transaction (debug_traceTransaction, opcode by opcode) into: the 21,000 base, calldata, storage
 // writes (zero to non-zero, non-zero to non-zero, rewrites of a slot already written in the transaction), storage
 // reads (cold, warm), events, other opcodes (compute, memory, hashing, transient storage), and the rest: what
 // calls to other contracts cost (2,600 for each cold account) minus storage refunds. Also how much of each
-// transaction runs in the stake registry. Figures are gas from receipts; the split is from the trace.
+// transaction runs in the stake registry. Figures are gas from receipts; the split is from the trace. A second table
+// splits the other opcodes by contract and kind of opcode; --functions adds, for the settling transaction of the cold
+// task, the market's and SettlementMath's other opcodes by Solidity function (gas-functions.ts: approximate, as code
+// the optimizer shares between functions counts for the one whose source range it carries) and each cold read.
 import { fileURLToPath } from "node:url";
 import { hexToBytes, type Hex } from "viem";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
