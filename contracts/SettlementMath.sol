@@ -34,10 +34,14 @@ contract SettlementMath {
     /// @return consensus The consensus score.
     /// @return split The split (see Rewards.split); `split.validators[i]` belongs to member i.
     function settle(Round calldata r) external pure returns (uint256 consensus, Rewards.Split memory split) {
+        // One copy of each array into memory (Rewards.split takes memory arrays): the loops below then index memory
+        // instead of decoding calldata again per element.
+        uint256[] memory scores = r.scores;
+        bool[] memory revealed = r.revealed;
         (uint256[] memory revealedScores, uint256[] memory revealedWeights) =
-            _revealedOnly(r.scores, r.revealed, r.weights);
+            _revealedOnly(scores, revealed, r.weights);
         consensus = Consensus.aggregate(Consensus.Rule(r.rule), revealedScores, revealedWeights, r.trimBps);
-        split = Rewards.split(r.fee, consensus, r.scores, r.revealed, r.rewards);
+        split = Rewards.split(r.fee, consensus, scores, revealed, r.rewards);
     }
 
     /// @notice Checks governance parameters against their bounds (reverts ParameterOutOfBounds naming the first
@@ -59,25 +63,26 @@ contract SettlementMath {
     }
 
     /// @dev The scores (and weights, zeros when `weights` is empty) of the members that revealed, in member order.
-    function _revealedOnly(uint256[] calldata scores, bool[] calldata revealed, uint256[] calldata weights)
+    function _revealedOnly(uint256[] memory scores, bool[] memory revealed, uint256[] calldata weights)
         private
         pure
         returns (uint256[] memory revealedScores, uint256[] memory revealedWeights)
     {
         uint256 k = scores.length;
+        // One pass into arrays of k entries, then shortened to the n revealed ones (n <= k: shortening is safe).
+        revealedScores = new uint256[](k);
+        revealedWeights = new uint256[](k);
+        bool weighted = weights.length == k;
         uint256 n;
         for (uint256 i; i < k; ++i) {
-            if (revealed[i]) ++n;
-        }
-        revealedScores = new uint256[](n);
-        revealedWeights = new uint256[](n);
-        bool weighted = weights.length == k;
-        uint256 j;
-        for (uint256 i; i < k; ++i) {
             if (!revealed[i]) continue;
-            revealedScores[j] = scores[i];
-            if (weighted) revealedWeights[j] = weights[i];
-            ++j;
+            revealedScores[n] = scores[i];
+            if (weighted) revealedWeights[n] = weights[i];
+            ++n;
+        }
+        assembly ("memory-safe") {
+            mstore(revealedScores, n)
+            mstore(revealedWeights, n)
         }
     }
 }

@@ -356,41 +356,79 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         uint256 committed
     ) private view returns (uint256[] memory scores, bool[] memory revealed, uint256 missing) {
         scores = new uint256[](state.members.length);
-        revealed = new bool[](state.members.length);
-        uint256 j; // next opening of the report
-        uint256 r; // next commitment of the commit report
-        for (uint256 i; i < scores.length; ++i) {
-            if ((report.revealMask >> i) & 1 != 0) {
-                scores[i] = _openFromReport(taskId, round, state, report, i, j, r);
-                revealed[i] = true;
-                ++j;
-            } else if ((committed >> i) & 1 != 0) {
-                // Left out of the report: open only if its member revealed alone or an earlier partial report opened
-                // it. A seat opened both ways counts once, with the same score (its commitment binds the score).
-                uint256 alone = _reveals[taskId][(round << 8) | i];
-                if (alone == 0) missing |= 1 << i;
-                scores[i] = alone & (REVEALED - 1);
-                revealed[i] = alone != 0;
-            }
-            if ((state.reportMask >> i) & 1 != 0) ++r;
+        revealed = new bool[](scores.length);
+        _openFromReport(taskId, round, state, report, scores, revealed);
+        // Left out of the report: open only if its member revealed alone or an earlier partial report opened it. A
+        // seat opened both ways counts once, with the same score (its commitment binds the score).
+        uint256 leftOut = committed & ~uint256(report.revealMask);
+        for (uint256 i; leftOut >> i != 0; ++i) {
+            if ((leftOut >> i) & 1 == 0) continue;
+            uint256 alone = _reveals[taskId][(round << 8) | i];
+            if (alone == 0) missing |= 1 << i;
+            scores[i] = alone & (REVEALED - 1);
+            revealed[i] = alone != 0;
         }
     }
 
-    /// @dev Opening `j` of the report, of seat `i` (whose commitment is the commit report's `r`-th when the
-    /// report committed it, else its fallback slot); returns its score.
+    /// @dev Checks each opening of the report against its seat's commitment (the commit reports' when they
+    /// committed the seat, else its fallback slot) and sets the seat's score.
+    /// The report's scores and salts and the state's commitments are read through calldata cursors, one word each
+    /// and each cursor moved on after its read, instead of decoding the structs again per seat (legacy code
+    /// generation runs out of stack for three calldata arrays here). The ABI decoder checked where each array
+    /// starts; each is read within its length: the scores and salts have one entry per bit of the reveal mask
+    /// (revealReport checked it), the commitments one per bit of `reportMask` (the round hash binds them: a commit
+    /// report adds as many as its mask has bits). A score word above 16 bits is above SCORE_MAX: ScoreOutOfRange.
     function _openFromReport(
         uint256 taskId,
         uint256 round,
         RoundState calldata state,
         RevealReport calldata report,
-        uint256 i,
-        uint256 j,
-        uint256 r
-    ) private view returns (uint256 score) {
-        bytes32 stored =
-            (state.reportMask >> i) & 1 != 0 ? state.reportCommitments[r] : _commitments[taskId][(round << 8) | i];
-        score = report.scores[j];
-        _checkOpening(taskId, round, state, i, stored, score, report.salts[j]);
+        uint256[] memory scores,
+        bool[] memory revealed
+    ) private view {
+        uint256 opened = report.revealMask;
+        uint256 reported = state.reportMask;
+        (uint256 scoreAt, uint256 saltAt) = _cursors(report.scores, report.salts);
+        uint256 commitmentAt = _cursor(state.reportCommitments);
+        for (uint256 i; opened >> i != 0; ++i) {
+            if ((opened >> i) & 1 != 0) {
+                bytes32 stored = (reported >> i) & 1 != 0
+                    ? bytes32(_word(commitmentAt))
+                    : _commitments[taskId][(round << 8) | i];
+                scores[i] = _word(scoreAt);
+                _checkOpening(taskId, round, state, i, stored, scores[i], bytes32(_word(saltAt)));
+                revealed[i] = true;
+                scoreAt += 32;
+                saltAt += 32;
+            }
+            if ((reported >> i) & 1 != 0) commitmentAt += 32;
+        }
+    }
+
+    /// @dev Where the report's scores and salts start in calldata.
+    function _cursors(uint16[] calldata reportScores, bytes32[] calldata salts)
+        private
+        pure
+        returns (uint256 scoreAt, uint256 saltAt)
+    {
+        assembly ("memory-safe") {
+            scoreAt := reportScores.offset
+            saltAt := salts.offset
+        }
+    }
+
+    /// @dev Where `commitments` starts in calldata.
+    function _cursor(bytes32[] calldata commitments) private pure returns (uint256 at) {
+        assembly ("memory-safe") {
+            at := commitments.offset
+        }
+    }
+
+    /// @dev The calldata word at `at`.
+    function _word(uint256 at) private pure returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := calldataload(at)
+        }
     }
 
     /// @dev Every commitment of the report is commitment-shaped and signed by its seat's member.

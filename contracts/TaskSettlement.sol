@@ -51,15 +51,17 @@ abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, Reen
         uint256[] memory scores,
         bool[] memory revealed
     ) internal {
+        Params storage p = _paramsOf[t.paramsVersion];
         (address[] memory accounts, uint256[] memory penalties, address[] memory nonRevealers) =
-            _penalties(t, _paramsOf[t.paramsVersion], members, revealed);
-        _closeRound(taskId, t, accounts, penalties, nonRevealers, scores, revealed);
+            _penalties(t, p, members, revealed);
+        _closeRound(taskId, t, p, accounts, penalties, nonRevealers, scores, revealed);
     }
 
     /// @dev The second half of _settleRound (apart for the stack): the registry's release, then the outcome.
     function _closeRound(
         uint256 taskId,
         Task storage t,
+        Params storage p,
         address[] memory accounts,
         uint256[] memory penalties,
         address[] memory nonRevealers,
@@ -68,7 +70,6 @@ abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, Reen
     ) private {
         uint256 k = scores.length;
         uint256 round = t.round;
-        Params storage p = _paramsOf[t.paramsVersion];
         uint256 missing = nonRevealers.length;
 
         // Quorum: revealed >= ceil(k * quorumBps / 10_000), written without the division.
@@ -114,11 +115,12 @@ abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, Reen
         accounts = new address[](k + 1);
         penalties = new uint256[](k + 1);
         nonRevealers = new address[](k);
-        uint256 penalty = (((t.fee * p.validatorPoolBps) / BPS / k) * p.nonRevealPenaltyBps) / BPS;
+        uint256 penalty; // computed at the first non-revealer: a round where every member revealed reads no more
         uint256 missing;
         for (uint256 i; i < k; ++i) {
             accounts[i] = members[i];
             if (!revealed[i]) {
+                if (missing == 0) penalty = _nonRevealPenalty(t, p, k);
                 nonRevealers[missing] = members[i];
                 penalties[i] = penalty;
                 ++missing;
@@ -127,6 +129,11 @@ abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, Reen
         assembly ("memory-safe") {
             mstore(nonRevealers, missing) // the non-revealers only (missing <= k: shortening is safe)
         }
+    }
+
+    /// @dev A multiple of what a seat was worth: (V / k) * nonRevealPenaltyBps / 10_000, each division down.
+    function _nonRevealPenalty(Task storage t, Params storage p, uint256 k) private view returns (uint256) {
+        return (((t.fee * p.validatorPoolBps) / BPS / k) * p.nonRevealPenaltyBps) / BPS;
     }
 
     /// @inheritdoc ITaskMarket
@@ -202,11 +209,12 @@ abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, Reen
         t.consensus = uint16(consensus);
         _credit(t.provider, s.provider);
         _credit(t.requester, s.requester);
-        _credit(treasury, s.treasury + s.dust);
+        uint256 treasuryShare = s.treasury + s.dust;
+        _credit(treasury, treasuryShare);
         for (uint256 i; i < k; ++i) {
             _credit(accounts[i], s.validators[i]);
         }
-        emit TaskFinalized(taskId, t.round, consensus, s.provider, s.requester, s.treasury + s.dust, s.validators);
+        emit TaskFinalized(taskId, t.round, consensus, s.provider, s.requester, treasuryShare, s.validators);
     }
 
     /// @dev Returns the whole fee to the requester (the provider holds no lock of this task any more).

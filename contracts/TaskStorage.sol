@@ -88,6 +88,8 @@ abstract contract TaskStorage is ITaskLedger {
     }
 
     function _popCount(uint256 mask) internal pure returns (uint256 count) {
-        for (; mask != 0; mask &= mask - 1) ++count;
+        unchecked {
+            for (; mask != 0; mask &= mask - 1) ++count; // mask != 0: no underflow; count <= 256
+        }
     }
 }

@@ -110,17 +110,25 @@ library Consensus {
     }
 
     /// @notice Ascending insertion-sorted copy of `values`.
+    /// @dev In assembly: the same insertion sort (each value moves down past the larger ones before it), without a
+    ///      bounds check per comparison. Every read and write stays within `sorted`'s n words, which are allocated
+    ///      above. The sorted order of a set of integers is unique, so any correct sort gives the same array.
     function _sortedCopy(uint256[] memory values) private pure returns (uint256[] memory sorted) {
         uint256 n = values.length;
         sorted = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            uint256 v = values[i];
-            uint256 j = i;
-            while (j > 0 && sorted[j - 1] > v) {
-                sorted[j] = sorted[j - 1];
-                --j;
+        assembly ("memory-safe") {
+            let first := add(sorted, 0x20)
+            let from := add(values, 0x20)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let v := mload(add(from, shl(5, i)))
+                let at := add(first, shl(5, i)) // the hole: sorted[0..i) is sorted
+                for {} gt(at, first) { at := sub(at, 0x20) } {
+                    let before := mload(sub(at, 0x20))
+                    if iszero(gt(before, v)) { break }
+                    mstore(at, before)
+                }
+                mstore(at, v)
             }
-            sorted[j] = v;
         }
     }
 }

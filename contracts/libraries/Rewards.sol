@@ -77,31 +77,35 @@ library Rewards {
         s.requester = (unpaid * p.refundBps) / BPS; // rounded down; remainder to the treasury
         s.treasury = unpaid - s.requester;
 
-        (uint256[] memory weights, uint256 totalWeight) = _closenessWeights(consensus, scores, revealed, p.tolerance);
-        s.validators = new uint256[](k);
+        // The weights are written into s.validators, then each replaced by its payout (one array, not two).
+        uint256[] memory validators = new uint256[](k);
+        s.validators = validators;
+        uint256 totalWeight = _closenessWeights(consensus, scores, revealed, p.tolerance, validators);
         if (totalWeight == 0) {
             s.treasury += pool; // nobody earned: the pool goes to the treasury, never to the requester
-            return s;
+            return s; // every weight, so every payout, is 0
         }
         uint256 paid;
         for (uint256 i; i < k; ++i) {
-            uint256 w = weights[i];
+            uint256 w = validators[i];
             if (w == 0) continue;
             uint256 amount = (pool * w) / totalWeight; // rounded down; the remainder is `dust`
-            s.validators[i] = amount;
+            validators[i] = amount;
             paid += amount;
         }
         s.dust = pool - paid; // owned by the treasury
     }
 
-    /// @notice w_i = tolerance - |s_i - c| for revealed members strictly inside the tolerance, else 0.
-    function _closenessWeights(uint256 consensus, uint256[] memory scores, bool[] memory revealed, uint256 tolerance)
-        private
-        pure
-        returns (uint256[] memory weights, uint256 total)
-    {
+    /// @notice w_i = tolerance - |s_i - c| for revealed members strictly inside the tolerance, else 0, into
+    ///         `weights` (k zeros on entry).
+    function _closenessWeights(
+        uint256 consensus,
+        uint256[] memory scores,
+        bool[] memory revealed,
+        uint256 tolerance,
+        uint256[] memory weights
+    ) private pure returns (uint256 total) {
         uint256 k = scores.length;
-        weights = new uint256[](k);
         for (uint256 i; i < k; ++i) {
             if (!revealed[i]) continue;
             uint256 score = scores[i];

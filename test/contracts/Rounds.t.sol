@@ -611,10 +611,12 @@ contract RoundsTest is Rounds {
         expectRevertData(
             ok, ret, abi.encodeWithSelector(RelayBatcher.NotAReport.selector, 0, ITaskMarket.claim.selector)
         );
-        // A report that runs out of gas reverts the whole batch instead of being skipped.
+        // A report that runs out of gas reverts the whole batch instead of being skipped. 25,000 gas is far below
+        // what this report needs here (about 39,000 with the test's slots warm; 40,000 stopped being too little
+        // once the report got cheaper).
         (uint256 id, address[] memory members) = _drawnTask();
         calls[0] = abi.encodeCall(ITaskMarket.commitReport, (_drawState(members), _report(id, 0, members, ALL, _scores(1))));
-        (ok, ret) = address(batcher).call{gas: 40_000}(abi.encodeCall(RelayBatcher.relayEach, (target, calls)));
+        (ok, ret) = address(batcher).call{gas: 25_000}(abi.encodeCall(RelayBatcher.relayEach, (target, calls)));
         expectRevertData(ok, ret, abi.encodeWithSelector(RelayBatcher.ReportOutOfGas.selector, 0));
         assertEq(market.task(id).committedMask, 0, "nothing committed");
     }
