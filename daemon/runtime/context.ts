@@ -41,7 +41,7 @@ export interface DaemonContext {
   equivocation: EquivocationGuard;
   cursors: CursorStore;
   health: HealthServer;
-  /** Stops timers, the health server, Redis and RPC connections; roles close their workers first. */
+  /** Stops timers, the health server, Redis and RPC connections; roles close their workers first. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -73,6 +73,7 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
   // Everything opened from here on, in order: a failed start closes what it had opened (it must leave no head
   // follower polling and no connection open, or the process would never exit), and close() closes all of it.
   const opened: (() => unknown)[] = [() => chain.close()];
+  let closing: Promise<void> | undefined;
   try {
     await retryWithBackoff(() => assertChainId(chain.client, config.chain.chainId), {
       attempts: 6,
@@ -135,9 +136,13 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
       equivocation: new EquivocationGuard(config.stateDir),
       cursors: new CursorStore(config.stateDir),
       health,
-      // Everything opened above, last-opened first (the same list a failed start unwinds).
-      async close() {
-        for (const close of [...opened].reverse()) await close();
+      // Everything opened above, last-opened first (the same list a failed start unwinds). Once: a second caller
+      // (a role's shutdown and the process's, or a harness's teardown) waits for the same close.
+      close() {
+        closing ??= (async () => {
+          for (const close of [...opened].reverse()) await close();
+        })();
+        return closing;
       },
     };
   } catch (error) {

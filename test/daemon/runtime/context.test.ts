@@ -23,7 +23,7 @@ describe("runtime/createDaemonContext", () => {
     await redis?.dispose();
   });
 
-  it("builds the shared infrastructure from a config file, serves honest /health, sends, and closes cleanly", async () => {
+  it("builds the shared infrastructure from a config file, serves honest /health, sends, and closes cleanly, once", async () => {
     const { configPath, address } = await writeDaemonConfig({
       chain, redisUrl: redis.url, fundWei: parseEther("1"),
       rpcUrls: [chain.httpUrl, chain.wsUrl], config: { roles: { validator: { evaluatorDir: "models/e" } } },
@@ -62,6 +62,7 @@ describe("runtime/createDaemonContext", () => {
       clearInterval(mining);
       await context.close();
     }
+    await context.close(); // a second close (a harness's teardown after the daemon's own) is the same close
   });
 
   it("refuses to start against the wrong chain", async () => {
