@@ -10,13 +10,11 @@
 import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex, type Abi, type Address, type Hex } from "viem";
 import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim } from "../../daemon/roles/claim-policy.ts";
-import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
 import { taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
-import { signCommitCompact, taskMarketDomain } from "../../sdk/eip712.ts";
-import { drawnState, maskOf, mergeReport, readRound, stateArg } from "../../sdk/rounds.ts";
+import { readRound, stateArg } from "../../sdk/rounds.ts";
 import { APPROVE_KEEPS_WEI, STANDING_ALLOWANCE_JOBS } from "../../sdk/client.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
-import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
+import { benchChain, claimAll, commitmentOf, EVALUATOR_ID, FEE, MODEL_ID, randomBallots, roundReports, wallet, type BenchChain } from "./gas-scenarios.ts";
 
 export const COMMITTEE_SIZES = ["3", "5", "9", "15", "32"] as const;
 export type CommitteeSize = (typeof COMMITTEE_SIZES)[number];
@@ -175,9 +173,6 @@ export interface PhasedTask {
 
 const tokenAbi = [{ type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "spender", type: "address" }, { name: "value", type: "uint256" }], outputs: [{ type: "bool" }] }] as const;
 
-/** Signature lifetime of the relayed messages: far ahead of the bench chain's clock. */
-const FAR_DEADLINE = 2n ** 40n;
-
 /**
  * One task as the shipped software sends it, each step in its own block after the one that enabled it: the SDK
  * approves (its default approves ten fees plus 1 wei, APPROVE_KEEPS_WEI, when the allowance is below the fee: the
@@ -207,29 +202,18 @@ export async function runPhasedTask(env: BenchChain, path: RoundPath = "reports"
     // Members are not in storage: the round's state comes from its CommitteeDrawn, as every daemon reads it.
     const drawn = await readRound(env.publicClient, market, taskId, 0, draw.block);
     const members = drawn.state.members;
-    const chainId = env.manifest.chainId;
-    const scores = members.map((_, i) => 8_000 + 37 * (i % 20));
-    const salts = members.map(() => randomSalt());
-    const wallets = members.map((m) => env.byAddress.get(m.toLowerCase())!);
-    const commitments = members.map((m, i) => computeCommitment({ score: scores[i]!, salt: salts[i]!, validator: m, taskId, round: 0, chainId, market }));
+    const ballots = randomBallots(members);
+    const wallets = members.map((m) => wallet(env, m));
     let commits, reveals, finalize;
     if (path === "reports") {
-      const domain = taskMarketDomain(chainId, market);
-      const seats = members.map((_, i) => i);
-      const signatures = await Promise.all(
-        seats.map(async (i) => [...(await signCommitCompact(wallets[i]!, domain, { taskId, round: 0n, commitment: commitments[i]!, deadline: FAR_DEADLINE }))] as [Hex, Hex]),
-      );
-      const mask = maskOf(seats);
-      const report = { taskId, round: 0n, mask, commitments, deadline: FAR_DEADLINE, signatures };
-      commits = await phase(env, [{ from: provider, functionName: "commitReport", args: [stateArg(drawnState(members)), report] }]);
-      const state = mergeReport(drawnState(members), mask, commitments);
-      const opening = { taskId, revealMask: mask, scores, salts };
-      reveals = await phase(env, [{ from: provider, functionName: "revealReport", args: [stateArg(state), opening] }]);
+      const reports = await roundReports(env, taskId, members, ballots);
+      commits = await phase(env, [{ from: provider, functionName: "commitReport", args: reports.commit }]);
+      reveals = await phase(env, [{ from: provider, functionName: "revealReport", args: reports.reveal }]);
       finalize = { gas: [0n], block: reveals.block, hashes: [] as Hex[] };
     } else {
       const state = stateArg(drawn.state);
-      commits = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "commit", args: [taskId, state, BigInt(i), commitments[i]!] })));
-      reveals = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "reveal", args: [taskId, state, BigInt(i), BigInt(scores[i]!), salts[i]!] })));
+      commits = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "commit", args: [taskId, state, BigInt(i), commitmentOf(env, taskId, members, ballots, i)] })));
+      reveals = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "reveal", args: [taskId, state, BigInt(i), BigInt(ballots.scores[i]!), ballots.salts[i]!] })));
       finalize = await phase(env, [{ from: wallets[0]!, functionName: "finalize", args: [taskId, state] }]);
     }
     if ((await reader.read.task([taskId])).status !== TaskStatus.Finalized) throw new Error(`task ${taskId} did not finalize`);
