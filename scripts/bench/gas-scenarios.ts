@@ -195,9 +195,19 @@ export async function revealAlone(env: BenchChain, taskId: bigint, state: RoundS
   return gasOf(env, await market.write.reveal([taskId, stateArg(state), BigInt(seat), BigInt(ballots.scores[seat]!), ballots.salts[seat]!]));
 }
 
+export interface DirectTaskOptions {
+  /** Each member's ballot (default: randomBallots). */
+  ballotsOf?: (members: readonly Address[], taskId: bigint) => Ballots;
+  /** Who sends the finalize (default: the deployer). */
+  finalizer?: SigningWalletClient;
+  /** Reveal as soon as every member committed (the contracts allow it, reading the committed mask) instead of
+   * after commitEnd (where they skip that read). */
+  revealEarly?: boolean;
+}
+
 /** One whole task with every member committing and revealing alone (the fallback calls, with the round's state),
- * then `finalizer` (default: the deployer) finalizes; every member reveals its ballot (default: randomBallots). */
-export async function runDirectTask(env: BenchChain, ballotsOf: (members: readonly Address[], taskId: bigint) => Ballots = randomBallots, finalizer = env.deployer): Promise<TaskGas> {
+ * then finalize. */
+export async function runDirectTask(env: BenchChain, { ballotsOf = randomBallots, finalizer = env.deployer, revealEarly = false }: DirectTaskOptions = {}): Promise<TaskGas> {
   const { taskId, members, state, gas } = await taskToCommittee(env);
   const ballots = ballotsOf(members, taskId);
   const commits: bigint[] = [];
@@ -205,9 +215,9 @@ export async function runDirectTask(env: BenchChain, ballotsOf: (members: readon
     const c = commitmentOf(env, taskId, members, ballots, i);
     commits.push(await gasOf(env, await env.as(wallet(env, members[i]!)).taskMarket.write.commit([taskId, stateArg(state), BigInt(i), c])));
   }
-  const t = await env.as(env.deployer).taskMarket.read.task([taskId]);
+  const { commitEnd } = await env.as(env.deployer).taskMarket.read.task([taskId]);
   const now = await env.publicClient.getBlockNumber();
-  if (now <= t.commitEnd) await env.testClient.mine({ blocks: Number(t.commitEnd - now) });
+  if (!revealEarly && now <= commitEnd) await env.testClient.mine({ blocks: Number(commitEnd - now) });
   const reveals: bigint[] = [];
   for (let i = 0; i < members.length; i++) reveals.push(await revealAlone(env, taskId, state, ballots, i));
   const finalize = await gasOf(env, await env.as(finalizer).taskMarket.write.finalize([taskId, stateArg(state)]));
