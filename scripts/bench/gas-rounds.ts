@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { encodeAbiParameters, encodeFunctionData, keccak256, parseEventLogs, type Address, type Hex } from "viem";
 import { APPROVE_KEEPS_WEI } from "../../sdk/client.ts";
 import { relayBatcherAbi, Role, taskMarketAbi } from "../../sdk/contracts.ts";
-import { benchChain, confirmed, FEE, gasOf, revealAlone, roundReports, runDirectTask, taskToCommittee, type Ballots } from "./gas-scenarios.ts";
+import { benchChain, calldataGas, confirmed, FEE, gasOf, revealAlone, roundReports, runDirectTask, sumGas, taskToCommittee, type Ballots } from "./gas-scenarios.ts";
 
 /** Measured by scripts/bench/gas.ts on main before this branch (docs/BENCHMARKS.md, "Where the gas of a k = 5 task
  * goes"): the per-member flow with member and commitment slots, k = 5, warm. */
@@ -43,8 +43,6 @@ const benchBallots = (members: readonly Address[], taskId: bigint): Ballots => (
   salts: members.map((m) => keccak256(encodeAbiParameters([{ type: "string" }, { type: "uint256" }, { type: "address" }], ["bench salt", taskId, m]))),
 });
 
-const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
-
 /** Measures the figures of committee size `K` on a fresh in-process chain. */
 export async function measureRounds(K: number) {
   // As many validators as seats (as scripts/bench/gas.ts does): every committee is the same K, so the warm-up
@@ -56,13 +54,8 @@ export async function measureRounds(K: number) {
   const market = env.manifest.contracts.taskMarket;
   const requester = env.as(env.requester).taskMarket;
   const receipt = (hash: Hex) => confirmed(env.publicClient, hash);
-  /** What the transaction's calldata costs of its gas (EIP-2028: 16 a non-zero byte, 4 a zero byte). */
-  const calldataGas = async (hash: Hex) => {
-    const { input } = await env.publicClient.getTransaction({ hash });
-    let gas = 0;
-    for (let i = 2; i < input.length; i += 2) gas += input.slice(i, i + 2) === "00" ? 4 : 16;
-    return gas;
-  };
+  /** What the transaction's calldata costs of its gas. */
+  const calldataOf = async (hash: Hex) => calldataGas((await env.publicClient.getTransaction({ hash })).input);
   // As the SDK approves (fee + APPROVE_KEEPS_WEI): the allowance slot never returns to zero, as in the previous figures.
   const approveFee = async () => gasOf(env, await env.as(env.requester).token.write.approve([market, FEE + APPROVE_KEEPS_WEI]));
 
@@ -83,7 +76,7 @@ export async function measureRounds(K: number) {
       ...gas,
       commitReport: commitReport.gasUsed,
       revealReport: revealReport.gasUsed,
-      calldata: { commitReport: await calldataGas(commitReport.transactionHash), revealReport: await calldataGas(revealReport.transactionHash) },
+      calldata: { commitReport: await calldataOf(commitReport.transactionHash), revealReport: await calldataOf(revealReport.transactionHash) },
     };
   };
 
@@ -110,7 +103,7 @@ export async function measureRounds(K: number) {
   const fallbackTask = async () => {
     const approve = await approveFee();
     const task = await runDirectTask(env, { ballotsOf: benchBallots, finalizer: env.requester, revealEarly: true });
-    return { approve, createTask: task.create, submitAnswer: task.answer, drawCommittee: task.draw, commits: sum(task.commits), reveals: sum(task.reveals), finalize: task.finalize };
+    return { approve, createTask: task.create, submitAnswer: task.answer, drawCommittee: task.draw, commits: sumGas(task.commits), reveals: sumGas(task.reveals), finalize: task.finalize };
   };
 
   // Always the same account is silent (its slash then updates the same stake-tree path in every run).

@@ -7,6 +7,7 @@ import {
   createTestClient,
   createWalletClient,
   custom,
+  hexToBytes,
   http,
   keccak256,
   toHex,
@@ -33,12 +34,16 @@ export const FEE = 10n * 10n ** 18n;
 /** Signature lifetime of the relayed messages: far ahead of the bench chain's clock. */
 export const FAR_DEADLINE = 2n ** 40n;
 
+/** One task's gas by step. */
 export interface TaskGas {
   create: bigint;
   answer: bigint;
   draw: bigint;
+  /** One commitReport, or each member's commit. */
   commits: bigint[];
+  /** One revealReport (the settlement included), or each member's reveal. */
   reveals: bigint[];
+  /** The finalize after reveals alone; 0 when a reveal report settled the task. */
   finalize: bigint;
 }
 
@@ -124,6 +129,11 @@ export async function confirmed(publicClient: PublicClient, hash: Hex) {
   if (receipt.status !== "success") throw new Error(`benchmark transaction ${hash} reverted`);
   return receipt;
 }
+
+/** Intrinsic calldata gas (EIP-2028): 4 per zero byte, 16 per other byte. */
+export const calldataGas = (input: Hex) => hexToBytes(input).reduce((sum, b) => sum + (b === 0 ? 4 : 16), 0);
+
+export const sumGas = (values: readonly bigint[]) => values.reduce((a, b) => a + b, 0n);
 
 export const gasOf = async (env: BenchChain, hash: Hex): Promise<bigint> => (await confirmed(env.publicClient, hash)).gasUsed;
 
