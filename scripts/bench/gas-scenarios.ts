@@ -95,11 +95,15 @@ export async function benchChain(validatorCount: number, params: Partial<MarketP
     await confirmed(publicClient, await as(wallet).token.write.approve([manifest.contracts.stakeRegistry, amount]));
     await confirmed(publicClient, await as(wallet).stakeRegistry.write.stake([role, amount]));
   };
+  /** A throwaway key derived from a public label, with native coin for gas. */
+  const throwaway = async (label: string) => {
+    const account: LocalAccount = privateKeyToAccount(keccak256(toHex(label)));
+    await testClient.setBalance({ address: account.address, value: 10n ** 20n });
+    return createWalletClient({ account, chain, transport });
+  };
   const validators: SigningWalletClient[] = [];
   for (let i = 0; i < validatorCount; i++) {
-    const account: LocalAccount = privateKeyToAccount(keccak256(toHex(`poq-bench-validator-${i}`)));
-    const wallet = createWalletClient({ account, chain, transport });
-    await testClient.setBalance({ address: account.address, value: 10n ** 20n });
+    const wallet = await throwaway(`poq-bench-validator-${i}`);
     await stake(wallet, Role.Validator, STAKE);
     await confirmed(publicClient, await as(wallet).stakeRegistry.write.registerEvaluator([EVALUATOR_ID]));
     validators.push(wallet);
@@ -107,11 +111,7 @@ export async function benchChain(validatorCount: number, params: Partial<MarketP
   const active = await deployerContracts.stakeRegistry.read.activeValidators([EVALUATOR_ID]);
   if (active !== BigInt(validatorCount)) throw new Error(`staked ${active} validators, wanted ${validatorCount}`);
   const providers: SigningWalletClient[] = [provider!];
-  for (const [i] of (options.extraProviderStakes ?? []).entries()) {
-    const account: LocalAccount = privateKeyToAccount(keccak256(toHex(`poq-bench-provider-${i}`)));
-    await testClient.setBalance({ address: account.address, value: 10n ** 20n });
-    providers.push(createWalletClient({ account, chain, transport }));
-  }
+  for (const [i] of (options.extraProviderStakes ?? []).entries()) providers.push(await throwaway(`poq-bench-provider-${i}`));
   const stakes = [STAKE, ...(options.extraProviderStakes ?? [])];
   for (const [i, p] of providers.entries()) {
     await stake(p, Role.Provider, stakes[i]!);
