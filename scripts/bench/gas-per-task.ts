@@ -10,13 +10,11 @@
 import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex, type Abi, type Address, type Hex } from "viem";
 import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim } from "../../daemon/roles/claim-policy.ts";
-import { computeCommitment, randomSalt } from "../../sdk/commitment.ts";
-import { taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
-import { signCommitCompact, taskMarketDomain } from "../../sdk/eip712.ts";
-import { drawnState, maskOf, mergeReport, readRound, stateArg } from "../../sdk/rounds.ts";
+import { mockERC20Abi, taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
+import { readRound, stateArg } from "../../sdk/rounds.ts";
 import { APPROVE_KEEPS_WEI, STANDING_ALLOWANCE_JOBS } from "../../sdk/client.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
-import { benchChain, claimAll, EVALUATOR_ID, FEE, MODEL_ID, type BenchChain } from "./gas-scenarios.ts";
+import { benchChain, claimAll, commitmentOf, confirmed, sumGas, EVALUATOR_ID, FEE, MODEL_ID, randomBallots, roundReports, wallet, type BenchChain, type TaskGas } from "./gas-scenarios.ts";
 
 export const COMMITTEE_SIZES = ["3", "5", "9", "15", "32"] as const;
 export type CommitteeSize = (typeof COMMITTEE_SIZES)[number];
@@ -155,28 +153,15 @@ async function answerCall(env: BenchChain, taskId: bigint, output: Hex): Promise
 /** How a round reaches the chain: the aggregator's two reports (the daemons' path), or every member alone. */
 export type RoundPath = "reports" | "fallback";
 
-export interface PhasedTask {
+/** One task's gas by step (the finalize is the keeper's, fallback pattern), and what the run adds. */
+export interface PhasedTask extends TaskGas {
   approve: bigint;
-  create: bigint;
-  answer: bigint;
-  draw: bigint;
-  /** One commitReport, or each member's commit. */
-  commits: bigint[];
-  /** One revealReport (the settlement included), or each member's reveal. */
-  reveals: bigint[];
-  /** The keeper's finalize (fallback pattern); 0 when the reveal report settled the task. */
-  finalize: bigint;
   blocksAnswerToFinalized: bigint;
   /** What the finalize credited, by payee (lower-case address). */
   credits: Map<string, bigint>;
   /** Every transaction of the task in the order sent, named by its step (for traces: gas-profile.ts). */
   transactions: { step: string; hash: Hex }[];
 }
-
-const tokenAbi = [{ type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "spender", type: "address" }, { name: "value", type: "uint256" }], outputs: [{ type: "bool" }] }] as const;
-
-/** Signature lifetime of the relayed messages: far ahead of the bench chain's clock. */
-const FAR_DEADLINE = 2n ** 40n;
 
 /**
  * One task as the shipped software sends it, each step in its own block after the one that enabled it: the SDK
@@ -196,7 +181,7 @@ export async function runPhasedTask(env: BenchChain, path: RoundPath = "reports"
   const reader = env.as(env.deployer).taskMarket;
   await env.testClient.setAutomine(false);
   try {
-    const approve = await phase(env, [{ from: env.requester, to: env.manifest.contracts.token, abi: tokenAbi, functionName: "approve", args: [market, FEE + APPROVE_KEEPS_WEI] }]);
+    const approve = await phase(env, [{ from: env.requester, to: env.manifest.contracts.token, abi: mockERC20Abi, functionName: "approve", args: [market, FEE + APPROVE_KEEPS_WEI] }]);
     const create = await phase(env, [{ from: env.requester, functionName: "createTask", args: [MODEL_ID, EVALUATOR_ID, FEE, toHex("bench")] }]);
     const taskId = await reader.read.taskCount();
     const answerBy = await answerCall(env, taskId, toHex("bench answer"));
@@ -207,29 +192,18 @@ export async function runPhasedTask(env: BenchChain, path: RoundPath = "reports"
     // Members are not in storage: the round's state comes from its CommitteeDrawn, as every daemon reads it.
     const drawn = await readRound(env.publicClient, market, taskId, 0, draw.block);
     const members = drawn.state.members;
-    const chainId = env.manifest.chainId;
-    const scores = members.map((_, i) => 8_000 + 37 * (i % 20));
-    const salts = members.map(() => randomSalt());
-    const wallets = members.map((m) => env.byAddress.get(m.toLowerCase())!);
-    const commitments = members.map((m, i) => computeCommitment({ score: scores[i]!, salt: salts[i]!, validator: m, taskId, round: 0, chainId, market }));
+    const ballots = randomBallots(members);
+    const wallets = members.map((m) => wallet(env, m));
     let commits, reveals, finalize;
     if (path === "reports") {
-      const domain = taskMarketDomain(chainId, market);
-      const seats = members.map((_, i) => i);
-      const signatures = await Promise.all(
-        seats.map(async (i) => [...(await signCommitCompact(wallets[i]!, domain, { taskId, round: 0n, commitment: commitments[i]!, deadline: FAR_DEADLINE }))] as [Hex, Hex]),
-      );
-      const mask = maskOf(seats);
-      const report = { taskId, round: 0n, mask, commitments, deadline: FAR_DEADLINE, signatures };
-      commits = await phase(env, [{ from: provider, functionName: "commitReport", args: [stateArg(drawnState(members)), report] }]);
-      const state = mergeReport(drawnState(members), mask, commitments);
-      const opening = { taskId, revealMask: mask, scores, salts };
-      reveals = await phase(env, [{ from: provider, functionName: "revealReport", args: [stateArg(state), opening] }]);
+      const reports = await roundReports(env, taskId, members, ballots);
+      commits = await phase(env, [{ from: provider, functionName: "commitReport", args: reports.commit }]);
+      reveals = await phase(env, [{ from: provider, functionName: "revealReport", args: reports.reveal }]);
       finalize = { gas: [0n], block: reveals.block, hashes: [] as Hex[] };
     } else {
       const state = stateArg(drawn.state);
-      commits = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "commit", args: [taskId, state, BigInt(i), commitments[i]!] })));
-      reveals = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "reveal", args: [taskId, state, BigInt(i), BigInt(scores[i]!), salts[i]!] })));
+      commits = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "commit", args: [taskId, state, BigInt(i), commitmentOf(env, taskId, members, ballots, i)] })));
+      reveals = await phase(env, members.map((_, i) => ({ from: wallets[i]!, functionName: "reveal", args: [taskId, state, BigInt(i), BigInt(ballots.scores[i]!), ballots.salts[i]!] })));
       finalize = await phase(env, [{ from: wallets[0]!, functionName: "finalize", args: [taskId, state] }]);
     }
     if ((await reader.read.task([taskId])).status !== TaskStatus.Finalized) throw new Error(`task ${taskId} did not finalize`);
@@ -256,10 +230,17 @@ export async function runPhasedTask(env: BenchChain, path: RoundPath = "reports"
   }
 }
 
-const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
+/**
+ * The SDK approves the fee (plus the wei it keeps approved) before each job: the requester starts from a zero
+ * allowance as a new one would (benchChain's standing approve undone); the warm-up task leaves the wei, as every
+ * job after a requester's first one finds it.
+ */
+export async function startAsNewRequester(env: BenchChain): Promise<void> {
+  await confirmed(env.publicClient, await env.as(env.requester).token.write.approve([env.manifest.contracts.taskMarket, 0n]));
+}
 /** The SDK's default "standing" approve covers STANDING_ALLOWANCE_JOBS jobs: one approve per that many tasks. */
 const approvePerTask = (t: PhasedTask) => t.approve / STANDING_ALLOWANCE_JOBS;
-const total = (t: PhasedTask) => approvePerTask(t) + t.create + t.answer + t.draw + sum(t.commits) + sum(t.reveals) + t.finalize;
+const total = (t: PhasedTask) => approvePerTask(t) + t.create + t.answer + t.draw + sumGas(t.commits) + sumGas(t.reveals) + t.finalize;
 
 /**
  * Tasks one claim covers under the daemons' claim policy: credit grows by `creditPerTask` each task (one task per
@@ -281,9 +262,7 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
   log(`per task k=${k}: ${k} validators, warm-up, warm task (fallback, reports), claims, cold task (reports), claims, cold task (fallback)`);
   const env = await benchChain(k, { ...DEFAULT_MARKET_PARAMS, committeeSize: k });
   try {
-    // The SDK approves the fee (plus the wei it keeps approved) before each job: start from a zero allowance as a
-    // new requester would; the warm-up task leaves the wei, as every job after a requester's first one finds it.
-    await env.publicClient.waitForTransactionReceipt({ hash: await env.as(env.requester).token.write.approve([env.manifest.contracts.taskMarket, 0n]) });
+    await startAsNewRequester(env);
     await runPhasedTask(env); // warm-up: every payee gets paid once
     // Warm-up claims: each payee's token balance becomes non-zero, as a daemon's is after its first claim (the
     // first claim of an account that staked its whole balance also writes its token balance slot from zero).
@@ -294,7 +273,7 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
     const cold = await runPhasedTask(env);
     await claimAll(env);
     const coldFallback = await runPhasedTask(env, "fallback"); // for the fallback finalize's cold figure
-    const claim = sum(claims) / BigInt(claims.length);
+    const claim = sumGas(claims) / BigInt(claims.length);
     // What a claim adds to the next finalize, per payee, measured: cold - warm (about 0 since claim() keeps 1 wei
     // of each credit; a zero to non-zero credit slot, about 17k, before).
     const afterClaim = (total(cold) - total(warm)) / BigInt(claims.length);
@@ -325,12 +304,12 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
       },
       parts: {
         approve: Number(warm.approve), createTask: Number(warm.create), submitAnswer: Number(warm.answer), drawCommittee: Number(warm.draw),
-        commits: Number(sum(warm.commits)), revealsAndFinalize: Number(sum(warm.reveals)), revealsAndFinalizeCold: Number(sum(cold.reveals)),
-        relayerPays: Number(sum(warm.commits) + sum(warm.reveals)),
-        validatorsSpared: Number(sum(warmFallback.commits) + sum(warmFallback.reveals)),
+        commits: Number(sumGas(warm.commits)), revealsAndFinalize: Number(sumGas(warm.reveals)), revealsAndFinalizeCold: Number(sumGas(cold.reveals)),
+        relayerPays: Number(sumGas(warm.commits) + sumGas(warm.reveals)),
+        validatorsSpared: Number(sumGas(warmFallback.commits) + sumGas(warmFallback.reveals)),
         keeperSpared: Number(warmFallback.finalize),
         fallback: {
-          commits: Number(sum(warmFallback.commits)), reveals: Number(sum(warmFallback.reveals)),
+          commits: Number(sumGas(warmFallback.commits)), reveals: Number(sumGas(warmFallback.reveals)),
           finalizeWarm: Number(warmFallback.finalize), finalizeCold: Number(coldFallback.finalize),
         },
         claim: Number(claim), claimsPerTask: Math.round(amortized),

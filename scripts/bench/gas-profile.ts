@@ -10,10 +10,10 @@
 // task, the market's and SettlementMath's other opcodes by Solidity function (gas-functions.ts: approximate, as code
 // the optimizer shares between functions counts for the one whose source range it carries) and each cold read.
 import { fileURLToPath } from "node:url";
-import { hexToBytes, type Hex } from "viem";
+import type { Hex } from "viem";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
-import { benchChain, claimAll, type BenchChain } from "./gas-scenarios.ts";
-import { runPhasedTask, type RoundPath } from "./gas-per-task.ts";
+import { benchChain, calldataGas, claimAll, type BenchChain } from "./gas-scenarios.ts";
+import { runPhasedTask, startAsNewRequester, type RoundPath } from "./gas-per-task.ts";
 import { functionMap, type FunctionMap } from "./gas-functions.ts";
 
 /** With --functions: the function maps of the contracts whose compute is split by function. */
@@ -83,9 +83,6 @@ function opKind(op: string): string {
 }
 
 const CALLS = new Set(["CALL", "STATICCALL", "DELEGATECALL", "CALLCODE", "CREATE", "CREATE2"]);
-
-/** Intrinsic calldata gas (EIP-2028): 4 per zero byte, 16 per other byte. */
-const calldataGas = (input: Hex) => hexToBytes(input).reduce((sum, b) => sum + (b === 0 ? 4 : 16), 0);
 
 async function profile(env: BenchChain, step: string, hash: Hex): Promise<TransactionProfile> {
   const [receipt, tx] = await Promise.all([env.publicClient.getTransactionReceipt({ hash }), env.publicClient.getTransaction({ hash })]);
@@ -182,7 +179,7 @@ export async function measureProfile(k: number, log: (line: string) => void, pat
   const env = await benchChain(k, { ...DEFAULT_MARKET_PARAMS, committeeSize: k });
   if (process.argv.includes("--functions")) functionMaps = loadFunctionMaps(env);
   try {
-    await env.publicClient.waitForTransactionReceipt({ hash: await env.as(env.requester).token.write.approve([env.manifest.contracts.taskMarket, 0n]) });
+    await startAsNewRequester(env);
     await runPhasedTask(env, path);
     await claimAll(env); // as in measurePerTask: repeat claims, token balances already non-zero
     const warm = await runPhasedTask(env, path);

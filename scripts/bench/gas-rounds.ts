@@ -6,38 +6,14 @@
 // steady state (every payee was paid by a warm-up task first): the report path (commitReport, revealReport that
 // settles) against the per-member fallback path of the same contracts (5 commits, 5 reveals, finalize). The
 // per-member path of the previous protocol (main before this branch) is quoted from docs/BENCHMARKS.md, which
-// measured it with scripts/bench/gas.ts before the port. Self-contained (artifacts' ABIs, its own accounts): it was
-// written before the SDK spoke the rounds ABI; only the SDK's deployer is used.
-import { readFileSync } from "node:fs";
+// measured it with scripts/bench/gas.ts before the port. The chain, accounts, task and reports are gas-scenarios.ts's
+// (benchChain, taskToCommittee, roundReports, runDirectTask), as bench:gas's other scenarios use them.
 import { fileURLToPath } from "node:url";
-import { network } from "hardhat";
-import {
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
-  custom,
-  encodeAbiParameters,
-  encodeFunctionData,
-  keccak256,
-  parseEventLogs,
-  signatureToCompactSignature,
-  parseSignature,
-  toHex,
-  type Abi,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
-import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { hardhat } from "viem/chains";
-import { computeCommitment } from "../../sdk/commitment.ts";
-import { deployProtocol } from "../../sdk/deploy.ts";
+import { encodeAbiParameters, encodeFunctionData, keccak256, parseEventLogs, type Address, type Hex } from "viem";
+import { APPROVE_KEEPS_WEI } from "../../sdk/client.ts";
+import { relayBatcherAbi, Role, taskMarketAbi } from "../../sdk/contracts.ts";
+import { benchChain, calldataGas, confirmed, FEE, gasOf, revealAlone, roundReports, runDirectTask, sumGas, taskToCommittee, type Ballots } from "./gas-scenarios.ts";
 
-const STAKE = 1_000n * 10n ** 18n;
-const FEE = 10n * 10n ** 18n;
-const MODEL_ID = keccak256(toHex("model:bench"));
-const EVALUATOR_ID = keccak256(toHex("evaluator:bench"));
 /** Measured by scripts/bench/gas.ts on main before this branch (docs/BENCHMARKS.md, "Where the gas of a k = 5 task
  * goes"): the per-member flow with member and commitment slots, k = 5, warm. */
 const PREVIOUS_PROTOCOL = {
@@ -58,139 +34,49 @@ const PREVIOUS_RELAYED = {
   total: PREVIOUS_PROTOCOL.total - PREVIOUS_PROTOCOL.commits - PREVIOUS_PROTOCOL.revealsAndFinalize + 121_995 + 270_825,
 };
 
-const artifact = (path: string): Abi => (JSON.parse(readFileSync(new URL(`../../artifacts/${path}`, import.meta.url), "utf8")) as { abi: Abi }).abi;
-const marketAbi = artifact("contracts/interfaces/ITaskMarketClient.sol/ITaskMarketClient.json");
-const tokenAbi = artifact("contracts/mocks/MockERC20.sol/MockERC20.json");
-const registryAbi = artifact("contracts/StakeRegistry.sol/StakeRegistry.json");
-const batcherAbi = artifact("contracts/RelayBatcher.sol/RelayBatcher.json");
 /** Tasks whose reports share one RelayBatcher.relayEach transaction in the batched figure. */
 const BATCH = 10;
 
-interface RoundState {
-  members: Address[];
-  reportMask: number;
-  reportCommitments: Hex[];
-}
+/** Scores 6,000 + 10 a seat, salts derived from the task and the member: the same calldata on every run. */
+const benchBallots = (members: readonly Address[], taskId: bigint): Ballots => ({
+  scores: members.map((_, i) => 6_000 + i * 10),
+  salts: members.map((m) => keccak256(encodeAbiParameters([{ type: "string" }, { type: "uint256" }, { type: "address" }], ["bench salt", taskId, m]))),
+});
 
 /** Measures the figures of committee size `K` on a fresh in-process chain. */
 export async function measureRounds(K: number) {
-  // As many validators as seats (as scripts/bench/gas.ts does): every committee is the same five, so the warm-up
-  // task pays every member once and the measured task rewrites non-zero credit slots only.
-  const VALIDATORS = K;
-  const connection = await network.create();
-  const transport = custom(connection.provider);
-  const chain = hardhat;
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 20, cacheTime: 0 }) as PublicClient;
-  const testClient = createTestClient({ chain, transport, mode: "hardhat" });
-  const wallets = (await createWalletClient({ chain, transport }).getAddresses()).map(
-    (account): WalletClient => createWalletClient({ account, chain, transport }),
-  );
-  const [deployer, requester, provider] = [wallets[0]!, wallets[1]!, wallets[2]!];
-  // Windows wide enough for k one-transaction-per-block fallback calls (automine) in each phase, and for the
-  // batched figure's tasks (about 5 blocks each to reach their committee) to wait for one another.
+  // As many validators as seats (as scripts/bench/gas.ts does): every committee is the same K, so the warm-up
+  // task pays every member once and the measured task rewrites non-zero credit slots only. Windows wide enough for
+  // k one-transaction-per-block fallback calls (automine) in each phase, and for the batched figure's tasks (about
+  // 5 blocks each to reach their committee) to wait for one another.
   const window = Math.max(10, K + 5, 5 * BATCH + 10);
-  const manifest = await deployProtocol({
-    publicClient,
-    walletClient: deployer as never,
-    params: { committeeSize: K, commitWindow: window, revealWindow: window },
-    evaluators: [{ id: EVALUATOR_ID, uri: "bench://evaluator" }],
-  });
-  const { taskMarket: market, token, stakeRegistry } = manifest.contracts;
+  const env = await benchChain(K, { committeeSize: K, commitWindow: window, revealWindow: window });
+  const market = env.manifest.contracts.taskMarket;
+  const requester = env.as(env.requester).taskMarket;
+  const receipt = (hash: Hex) => confirmed(env.publicClient, hash);
+  /** What the transaction's calldata costs of its gas. */
+  const calldataOf = async (hash: Hex) => calldataGas((await env.publicClient.getTransaction({ hash })).input);
+  // As the SDK approves (fee + APPROVE_KEEPS_WEI): the allowance slot never returns to zero, as in the previous figures.
+  const approveFee = async () => gasOf(env, await env.as(env.requester).token.write.approve([market, FEE + APPROVE_KEEPS_WEI]));
 
-  const gasOf = async (hash: Hex) => {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`benchmark transaction ${hash} reverted`);
-    return receipt;
-  };
-  /** What the transaction's calldata costs of its gas (EIP-2028: 16 a non-zero byte, 4 a zero byte). */
-  const calldataGas = async (hash: Hex) => {
-    const { input } = await publicClient.getTransaction({ hash });
-    let gas = 0;
-    for (let i = 2; i < input.length; i += 2) gas += input.slice(i, i + 2) === "00" ? 4 : 16;
-    return gas;
-  };
-  const send = async (wallet: WalletClient, address: Address, abi: Abi, functionName: string, args: unknown[]) =>
-    gasOf(await wallet.writeContract({ address, abi, functionName, args, account: wallet.account!, chain }));
-  const read = (functionName: string, args: unknown[]) =>
-    publicClient.readContract({ address: market, abi: marketAbi, functionName, args });
-
-  // Throwaway keys derived from a public label (identical on every run, so the draws repeat).
-  const validators: PrivateKeyAccount[] = [];
-  const walletOf = new Map<string, WalletClient>();
-  for (let i = 0; i < VALIDATORS; i++) {
-    const account = privateKeyToAccount(keccak256(toHex(`poq-bench-validator-${i}`)));
-    const wallet = createWalletClient({ account, chain, transport });
-    await testClient.setBalance({ address: account.address, value: 10n ** 20n });
-    await send(deployer, token, tokenAbi, "mint", [account.address, STAKE]);
-    await send(wallet, token, tokenAbi, "approve", [stakeRegistry, STAKE]);
-    await send(wallet, stakeRegistry, registryAbi, "stake", [2, STAKE]); // Role.Validator
-    await send(wallet, stakeRegistry, registryAbi, "registerEvaluator", [EVALUATOR_ID]);
-    validators.push(account);
-    walletOf.set(account.address.toLowerCase(), wallet);
-  }
-  await send(deployer, token, tokenAbi, "mint", [provider.account!.address, STAKE]);
-  await send(provider, token, tokenAbi, "approve", [stakeRegistry, STAKE]);
-  await send(provider, stakeRegistry, registryAbi, "stake", [1, STAKE]); // Role.Provider
-  await send(provider, stakeRegistry, registryAbi, "registerModel", [MODEL_ID]);
-  await send(deployer, token, tokenAbi, "mint", [requester.account!.address, FEE * 100n]);
-  const chainId = await publicClient.getChainId();
-  const accountOf = (member: Address) => validators.find((v) => v.address.toLowerCase() === member.toLowerCase())!;
-  const salt = (taskId: bigint, member: Address) => keccak256(encodeAbiParameters([{ type: "string" }, { type: "uint256" }, { type: "address" }], ["bench salt", taskId, member]));
-  const scoreOf = (i: number) => 6_000 + i * 10;
-  const commitmentOf = (taskId: bigint, member: Address, i: number) =>
-    computeCommitment({ score: scoreOf(i), salt: salt(taskId, member), validator: member, taskId, round: 0, chainId, market });
-
-  /** approve, createTask, submitAnswer, drawCommittee; the committee from CommitteeDrawn. */
+  /** approve, then createTask, submitAnswer, drawCommittee; the committee and its ballots. */
   const toCommittee = async () => {
-    // As the SDK approves (fee + APPROVE_KEEPS_WEI): the allowance slot never returns to zero, as in the previous figures.
-    const approve = await send(requester, token, tokenAbi, "approve", [market, FEE + 1n]);
-    const create = await send(requester, market, marketAbi, "createTask", [MODEL_ID, EVALUATOR_ID, FEE, toHex("bench prompt")]);
-    const taskId = (await read("taskCount", [])) as bigint;
-    await testClient.mine({ blocks: 1 });
-    const output = toHex("bench answer");
-    const answer = await send(provider, market, marketAbi, "submitAnswer", [taskId, keccak256(output), output, ""]);
-    await testClient.mine({ blocks: 1 });
-    const draw = await send(requester, market, marketAbi, "drawCommittee", [taskId]);
-    const [drawn] = parseEventLogs({ abi: marketAbi, logs: draw.logs, eventName: "CommitteeDrawn" }) as unknown as [{ args: { members: Address[] } }];
-    return { taskId, members: drawn.args.members, gas: { approve: approve.gasUsed, createTask: create.gasUsed, submitAnswer: answer.gasUsed, drawCommittee: draw.gasUsed } };
-  };
-
-  /** The whole committee through the two reports (sent by the requester's wallet: anyone may). */
-  /** The arguments of a committee's commit report and reveal report (every member in both). */
-  const reportsOf = async (taskId: bigint, members: readonly Address[]) => {
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3_600);
-    const commitments = members.map((m, i) => commitmentOf(taskId, m, i));
-    const signatures: [Hex, Hex][] = [];
-    for (const [i, m] of members.entries()) {
-      const signature = await accountOf(m).signTypedData({
-        domain: { name: "PoQ TaskMarket", version: "2", chainId, verifyingContract: market },
-        types: { Commit: [{ name: "taskId", type: "uint256" }, { name: "round", type: "uint256" }, { name: "commitment", type: "bytes32" }, { name: "deadline", type: "uint256" }] },
-        primaryType: "Commit",
-        message: { taskId, round: 0n, commitment: commitments[i]!, deadline },
-      });
-      const compact = signatureToCompactSignature(parseSignature(signature));
-      signatures.push([compact.r, compact.yParityAndS]);
-    }
-    const all = 2 ** members.length - 1;
-    const drawState: RoundState = { members: [...members], reportMask: 0, reportCommitments: [] };
-    const state: RoundState = { members: [...members], reportMask: all, reportCommitments: commitments };
-    return {
-      commit: [drawState, { taskId, round: 0n, mask: all, commitments, deadline, signatures }] as const,
-      reveal: [state, { taskId, revealMask: all, scores: members.map((_, i) => scoreOf(i)), salts: members.map((m) => salt(taskId, m)) }] as const,
-    };
+    const approve = await approveFee();
+    const { taskId, members, gas } = await taskToCommittee(env);
+    return { taskId, members, ballots: benchBallots(members, taskId), gas: { approve, createTask: gas.create, submitAnswer: gas.answer, drawCommittee: gas.draw } };
   };
 
   /** The whole committee through the two reports (sent by the requester's wallet: anyone may). */
   const reportTask = async () => {
-    const { taskId, members, gas } = await toCommittee();
-    const reports = await reportsOf(taskId, members);
-    const commitReport = await send(requester, market, marketAbi, "commitReport", [...reports.commit]);
-    const revealReport = await send(requester, market, marketAbi, "revealReport", [...reports.reveal]);
+    const { taskId, members, ballots, gas } = await toCommittee();
+    const reports = await roundReports(env, taskId, members, ballots);
+    const commitReport = await receipt(await requester.write.commitReport(reports.commit));
+    const revealReport = await receipt(await requester.write.revealReport(reports.reveal));
     return {
       ...gas,
       commitReport: commitReport.gasUsed,
       revealReport: revealReport.gasUsed,
-      calldata: { commitReport: await calldataGas(commitReport.transactionHash), revealReport: await calldataGas(revealReport.transactionHash) },
+      calldata: { commitReport: await calldataOf(commitReport.transactionHash), revealReport: await calldataOf(revealReport.transactionHash) },
     };
   };
 
@@ -198,90 +84,76 @@ export async function measureRounds(K: number) {
   const batchedTasks = async () => {
     const tasks = [];
     for (let b = 0; b < BATCH; b++) {
-      const { taskId, members } = await toCommittee();
-      tasks.push(await reportsOf(taskId, members));
+      const { taskId, members, ballots } = await toCommittee();
+      tasks.push(await roundReports(env, taskId, members, ballots));
     }
     const relay = async (calls: Hex[]) => {
-      const receipt = await send(requester, manifest.contracts.relayBatcher!, batcherAbi, "relayEach", [market, calls]);
-      const skipped = parseEventLogs({ abi: batcherAbi, logs: receipt.logs, eventName: "RelayedItemSkipped" });
+      const relayed = await receipt(await env.requester.writeContract({ address: env.manifest.contracts.relayBatcher!, abi: relayBatcherAbi, functionName: "relayEach", args: [market, calls] }));
+      const skipped = parseEventLogs({ abi: relayBatcherAbi, logs: relayed.logs, eventName: "RelayedItemSkipped" });
       if (skipped.length !== 0) throw new Error(`a batched report was skipped: ${JSON.stringify(skipped[0]!.args, (_, v) => (typeof v === "bigint" ? String(v) : v))}`);
-      return receipt.gasUsed;
+      return relayed.gasUsed;
     };
-    const commits = await relay(tasks.map((t) => encodeFunctionData({ abi: marketAbi, functionName: "commitReport", args: [...t.commit] })));
-    const reveals = await relay(tasks.map((t) => encodeFunctionData({ abi: marketAbi, functionName: "revealReport", args: [...t.reveal] })));
+    const commits = await relay(tasks.map((t) => encodeFunctionData({ abi: taskMarketAbi, functionName: "commitReport", args: t.commit })));
+    const reveals = await relay(tasks.map((t) => encodeFunctionData({ abi: taskMarketAbi, functionName: "revealReport", args: t.reveal })));
     return { tasks: BATCH, commitReportPerTask: Number(commits) / BATCH, revealReportPerTask: Number(reveals) / BATCH };
   };
 
-  /** The same task with every member committing and revealing alone, then finalize. */
+  /** The same task with every member committing and revealing alone (each reveal as soon as all committed, as a
+   * daemon does), then finalize (by the requester). */
   const fallbackTask = async () => {
-    const { taskId, members, gas } = await toCommittee();
-    const state: RoundState = { members, reportMask: 0, reportCommitments: [] };
-    let commits = 0n;
-    let reveals = 0n;
-    for (const [i, m] of members.entries()) {
-      commits += (await send(walletOf.get(m.toLowerCase())!, market, marketAbi, "commit", [taskId, state, BigInt(i), commitmentOf(taskId, m, i)])).gasUsed;
-    }
-    for (const [i, m] of members.entries()) {
-      reveals += (await send(walletOf.get(m.toLowerCase())!, market, marketAbi, "reveal", [taskId, state, BigInt(i), BigInt(scoreOf(i)), salt(taskId, m)])).gasUsed;
-    }
-    const finalize = await send(requester, market, marketAbi, "finalize", [taskId, state]);
-    return { ...gas, commits, reveals, finalize: finalize.gasUsed };
+    const approve = await approveFee();
+    const task = await runDirectTask(env, { ballotsOf: benchBallots, finalizer: env.requester, revealEarly: true });
+    return { approve, createTask: task.create, submitAnswer: task.answer, drawCommittee: task.draw, commits: sumGas(task.commits), reveals: sumGas(task.reveals), finalize: task.finalize };
   };
 
+  // Always the same account is silent (its slash then updates the same stake-tree path in every run).
+  const silentWallet = env.validators[0]!;
   /**
    * The silent seat: every member commits in the commit report, one never opens. Before partial reveal
    * reports the other k-1 had to reveal alone (a report had to open every committed seat); now their openings go in
    * one partial revealReport. Either way the round settles by finalize after revealEnd, slashing the silent one.
    */
   const silentSeatTask = async (partial: boolean) => {
-    const { taskId, members } = await toCommittee();
-    const reports = await reportsOf(taskId, members);
-    const commitReport = await send(requester, market, marketAbi, "commitReport", [...reports.commit]);
-    const [state, all] = reports.reveal;
-    // Always the same account is silent (its slash then updates the same stake-tree path in every run).
-    const silent = members.findIndex((m) => m.toLowerCase() === validators[0]!.address.toLowerCase());
-    const open = members.map((_, i) => i).filter((i) => i !== silent);
+    const { taskId, members, ballots } = await toCommittee();
+    const silent = members.findIndex((m) => m.toLowerCase() === silentWallet.account.address.toLowerCase());
+    const seats = members.map((_, i) => i);
+    const open = seats.filter((i) => i !== silent);
+    const reports = await roundReports(env, taskId, members, ballots, seats, open);
+    const commitReport = await receipt(await requester.write.commitReport(reports.commit));
+    const [state] = reports.reveal;
     let reveals = 0n;
-    if (partial) {
-      const report = { taskId, revealMask: all.revealMask ^ (1 << silent), scores: open.map((i) => all.scores[i]!), salts: open.map((i) => all.salts[i]!) };
-      reveals = (await send(requester, market, marketAbi, "revealReport", [state, report])).gasUsed;
-    } else {
-      for (const i of open) {
-        const m = members[i]!;
-        reveals += (await send(walletOf.get(m.toLowerCase())!, market, marketAbi, "reveal", [taskId, state, BigInt(i), BigInt(scoreOf(i)), salt(taskId, m)])).gasUsed;
-      }
-    }
-    const { revealEnd } = (await read("task", [taskId])) as { revealEnd: bigint };
-    await testClient.mine({ blocks: Number(revealEnd - (await publicClient.getBlockNumber())) + 1 });
-    const finalize = await send(requester, market, marketAbi, "finalize", [taskId, state]);
-    const slashed = parseEventLogs({ abi: marketAbi, logs: finalize.logs, eventName: "NonRevealersSlashed" }) as unknown as { args: { total: bigint } }[];
+    if (partial) reveals = (await receipt(await requester.write.revealReport(reports.reveal))).gasUsed;
+    else for (const i of open) reveals += await revealAlone(env, taskId, state, ballots, i);
+    const { revealEnd } = await requester.read.task([taskId]);
+    await env.testClient.mine({ blocks: Number(revealEnd - (await env.publicClient.getBlockNumber())) + 1 });
+    const finalize = await receipt(await requester.write.finalize([taskId, state]));
+    const slashed = parseEventLogs({ abi: taskMarketAbi, logs: finalize.logs, eventName: "NonRevealersSlashed" });
     if (slashed.length !== 1) throw new Error("the silent seat was not slashed");
     // It stakes back what it lost, so that it stays eligible and the next committee is the same k accounts.
-    const silentWallet = walletOf.get(validators[0]!.address.toLowerCase())!;
-    await send(deployer, token, tokenAbi, "mint", [validators[0]!.address, slashed[0]!.args.total]);
-    await send(silentWallet, token, tokenAbi, "approve", [stakeRegistry, slashed[0]!.args.total]);
-    await send(silentWallet, stakeRegistry, registryAbi, "stake", [2, slashed[0]!.args.total]);
+    await env.stake(silentWallet, Role.Validator, slashed[0]!.args.total);
     await reportTask(); // a round it opens clears its miss (three in a row would jail it)
     return { commitReport: commitReport.gasUsed, reveals, finalize: finalize.gasUsed, total: commitReport.gasUsed + reveals + finalize.gasUsed };
   };
 
-  await reportTask(); // warm-up: every payee gets a non-zero credit slot
-  await fallbackTask();
-  const reports = await reportTask();
-  const fallback = await fallbackTask();
-  const batched = await batchedTasks();
-  // A warm-up first: the first slash of the run writes slots no later one does.
-  const silentSeat = K < 2 ? undefined : (await silentSeatTask(true), { alone: await silentSeatTask(false), partialReport: await silentSeatTask(true) });
-  // The price of serving views from the TaskViews module (EIP-170): a view through the market's fallback
-  // (DELEGATECALL) against the same view called on the module itself (same slots, its own empty storage). No
-  // state-changing call goes through the fallback.
-  const views = (await publicClient.readContract({ address: market, abi: artifact("contracts/TaskMarket.sol/TaskMarket.json"), functionName: "views" })) as Address;
-  const estimate = (to: Address) => publicClient.estimateGas({ to, data: encodeFunctionData({ abi: marketAbi, functionName: "paramsAt", args: [0n] }) });
-  const viewThroughMarket = await estimate(market);
-  const viewOnModule = await estimate(views);
-  await connection.close();
-
-  return { reports, fallback, batched, silentSeat, viewThroughMarket, viewOnModule };
+  try {
+    await reportTask(); // warm-up: every payee gets a non-zero credit slot
+    await fallbackTask();
+    const reports = await reportTask();
+    const fallback = await fallbackTask();
+    const batched = await batchedTasks();
+    // A warm-up first: the first slash of the run writes slots no later one does.
+    const silentSeat = K < 2 ? undefined : (await silentSeatTask(true), { alone: await silentSeatTask(false), partialReport: await silentSeatTask(true) });
+    // The price of serving views from the TaskViews module (EIP-170): a view through the market's fallback
+    // (DELEGATECALL) against the same view called on the module itself (same slots, its own empty storage). No
+    // state-changing call goes through the fallback.
+    const views = await requester.read.views();
+    const estimate = (to: Address) => env.publicClient.estimateGas({ to, data: encodeFunctionData({ abi: taskMarketAbi, functionName: "paramsAt", args: [0n] }) });
+    const viewThroughMarket = await estimate(market);
+    const viewOnModule = await estimate(views);
+    return { reports, fallback, batched, silentSeat, viewThroughMarket, viewOnModule };
+  } finally {
+    await env.close();
+  }
 }
 
 async function main(): Promise<void> {

@@ -7,6 +7,7 @@ import {
   createTestClient,
   createWalletClient,
   custom,
+  hexToBytes,
   http,
   keccak256,
   toHex,
@@ -24,20 +25,25 @@ import { getProtocolContracts, Role, type SigningWalletClient } from "../../sdk/
 import { deployProtocol } from "../../sdk/deploy.ts";
 import type { DeploymentManifest, MarketParams } from "../../sdk/deployment.ts";
 import { signCommitCompact, taskMarketDomain } from "../../sdk/eip712.ts";
-import { maskOf, readRound, stateArg } from "../../sdk/rounds.ts";
+import { drawnState, maskOf, mergeReport, readRound, stateArg, type RoundState } from "../../sdk/rounds.ts";
 
 export const MODEL_ID = keccak256(toHex("model:bench"));
 export const EVALUATOR_ID = keccak256(toHex("evaluator:bench"));
 const STAKE = 1_000n * 10n ** 18n;
 export const FEE = 10n * 10n ** 18n;
-const FAR_DEADLINE = 2n ** 40n;
+/** Signature lifetime of the relayed messages: far ahead of the bench chain's clock. */
+export const FAR_DEADLINE = 2n ** 40n;
 
+/** One task's gas by step. */
 export interface TaskGas {
   create: bigint;
   answer: bigint;
   draw: bigint;
+  /** One commitReport, or each member's commit. */
   commits: bigint[];
+  /** One revealReport (the settlement included), or each member's reveal. */
   reveals: bigint[];
+  /** The finalize after reveals alone; 0 when a reveal report settled the task. */
   finalize: bigint;
 }
 
@@ -82,50 +88,54 @@ export async function benchChain(validatorCount: number, params: Partial<MarketP
     evaluators: [{ id: EVALUATOR_ID, uri: "bench://evaluator" }],
   });
   const as = (wallet: SigningWalletClient) => getProtocolContracts(manifest, { public: publicClient, wallet });
-  const validators: SigningWalletClient[] = [];
   const deployerContracts = as(deployer!);
-  for (let i = 0; i < validatorCount; i++) {
-    const account: LocalAccount = privateKeyToAccount(keccak256(toHex(`poq-bench-validator-${i}`)));
-    const wallet = createWalletClient({ account, chain, transport });
+  /** Mints `amount` to `wallet`, which approves and stakes it in `role` (also how a slashed member stakes back). */
+  const stake = async (wallet: SigningWalletClient, role: (typeof Role)[keyof typeof Role], amount: bigint) => {
+    await confirmed(publicClient, await deployerContracts.token.write.mint([wallet.account.address, amount]));
+    await confirmed(publicClient, await as(wallet).token.write.approve([manifest.contracts.stakeRegistry, amount]));
+    await confirmed(publicClient, await as(wallet).stakeRegistry.write.stake([role, amount]));
+  };
+  /** A throwaway key derived from a public label, with native coin for gas. */
+  const throwaway = async (label: string) => {
+    const account: LocalAccount = privateKeyToAccount(keccak256(toHex(label)));
     await testClient.setBalance({ address: account.address, value: 10n ** 20n });
-    await waitOk(publicClient, await deployerContracts.token.write.mint([account.address, STAKE]));
-    await waitOk(publicClient, await as(wallet).token.write.approve([manifest.contracts.stakeRegistry, STAKE]));
-    await waitOk(publicClient, await as(wallet).stakeRegistry.write.stake([Role.Validator, STAKE]));
-    await waitOk(publicClient, await as(wallet).stakeRegistry.write.registerEvaluator([EVALUATOR_ID]));
+    return createWalletClient({ account, chain, transport });
+  };
+  const validators: SigningWalletClient[] = [];
+  for (let i = 0; i < validatorCount; i++) {
+    const wallet = await throwaway(`poq-bench-validator-${i}`);
+    await stake(wallet, Role.Validator, STAKE);
+    await confirmed(publicClient, await as(wallet).stakeRegistry.write.registerEvaluator([EVALUATOR_ID]));
     validators.push(wallet);
   }
   const active = await deployerContracts.stakeRegistry.read.activeValidators([EVALUATOR_ID]);
   if (active !== BigInt(validatorCount)) throw new Error(`staked ${active} validators, wanted ${validatorCount}`);
   const providers: SigningWalletClient[] = [provider!];
-  for (const [i] of (options.extraProviderStakes ?? []).entries()) {
-    const account: LocalAccount = privateKeyToAccount(keccak256(toHex(`poq-bench-provider-${i}`)));
-    await testClient.setBalance({ address: account.address, value: 10n ** 20n });
-    providers.push(createWalletClient({ account, chain, transport }));
-  }
+  for (const [i] of (options.extraProviderStakes ?? []).entries()) providers.push(await throwaway(`poq-bench-provider-${i}`));
   const stakes = [STAKE, ...(options.extraProviderStakes ?? [])];
   for (const [i, p] of providers.entries()) {
-    await waitOk(publicClient, await deployerContracts.token.write.mint([p.account.address, stakes[i]!]));
-    await waitOk(publicClient, await as(p).token.write.approve([manifest.contracts.stakeRegistry, stakes[i]!]));
-    await waitOk(publicClient, await as(p).stakeRegistry.write.stake([Role.Provider, stakes[i]!]));
-    await waitOk(publicClient, await as(p).stakeRegistry.write.registerModel([MODEL_ID]));
+    await stake(p, Role.Provider, stakes[i]!);
+    await confirmed(publicClient, await as(p).stakeRegistry.write.registerModel([MODEL_ID]));
   }
-  await waitOk(publicClient, await deployerContracts.token.write.mint([requester!.account.address, FEE * 1_000n]));
-  await waitOk(publicClient, await as(requester!).token.write.approve([manifest.contracts.taskMarket, FEE * 1_000n]));
+  await confirmed(publicClient, await deployerContracts.token.write.mint([requester!.account.address, FEE * 1_000n]));
+  await confirmed(publicClient, await as(requester!).token.write.approve([manifest.contracts.taskMarket, FEE * 1_000n]));
   const byAddress = new Map([...validators, ...providers].map((v) => [v.account.address.toLowerCase(), v]));
-  return { evm, close, publicClient, testClient, manifest, as, deployer: deployer!, requester: requester!, provider: provider!, providers, validators, byAddress };
+  return { evm, close, publicClient, testClient, manifest, as, stake, deployer: deployer!, requester: requester!, provider: provider!, providers, validators, byAddress };
 }
 
-/** Waits for a setup transaction and fails loudly if it reverted. */
-async function waitOk(publicClient: PublicClient, hash: Hex): Promise<void> {
+/** The receipt of a benchmark transaction; fails loudly if it reverted. */
+export async function confirmed(publicClient: PublicClient, hash: Hex) {
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`benchmark setup transaction ${hash} reverted`);
+  if (receipt.status !== "success") throw new Error(`benchmark transaction ${hash} reverted`);
+  return receipt;
 }
 
-async function gasOf(env: BenchChain, hash: Hex): Promise<bigint> {
-  const receipt = await env.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`benchmark transaction ${hash} reverted`);
-  return receipt.gasUsed;
-}
+/** Intrinsic calldata gas (EIP-2028): 4 per zero byte, 16 per other byte. */
+export const calldataGas = (input: Hex) => hexToBytes(input).reduce((sum, b) => sum + (b === 0 ? 4 : 16), 0);
+
+export const sumGas = (values: readonly bigint[]) => values.reduce((a, b) => a + b, 0n);
+
+export const gasOf = async (env: BenchChain, hash: Hex): Promise<bigint> => (await confirmed(env.publicClient, hash)).gasUsed;
 
 /** Creates and answers a task and draws its committee; returns the task id, members and the gas so far. */
 export async function taskToCommittee(env: BenchChain) {
@@ -147,30 +157,80 @@ export async function taskToCommittee(env: BenchChain) {
   return { taskId, members: state.members, state, gas: { create, answer, draw } };
 }
 
-const wallet = (env: BenchChain, address: Address) => env.byAddress.get(address.toLowerCase())!;
+export const wallet = (env: BenchChain, address: Address) => env.byAddress.get(address.toLowerCase())!;
+
+/** What each seat of a committee scores and the salt it commits with, by seat. */
+export interface Ballots {
+  scores: readonly number[];
+  salts: readonly Hex[];
+}
+
+/** Scores near 8,000 and fresh random salts. */
+export const randomBallots = (members: readonly Address[]): Ballots => ({
+  scores: members.map((_, i) => 8_000 + 37 * (i % 20)),
+  salts: members.map(() => randomSalt()),
+});
+
+/** Seat `seat`'s commitment to its ballot in round 0 of `taskId`. */
+export function commitmentOf(env: BenchChain, taskId: bigint, members: readonly Address[], ballots: Ballots, seat: number): Hex {
+  const { chainId, contracts } = env.manifest;
+  return computeCommitment({ score: ballots.scores[seat]!, salt: ballots.salts[seat]!, validator: members[seat]!, taskId, round: 0, chainId, market: contracts.taskMarket });
+}
+
+/**
+ * A round's two reports, as the aggregator builds them: the commit report of `seats`' signed commits (compact
+ * signatures, far deadline) on the drawn state, and the reveal report opening `open` of them (default: all) on the
+ * state that report leaves. Each is the argument list of commitReport / revealReport.
+ */
+export async function roundReports(env: BenchChain, taskId: bigint, members: readonly Address[], ballots: Ballots, seats: readonly number[] = members.map((_, i) => i), open: readonly number[] = seats) {
+  const domain = taskMarketDomain(env.manifest.chainId, env.manifest.contracts.taskMarket);
+  const commitments = seats.map((i) => commitmentOf(env, taskId, members, ballots, i));
+  const signatures = await Promise.all(
+    seats.map(async (i, n) => [...(await signCommitCompact(wallet(env, members[i]!), domain, { taskId, round: 0n, commitment: commitments[n]!, deadline: FAR_DEADLINE }))] as [Hex, Hex]),
+  );
+  const mask = maskOf(seats);
+  const drawn = drawnState(members);
+  return {
+    commit: [stateArg(drawn), { taskId, round: 0n, mask, commitments, deadline: FAR_DEADLINE, signatures }] as const,
+    reveal: [
+      stateArg(mergeReport(drawn, mask, commitments)),
+      { taskId, revealMask: maskOf(open), scores: open.map((i) => ballots.scores[i]!), salts: open.map((i) => ballots.salts[i]!) },
+    ] as const,
+  };
+}
+
+/** Seat `seat` reveals its ballot alone (the fallback call); its gas. */
+export async function revealAlone(env: BenchChain, taskId: bigint, state: RoundState, ballots: Ballots, seat: number): Promise<bigint> {
+  const market = env.as(wallet(env, state.members[seat]!)).taskMarket;
+  return gasOf(env, await market.write.reveal([taskId, stateArg(state), BigInt(seat), BigInt(ballots.scores[seat]!), ballots.salts[seat]!]));
+}
+
+export interface DirectTaskOptions {
+  /** Each member's ballot (default: randomBallots). */
+  ballotsOf?: (members: readonly Address[], taskId: bigint) => Ballots;
+  /** Who sends the finalize (default: the deployer). */
+  finalizer?: SigningWalletClient;
+  /** Reveal as soon as every member committed (the contracts allow it, reading the committed mask) instead of
+   * after commitEnd (where they skip that read). */
+  revealEarly?: boolean;
+}
 
 /** One whole task with every member committing and revealing alone (the fallback calls, with the round's state),
- * then finalize; every member reveals a score near 8,000. */
-export async function runDirectTask(env: BenchChain): Promise<TaskGas> {
+ * then finalize. */
+export async function runDirectTask(env: BenchChain, { ballotsOf = randomBallots, finalizer = env.deployer, revealEarly = false }: DirectTaskOptions = {}): Promise<TaskGas> {
   const { taskId, members, state, gas } = await taskToCommittee(env);
-  const chainId = env.manifest.chainId;
-  const market = env.manifest.contracts.taskMarket;
-  const scores = members.map((_, i) => 8_000 + 37 * i);
-  const salts = members.map(() => randomSalt());
+  const ballots = ballotsOf(members, taskId);
   const commits: bigint[] = [];
   for (let i = 0; i < members.length; i++) {
-    const c = computeCommitment({ score: scores[i], salt: salts[i], validator: members[i], taskId, round: 0, chainId, market });
-    commits.push(await gasOf(env, await env.as(wallet(env, members[i])).taskMarket.write.commit([taskId, stateArg(state), BigInt(i), c])));
+    const c = commitmentOf(env, taskId, members, ballots, i);
+    commits.push(await gasOf(env, await env.as(wallet(env, members[i]!)).taskMarket.write.commit([taskId, stateArg(state), BigInt(i), c])));
   }
-  const t = await env.as(env.deployer).taskMarket.read.task([taskId]);
+  const { commitEnd } = await env.as(env.deployer).taskMarket.read.task([taskId]);
   const now = await env.publicClient.getBlockNumber();
-  if (now <= t.commitEnd) await env.testClient.mine({ blocks: Number(t.commitEnd - now) });
+  if (!revealEarly && now <= commitEnd) await env.testClient.mine({ blocks: Number(commitEnd - now) });
   const reveals: bigint[] = [];
-  for (let i = 0; i < members.length; i++) {
-    const m = env.as(wallet(env, members[i])).taskMarket;
-    reveals.push(await gasOf(env, await m.write.reveal([taskId, stateArg(state), BigInt(i), BigInt(scores[i]!), salts[i]!])));
-  }
-  const finalize = await gasOf(env, await env.as(env.deployer).taskMarket.write.finalize([taskId, stateArg(state)]));
+  for (let i = 0; i < members.length; i++) reveals.push(await revealAlone(env, taskId, state, ballots, i));
+  const finalize = await gasOf(env, await env.as(finalizer).taskMarket.write.finalize([taskId, stateArg(state)]));
   return { ...gas, commits, reveals, finalize };
 }
 
@@ -190,15 +250,8 @@ export async function claimAll(env: BenchChain): Promise<bigint[]> {
 
 /** Gas of one commitReport carrying the first `count` members' signed commits of a fresh task (compact signatures). */
 export async function commitReportOf(env: BenchChain, count: number): Promise<bigint> {
-  const { taskId, members, state } = await taskToCommittee(env);
-  const chainId = env.manifest.chainId;
-  const market = env.manifest.contracts.taskMarket;
-  const domain = taskMarketDomain(chainId, market);
-  const seats = members.slice(0, count).map((_, i) => i);
-  const commitments = seats.map((i) => computeCommitment({ score: 5_000, salt: randomSalt(), validator: members[i]!, taskId, round: 0, chainId, market }));
-  const signatures = await Promise.all(
-    seats.map(async (i) => [...(await signCommitCompact(wallet(env, members[i]!).account as LocalAccount, domain, { taskId, round: 0n, commitment: commitments[i]!, deadline: FAR_DEADLINE }))] as [Hex, Hex]),
-  );
-  const report = { taskId, round: 0n, mask: maskOf(seats), commitments, deadline: FAR_DEADLINE, signatures };
-  return gasOf(env, await env.as(env.deployer).taskMarket.write.commitReport([stateArg(state), report]));
+  const { taskId, members } = await taskToCommittee(env);
+  const ballots = { scores: members.map(() => 5_000), salts: members.map(() => randomSalt()) };
+  const { commit } = await roundReports(env, taskId, members, ballots, members.slice(0, count).map((_, i) => i));
+  return gasOf(env, await env.as(env.deployer).taskMarket.write.commitReport(commit));
 }
