@@ -4,14 +4,12 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
 import {StakeRegistry} from "../../contracts/StakeRegistry.sol";
-import {EvaluatorRegistry} from "../../contracts/EvaluatorRegistry.sol";
-import {SettlementMath} from "../../contracts/SettlementMath.sol";
 import {TaskMarket} from "../../contracts/TaskMarket.sol";
-import {MarketParams} from "../../contracts/libraries/MarketParams.sol";
 import {IStakeRegistry} from "../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../contracts/interfaces/ITaskMarket.sol";
 import {ITaskMarketClient} from "../../contracts/interfaces/ITaskMarketClient.sol";
 import {TestBase} from "./helpers/TestBase.sol";
+import {DeployProtocol} from "./helpers/DeployProtocol.sol";
 
 /// @notice The attack of issue 10, finding 6: a requester contract that creates a task and reverts unless the
 /// provider it wants was drawn (before the fix the draw read block.prevrandao inside createTask, so the wrapper
@@ -50,23 +48,9 @@ contract ProviderDrawTest is TestBase {
 
     function setUp() public {
         token = new MockERC20("Test", "TST");
-        registry = new StakeRegistry(address(token), address(this), STAKE, STAKE, 400);
-        EvaluatorRegistry evaluators = new EvaluatorRegistry(address(this));
-        evaluators.register(EVALUATOR, "ipfs://evaluator");
-        market = ITaskMarketClient(
-            address(
-                new TaskMarket(
-                    address(token),
-                    address(registry),
-                    address(evaluators),
-                    address(new SettlementMath()),
-                    address(this),
-                    address(0x7EA5),
-                    MarketParams.defaults()
-                )
-            )
-        );
-        registry.setTaskMarket(address(market));
+        TaskMarket m;
+        (registry, m) = DeployProtocol.deploy(address(token), STAKE, 400, EVALUATOR, address(0x7EA5));
+        market = ITaskMarketClient(address(m));
         for (uint256 i; i < providers.length; ++i) {
             uint256 amount = STAKE * (i + 1);
             token.mint(providers[i], amount);

@@ -6,14 +6,12 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ReentrantERC20} from "../../contracts/mocks/ReentrantERC20.sol";
 import {FeeOnTransferERC20} from "../../contracts/mocks/FeeOnTransferERC20.sol";
 import {StakeRegistry} from "../../contracts/StakeRegistry.sol";
-import {EvaluatorRegistry} from "../../contracts/EvaluatorRegistry.sol";
-import {SettlementMath} from "../../contracts/SettlementMath.sol";
 import {TaskMarket} from "../../contracts/TaskMarket.sol";
-import {MarketParams} from "../../contracts/libraries/MarketParams.sol";
 import {IStakeRegistry} from "../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../contracts/interfaces/ITaskMarket.sol";
 import {ITaskMarketClient} from "../../contracts/interfaces/ITaskMarketClient.sol";
 import {Rounds} from "./helpers/Rounds.sol";
+import {DeployProtocol} from "./helpers/DeployProtocol.sol";
 
 interface IMintable {
     function mint(address to, uint256 amount) external;
@@ -66,29 +64,13 @@ contract ReentrancyTest is Rounds {
 
     function setUp() public {
         token = new ReentrantERC20();
-        (registry, market) = _deploy(address(token));
+        (registry, market) = DeployProtocol.deploy(address(token), STAKE, 400, EVALUATOR, TREASURY);
         attacker = new Attacker();
         _stake(PROVIDER, IStakeRegistry.Role.Provider);
         vm.prank(PROVIDER);
         registry.registerModel(MODEL);
         for (uint256 i; i < 5; ++i) _stake(_validator(i), IStakeRegistry.Role.Validator);
         vm.roll(block.number + 1); // draws read the pools as of a finished block
-    }
-
-    function _deploy(address stakeToken) internal returns (StakeRegistry r, TaskMarket m) {
-        r = new StakeRegistry(stakeToken, address(this), STAKE, STAKE, 400);
-        EvaluatorRegistry evaluators = new EvaluatorRegistry(address(this));
-        evaluators.register(EVALUATOR, "ipfs://evaluator");
-        m = new TaskMarket(
-            stakeToken,
-            address(r),
-            address(evaluators),
-            address(new SettlementMath()),
-            address(this),
-            TREASURY,
-            MarketParams.defaults()
-        );
-        r.setTaskMarket(address(m));
     }
 
     function _validator(uint256 i) internal pure returns (address) {
@@ -237,7 +219,7 @@ contract ReentrancyTest is Rounds {
 
     function testFeeOnTransferTokenRejected() public {
         FeeOnTransferERC20 fot = new FeeOnTransferERC20(0);
-        (StakeRegistry r, TaskMarket m) = _deploy(address(fot));
+        (StakeRegistry r, TaskMarket m) = DeployProtocol.deploy(address(fot), STAKE, 400, EVALUATOR, TREASURY);
         // A provider stakes while the fee is off, then the token starts charging 1%.
         fot.mint(PROVIDER, STAKE);
         vm.prank(PROVIDER);

@@ -3,16 +3,15 @@ pragma solidity 0.8.28;
 
 import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
 import {StakeRegistry} from "../../contracts/StakeRegistry.sol";
-import {EvaluatorRegistry} from "../../contracts/EvaluatorRegistry.sol";
 import {SettlementMath} from "../../contracts/SettlementMath.sol";
 import {TaskMarket} from "../../contracts/TaskMarket.sol";
 import {RelayBatcher} from "../../contracts/RelayBatcher.sol";
 import {Vm} from "./helpers/TestBase.sol";
-import {MarketParams} from "../../contracts/libraries/MarketParams.sol";
 import {IStakeRegistry} from "../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../contracts/interfaces/ITaskMarket.sol";
 import {ITaskMarketClient} from "../../contracts/interfaces/ITaskMarketClient.sol";
 import {Rounds} from "./helpers/Rounds.sol";
+import {DeployProtocol} from "./helpers/DeployProtocol.sol";
 
 /// @notice The round calls of docs/design/ROUNDS.md on the real market, registry and SettlementMath: commitReport,
 ///         revealReport (which settles), the per-member fallbacks and finalize. Every revert with its custom error,
@@ -36,20 +35,9 @@ contract RoundsTest is Rounds {
 
     function setUp() public {
         token = new MockERC20("Stake", "STK");
-        registry = new StakeRegistry(address(token), address(this), STAKE, STAKE, 400);
-        EvaluatorRegistry evaluators = new EvaluatorRegistry(address(this));
-        evaluators.register(EVALUATOR, "ipfs://evaluator");
-        TaskMarket m = new TaskMarket(
-            address(token),
-            address(registry),
-            address(evaluators),
-            address(new SettlementMath()),
-            address(this),
-            TREASURY,
-            MarketParams.defaults()
-        );
+        TaskMarket m;
+        (registry, m) = DeployProtocol.deploy(address(token), STAKE, 400, EVALUATOR, TREASURY);
         market = ITaskMarketClient(address(m));
-        registry.setTaskMarket(address(m));
         _stake(PROVIDER, IStakeRegistry.Role.Provider);
         vm.prank(PROVIDER);
         registry.registerModel(MODEL);

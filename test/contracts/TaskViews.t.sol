@@ -3,14 +3,13 @@ pragma solidity 0.8.28;
 
 import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
 import {StakeRegistry} from "../../contracts/StakeRegistry.sol";
-import {EvaluatorRegistry} from "../../contracts/EvaluatorRegistry.sol";
-import {SettlementMath} from "../../contracts/SettlementMath.sol";
 import {TaskMarket} from "../../contracts/TaskMarket.sol";
 import {TestBase} from "./helpers/TestBase.sol";
 import {MarketParams} from "../../contracts/libraries/MarketParams.sol";
 import {IStakeRegistry} from "../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../contracts/interfaces/ITaskMarket.sol";
 import {ITaskViews} from "../../contracts/interfaces/ITaskViews.sol";
+import {DeployProtocol} from "./helpers/DeployProtocol.sol";
 
 /// @notice The views module behind the market's fallback (docs/PROTOCOL.md, contracts table): it answers in the
 ///         market's storage when reached through the market, in its own empty storage when called at its address,
@@ -28,19 +27,8 @@ contract TaskViewsTest is TestBase {
 
     function setUp() public {
         token = new MockERC20("Stake", "STK");
-        StakeRegistry registry = new StakeRegistry(address(token), address(this), STAKE, STAKE, 400);
-        EvaluatorRegistry evaluators = new EvaluatorRegistry(address(this));
-        evaluators.register(EVALUATOR, "ipfs://evaluator");
-        market = new TaskMarket(
-            address(token),
-            address(registry),
-            address(evaluators),
-            address(new SettlementMath()),
-            address(this),
-            address(0x7EA5),
-            MarketParams.defaults()
-        );
-        registry.setTaskMarket(address(market));
+        StakeRegistry registry;
+        (registry, market) = DeployProtocol.deploy(address(token), STAKE, 400, EVALUATOR, address(0x7EA5));
         token.mint(PROVIDER, STAKE);
         vm.startPrank(PROVIDER);
         token.approve(address(registry), STAKE);

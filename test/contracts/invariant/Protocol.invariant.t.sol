@@ -3,15 +3,13 @@ pragma solidity 0.8.28;
 
 import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
 import {StakeRegistry} from "../../../contracts/StakeRegistry.sol";
-import {EvaluatorRegistry} from "../../../contracts/EvaluatorRegistry.sol";
-import {SettlementMath} from "../../../contracts/SettlementMath.sol";
 import {TaskMarket} from "../../../contracts/TaskMarket.sol";
-import {MarketParams} from "../../../contracts/libraries/MarketParams.sol";
 import {IStakeRegistry} from "../../../contracts/interfaces/IStakeRegistry.sol";
 import {ITaskMarket} from "../../../contracts/interfaces/ITaskMarket.sol";
 import {ITaskMarketClient} from "../../../contracts/interfaces/ITaskMarketClient.sol";
 import {TestBase} from "../helpers/TestBase.sol";
 import {ProtocolHandler} from "./ProtocolHandler.t.sol";
+import {DeployProtocol} from "../helpers/DeployProtocol.sol";
 
 /// @notice Stateful invariants of the whole protocol under random action sequences driven by ProtocolHandler.
 /// @dev Run the folder, not this file alone: `npx hardhat test solidity test/contracts/invariant/*.t.sol`. Hardhat
@@ -26,20 +24,8 @@ contract ProtocolInvariantTest is TestBase {
 
     function setUp() public {
         token = new MockERC20("Stake", "STK");
-        registry = new StakeRegistry(address(token), address(this), 100e18, 100e18, 800);
-        EvaluatorRegistry evaluators = new EvaluatorRegistry(address(this));
         bytes32 evaluatorId = keccak256("evaluator/minilm-cross-encoder");
-        evaluators.register(evaluatorId, "ipfs://evaluator-manifest");
-        market = new TaskMarket(
-            address(token),
-            address(registry),
-            address(evaluators),
-            address(new SettlementMath()),
-            address(this),
-            TREASURY,
-            MarketParams.defaults()
-        );
-        registry.setTaskMarket(address(market));
+        (registry, market) = DeployProtocol.deploy(address(token), 100e18, 800, evaluatorId, TREASURY);
         handler = new ProtocolHandler(token, registry, ITaskMarketClient(address(market)), evaluatorId);
         // Everybody starts staked so that tasks and committees happen from the first call.
         for (uint256 i; i < 3; ++i) handler.stake(i, 100e18 + i * 37e18, false);
