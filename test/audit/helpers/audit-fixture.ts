@@ -54,7 +54,8 @@ export interface AuditFixture {
   openTaskId: bigint;
   /** Creates (and lets its provider answer, with `answer` or a default) one more task; returns its id. */
   postTask(prompt: string, answer?: string): Promise<bigint>;
-  /** A task with this prompt and answer, settled like the others (honest validators reveal `honestScore`);
+  /** A task with this prompt and answer, settled like the others (honest validators reveal `honestScore`, their four
+   * openings in one partial reveal report, the silent seat never; `finalize` after revealEnd settles);
    * `beforeFinalize` runs after the reveals, just before `finalize`. */
   finalizeTask(prompt: string, answer: string, honestScore?: number, beforeFinalize?: () => Promise<void>): Promise<FixtureTask>;
   /** Governance changes some market parameters (for tasks created from now on). */
@@ -186,9 +187,14 @@ export async function createAuditFixture(options: { tasksPerProvider?: number } 
       state = await commitReport(taskId, state, seatsExcept(members, silentSeat), commitmentOf);
       await wait(await as(committee[4]!).taskMarket.write.commit([taskId, stateArg(state), BigInt(silentSeat), commitmentOf(silentSeat)]));
       const t = await read.taskMarket.read.task([taskId]);
-      for (const [i, m] of members.entries()) {
-        if (i === silentSeat) continue; // the silent validator never reveals
-        await wait(await as(walletOf(m)).taskMarket.write.reveal([taskId, stateArg(state), BigInt(i), BigInt(scoreOf(m)), salts[i]!]));
+      // The silent validator never reveals: as the shipped aggregator does near the members' fallback, the other four
+      // openings go in one partial reveal report (stored as reveals alone would be; settled by finalize below).
+      const opened = seatsExcept(members, silentSeat);
+      await wait(await read.taskMarket.write.revealReport([stateArg(state), {
+        taskId, revealMask: maskOf(opened), scores: opened.map((i) => scoreOf(members[i]!)), salts: opened.map((i) => salts[i]!),
+      }]));
+      for (const i of opened) {
+        const m = members[i]!;
         // Published only after the reveal, as the validator role does.
         const signature = await signAttestation(walletOf(m), domain, { taskId, outputHash: keccak256(output), evaluatorId, score: scoreOf(m) });
         const file = attestationFiles[committee.findIndex((w) => w.account.address === m)]!;
