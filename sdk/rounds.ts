@@ -130,11 +130,10 @@ export interface SeatScore {
 const revealReported = getAbiItem({ abi: taskMarketAbi, name: "RevealReported" });
 const scoreRevealed = getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" });
 
-/** Every seat's opening in a round: from its RevealReported (the settling report, and any partial ones before it)
- * and its ScoreRevealed (seats that revealed alone). A seat in several counts once, with the same score (its
- * commitment binds it). Logs are the record: a settling report stores nothing per seat. */
-export async function readRoundScores(client: PublicClient, market: Address, taskId: bigint, round: number, fromBlock: bigint): Promise<SeatScore[]> {
-  const { state } = await readRound(client, market, taskId, round, fromBlock);
+/** The scores of a round's open seats, by seat: from its RevealReported (the settling report, and any partial ones
+ * before it) and its ScoreRevealed (seats that revealed alone). A seat in several counts once, with the same score
+ * (its commitment binds it). Logs are the record: a settling report stores nothing per seat. */
+export async function readOpenings(client: PublicClient, market: Address, taskId: bigint, round: number, state: RoundState, fromBlock: bigint): Promise<Map<number, number>> {
   const [reports, alone] = await Promise.all([
     client.getLogs({ address: market, event: revealReported, args: { taskId }, fromBlock, strict: true }),
     client.getLogs({ address: market, event: scoreRevealed, args: { taskId }, fromBlock, strict: true }),
@@ -147,5 +146,12 @@ export async function readRoundScores(client: PublicClient, market: Address, tas
     const seat = seatOf(state, log.args.validator);
     if (seat >= 0) scores.set(seat, Number(log.args.score));
   }
+  return scores;
+}
+
+/** Every seat's opening in a round (readOpenings), member by member. */
+export async function readRoundScores(client: PublicClient, market: Address, taskId: bigint, round: number, fromBlock: bigint): Promise<SeatScore[]> {
+  const { state } = await readRound(client, market, taskId, round, fromBlock);
+  const scores = await readOpenings(client, market, taskId, round, state, fromBlock);
   return state.members.map((account, seat) => ({ account, revealed: scores.has(seat), score: scores.get(seat) }));
 }

@@ -5,7 +5,7 @@ import type { Logger } from "../../observe/logger.ts";
 import { relayBatcherAbi, TaskStatus } from "../../../sdk/contracts.ts";
 import { computeCommitment, SCORE_MAX } from "../../../sdk/commitment.ts";
 import { toCompactSignature } from "../../../sdk/eip712.ts";
-import { hasSeat, maskOf, reportCommitment, seatOf, stateArg, type RoundState } from "../../../sdk/rounds.ts";
+import { hasSeat, maskOf, readOpenings, reportCommitment, stateArg, type RoundState } from "../../../sdk/rounds.ts";
 import { finalizeGasHeadroom } from "../keeper/keeper.ts";
 import { revertName, taskMarketAbi, type Market, type TaskView } from "../market.ts";
 import { parseSignedItem, recoverCommitItemSigner, RelayRejectedError, type RelayKind, type SignedCommitItem, type SignedRevealItem } from "./relay-messages.ts";
@@ -64,8 +64,6 @@ const LAND_MARGIN_BLOCKS = 2n;
 const REPORT_ATTEMPTS = 3;
 
 const scoreCommitted = getAbiItem({ abi: taskMarketAbi, name: "ScoreCommitted" });
-const scoreRevealed = getAbiItem({ abi: taskMarketAbi, name: "ScoreRevealed" });
-const revealReported = getAbiItem({ abi: taskMarketAbi, name: "RevealReported" });
 const fullMask = (k: number) => (k >= 32 ? 0xffffffff : (1 << k) - 1) >>> 0;
 const mask32 = (n: number) => n >>> 0;
 
@@ -179,14 +177,7 @@ export class RelayBatcher {
 
   /** Seats of the round already open: revealed alone (ScoreRevealed) or by a partial report (RevealReported). */
   async #openedOnChain(g: Group, state: RoundState): Promise<number> {
-    const { address } = this.#p.market;
-    const [alone, reports] = await Promise.all([
-      this.#p.client.getLogs({ address, event: scoreRevealed, args: { taskId: g.taskId }, fromBlock: g.drawBlock, strict: true }),
-      this.#p.client.getLogs({ address, event: revealReported, args: { taskId: g.taskId }, fromBlock: g.drawBlock, strict: true }),
-    ]);
-    const ofRound = <T extends { args: { round: bigint } }>(logs: T[]) => logs.filter((l) => l.args.round === BigInt(g.round));
-    const seats = ofRound(alone).map((l) => seatOf(state, l.args.validator)).filter((s) => s >= 0);
-    return mask32(ofRound(reports).reduce((mask, l) => mask | l.args.mask, maskOf(seats)));
+    return maskOf((await readOpenings(this.#p.client, this.#p.market.address, g.taskId, g.round, state, g.drawBlock)).keys());
   }
 
   /** Releases a reveal group once reveals are open and its openings cover every committed seat not yet open, or
