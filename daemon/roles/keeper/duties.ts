@@ -25,16 +25,18 @@ export function dutyOf(task: TaskView, allRevealedSince?: bigint): Duty | undefi
   if (task.status === TaskStatus.Answered) return { action: "draw", round: task.round, dueBlock: task.seedBlock + 1n };
   if (task.status !== TaskStatus.Committee) return undefined;
   const afterReveals = task.revealEnd + 1n;
-  if (!allOpenedAlone(task) || allRevealedSince === undefined) return { action: "finalize", round: task.round, dueBlock: afterReveals };
+  if (!everyCommittedSeatOpen(task) || allRevealedSince === undefined) return { action: "finalize", round: task.round, dueBlock: afterReveals };
   // Early (TaskMarket.finalize): once reveals started (all k committed, or commitEnd passed) and every committed
-  // seat is open. A complete reveal report settles by itself; this is the round whose last seats came alone.
-  const revealsStart = task.committedCount >= task.committeeSize ? allRevealedSince : task.commitEnd + 1n > allRevealedSince ? task.commitEnd + 1n : allRevealedSince;
-  return { action: "finalize", round: task.round, dueBlock: revealsStart < afterReveals ? revealsStart : afterReveals };
+  // seat is open. A complete reveal report settles by itself; this is a round whose seats opened alone or by partial
+  // reveal reports.
+  const revealsStart = task.committedCount >= task.committeeSize ? 0n : task.commitEnd + 1n;
+  const early = allRevealedSince > revealsStart ? allRevealedSince : revealsStart;
+  return { action: "finalize", round: task.round, dueBlock: early < afterReveals ? early : afterReveals };
 }
 
 /** Every committed seat of the round is open before settlement (revealedCount counts seats revealed alone or opened by
  * a partial reveal report; a complete report settles by itself). */
-export const allOpenedAlone = (task: TaskView): boolean => task.committedCount > 0 && task.revealedCount >= task.committedCount;
+export const everyCommittedSeatOpen = (task: TaskView): boolean => task.committedCount > 0 && task.revealedCount >= task.committedCount;
 
 /**
  * This daemon's place in the queue of keepers for `duty`: rank r acts r x fallbackBlocks blocks after the duty

@@ -4,7 +4,7 @@ import type { Logger } from "../../observe/logger.ts";
 import { KeeperStore } from "../../store/keeper-store.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import { sendTolerating, sendWithRoundState, type Market, type MarketFunction, type TaskView } from "../market.ts";
-import { allOpenedAlone, dutyOf, keeperRank, type Duty, type KeeperAction } from "./duties.ts";
+import { everyCommittedSeatOpen, dutyOf, keeperRank, type Duty, type KeeperAction } from "./duties.ts";
 import { drainWithin } from "../workers.ts";
 
 export interface Keeper {
@@ -112,7 +112,7 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
           entry.members = { round: view.round, accounts: round.state.members.map((m) => m.toLowerCase()) };
           entry.allRevealedSince = undefined;
         }
-        if (view.status === TaskStatus.Committee && allOpenedAlone(view)) entry.allRevealedSince ??= entry.lastRevealBlock !== undefined ? entry.lastRevealBlock + 1n : head;
+        if (view.status === TaskStatus.Committee && everyCommittedSeatOpen(view)) entry.allRevealedSince ??= entry.lastRevealBlock !== undefined ? entry.lastRevealBlock + 1n : head;
       }));
     }
     saveLowestOpen(false);
