@@ -197,10 +197,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
         uint256 k,
         address exclude
     ) external onlyTaskMarket returns (address[] memory members) {
-        bytes32 entropy = blockhash(seedBlock);
-        if (entropy == bytes32(0)) return members;
-        uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
-        members = CommitteeDraw.drawDistinct(_pools[Role.Validator][evaluatorId], seed, k, exclude, seedBlock - 1);
+        members = committeeDraw(evaluatorId, seedBlock, taskId, round, k, exclude);
         for (uint256 i; i < members.length; ++i) {
             ++_stakes[members[i]].locks;
         }
@@ -306,8 +303,24 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @inheritdoc IStakeRegistry
+    function committeeDraw(
+        bytes32 evaluatorId,
+        uint256 seedBlock,
+        uint256 taskId,
+        uint256 round,
+        uint256 k,
+        address exclude
+    ) public view returns (address[] memory members) {
+        // blockhash is zero for the current block, a future one and one older than 256 blocks: no draw then.
+        bytes32 entropy = blockhash(seedBlock);
+        if (entropy == bytes32(0)) return members;
+        uint256 seed = uint256(keccak256(abi.encode(entropy, taskId, round)));
+        return drawCommittee(evaluatorId, seed, k, exclude, seedBlock - 1);
+    }
+
+    /// @inheritdoc IStakeRegistry
     function drawCommittee(bytes32 evaluatorId, uint256 seed, uint256 k, address exclude, uint256 snapshotBlock)
-        external
+        public
         view
         returns (address[] memory members)
     {

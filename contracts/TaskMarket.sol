@@ -174,41 +174,21 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
     /// @inheritdoc ITaskMarket
     function drawCommittee(uint256 taskId) external nonReentrant {
         Task storage t = _taskIn(taskId, Status.Answered);
-        uint256 seedBlock = t.seedBlock;
-        if (block.number <= seedBlock) revert SeedNotReady(taskId, seedBlock);
-        uint256 round = t.round;
-        Params storage p = _paramsOf[t.paramsVersion];
-        uint256 k = p.committeeSize;
-        // Drawn and locked by the registry: the hash of the seed block over the pool of the block before it (fixed
-        // before anyone could know the seed), never the task's provider.
-        address[] memory members = registry.assignCommittee(_evaluatorOf(t), seedBlock, taskId, round, k, t.provider);
-        if (members.length == 0) {
-            // A seed older than 256 blocks is gone (the EVM forgets it): a fresh one, never the caller's choice.
-            // Too few eligible validators: wait for the pool to grow, with a new seed, until the deadline.
-            if (blockhash(seedBlock) == bytes32(0) || block.number <= t.drawDeadline) {
-                t.seedBlock = uint40(block.number + 1);
-                emit CommitteeReseeded(taskId, round, block.number + 1);
-                return;
-            }
-            _settleUnjudged(taskId, t);
+        if (_drawCommittee(taskId, t)) return;
+        // A seed older than 256 blocks is gone (the EVM forgets it): a fresh one, never the caller's choice.
+        // Too few eligible validators: wait for the pool to grow, with a new seed, until the deadline.
+        if (blockhash(t.seedBlock) == bytes32(0) || block.number <= t.drawDeadline) {
+            t.seedBlock = uint40(block.number + 1);
+            emit CommitteeReseeded(taskId, t.round, block.number + 1);
             return;
         }
-        // One slot for the whole committee: members are in CommitteeDrawn and come back in calldata.
-        _round[taskId] = _roundHash(keccak256(abi.encode(members)), 0, _NO_COMMITMENTS);
-        uint256 commitEnd = block.number + p.commitWindow;
-        uint256 revealEnd = commitEnd + p.revealWindow;
-        t.status = Status.Committee;
-        t.committeeSize = uint8(k);
-        t.committedMask = 0;
-        t.commitEnd = uint40(commitEnd);
-        t.revealEnd = uint40(revealEnd);
-        emit CommitteeDrawn(taskId, round, members, commitEnd, revealEnd);
+        _settleUnjudged(taskId, t);
     }
 
     /// @inheritdoc ITaskMarket
     function commitReport(RoundState calldata state, CommitReport calldata report) external {
         uint256 taskId = report.taskId;
-        Task storage t = _taskIn(taskId, Status.Committee);
+        Task storage t = _committeeTask(taskId);
         if (block.number > t.commitEnd) revert CommitPhaseClosed(taskId, t.commitEnd);
         uint256 round = t.round;
         if (report.round != round) revert RoundMismatch(taskId, report.round);
@@ -260,7 +240,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
 
     /// @inheritdoc ITaskMarket
     function commit(uint256 taskId, RoundState calldata state, uint256 index, bytes32 commitment) external {
-        Task storage t = _taskIn(taskId, Status.Committee);
+        Task storage t = _committeeTask(taskId);
         if (block.number > t.commitEnd) revert CommitPhaseClosed(taskId, t.commitEnd);
         if (!_isCommitment(commitment)) revert ReservedCommitment();
         _checkState(taskId, state);
@@ -345,6 +325,44 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev Draws the committee of the task's current round (status Answered) if the draw selects one: drawn and
+    /// locked by the registry from the hash of the seed block over the pool of the block before it (fixed before
+    /// anyone could know the seed), never the task's provider. Returns false, changing nothing, when it selects
+    /// nobody (too few eligible validators, or the seed hash is gone): drawCommittee then reseeds or settles.
+    /// The commit window ends commitWindow blocks after the first block the draw could land in (seedBlock + 1),
+    /// wherever it lands: a member knows its seat from then on (TaskViews.pendingCommittee) and may draw by
+    /// committing, so nobody can shorten a member's window by sending the draw late.
+    function _drawCommittee(uint256 taskId, Task storage t) private returns (bool drawn) {
+        uint256 seedBlock = t.seedBlock;
+        if (block.number <= seedBlock) revert SeedNotReady(taskId, seedBlock);
+        uint256 round = t.round;
+        Params storage p = _paramsOf[t.paramsVersion];
+        uint256 k = p.committeeSize;
+        address[] memory members = registry.assignCommittee(_evaluatorOf(t), seedBlock, taskId, round, k, t.provider);
+        if (members.length == 0) return false;
+        // One slot for the whole committee: members are in CommitteeDrawn and come back in calldata.
+        _round[taskId] = _roundHash(keccak256(abi.encode(members)), 0, _NO_COMMITMENTS);
+        uint256 commitEnd = seedBlock + 1 + p.commitWindow;
+        uint256 revealEnd = commitEnd + p.revealWindow;
+        t.status = Status.Committee;
+        t.committeeSize = uint8(k);
+        t.committedMask = 0;
+        t.commitEnd = uint40(commitEnd);
+        t.revealEnd = uint40(revealEnd);
+        emit CommitteeDrawn(taskId, round, members, commitEnd, revealEnd);
+        return true;
+    }
+
+    /// @dev The task a commit goes to, in status Committee: a round still undrawn (status Answered) is drawn first,
+    /// so that the round's first commit, alone or by report, is its draw (no transaction of its own on the happy
+    /// path). When the draw selects nobody the commit reverts (no seat could hold it) and drawCommittee is left to
+    /// reseed or settle: a commit call never settles or reseeds a task.
+    function _committeeTask(uint256 taskId) private returns (Task storage t) {
+        t = _tasks[taskId];
+        if (t.status == Status.Answered && !_drawCommittee(taskId, t)) revert NoCommitteeDrawn(taskId, t.seedBlock);
+        return _taskIn(taskId, Status.Committee);
+    }
 
     /// @dev Each member's score and whether it is open: opened by the report (checked against its commitment),
     /// or already open (revealed alone, or by an earlier partial report). `missing`: committed seats that are neither.

@@ -48,7 +48,7 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
         v.answerDeadline = t.answerDeadline;
         v.seedBlock = t.seedBlock;
         // Not stored (its slot went to the commit mask): the current round's commit window ends commitWindow
-        // blocks after its draw.
+        // blocks after the first block its draw could land in (seedBlock + 1), wherever the draw landed.
         if (t.commitEnd != 0) v.drawBlock = t.commitEnd - _paramsOf[t.paramsVersion].commitWindow;
         v.commitEnd = t.commitEnd;
         v.revealEnd = t.revealEnd;
@@ -94,6 +94,25 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
         uint256 seedBlock = t.seedBlock;
         if (t.provider != address(0) || t.status != ITaskMarket.Status.Assigned || block.number <= seedBlock) return t.provider;
         return registry.providerDraw(_modelOf(t), seedBlock, taskId, t.reassignments, _excludedProvider[taskId]);
+    }
+
+    /// @inheritdoc ITaskViews
+    function pendingCommittee(uint256 taskId)
+        external
+        view
+        returns (address[] memory members, uint256 commitEnd, uint256 revealEnd)
+    {
+        Task storage t = _tasks[taskId];
+        if (t.status == ITaskMarket.Status.None) revert ITaskMarket.UnknownTask(taskId);
+        if (t.status != ITaskMarket.Status.Answered) return (members, 0, 0);
+        ITaskMarket.Params storage p = _paramsOf[t.paramsVersion];
+        uint256 seedBlock = t.seedBlock;
+        // As TaskMarket._drawCommittee sets them: fixed by the seed block, not by when the draw lands.
+        commitEnd = seedBlock + 1 + p.commitWindow;
+        revealEnd = commitEnd + p.revealWindow;
+        // Before its seed block exists the draw cannot run (the registry returns nobody for an unknown hash).
+        if (block.number <= seedBlock) return (members, commitEnd, revealEnd);
+        members = registry.committeeDraw(_evaluatorOf(t), seedBlock, taskId, t.round, p.committeeSize, t.provider);
     }
 
     /// @inheritdoc ITaskViews

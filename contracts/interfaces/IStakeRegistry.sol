@@ -161,9 +161,23 @@ interface IStakeRegistry {
         view
         returns (address provider);
 
-    /// @notice Task market only: draws the committee of round `round` of task `taskId` (k validators running
-    /// `evaluatorId`, never `exclude`) with seed keccak256(abi.encode(blockhash(seedBlock), taskId, round)) over
-    /// the pool at the end of block `seedBlock - 1`, as `drawCommittee` does, and adds one lock to each member.
+    /// @notice The committee of round `round` of task `taskId`: k validators running `evaluatorId`, never `exclude`,
+    /// drawn with seed keccak256(abi.encode(blockhash(seedBlock), taskId, round)) over the pool at the end of block
+    /// `seedBlock - 1` (fixed before the hash existed), as `drawCommittee` does. Known from block `seedBlock + 1` on,
+    /// before anyone sends the draw: `assignCommittee` selects exactly these members.
+    /// @return members The committee, or an empty array when the hash of `seedBlock` is not known (not yet mined,
+    /// or older than 256 blocks) or fewer than k validators were eligible.
+    function committeeDraw(
+        bytes32 evaluatorId,
+        uint256 seedBlock,
+        uint256 taskId,
+        uint256 round,
+        uint256 k,
+        address exclude
+    ) external view returns (address[] memory members);
+
+    /// @notice Task market only: draws the committee of round `round` of task `taskId` exactly as `committeeDraw`
+    /// does and adds one lock to each member.
     /// @return members The locked members, or an empty array when the hash of `seedBlock` is not known (not yet
     /// mined, or older than 256 blocks) or fewer than k validators were eligible.
     function assignCommittee(

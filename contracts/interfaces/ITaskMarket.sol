@@ -66,7 +66,7 @@ interface ITaskMarket is ITaskLedger {
         uint32 committedMask; // which seats committed (bit i: member i)
         uint64 answerDeadline; // while Assigned: last block the provider of this attempt may answer
         uint64 seedBlock; // while Assigned: the block whose hash draws the provider; later: the committee's seed block
-        uint64 drawBlock;
+        uint64 drawBlock; // once drawn: the first block the round's draw could land in (seedBlock + 1), where its commit window starts
         uint64 commitEnd;
         uint64 revealEnd;
         uint64 drawDeadline; // while Answered: last block a too-small pool is waited for (reseeding)
@@ -146,8 +146,9 @@ interface ITaskMarket is ITaskLedger {
         bytes output,
         string uri
     );
-    /// @notice Emitted when the committee of `round` is drawn; commits are accepted until block `commitEnd`,
-    /// reveals as soon as every member committed (or from `commitEnd + 1`) until `revealEnd`.
+    /// @notice Emitted when the committee of `round` is drawn (by `drawCommittee` or by the round's first commit);
+    /// commits are accepted until block `commitEnd` (seed block + 1 + commitWindow, wherever the draw lands), reveals
+    /// as soon as every member committed (or from `commitEnd + 1`) until `revealEnd`.
     event CommitteeDrawn(
         uint256 indexed taskId,
         uint256 round,
@@ -238,8 +239,12 @@ interface ITaskMarket is ITaskLedger {
     error AnswerBytesRequired();
     /// @notice Thrown when the output bytes do not hash (keccak256) to the claimed output hash.
     error OutputHashMismatch(bytes32 claimed, bytes32 actual);
-    /// @notice Thrown when `drawCommittee` is called before the seed block is final (block.number <= seedBlock).
+    /// @notice Thrown when `drawCommittee`, or a commit that would draw, is called before the seed block is final
+    /// (block.number <= seedBlock).
     error SeedNotReady(uint256 taskId, uint256 seedBlock);
+    /// @notice Thrown when a commit would draw the round's committee (its first commit) but the draw selects nobody:
+    /// fewer than k eligible validators, or the hash of `seedBlock` is gone. `drawCommittee` reseeds or settles.
+    error NoCommitteeDrawn(uint256 taskId, uint256 seedBlock);
     /// @notice Thrown when a commit arrives after the commit phase.
     error CommitPhaseClosed(uint256 taskId, uint256 commitEnd);
     /// @notice Thrown when the caller (or signer) is not the committee member at `index`.
@@ -325,13 +330,17 @@ interface ITaskMarket is ITaskLedger {
     /// roll) over the validator pool of the task's evaluator as it was one block before (fixed before the seed
     /// existed); anyone may call once that block exists. When fewer than k validators are eligible it reseeds from
     /// the next block until `drawDeadline`, then settles the task unjudged (see docs/PROTOCOL.md: the provider is
-    /// unpaid and the requester gets back only the refund share of a zero score).
+    /// unpaid and the requester gets back only the refund share of a zero score). The round's first commit (a
+    /// `commitReport` or a `commit`) runs the same draw itself: this call is for a round nobody commits to, and for
+    /// the reseed and unjudged cases (which a commit refuses with NoCommitteeDrawn).
     function drawCommittee(uint256 taskId) external;
 
     /// @notice Commits the seats of `report.mask` at once during the commit phase, each with its member's EIP-712
     /// `Commit(taskId, round, commitment, deadline)` signature; anyone may send it. `state` is the round's current
     /// state (CommitteeDrawn's members, and the seats and commitments of the reports before this one: a round may
-    /// have several, none for a seat already committed, by a report or alone).
+    /// have several, none for a seat already committed, by a report or alone). On a round not drawn yet (status
+    /// Answered, seed block passed) it draws the committee first, as `drawCommittee` does (`state` is then
+    /// `pendingCommittee`'s members with no report part), and reverts NoCommitteeDrawn when the draw selects nobody.
     function commitReport(RoundState calldata state, CommitReport calldata report) external;
 
     /// @notice Opens the seats of `report.revealMask` during the reveal phase (once every member committed, or after
@@ -342,7 +351,7 @@ interface ITaskMarket is ITaskLedger {
     function revealReport(RoundState calldata state, RevealReport calldata report) external;
 
     /// @notice Fallback: committee member `index` commits `commitment` (see `computeCommitment`) alone during the
-    /// commit phase (a member a commit report left out).
+    /// commit phase (a member a commit report left out). Like `commitReport`, it draws a round not drawn yet first.
     function commit(uint256 taskId, RoundState calldata state, uint256 index, bytes32 commitment) external;
 
     /// @notice Fallback: committee member `index` reveals `score` and `salt` alone during the reveal phase (refused
