@@ -43,8 +43,11 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
         v.reassignments = t.reassignments;
         v.committeeSize = t.committeeSize;
         v.revealedCount = uint8(_revealedCount(taskId, t));
-        v.committedMask = t.committedMask;
-        v.committedCount = uint8(_popCount(t.committedMask));
+        // While Answered (after a roll) the stored mask is the last round's: the current round has no commit before
+        // its draw, which resets it.
+        uint256 mask = t.status == ITaskMarket.Status.Answered ? 0 : t.committedMask;
+        v.committedMask = uint32(mask);
+        v.committedCount = uint8(_popCount(mask));
         v.answerDeadline = t.answerDeadline;
         v.seedBlock = t.seedBlock;
         // Not stored (its slot went to the commit mask): the current round's commit window ends commitWindow
@@ -104,7 +107,9 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
     {
         Task storage t = _tasks[taskId];
         if (t.status == ITaskMarket.Status.None) revert ITaskMarket.UnknownTask(taskId);
-        if (t.status != ITaskMarket.Status.Answered) return (members, 0, 0);
+        // Drawn or not, the committee of the current seed is the same (the draw is deterministic): a client that
+        // meets a round drawn by a transaction not yet in its logs still gets its members.
+        if (t.status != ITaskMarket.Status.Answered && t.status != ITaskMarket.Status.Committee) return (members, 0, 0);
         ITaskMarket.Params storage p = _paramsOf[t.paramsVersion];
         uint256 seedBlock = t.seedBlock;
         // As TaskMarket._drawCommittee sets them: fixed by the seed block, not by when the draw lands.

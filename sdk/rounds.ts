@@ -1,5 +1,6 @@
 import { encodeAbiParameters, getAbiItem, keccak256, type Address, type Hex, type PublicClient } from "viem";
 import { taskMarketAbi } from "./abi.ts";
+import { TaskStatus } from "./contracts.ts";
 
 /**
  * ITaskMarket.RoundState: what every round call takes in calldata. The market stores only its hash (`roundOf`);
@@ -14,15 +15,19 @@ export interface RoundState {
   reportCommitments: readonly Hex[];
 }
 
-/** A committee round as its events tell it: the state, and the blocks that bound its phases. */
+/** A committee round as its events tell it (or, before its draw, as pendingCommittee announces it): the state, and
+ * the blocks that bound its phases. */
 export interface Round {
   taskId: bigint;
   round: number;
   state: RoundState;
   commitEnd: bigint;
   revealEnd: bigint;
-  /** Block of the CommitteeDrawn log (the round's other events are at or after it). */
+  /** Block of the CommitteeDrawn log (the round's other events are at or after it); before the draw, the first
+   * block it can land in (seedBlock + 1). */
   drawBlock: bigint;
+  /** False while the round is not drawn yet: its first commit (a commit report or a lone commit) draws it. */
+  drawn: boolean;
 }
 
 /** Thrown when the chain holds no CommitteeDrawn for the task's round (not drawn yet, or `fromBlock` too late). */
@@ -109,7 +114,44 @@ export async function readRound(client: PublicClient, market: Address, taskId: b
   for (const report of reports.filter((l) => l.args.round === BigInt(round) && chainOrder(l, draw) > 0).sort(chainOrder)) {
     state = mergeReport(state, report.args.mask, report.args.commitments);
   }
-  return { taskId, round, state, commitEnd: draw.args.commitEnd, revealEnd: draw.args.revealEnd, drawBlock: draw.blockNumber };
+  return { taskId, round, state, commitEnd: draw.args.commitEnd, revealEnd: draw.args.revealEnd, drawBlock: draw.blockNumber, drawn: true };
+}
+
+/**
+ * The round before its draw: while the task is at `round` and its seed block exists, the committee the draw
+ * selects (TaskViews.pendingCommittee, deterministic from the seed block's hash and the pool of the block before
+ * it) with no report part, and the windows the draw sets. Read against the pending block (what a commit sent now
+ * meets: the round's first commit draws the committee), where a drawing transaction not yet mined may already
+ * show the round drawn (`drawn`; its members are the same, and a report part it adds makes the state stale: the
+ * round calls' RoundStateMismatch, rebuilt once its logs are mined). Undefined when the round is over, or has no
+ * committee to draw yet (the seed block is not mined, its hash is gone, too few validators: only a drawCommittee
+ * can go on, reseeding or settling).
+ */
+export async function readPendingRound(client: PublicClient, market: Address, taskId: bigint, round: number): Promise<Round | undefined> {
+  const read = <T>(functionName: "task" | "pendingCommittee") =>
+    client.readContract({ address: market, abi: taskMarketAbi, functionName, args: [taskId], blockTag: "pending" }) as Promise<T>;
+  const [task, [members, commitEnd, revealEnd]] = await Promise.all([
+    read<{ status: number; round: number; seedBlock: bigint }>("task"),
+    read<readonly [readonly Address[], bigint, bigint]>("pendingCommittee"),
+  ]);
+  if (task.round !== round || members.length === 0) return undefined;
+  return { taskId, round, state: drawnState(members), commitEnd, revealEnd, drawBlock: task.seedBlock + 1n, drawn: task.status === TaskStatus.Committee };
+}
+
+/**
+ * The round as it stands: readRound's once drawn, else readPendingRound's (so that members sign and commit before
+ * any draw transaction). Throws RoundNotDrawnError when it is neither (no committee to draw yet).
+ */
+export async function readCurrentRound(client: PublicClient, market: Address, taskId: bigint, round: number, fromBlock: bigint): Promise<Round> {
+  try {
+    return await readRound(client, market, taskId, round, fromBlock);
+  } catch (error) {
+    if (!(error instanceof RoundNotDrawnError)) throw error;
+  }
+  const pending = await readPendingRound(client, market, taskId, round);
+  if (pending !== undefined) return pending;
+  // Drawn between the two reads: its CommitteeDrawn is on chain now.
+  return readRound(client, market, taskId, round, fromBlock);
 }
 
 /** The state as the contract's ABI encodes it (viem takes the struct as an object). */

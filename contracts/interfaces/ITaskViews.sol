@@ -31,13 +31,15 @@ interface ITaskViews {
     /// an unknown task).
     function assignedProvider(uint256 taskId) external view returns (address);
 
-    /// @notice The committee the draw of the task's current round selects if it lands now (it is the first commit
-    /// of the round, alone or by report, or `drawCommittee`), while the task is Answered (undrawn), and the windows
-    /// that draw sets: commits until `commitEnd`, reveals until `revealEnd` (both fixed by the seed block, wherever
-    /// the draw lands). Members are in seat order (the RoundState of the round's first commit); empty before the
-    /// seed block exists, when its hash is gone (older than 256 blocks) or fewer than k validators are eligible
+    /// @notice The committee of the task's current round as its draw selects it from the round's seed block
+    /// (deterministic: the seed block's hash over the pool of the block before it), and the round's windows:
+    /// commits until `commitEnd`, reveals until `revealEnd` (both fixed by the seed block, wherever the draw lands).
+    /// While the task is Answered (undrawn) these are the members the draw selects if it lands now (it is the
+    /// round's first commit, alone or by report, or `drawCommittee`); once drawn (Committee) they are the members
+    /// CommitteeDrawn carries. Members are in seat order (the RoundState of the round's first commit); empty before
+    /// the seed block exists, when its hash is gone (older than 256 blocks) or fewer than k validators are eligible
     /// (the draw then reseeds or settles: only `drawCommittee` can send it). All empty and zero in any other
-    /// status: a drawn round's members are in CommitteeDrawn. Reverts UnknownTask.
+    /// status. Reverts UnknownTask.
     function pendingCommittee(uint256 taskId)
         external
         view

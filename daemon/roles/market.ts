@@ -7,7 +7,7 @@ import type { SentTransaction } from "../chain/sender.ts";
 import { evaluatorRegistryAbi, mockERC20Abi, stakeRegistryAbi, taskMarketAbi } from "../../sdk/contracts.ts";
 import { readDeploymentManifest, type DeploymentManifest } from "../../sdk/deployment.ts";
 import { taskMarketDomain } from "../../sdk/eip712.ts";
-import { readRound, stateArg, type Round, type RoundState } from "../../sdk/rounds.ts";
+import { readCurrentRound, stateArg, type Round, type RoundState } from "../../sdk/rounds.ts";
 
 export { taskMarketAbi };
 
@@ -26,9 +26,16 @@ export interface Market {
   assignedProvider(taskId: bigint): Promise<Address>;
   /** The models `provider` is registered for on chain (StakeRegistry.modelsOf). */
   modelsOf(provider: Address): Promise<readonly Hex[]>;
-  /** The task's round as its events tell it (CommitteeDrawn + CommitReported): members, RoundState, windows.
-   * `fromBlock`: at or before the draw (the task's drawBlock). Throws RoundNotDrawnError before the draw. */
+  /** The task's round as its events tell it (CommitteeDrawn + CommitReported): members, RoundState, windows; before
+   * its draw, as pendingCommittee announces it (`drawn` false: the round's first commit draws it).
+   * `fromBlock`: at or before the draw (the task's seedBlock). Throws RoundNotDrawnError when there is no committee
+   * to draw yet. */
   round(taskId: bigint, round: number, fromBlock: bigint): Promise<Round>;
+  /** pendingCommittee of the task read against the pending block: whether the draw of its undrawn round would
+   * select a committee if it landed now, and the commitEnd it sets. */
+  pendingDraw(taskId: bigint): Promise<{ hasCommittee: boolean; commitEnd: bigint }>;
+  /** Gas a round's first commit may need beyond its estimate for the draw it carries (see drawGasHeadroom). */
+  drawGasHeadroom(taskId: bigint): Promise<bigint>;
   claimable(account: Address): Promise<bigint>;
   evaluatorActive(id: Hex): Promise<boolean>;
   maxOutputBytes(): Promise<number>;
@@ -37,6 +44,11 @@ export interface Market {
   /** Sends `functionName(args)` through the context's sender; done only when (one of) `eventName` is in the receipt. */
   send(label: string, functionName: MarketFunction, args: readonly unknown[], eventName: string | readonly string[], where?: (args: Record<string, unknown>) => boolean, options?: { gasHeadroom?: bigint }): Promise<SentTransaction>;
 }
+
+/** A bound of a committee draw's gas when it cannot be estimated (measured, `npm run bench:gas`: 155,000 at k = 5 over
+ * 5 validators, 250,000 over 1,000; 852,000 at k = 32): what a round's first commit may add for the draw. */
+const DRAW_GAS_BASE = 100_000n;
+const DRAW_GAS_PER_MEMBER = 60_000n;
 
 /** What reading the market needs; `sender` only to send (a score-only worker has none: it never sends). */
 export type MarketContext = Pick<DaemonContext, "config" | "chain"> & Partial<Pick<DaemonContext, "sender">>;
@@ -61,7 +73,23 @@ export function openMarket(ctx: MarketContext): Market {
     assignedProvider: (taskId) => read<Address>("assignedProvider", [taskId]),
     modelsOf: (provider) =>
       client.readContract({ address: manifest.contracts.stakeRegistry, abi: stakeRegistryAbi, functionName: "modelsOf", args: [provider] }),
-    round: (taskId, round, fromBlock) => readRound(client as PublicClient, address, taskId, round, fromBlock),
+    round: (taskId, round, fromBlock) => readCurrentRound(client as PublicClient, address, taskId, round, fromBlock),
+    pendingDraw: async (taskId) => {
+      const [members, commitEnd] = await client.readContract({ address, abi: taskMarketAbi, functionName: "pendingCommittee", args: [taskId], blockTag: "pending" });
+      return { hasCommittee: members.length > 0, commitEnd };
+    },
+    drawGasHeadroom: async (taskId) => {
+      // The draw alone, estimated where it has not landed: the latest block, or (its seed block is the head) the
+      // pending one. Both refuse it only while a drawing transaction waits in the pool ahead of ours: a block
+      // builder may still order ours first, so the bound then (above the measured draws, docs/PROTOCOL.md).
+      const data = encodeFunctionData({ abi: taskMarketAbi, functionName: "drawCommittee", args: [taskId] });
+      for (const blockTag of ["latest", "pending"] as const) {
+        const gas = await client.estimateGas({ account: ctx.sender?.address, to: address, data, blockTag } as never).catch(() => undefined);
+        if (gas !== undefined) return gas;
+      }
+      const { committeeSize } = await read<{ committeeSize: number }>("params");
+      return DRAW_GAS_BASE + DRAW_GAS_PER_MEMBER * BigInt(committeeSize);
+    },
     claimable: (account) => read<bigint>("claimable", [account]),
     maxOutputBytes: async () => (await read<{ maxOutputBytes: number }>("params")).maxOutputBytes,
     taskCount: () => read<bigint>("taskCount"),

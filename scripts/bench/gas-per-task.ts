@@ -2,8 +2,10 @@
 // - a task run phase by phase the way the daemons and the SDK send it, each phase in the first block the contracts
 //   accept it (blocks from the answer to the finalize counted), all parties' gas from receipts; validators hand
 //   their signed commits and openings to the aggregator (the relayer role, docs/design/ROUNDS.md: one commitReport,
-//   then one revealReport that settles the task), and the same task with every member committing and revealing
-//   alone (the fallback calls) and a keeper's finalize is measured beside it (daemonPatternFallback);
+//   then one revealReport that settles the task; the commit report, the round's first commit, draws the committee:
+//   no draw transaction), and the same task with every member committing and revealing alone (the fallback calls,
+//   the first of which draws) and a keeper's finalize is measured beside it (daemonPatternFallback), as is the task
+//   with the draw sent on its own first (perTaskParts.separateDraw, the daemons' pattern before the lazy draw);
 // - claims amortized by the daemons' own claim policy (daemon/roles/claim-policy.ts, defaults from the config
 //   schema), over the tasks one claim covers;
 // - eth_estimateGas exactness of createTask: sent with exactly its estimate, across providers of different stakes.
@@ -11,7 +13,7 @@ import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex, type Abi, 
 import { configSchema } from "../../daemon/config/schema.ts";
 import { decideClaim } from "../../daemon/roles/claim-policy.ts";
 import { mockERC20Abi, taskMarketAbi, TaskStatus, type SigningWalletClient } from "../../sdk/contracts.ts";
-import { readRound, stateArg } from "../../sdk/rounds.ts";
+import { drawnState, readRound, stateArg } from "../../sdk/rounds.ts";
 import { APPROVE_KEEPS_WEI, STANDING_ALLOWANCE_JOBS } from "../../sdk/client.ts";
 import { DEFAULT_MARKET_PARAMS } from "../../sdk/deployment.ts";
 import { benchChain, claimAll, commitmentOf, confirmed, sumGas, EVALUATOR_ID, FEE, MODEL_ID, randomBallots, roundReports, wallet, type BenchChain, type TaskGas } from "./gas-scenarios.ts";
@@ -46,8 +48,10 @@ export interface PerTaskParts {
   approve: number;
   createTask: number;
   submitAnswer: number;
+  /** The draw sent on its own (the keeper's fallback: a round nobody commits to), measured in separateDraw. */
   drawCommittee: number;
-  /** The aggregator's commitReport carrying the committee's k signed commits. */
+  /** The aggregator's commitReport carrying the committee's k signed commits; its first commit of the round, so it
+   * draws the committee too (no draw transaction on the happy path). */
   commits: number;
   /** The aggregator's revealReport carrying the k openings, which settles the task (warm payees). */
   revealsAndFinalize: number;
@@ -72,6 +76,9 @@ export interface PerTaskParts {
   tasksPerClaimRealisticPrice: { provider: number; validator: number };
   /** Largest single transaction of the task (the one a block gas limit bounds). */
   largestTransaction: number;
+  /** The task with the draw sent on its own before the commit report (the daemons' pattern before the draw moved
+   * into the round's first commit), warm, claims amortized the same way: for comparison. */
+  separateDraw: { daemonPattern: number; commits: number; blocksAnswerToFinalized: number };
 }
 
 /** Assumptions of the claim amortization: the daemons' defaults, plus a gas price, a fee and a task rate. */
@@ -144,6 +151,19 @@ async function firstAccepted(env: BenchChain, candidates: Call[], estimate: (c: 
   }
 }
 
+/** The members pendingCommittee announces for the task's undrawn round, read against the pending block (what a
+ * commit sent now meets), mining empty blocks until its seed block exists. */
+async function pendingMembers(env: BenchChain, taskId: bigint): Promise<readonly Address[]> {
+  for (let waited = 0; waited < MAX_WAIT_BLOCKS; waited++) {
+    const [members] = await env.publicClient.readContract({
+      address: env.manifest.contracts.taskMarket, abi: taskMarketAbi, functionName: "pendingCommittee", args: [taskId], blockTag: "pending",
+    });
+    if (members.length > 0) return members;
+    await env.testClient.mine({ blocks: 1 });
+  }
+  throw new Error(`task ${taskId}: no pending committee after ${MAX_WAIT_BLOCKS} blocks`);
+}
+
 /** The call of whichever provider the contracts accept an answer from (they draw it, at creation or later). */
 async function answerCall(env: BenchChain, taskId: bigint, output: Hex): Promise<Call> {
   const candidates = env.providers.map((from) => ({ from, functionName: "submitAnswer", args: [taskId, keccak256(output), output, ""] }));
@@ -152,6 +172,8 @@ async function answerCall(env: BenchChain, taskId: bigint, output: Hex): Promise
 
 /** How a round reaches the chain: the aggregator's two reports (the daemons' path), or every member alone. */
 export type RoundPath = "reports" | "fallback";
+/** Who draws the committee: the round's first commit (the daemons' path), or a drawCommittee of its own first. */
+export type DrawPath = "inFirstCommit" | "separate";
 
 /** One task's gas by step (the finalize is the keeper's, fallback pattern), and what the run adds. */
 export interface PhasedTask extends TaskGas {
@@ -168,7 +190,8 @@ export interface PhasedTask extends TaskGas {
  * approves (its default approves ten fees plus 1 wei, APPROVE_KEEPS_WEI, when the allowance is below the fee: the
  * approve measured here is that one, from the 1 wei the last of the ten left, counted a tenth per task) and
  * creates the task; the provider the contracts
- * accept an answer from answers, and its keeper draws the committee (rank 0 for a draw). Then, on the "reports"
+ * accept an answer from answers; the committee is read from pendingCommittee once the seed block exists, and the
+ * round's first commit draws it (with `drawPath` "separate": the provider's keeper draws it first). Then, on the "reports"
  * path (the daemons': docs/design/ROUNDS.md), every member signs its commit (compact signature) and the aggregator
  * (the relayer role, run by the provider's daemon, see docs/OPERATOR.md) sends the k of them in one commitReport,
  * then the k openings in one revealReport, which settles the task; one task's report goes straight to the market
@@ -176,7 +199,7 @@ export interface PhasedTask extends TaskGas {
  * commits and reveals alone with the round's state and the first seat finalizes (rank 0 for a finalize).
  * Every member reveals a score near 8,000.
  */
-export async function runPhasedTask(env: BenchChain, path: RoundPath = "reports"): Promise<PhasedTask> {
+export async function runPhasedTask(env: BenchChain, path: RoundPath = "reports", drawPath: DrawPath = "inFirstCommit"): Promise<PhasedTask> {
   const market = env.manifest.contracts.taskMarket;
   const reader = env.as(env.deployer).taskMarket;
   await env.testClient.setAutomine(false);
@@ -188,10 +211,18 @@ export async function runPhasedTask(env: BenchChain, path: RoundPath = "reports"
     const provider = answerBy.from;
     const assigned = provider.account.address;
     const answer = await phase(env, [answerBy]);
-    const draw = await phase(env, [{ from: provider, functionName: "drawCommittee", args: [taskId] }]);
-    // Members are not in storage: the round's state comes from its CommitteeDrawn, as every daemon reads it.
-    const drawn = await readRound(env.publicClient, market, taskId, 0, draw.block);
-    const members = drawn.state.members;
+    let draw = { gas: [0n], block: answer.block, hashes: [] as Hex[] };
+    let members: readonly Address[];
+    if (drawPath === "separate") {
+      draw = await phase(env, [{ from: provider, functionName: "drawCommittee", args: [taskId] }]);
+      // Members are not in storage: the round's state comes from its CommitteeDrawn.
+      members = (await readRound(env.publicClient, market, taskId, 0, draw.block)).state.members;
+    } else {
+      // The committee is known from the seed block on (pendingCommittee), before any draw: the round's first
+      // commit draws it, as the daemons send it.
+      members = await pendingMembers(env, taskId);
+    }
+    const drawn = { state: drawnState(members) };
     const ballots = randomBallots(members);
     const wallets = members.map((m) => wallet(env, m));
     let commits, reveals, finalize;
@@ -221,7 +252,7 @@ export async function runPhasedTask(env: BenchChain, path: RoundPath = "reports"
       finalize: finalize.gas[0]!, blocksAnswerToFinalized: finalize.block - answer.block, credits,
       transactions: [
         { step: "approve", hash: approve.hashes[0]! }, { step: "createTask", hash: create.hashes[0]! }, { step: "submitAnswer", hash: answer.hashes[0]! },
-        { step: "drawCommittee", hash: draw.hashes[0]! }, ...commits.hashes.map((hash) => ({ step: reported ? "commitReport" : "commit", hash })),
+        ...draw.hashes.map((hash) => ({ step: "drawCommittee", hash })), ...commits.hashes.map((hash) => ({ step: reported ? "commitReport" : "commit", hash })),
         ...reveals.hashes.map((hash) => ({ step: reported ? "revealReport" : "reveal", hash })), ...finalize.hashes.map((hash) => ({ step: "finalize", hash })),
       ],
     };
@@ -273,6 +304,9 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
     const cold = await runPhasedTask(env);
     await claimAll(env);
     const coldFallback = await runPhasedTask(env, "fallback"); // for the fallback finalize's cold figure
+    await claimAll(env);
+    await runPhasedTask(env); // every payee credited again, as before the warm task
+    const separate = await runPhasedTask(env, "reports", "separate");
     const claim = sumGas(claims) / BigInt(claims.length);
     // What a claim adds to the next finalize, per payee, measured: cold - warm (about 0 since claim() keeps 1 wei
     // of each credit; a zero to non-zero credit slot, about 17k, before).
@@ -303,7 +337,7 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
         daemonPatternRealisticPrice: Math.round(warmTotal + realistic.gas),
       },
       parts: {
-        approve: Number(warm.approve), createTask: Number(warm.create), submitAnswer: Number(warm.answer), drawCommittee: Number(warm.draw),
+        approve: Number(warm.approve), createTask: Number(warm.create), submitAnswer: Number(warm.answer), drawCommittee: Number(separate.draw),
         commits: Number(sumGas(warm.commits)), revealsAndFinalize: Number(sumGas(warm.reveals)), revealsAndFinalizeCold: Number(sumGas(cold.reveals)),
         relayerPays: Number(sumGas(warm.commits) + sumGas(warm.reveals)),
         validatorsSpared: Number(sumGas(warmFallback.commits) + sumGas(warmFallback.reveals)),
@@ -315,6 +349,10 @@ export async function measurePerTask(k: number, log: (line: string) => void): Pr
         claim: Number(claim), claimsPerTask: Math.round(amortized),
         tasksPerClaim: daemonDefault.tasksPerClaim,
         claimsPerTaskRealisticPrice: Math.round(realistic.gas), tasksPerClaimRealisticPrice: realistic.tasksPerClaim,
+        separateDraw: {
+          daemonPattern: Math.round(Number(total(separate)) + amortized), commits: Number(sumGas(separate.commits)),
+          blocksAnswerToFinalized: Number(separate.blocksAnswerToFinalized),
+        },
         largestTransaction: Number([cold.approve, cold.create, cold.answer, cold.draw, ...cold.commits, ...cold.reveals, cold.finalize].reduce((a, b) => (a > b ? a : b))),
       },
     };

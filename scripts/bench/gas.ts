@@ -222,6 +222,12 @@ async function main(): Promise<void> {
     const p = figures.perTaskParts[k];
     console.log(`${k.padStart(4)}${String(t.daemonPattern).padStart(15)}${String(t.daemonPatternFallback).padStart(11)}${(t.daemonPattern / t.daemonPatternFallback).toFixed(3).padStart(7)}${String(t.cold).padStart(11)}${String(t.warm).padStart(11)}${String(t.requester).padStart(11)}${String(t.blocksAnswerToFinalized).padStart(8)}${String(t.blocksAnswerToFinalizedFallback).padStart(8)}${`${p.tasksPerClaim.provider}, ${p.tasksPerClaim.validator}`.padStart(26)}`);
   }
+  console.log("the committee drawn by the round's first commit (daemonPattern) vs by a drawCommittee of its own first (separateDraw):");
+  for (const k of COMMITTEE_SIZES) {
+    const t = figures.perTask[k];
+    const d = figures.perTaskParts[k].separateDraw;
+    console.log(`${k.padStart(4)}  in first commit ${t.daemonPattern} (${t.blocksAnswerToFinalized} blocks), separate draw ${d.daemonPattern} (${d.blocksAnswerToFinalized} blocks): ${t.daemonPattern - d.daemonPattern} gas`);
+  }
   console.log("who pays the commit and reveal phases (gas per task): the aggregator, vs what it spares validators and the keeper:");
   for (const k of COMMITTEE_SIZES) {
     const p = figures.perTaskParts[k];

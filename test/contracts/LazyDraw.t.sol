@@ -29,8 +29,9 @@ contract LazyDrawTest is RoundsFixture {
         assertEq(t.drawBlock, seedBlock + 1, "drawBlock: where the commit window starts");
         assertTrue(market.roundOf(id) == _roundHash(state), "one round hash: the report's state");
         for (uint256 i; i < K; ++i) assertEq(registry.stakeInfo(members[i]).locks, 1, "member locked by the draw");
-        (address[] memory after_,,) = market.pendingCommittee(id);
-        assertEq(after_.length, 0, "nothing pending once drawn");
+        (address[] memory after_, uint256 endAfter,) = market.pendingCommittee(id);
+        assertTrue(keccak256(abi.encode(after_)) == keccak256(abi.encode(members)), "the same members once drawn");
+        assertEq(endAfter, commitEnd, "and the same windows");
 
         // The rest of the round as before: the reveal report settles, the fee to the wei.
         uint256 credits = _credits(members);

@@ -13,16 +13,31 @@ export interface Duty {
   dueBlock: bigint;
 }
 
+/** What pendingCommittee tells of an Answered task's round, read once its seed block exists: whether the draw
+ * would select a committee now, and the commitEnd that draw sets. */
+export interface PendingDraw {
+  round: number;
+  seedBlock: bigint;
+  hasCommittee: boolean;
+  commitEnd: bigint;
+}
+
 /**
  * The keeper duty of a task, if any: an Assigned task past its answer deadline is reassigned (or refunded by the
- * contract after maxReassignments), an Answered task is drawn once its seed block exists, a Committee round is
+ * contract after maxReassignments); an Answered task is drawn by its round's first commit, so a keeper draws only
+ * as the fallback (`pending`, undefined until read: no duty yet): at once when the draw has no committee to select
+ * (it reseeds or settles the task unjudged), else once the commit window that draw sets has passed with nobody
+ * committing (the draw then lets finalize slash the silent committee and roll or refund); a Committee round is
  * finalized once the reveal phase ended, or as soon as every committed seat is open, alone or by a partial reveal
  * report (`allRevealedSince`: the first head at which the keeper saw that). A finalize that misses quorum rolls the
  * task, which makes it Answered again.
  */
-export function dutyOf(task: TaskView, allRevealedSince?: bigint): Duty | undefined {
+export function dutyOf(task: TaskView, allRevealedSince?: bigint, pending?: PendingDraw): Duty | undefined {
   if (task.status === TaskStatus.Assigned) return { action: "reassign", round: task.reassignments, dueBlock: task.answerDeadline + 1n };
-  if (task.status === TaskStatus.Answered) return { action: "draw", round: task.round, dueBlock: task.seedBlock + 1n };
+  if (task.status === TaskStatus.Answered) {
+    if (pending === undefined || pending.round !== task.round || pending.seedBlock !== task.seedBlock) return undefined;
+    return { action: "draw", round: task.round, dueBlock: pending.hasCommittee ? pending.commitEnd + 1n : task.seedBlock + 1n };
+  }
   if (task.status !== TaskStatus.Committee) return undefined;
   const afterReveals = task.revealEnd + 1n;
   if (!everyCommittedSeatOpen(task) || allRevealedSince === undefined) return { action: "finalize", round: task.round, dueBlock: afterReveals };

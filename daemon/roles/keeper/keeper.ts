@@ -4,7 +4,7 @@ import type { Logger } from "../../observe/logger.ts";
 import { KeeperStore } from "../../store/keeper-store.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import { sendTolerating, sendWithRoundState, type Market, type MarketFunction, type TaskView } from "../market.ts";
-import { everyCommittedSeatOpen, dutyOf, keeperRank, type Duty, type KeeperAction } from "./duties.ts";
+import { everyCommittedSeatOpen, dutyOf, keeperRank, type Duty, type KeeperAction, type PendingDraw } from "./duties.ts";
 import { drainWithin } from "../workers.ts";
 
 export interface Keeper {
@@ -31,6 +31,8 @@ interface OpenTask {
   /** Block of the newest opening (ScoreRevealed, RevealReported) seen for the round: the same for every keeper. */
   lastRevealBlock?: bigint;
   allRevealedSince?: bigint;
+  /** While Answered: the pending draw of the round, read once its seed block is in the head. */
+  pending?: PendingDraw;
 }
 
 /** How each duty is sent, which reverts mean "somebody did it first", and which events prove it done. */
@@ -101,6 +103,20 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
           return;
         }
         entry.view = view;
+        if (view.status === TaskStatus.Answered && (entry.pending?.round !== view.round || entry.pending.seedBlock !== view.seedBlock)) {
+          // Not known before the seed block is in the head: read again at the next one.
+          if (head < view.seedBlock) {
+            entry.dirty = true;
+            return;
+          }
+          const pending = await market.pendingDraw(taskId).catch((error: unknown) => {
+            entry.dirty = true;
+            log.debug({ taskId: String(taskId), err: error }, "pending committee read failed; retrying at the next block");
+            return undefined;
+          });
+          if (pending === undefined) return;
+          entry.pending = { round: view.round, seedBlock: view.seedBlock, ...pending };
+        }
         if (view.status === TaskStatus.Committee && entry.members?.round !== view.round) {
           // From the round's CommitteeDrawn log (a node whose logs lag its state by a block: read at the next one).
           const round = await market.round(taskId, view.round, view.drawBlock).catch((error: unknown) => {
@@ -134,7 +150,7 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
     const call = CALLS[duty.action];
     // The task as it is now: another keeper may have acted since the book was refreshed.
     const current = await market.task(taskId);
-    const now = dutyOf(current, duty.action === "finalize" ? duty.dueBlock : undefined);
+    const now = dutyOf(current, duty.action === "finalize" ? duty.dueBlock : undefined, open.get(taskId)?.pending);
     if (now === undefined || now.action !== duty.action || now.round !== duty.round) {
       ctx.metrics.keeperActions.inc({ action: duty.action, outcome: "done-by-other" });
       return;
@@ -150,7 +166,7 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
         : market.send(label, call.fn, [taskId], call.events, where));
     } catch (error) {
       // Two keepers of the same rank both passed simulation in the same block: the second one reverts on chain.
-      const after = dutyOf(await market.task(taskId));
+      const after = dutyOf(await market.task(taskId), undefined, open.get(taskId)?.pending);
       if (after !== undefined && after.action === duty.action && after.round === duty.round) throw error;
       sent = undefined;
     }
@@ -161,7 +177,7 @@ export function createKeeper(ctx: DaemonContext, market: Market, logger: Logger)
   const act = (head: bigint) => {
     for (const [taskId, entry] of open) {
       if (entry.view === undefined || entry.dirty) continue;
-      const duty = dutyOf(entry.view, entry.allRevealedSince);
+      const duty = dutyOf(entry.view, entry.allRevealedSince, entry.pending);
       if (duty === undefined) continue;
       const rank = keeperRank(duty, taskId, entry.view, me, entry.members?.round === duty.round ? entry.members.accounts : undefined, settings.fallbackRanks);
       // Sent at head h, a transaction lands in block h + 1 at the earliest: act one head before the duty is due.

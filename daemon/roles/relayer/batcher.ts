@@ -17,8 +17,8 @@ interface Group {
   round: number;
   /** Committee size k. */
   size: number;
-  /** A block at or before the round's draw: where its logs are read from. */
-  drawBlock: bigint;
+  /** A block at or before the round's draw (its seed block): where its logs are read from. */
+  fromBlock: bigint;
   /** Held items by seat (a seat's newer item replaces its older one). */
   items: Map<number, SignedCommitItem | SignedRevealItem>;
   /** Sent when the head reaches this block: the earliest validator fallback, less LAND_MARGIN_BLOCKS. */
@@ -39,6 +39,9 @@ interface Report {
   seats: number[];
   /** A reveal report that leaves no committed seat unopened: it settles the round. */
   settles: boolean;
+  /** A commit report on an undrawn round draws the committee: the draw's gas beyond the estimate (which may have
+   * seen another drawing transaction ahead of this one). */
+  drawGas?: bigint;
 }
 
 export interface RelayBatcherParameters {
@@ -114,8 +117,11 @@ export class RelayBatcher {
     const { market } = this.#p;
     const [head, task] = await Promise.all([this.#p.client.getBlock({ blockTag: "latest" }), market.task(item.taskId).catch(() => undefined)]);
     const closed = () => new RelayRejectedError(422, "PhaseClosed", `task ${item.taskId} round ${round} takes no ${kind} after block ${head.number}`);
-    if (task === undefined || task.commitEnd === 0n || task.round < round) throw closed();
-    const { state } = await market.round(item.taskId, round, task.drawBlock).catch(() => { throw closed(); });
+    if (task === undefined || task.round !== round) throw closed();
+    // The round's committee and windows: from its CommitteeDrawn, or, before the draw, from pendingCommittee (the
+    // commit report this item goes into then draws the committee).
+    const current = await market.round(item.taskId, round, task.seedBlock).catch(() => { throw closed(); });
+    const { state } = current;
     const seat = Number(item.index);
     const member = state.members[seat];
     if (member === undefined) throw new RelayRejectedError(403, "NotCommitteeMember", `task ${item.taskId} round ${round} has no seat ${seat}`);
@@ -130,15 +136,17 @@ export class RelayBatcher {
       }
       if (signer.toLowerCase() !== member.toLowerCase()) throw new RelayRejectedError(403, "InvalidSigner", `signer ${signer} is not member ${seat} of task ${item.taskId} round ${round}`);
     }
-    const phaseEnd = kind === "commit" ? task.commitEnd : task.revealEnd;
-    // A report sent now lands in the next block at the earliest: the phase must still be open then.
-    if (task.status !== TaskStatus.Committee || task.round !== round || head.number >= phaseEnd) throw closed();
+    const phaseEnd = kind === "commit" ? current.commitEnd : current.revealEnd;
+    // A report sent now lands in the next block at the earliest: the phase must still be open then. Openings only
+    // once drawn (reveals follow commits).
+    const inPhase = task.status === TaskStatus.Committee || (kind === "commit" && task.status === TaskStatus.Answered);
+    if (!inPhase || head.number >= phaseEnd) throw closed();
     if (kind === "commit" && hasSeat(task.committedMask, seat)) throw new RelayRejectedError(409, "AlreadyCommitted", `seat ${seat} of task ${item.taskId} round ${round} is committed`);
     if (kind === "reveal") await this.#checkOpening(task, state, seat, item as SignedRevealItem);
     const key = `${kind}:${item.taskId}:${round}`;
     let group = this.#groups.get(key);
     if (group === undefined) {
-      group = { kind, taskId: item.taskId, round, size: state.members.length, drawBlock: task.drawBlock, items: new Map(), sendAtHead: phaseEnd };
+      group = { kind, taskId: item.taskId, round, size: state.members.length, fromBlock: task.seedBlock, items: new Map(), sendAtHead: phaseEnd };
       this.#groups.set(key, group);
     }
     group.items.set(seat, item);
@@ -162,7 +170,7 @@ export class RelayBatcher {
     if (!hasSeat(task.committedMask, seat)) throw new RelayRejectedError(422, "NotCommitted", `seat ${seat} of task ${r.taskId} has not committed`);
     if (r.score > BigInt(SCORE_MAX)) throw new RelayRejectedError(422, "ScoreOutOfRange", `score ${r.score} is above ${SCORE_MAX}`);
     const member = state.members[seat]!;
-    const expected = reportCommitment(state, seat) ?? (await this.#commitmentAlone(r.taskId, Number(r.round), member, task.drawBlock));
+    const expected = reportCommitment(state, seat) ?? (await this.#commitmentAlone(r.taskId, Number(r.round), member, task.seedBlock));
     const opened = computeCommitment({ score: r.score, salt: r.salt, validator: member, taskId: r.taskId, round: r.round, chainId: this.#p.market.manifest.chainId, market: this.#p.market.address });
     if (expected === undefined || opened.toLowerCase() !== expected.toLowerCase()) {
       throw new RelayRejectedError(422, "CommitmentMismatch", `the opening of seat ${seat} does not match its commitment`);
@@ -177,7 +185,7 @@ export class RelayBatcher {
 
   /** Seats of the round already open: revealed alone (ScoreRevealed) or by a partial report (RevealReported). */
   async #openedOnChain(g: Group, state: RoundState): Promise<number> {
-    return maskOf((await readOpenings(this.#p.client, this.#p.market.address, g.taskId, g.round, state, g.drawBlock)).keys());
+    return maskOf((await readOpenings(this.#p.client, this.#p.market.address, g.taskId, g.round, state, g.fromBlock)).keys());
   }
 
   /** Releases a reveal group once reveals are open and its openings cover every committed seat not yet open, or
@@ -253,9 +261,11 @@ export class RelayBatcher {
    */
   async #build(g: Group): Promise<Report | undefined> {
     const { market } = this.#p;
-    const [task, { state }, head] = await Promise.all([market.task(g.taskId), market.round(g.taskId, g.round, g.drawBlock), this.#p.client.getBlockNumber({ cacheTime: 0 })]);
-    if (task.status !== TaskStatus.Committee || task.round !== g.round) return undefined;
+    const [task, { state }, head] = await Promise.all([market.task(g.taskId), market.round(g.taskId, g.round, g.fromBlock), this.#p.client.getBlockNumber({ cacheTime: 0 })]);
+    if (task.round !== g.round) return undefined;
     if (g.kind === "commit") {
+      // An undrawn round's commit report draws its committee (the state is then pendingCommittee's).
+      if (task.status !== TaskStatus.Committee && task.status !== TaskStatus.Answered) return undefined;
       // One report per deadline: every signature of a report signs the same one. Members sign the round's
       // deadline (relay-submit.ts), so there is one; the largest set goes first, the rest in a later report.
       const open = [...g.items.entries()].filter(([seat]) => !hasSeat(task.committedMask, seat)) as [number, SignedCommitItem][];
@@ -269,8 +279,10 @@ export class RelayBatcher {
         taskId: g.taskId, round: BigInt(g.round), mask: maskOf(seats), deadline,
         commitments: chosen.map(([, c]) => c.commitment), signatures: chosen.map(([, c]) => toCompactSignature(c.signature)),
       };
-      return { group: g, functionName: "commitReport", args: [stateArg(state), report], seats, settles: false };
+      const drawGas = task.status === TaskStatus.Answered ? await market.drawGasHeadroom(g.taskId) : undefined;
+      return { group: g, functionName: "commitReport", args: [stateArg(state), report], seats, settles: false, drawGas };
     }
+    if (task.status !== TaskStatus.Committee) return undefined;
     const full = fullMask(g.size);
     const revealsOpen = task.committedMask === full || head >= task.commitEnd;
     if (!revealsOpen || head >= task.revealEnd) return undefined;
@@ -321,7 +333,7 @@ export class RelayBatcher {
 
   #headroom(reports: Report[]): bigint {
     // What a settling reveal report may need beyond its estimate: the keeper's margin per payee.
-    return reports.reduce((sum, r) => sum + (r.settles ? finalizeGasHeadroom(r.group.size) : 0n), 0n);
+    return reports.reduce((sum, r) => sum + (r.settles ? finalizeGasHeadroom(r.group.size) : 0n) + (r.drawGas ?? 0n), 0n);
   }
 
   async #sendOne(r: Report): Promise<void> {

@@ -2,13 +2,14 @@ import type { Hex } from "viem";
 import type { Job } from "bullmq";
 import { BadInputError } from "../../queue/errors.ts";
 import type { StepJobData } from "../../queue/names.ts";
-import { TaskStatus } from "../../../sdk/contracts.ts";
 import { newSalt, type SaltRecord } from "../../store/salt-store.ts";
+import { TaskStatus } from "../../../sdk/contracts.ts";
 import { computeCommitment } from "../../../sdk/commitment.ts";
 import { revertName, sendWithRoundState, type TaskView } from "../market.ts";
 import { hasSeat, seatOf } from "../../../sdk/rounds.ts";
 import { enqueue, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
+import { inCommitteeRound } from "./score-step.ts";
 import { submitThroughRelayer } from "./relay-submit.ts";
 
 /**
@@ -42,29 +43,33 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
   const { taskId, round } = job.data as TaskJob;
   const log = deps.log.child({ taskId, round });
   const task = await market.task(BigInt(taskId));
-  if (task.status !== TaskStatus.Committee || task.round !== round) {
+  if (!inCommitteeRound(task, round)) {
     log.warn({ status: task.status }, "task left this committee round before the commit");
     return {};
   }
   const { saved, signature } = await sealScore(deps, job.data as TaskJob, task);
-  // The seat comes from the chain (the round's CommitteeDrawn), not the job: after a reorg the committee may have
-  // been drawn again.
-  const drawn = await market.round(BigInt(taskId), round, task.drawBlock);
+  // The seat comes from the chain (the round's CommitteeDrawn, or pendingCommittee before the draw), not the job:
+  // after a reorg or a reseed the committee may have been drawn again.
+  const drawn = await market.round(BigInt(taskId), round, task.seedBlock);
   const index = seatOf(drawn.state, deps.me);
   if (index < 0) throw new BadInputError(`task ${taskId} round ${round}: this account is not in the committee`, { taskId });
   const committed = async () => hasSeat((await market.task(BigInt(taskId))).committedMask, index);
   let txHash: string | undefined;
   if (!hasSeat(task.committedMask, index)) {
     const block = await ctx.chain.client.getBlockNumber({ cacheTime: 0 });
-    if (block > task.commitEnd) throw new WindowMissedError(`task ${taskId}: commit phase closed at block ${task.commitEnd}`, { taskId });
-    warnIfDeadlineAtRisk(deps, "commit", taskId, block, task.commitEnd);
+    if (block > drawn.commitEnd) throw new WindowMissedError(`task ${taskId}: commit phase closed at block ${drawn.commitEnd}`, { taskId });
+    warnIfDeadlineAtRisk(deps, "commit", taskId, block, drawn.commitEnd);
     const relayed = deps.viaRelayer === true && (await submitThroughRelayer(deps,
-      { kind: "commit", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), commitment: saved.commitment, drawBlock: drawn.drawBlock }, task.commitEnd, committed));
-    // Alone (fallback): the seat's commitment in its own slot, with the round state read from the logs.
+      { kind: "commit", taskId: BigInt(taskId), round: BigInt(round), index: BigInt(index), commitment: saved.commitment, seedBlock: task.seedBlock }, drawn.commitEnd, committed));
+    // Alone (fallback): the seat's commitment in its own slot, with the round state read from the logs (or the
+    // pending committee: a commit on an undrawn round draws it).
     if (!relayed) try {
-      const sent = await sendWithRoundState(market, BigInt(taskId), round, task.drawBlock, (state) =>
+      // The round's first commit draws it: gas for the draw beyond the estimate while the round is undrawn.
+      const undrawn = (await market.task(BigInt(taskId))).status === TaskStatus.Answered;
+      const gasHeadroom = undrawn ? await market.drawGasHeadroom(BigInt(taskId)) : undefined;
+      const sent = await sendWithRoundState(market, BigInt(taskId), round, task.seedBlock, (state) =>
         market.send(`commit:${taskId}:${round}`, "commit", [BigInt(taskId), state, BigInt(index), saved.commitment], "ScoreCommitted",
-          (args) => args.taskId === BigInt(taskId) && String(args.validator).toLowerCase() === deps.me.toLowerCase()));
+          (args) => args.taskId === BigInt(taskId) && String(args.validator).toLowerCase() === deps.me.toLowerCase(), { gasHeadroom }));
       txHash = sent.hash;
     } catch (error) {
       const name = revertName(error);
@@ -72,7 +77,7 @@ export async function commitStep(deps: ValidatorDeps, job: Job<StepJobData>): Pr
       if (name !== "AlreadyCommitted") throw error;
     }
     ctx.metrics.tasksCommitted.inc({ role: "validator" });
-    log.info({ txHash, relayed, commitEnd: String(task.commitEnd) }, "score committed");
+    log.info({ txHash, relayed, commitEnd: String(drawn.commitEnd) }, "score committed");
   }
   if (deps.neverReveal) log.warn("neverReveal is set: NOT scheduling the reveal (this validator will be slashed)");
   else await enqueue(deps, { step: "reveal", data: { taskId, round, index, signature }, priority: 1 });

@@ -4,16 +4,16 @@ import { formatSignedItem, type RelayKind, type SignedItem } from "../relayer/re
 import type { ValidatorDeps } from "./deps.ts";
 
 /**
- * How long (chain seconds) after its round's draw a signed commit stays valid. Every signature of one commit report
- * signs the same deadline, so members derive it from the round (the draw block's timestamp), not from their own
- * clock. A long one costs nothing: a signed commit is single-use (one seat of one round) and the commit phase ends
+ * How long (chain seconds) after its round's seed block a signed commit stays valid. Every signature of one commit
+ * report signs the same deadline, so members derive it from the round (the seed block's timestamp: fixed before
+ * anyone can know the committee, whenever the draw lands), not from their own clock. A long one costs nothing: a signed commit is single-use (one seat of one round) and the commit phase ends
  * at commitEnd anyway.
  */
 export const COMMIT_SIGNATURE_LIFETIME_S = 86_400n;
 const POST_TIMEOUT_MS = 3_000;
 
 export type RelayFields =
-  | { kind: "commit"; taskId: bigint; round: bigint; index: bigint; commitment: Hex; drawBlock: bigint }
+  | { kind: "commit"; taskId: bigint; round: bigint; index: bigint; commitment: Hex; seedBlock: bigint }
   | { kind: "reveal"; taskId: bigint; round: bigint; index: bigint; score: bigint; salt: Hex };
 
 /**
@@ -31,7 +31,7 @@ export async function submitThroughRelayer(deps: ValidatorDeps, fields: RelayFie
   let item: SignedItem;
   if (fields.kind === "commit") {
     // Chain time, not wall time: the contract checks block.timestamp. The same deadline for every member.
-    const deadline = (await ctx.chain.client.getBlock({ blockNumber: fields.drawBlock })).timestamp + COMMIT_SIGNATURE_LIFETIME_S;
+    const deadline = (await ctx.chain.client.getBlock({ blockNumber: fields.seedBlock })).timestamp + COMMIT_SIGNATURE_LIFETIME_S;
     // No nonce: a commit is single-use per member, task and round, so it never waits for another message.
     item = { taskId: fields.taskId, round: fields.round, index: fields.index, commitment: fields.commitment, deadline,
       signature: await signCommit(ctx.account, market.domain, { taskId: fields.taskId, round: fields.round, commitment: fields.commitment, deadline }) };

@@ -47,10 +47,14 @@ async function yieldToDeadlines(queues: ScoreDeps["ctx"]["queues"]): Promise<voi
 /** True when the chain already holds this account's commitment for the round (a re-run after the commit). */
 async function alreadyCommitted(deps: ScoreDeps, taskId: string, round: number): Promise<boolean> {
   const task = await deps.market.task(BigInt(taskId));
-  const { state } = await deps.market.round(BigInt(taskId), round, task.drawBlock);
+  const { state } = await deps.market.round(BigInt(taskId), round, task.seedBlock);
   const seat = seatOf(state, deps.me);
   return seat >= 0 && task.round === round && hasSeat(task.committedMask, seat);
 }
+
+/** The task is in `round`'s committee phase: drawn (Committee), or still undrawn (Answered: its first commit draws). */
+export const inCommitteeRound = (task: { status: number; round: number }, round: number): boolean =>
+  task.round === round && (task.status === TaskStatus.Committee || task.status === TaskStatus.Answered);
 
 /**
  * Scores a task this validator must judge: reads prompt and answer from the chain's logs, checks the answer
@@ -64,23 +68,24 @@ export async function scoreStep(deps: ScoreDeps, job: Job<StepJobData>): Promise
   const { taskId, round, index } = job.data as TaskJob;
   const log = deps.log.child({ taskId, round });
   const task = await market.task(BigInt(taskId));
-  if (task.status !== TaskStatus.Committee || task.round !== round) {
+  if (!inCommitteeRound(task, round)) {
     log.info({ status: task.status, currentRound: task.round }, "task left this committee round before scoring; nothing to do");
     return { score: -1 };
   }
   if (task.evaluatorId.toLowerCase() !== evaluator.id.toLowerCase()) throw new EvaluatorMismatchError(taskId, task.evaluatorId, evaluator.id);
-  // Read together: each is a round trip, and the commit waits for all of them.
-  const [block, answer, prompt, maxOutputBytes] = await Promise.all([
+  // Read together: each is a round trip, and the commit waits for all of them. The answer is before the seed block.
+  const [block, answer, prompt, maxOutputBytes, { commitEnd }] = await Promise.all([
     ctx.chain.client.getBlockNumber({ cacheTime: 0 }),
-    readAnswer(ctx, market, BigInt(taskId), task.createdBlock, task.drawBlock),
+    readAnswer(ctx, market, BigInt(taskId), task.createdBlock, task.seedBlock),
     readPrompt(ctx, market, BigInt(taskId), task.createdBlock),
     market.maxOutputBytes(),
+    market.round(BigInt(taskId), round, task.seedBlock),
   ]);
-  const lastStart = task.commitEnd - BigInt(ctx.config.windows.commitSafetyBlocks);
+  const lastStart = commitEnd - BigInt(ctx.config.windows.commitSafetyBlocks);
   if (block > lastStart) {
     if (await alreadyCommitted(deps, taskId, round)) return { score: -1 };
     ctx.metrics.jobsFailed.inc({ queue: "poq-score", reason: "window-missed" });
-    throw new WindowMissedError(`task ${taskId}: block ${block} is past the last safe commit start ${lastStart} (commitEnd ${task.commitEnd})`, { taskId });
+    throw new WindowMissedError(`task ${taskId}: block ${block} is past the last safe commit start ${lastStart} (commitEnd ${commitEnd})`, { taskId });
   }
   // Checked against the task's stored hash (the log's own hash could come from an earlier, reorged answer).
   const unscorable = unscorableReason({ output: answer.output, outputHash: task.outputHash }, maxOutputBytes);

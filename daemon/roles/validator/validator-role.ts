@@ -1,4 +1,4 @@
-import { seatsOf } from "../../../sdk/rounds.ts";
+import { RoundNotDrawnError, seatOf, seatsOf } from "../../../sdk/rounds.ts";
 import type { Address } from "viem";
 import type { DaemonContext } from "../../runtime/context.ts";
 import type { Evaluator } from "../../evaluation/evaluator.ts";
@@ -84,10 +84,16 @@ async function routeEvent(deps: ValidatorDeps, keeper: Keeper | undefined, event
   // Events from blocks that replaced reorged ones re-run their jobs instead of being ignored as duplicates.
   const add = reorg.above !== undefined && event.log.blockNumber > reorg.above ? (p: Parameters<typeof enqueue>[1]) => enqueueOrRerunStep(deps.ctx.queues, p) : (p: Parameters<typeof enqueue>[1]) => enqueue(deps, p);
   const taskId = String(args.taskId);
+  // The seed of a round's committee is the block after the answer, after a roll, or the one a reseed names.
   if (eventName === "AnswerSubmitted") {
     deps.ctx.metrics.tasksSeen.inc({ role: "validator" });
+    await scoreIfSeated(deps, add, taskId, 0, event.log.blockNumber + 1n);
   } else if (eventName === "TaskRolled") {
     deps.log.info({ taskId, newRound: String(args.newRound), txHash }, "task rolled to a new committee");
+    await scoreIfSeated(deps, add, taskId, Number(args.newRound), event.log.blockNumber + 1n);
+  } else if (eventName === "CommitteeReseeded") {
+    // Same round, another committee: a score job of the old seed (which could not commit) runs again.
+    await scoreIfSeated(deps, (p) => enqueueOrRerunStep(deps.ctx.queues, p), taskId, Number(args.round), BigInt(args.seedBlock as bigint));
   } else if (eventName === "ScoreCommitted") {
     // Reveals open once the whole round committed: each commit brings a parked reveal of that round closer.
     deps.revealWake?.committed(jobIdFor("reveal", taskId, Number(args.round)));
@@ -97,12 +103,34 @@ async function routeEvent(deps: ValidatorDeps, keeper: Keeper | undefined, event
     // Any settled task may have paid us; the claim job reads claimable() and does nothing when it is 0.
     await scheduleClaim(deps.ctx, deps.ctx.config.roles.validator?.claimBatchMs ?? 0);
   } else if (eventName === "CommitteeDrawn") {
+    // Usually seated already from the seed block (the same job: added once); this covers a daemon that missed it.
     const members = (args.members as Address[]).map((m) => m.toLowerCase());
     const index = members.indexOf(deps.me.toLowerCase());
     if (index < 0) return;
     deps.log.info({ taskId, round: String(args.round), index, txHash, commitEnd: String(args.commitEnd) }, "drawn into a committee");
     await add({ step: "score", data: { taskId, round: Number(args.round), index } });
   }
+}
+
+/**
+ * Learns this validator's seat in a round as soon as the round's seed block exists: the committee is public before
+ * any draw (pendingCommittee), and the round's first commit (the aggregator's report, or a member's own) draws it,
+ * so nobody waits for a draw transaction. Waits for the head to reach the seed block (the pending block then
+ * holds its hash). No committee to draw (too few validators, the seed hash gone): nothing to score; the keeper's
+ * drawCommittee reseeds (CommitteeReseeded brings us back here) or settles the task.
+ */
+async function scoreIfSeated(deps: ValidatorDeps, add: (p: Parameters<typeof enqueue>[1]) => Promise<unknown>, taskId: string, round: number, seedBlock: bigint): Promise<void> {
+  const { ctx } = deps;
+  while ((await ctx.chain.client.getBlockNumber({ cacheTime: 0 })) < seedBlock) await ctx.heads.nextHead(ctx.config.chain.pollIntervalMs);
+  const current = await deps.market.round(BigInt(taskId), round, seedBlock).catch((error: unknown) => {
+    if (error instanceof RoundNotDrawnError) return undefined;
+    throw error;
+  });
+  if (current === undefined) return;
+  const index = seatOf(current.state, deps.me);
+  if (index < 0) return;
+  deps.log.info({ taskId, round, index, drawn: current.drawn, commitEnd: String(current.commitEnd) }, "seated in a committee");
+  await add({ step: "score", data: { taskId, round, index } });
 }
 
 /** After a restart: every salt committed but not revealed gets its reveal job back (and a failed one is retried). */

@@ -52,32 +52,45 @@ describe("keeper: every task reaches an end with no human", () => {
     return failed;
   };
 
-  it("a draw nobody calls: the provider answers and never draws; validators draw within a few blocks of the seed", async () => {
+  it("a draw nobody calls: the provider answers and never draws; the members' first commit draws within a few blocks of the seed", async () => {
     const id = await net.createTask();
     await waitFor(async () => (await task(id)).status === TaskStatus.Finalized, 60_000, `task ${id} to be finalized`);
     const drawn = await receiptOf(id, "CommitteeDrawn");
     const answered = await receiptOf(id, "AnswerSubmitted");
     const seedBlock = answered.blockNumber + 1n;
     assert.ok(drawn.blockNumber <= seedBlock + 1n + worstRank(1) + SLACK_BLOCKS, `drawn at ${drawn.blockNumber}, seed block ${seedBlock}`);
-    assert.notEqual(drawn.from.toLowerCase(), provider.account.address.toLowerCase(), "drawn by a validator's keeper");
+    assert.notEqual(drawn.from.toLowerCase(), provider.account.address.toLowerCase(), "drawn by a member's commit");
+    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: drawn.logs, eventName: "ScoreCommitted" }).length, 1, "in the round's first commit");
     assert.equal(await keeperFailures(), 0);
   });
 
-  it("a committee that vanishes after the draw: other daemons finalize (no quorum -> refund) right after the reveal phase", async () => {
+  it("a committee that never commits: no keeper draws before the commit window the draw sets has passed; then one draws and the round ends (no quorum -> refund)", async () => {
+    // Every validator is stopped before the answer, so nobody is seated when the seed block comes; then the two
+    // that the draw will not select come back (as keepers only: they have no seat).
+    await Promise.all(validators.map((v) => v.role.stop()));
     const id = await net.createTask();
-    await waitFor(async () => (await task(id)).status === TaskStatus.Committee, 30_000, "the committee draw");
-    const members = (await roundSeats(net, id)).map((m) => m.account.toLowerCase());
-    const gone = validators.filter((v) => members.includes(v.account.address.toLowerCase()));
-    assert.equal(gone.length, 3);
-    await Promise.all(gone.map((v) => v.role.stop()));
-    const { revealEnd } = await task(id);
+    await waitFor(async () => (await task(id)).status === TaskStatus.Answered, 30_000, "the answer");
+    const { seedBlock } = await task(id);
+    await waitFor(async () => (await net.chain.publicClient.getBlockNumber()) > seedBlock, 30_000, "the seed block");
+    const [pending, commitEnd] = await net.contracts.taskMarket.read.pendingCommittee([id]);
+    const members = pending.map((m) => m.toLowerCase());
+    assert.equal(members.length, PARAMS.committeeSize, "the committee is known before any draw");
+    const keepers = validators.filter((v) => !members.includes(v.account.address.toLowerCase()));
+    for (const v of keepers) v.role = await startValidatorRole(v.ctx);
     await waitFor(async () => (await task(id)).status === TaskStatus.Refunded, 60_000, `task ${id} to end`);
+    const drawn = await receiptOf(id, "CommitteeDrawn");
+    assert.ok(drawn.blockNumber > commitEnd, `drawn at ${drawn.blockNumber}, after commitEnd ${commitEnd}: the first commit could still have drawn until then`);
+    assert.ok(drawn.blockNumber <= commitEnd + 1n + worstRank(1) + SLACK_BLOCKS, `drawn at ${drawn.blockNumber}, commitEnd ${commitEnd}`);
+    assert.ok(keepers.some((v) => v.account.address.toLowerCase() === drawn.from.toLowerCase()), "drawn by a keeper outside the committee");
+    // The draw after commitEnd leaves a round nobody can commit to: keepers outside the committee finalize it right
+    // after the reveal phase (no quorum with maxRounds 1: refund), which slashes the silent members.
+    const { revealEnd } = await task(id);
     const refunded = await receiptOf(id, "TaskRefunded");
     const [event] = parseEventLogs({ abi: taskMarketAbi, logs: refunded.logs, eventName: "TaskRefunded" });
     assert.equal(event!.args.reason, RefundReason.NoQuorum);
     assert.ok(refunded.blockNumber <= revealEnd + 1n + worstRank(PARAMS.committeeSize) + SLACK_BLOCKS, `ended at ${refunded.blockNumber}, reveal end ${revealEnd}`);
     assert.ok(!members.includes(refunded.from.toLowerCase()), "finalized by a daemon outside the committee");
-    for (const v of gone) v.role = await startValidatorRole(v.ctx);
+    for (const v of validators.filter((x) => !keepers.includes(x))) v.role = await startValidatorRole(v.ctx);
     assert.equal(await keeperFailures(), 0);
   });
 

@@ -16,7 +16,7 @@ import { getProtocolContracts, TaskStatus, type SigningWalletClient } from "../.
 import { computeCommitment } from "../../../sdk/commitment.ts";
 import { signCommit, taskMarketDomain } from "../../../sdk/eip712.ts";
 import { taskMarketAbi } from "../../../daemon/roles/market.ts";
-import { maskOf, readRound, stateArg } from "../../../sdk/rounds.ts";
+import { maskOf, readCurrentRound, readRound, stateArg, type Round } from "../../../sdk/rounds.ts";
 import { roundSeats } from "./helpers/rounds.ts";
 
 type ReportEvent = "CommitReported" | "RevealReported";
@@ -70,6 +70,12 @@ describe("relayer: one transaction per committee and phase", () => {
     const reveals = await reportsOf(net, "RevealReported", taskId);
     assert.deepEqual(commits.map((r) => r.mask), [0b11111], "the five commits in one report");
     assert.deepEqual(reveals.map((r) => r.mask), [0b11111], "the five openings in one report");
+    // The members learnt their seats from pendingCommittee and the commit report drew the committee: no draw
+    // transaction of its own (docs/PROTOCOL.md, step 6).
+    const commitReceipt = await net.chain.publicClient.getTransactionReceipt({ hash: commits[0]!.hash });
+    assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: commitReceipt.logs, eventName: "CommitteeDrawn" }).length, 1, "the commit report drew the committee");
+    const draws = await net.chain.publicClient.getLogs({ address: net.protocol.manifest.contracts.taskMarket, event: getAbiItem({ abi: taskMarketAbi, name: "CommitteeDrawn" }), args: { taskId }, fromBlock: 0n });
+    assert.deepEqual(draws.map((l) => l.transactionHash), [commits[0]!.hash], "no other draw");
     // Released by completeness, not by the fallback margin (5 + 2 blocks before commitEnd) nor the timer.
     assert.ok(commits[0]!.blockNumber < task.commitEnd - 7n, `commits landed at ${commits[0]!.blockNumber}, commitEnd ${task.commitEnd}`);
     const revealReceipt = await net.chain.publicClient.getTransactionReceipt({ hash: reveals[0]!.hash });
@@ -421,12 +427,15 @@ describe("relayer: a member that commits and never opens (the silent seat)", () 
     const client = net.chain.publicClient;
     const market = net.protocol.manifest.contracts.taskMarket;
     const taskId = await net.createTask();
-    await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Committee, 30_000, "the committee draw");
-    const drawn = await c.taskMarket.read.task([taskId]);
-    const index = BigInt((await roundSeats(net, taskId)).findIndex((m) => m.account === silent.address));
+    // Its seat is known from the seed block on, before any draw (the daemons' commit report draws the committee).
+    let round: Round | undefined;
+    await waitFor(async () => (round = await readCurrentRound(client as PublicClient, market, taskId, 0, 0n).catch(() => undefined)) !== undefined, 30_000, "the committee");
+    const index = BigInt(round!.state.members.findIndex((m) => m === silent.address));
     assert.ok(index >= 0n, "the silent account sits on the committee (five staked validators, k = 5)");
-    // Signed like the daemons' (the round's deadline), so that its commit goes in the same report as theirs.
-    const deadline = (await client.getBlock({ blockNumber: drawn.drawBlock })).timestamp + COMMIT_SIGNATURE_LIFETIME_S;
+    const drawn = await c.taskMarket.read.task([taskId]);
+    // Signed like the daemons' (the round's deadline, from its seed block), so that its commit goes in the same
+    // report as theirs.
+    const deadline = (await client.getBlock({ blockNumber: drawn.seedBlock })).timestamp + COMMIT_SIGNATURE_LIFETIME_S;
     const commitment = computeCommitment({ score: 5_000, salt: newSalt(), validator: silent.address, taskId, round: 0, chainId: net.chain.chainId, market });
     const signature = await signCommit(privateKeyToAccount(silent.privateKey), taskMarketDomain(net.chain.chainId, market), { taskId, round: 0n, commitment, deadline });
     const res = await fetch(`${relayer.role.url}/relay/commit`, { method: "POST", body: JSON.stringify(formatSignedItem({ taskId, round: 0n, index, commitment, deadline, signature })) });
@@ -466,7 +475,7 @@ describe("relayer: a member that commits and never opens (the silent seat)", () 
     const finalizeTx = await client.getTransaction({ hash: finalized!.transactionHash });
     assert.equal(finalizeTx.input.slice(0, 10), toFunctionSelector(getAbiItem({ abi: taskMarketAbi, name: "finalize" })), "a keeper's finalize settled");
     assert.ok(finalized!.blockNumber > task.revealEnd, `finalized at ${finalized!.blockNumber}, revealEnd ${task.revealEnd}`);
-    const [slashed] = await c.taskMarket.getEvents.NonRevealersSlashed({ taskId }, { fromBlock: drawn.drawBlock });
+    const [slashed] = await c.taskMarket.getEvents.NonRevealersSlashed({ taskId }, { fromBlock: drawn.seedBlock });
     const params = await c.taskMarket.read.paramsAt([BigInt(task.paramsVersion)]);
     const penalty = (((task.fee * BigInt(params.validatorPoolBps)) / 10_000n / 5n) * BigInt(params.nonRevealPenaltyBps)) / 10_000n;
     assert.deepEqual(slashed!.args.validators, [silent.address], "only the silent seat is a non-revealer");
