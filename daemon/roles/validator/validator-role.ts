@@ -112,6 +112,9 @@ async function routeEvent(deps: ValidatorDeps, keeper: Keeper | undefined, event
   }
 }
 
+/** Heads (or poll intervals) a round's seat check waits for its seed block to be mined. */
+const SEED_BLOCK_POLLS = 10;
+
 /**
  * Learns this validator's seat in a round as soon as the round's seed block exists: the committee is public before
  * any draw (pendingCommittee), and the round's first commit (the aggregator's report, or a member's own) draws it,
@@ -121,7 +124,16 @@ async function routeEvent(deps: ValidatorDeps, keeper: Keeper | undefined, event
  */
 async function scoreIfSeated(deps: ValidatorDeps, add: (p: Parameters<typeof enqueue>[1]) => Promise<unknown>, taskId: string, round: number, seedBlock: bigint): Promise<void> {
   const { ctx } = deps;
-  while ((await ctx.chain.client.getBlockNumber({ cacheTime: 0 })) < seedBlock) await ctx.heads.nextHead(ctx.config.chain.pollIntervalMs);
+  // The watcher hands over a block's logs once it is the head (or older): the seed block is at most one block away.
+  // Bounded, so that a halted chain cannot hold the watcher (and a stop) here; missed, the seat comes with the
+  // round's CommitteeDrawn (its first commit, by another member or the aggregator, draws it).
+  for (let polls = 0; (await ctx.chain.client.getBlockNumber({ cacheTime: 0 })) < seedBlock; polls++) {
+    if (polls >= SEED_BLOCK_POLLS) {
+      deps.log.warn({ taskId, round, seedBlock: String(seedBlock) }, "seed block not mined yet; the seat is checked again at the round's draw");
+      return;
+    }
+    await ctx.heads.nextHead(ctx.config.chain.pollIntervalMs);
+  }
   const current = await deps.market.round(BigInt(taskId), round, seedBlock).catch((error: unknown) => {
     if (error instanceof RoundNotDrawnError) return undefined;
     throw error;
