@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { parseEventLogs, type Hex, type PublicClient } from "viem";
 import { setupProtocol } from "../contracts/protocol-fixture.ts";
 import { signCommit, signCommitCompact, fromCompactSignature, taskMarketDomain } from "../../sdk/eip712.ts";
-import { maskOf, mergeReport, readRound, readRoundScores, roundHash, seatsOf, stateArg } from "../../sdk/rounds.ts";
+import { maskOf, mergeReport, readCurrentRound, readPendingRound, readRound, readRoundScores, roundHash, RoundNotDrawnError, seatsOf, stateArg } from "../../sdk/rounds.ts";
 import { taskMarketAbi, TaskStatus } from "../../sdk/contracts.ts";
 
 /** sdk/rounds.ts and the compact commit signatures against the real market on the in-process chain. */
@@ -49,5 +49,39 @@ describe("sdk/rounds: a round's state rebuilt from logs is the one the market ho
     assert.equal((await env.read.market.read.task([taskId])).status, TaskStatus.Finalized);
     const opened = await readRoundScores(client, market, taskId, 0, task.drawBlock);
     assert.deepEqual(opened.map((s) => s.score), scores);
+  });
+
+  it("readCurrentRound: an undrawn round from pendingCommittee (from the seed block on, read at the pending block), whose first commit report draws exactly those members; then from the logs", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 5 });
+    const client = env.publicClient as unknown as PublicClient;
+    const market = env.manifest.contracts.taskMarket;
+    const taskId = await env.createTask();
+    await env.answer(taskId);
+    const { seedBlock } = await env.read.market.read.task([taskId]);
+    // The head is the answer's block: the pending one is the seed block, whose hash nobody knows yet.
+    assert.equal(await readPendingRound(client, market, taskId, 0), undefined, "nothing before the seed block is mined");
+    await assert.rejects(readCurrentRound(client, market, taskId, 0, seedBlock), RoundNotDrawnError);
+    await env.mine(1); // the seed block: a commit sent now lands in seedBlock + 1 and draws
+    const pending = await readCurrentRound(client, market, taskId, 0, seedBlock);
+    assert.equal(pending.drawn, false);
+    assert.equal(pending.state.members.length, 5);
+    assert.equal(pending.drawBlock, seedBlock + 1n, "the first block the draw can land in");
+    const params = await env.read.market.read.params();
+    assert.equal(pending.commitEnd, seedBlock + 1n + BigInt(params.commitWindow));
+    assert.equal(await readPendingRound(client, market, taskId, 1), undefined, "another round: nothing");
+
+    const domain = taskMarketDomain(env.chainId, market);
+    const members = pending.state.members;
+    const commitments = members.map((m, i) => env.commitment(7_000 + i, env.randomSalt(), m, taskId, 0));
+    const deadline = (await client.getBlock()).timestamp + 3_600n;
+    const signatures = await Promise.all(members.map((m, i) => signCommitCompact(env.walletOf(m), domain, { taskId, round: 0n, commitment: commitments[i]!, deadline })));
+    const receipt = await env.wait(await env.read.market.write.commitReport([stateArg(pending.state), { taskId, round: 0n, mask: maskOf(members.map((_, i) => i)), deadline, commitments, signatures }]));
+    const [drawnLog] = parseEventLogs({ abi: taskMarketAbi, logs: receipt.logs, eventName: "CommitteeDrawn" });
+    assert.deepEqual(drawnLog!.args.members, members, "the report drew the announced members");
+    assert.equal(drawnLog!.args.commitEnd, pending.commitEnd, "with the announced windows");
+    const drawn = await readCurrentRound(client, market, taskId, 0, seedBlock);
+    assert.equal(drawn.drawn, true);
+    assert.equal(drawn.drawBlock, receipt.blockNumber);
+    assert.equal(roundHash(drawn.state), await env.read.market.read.roundOf([taskId]), "the report's state, from the logs");
   });
 });
