@@ -47,6 +47,23 @@ contract ProtocolInvariantTest is TestBase {
         _checkNoHandlerViolation();
     }
 
+    /// @notice The daemons' path: no drawCommittee; the commit report, the round's first commit, draws the committee
+    ///         pendingCommittee announced, then the reveal report settles, each check clean.
+    function testHandlerDrawsByTheFirstCommit() public {
+        handler.createTask(0, 1e18);
+        handler.submitAnswer(0);
+        vm.roll(block.number + 2); // past the seed block
+        handler.commit(0, type(uint256).max, _seedWhere(true, false, 0));
+        assertEq(handler.calls("drawnByCommit"), 1, "drawn by the commit");
+        assertEq(handler.calls("commitReport"), 1, "one commit report");
+        assertTrue(ITaskMarketClient(address(market)).task(1).status == ITaskMarket.Status.Committee, "drawn");
+        handler.reveal(0, _seedWhere(true, false, 0));
+        assertEq(handler.calls("revealReport"), 1, "one reveal report");
+        assertTrue(ITaskMarketClient(address(market)).task(1).status != ITaskMarket.Status.Committee, "settled");
+        _checkNoHandlerViolation();
+        _checkLocksMatchOpenTasks();
+    }
+
     /// @notice The partial path: a report of seats 0 and 1 (seat 0 again in a second one) stores their openings
     ///         without settling; finalize after revealEnd settles and slashes the rest, each check clean.
     function testHandlerDrivesPartialReports() public {

@@ -170,9 +170,22 @@ contract ProtocolHandler is HandlerBase {
     }
 
     /// @notice Members in `mask` that have not committed commit: as one signed commit report (half of the time; a
-    ///         round may have several), else each alone (the fallback).
+    ///         round may have several), else each alone (the fallback). Half of the time (or when no round is
+    ///         drawn) the round is an undrawn one, whose first commit draws it against pendingCommittee's members.
     function commit(uint256 taskSeed, uint256 mask, uint256 scoreSeed) external {
         (uint256 id, ITaskMarket.TaskView memory t) = _findTask(taskSeed, ITaskMarket.Status.Committee);
+        if (id == 0 || rand(scoreSeed, 998) % 2 == 0) {
+            (uint256 undrawn, ITaskMarket.TaskView memory u) = _findTask(taskSeed, ITaskMarket.Status.Answered);
+            if (undrawn != 0 && block.number > u.seedBlock) {
+                (address[] memory pending, uint256 end,) = market.pendingCommittee(undrawn);
+                if (pending.length != 0) {
+                    (id, t) = (undrawn, u);
+                    t.commitEnd = uint64(end);
+                    _states[id] = _drawState(pending); // what the first commit's draw seats (CommitteeDrawn)
+                    ++calls["drawnByCommit"];
+                }
+            }
+        }
         if (id == 0 || block.number > t.commitEnd) return;
         ITaskMarket.RoundState memory state = _states[id];
         address[] memory members = state.members;
