@@ -162,7 +162,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (size > p.maxOutputBytes) revert OutputTooLarge(size, p.maxOutputBytes);
         if (keccak256(output) != outputHash) revert OutputHashMismatch(outputHash, keccak256(output));
         t.status = Status.Answered;
-        t.outputHash = outputHash;
+        // The hash is not stored (nothing on chain reads it): AnswerSubmitted carries it with the output.
         // The committee seed is the hash of the NEXT block, unknown to the provider when it sends the answer.
         t.seedBlock = uint40(block.number + 1);
         t.drawDeadline = uint40(block.number + p.drawWindow);

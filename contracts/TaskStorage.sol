@@ -31,7 +31,8 @@ abstract contract TaskStorage is ITaskLedger {
         uint16 pair; // the number of (modelId, evaluatorId) in _pairs; 0: every number is taken, the ids follow
         bytes32 modelId; // written only when pair is 0 (see _pairOf)
         bytes32 evaluatorId; // written only when pair is 0
-        bytes32 outputHash;
+        // No output hash: nothing on chain reads it back (an attestation's hash is checked by signature only), and
+        // AnswerSubmitted carries it with the output; storing it cost every task a fresh slot (22,100 gas).
     }
 
     /// @notice A (model, evaluator) pair that tasks were created for.

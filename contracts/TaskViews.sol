@@ -61,7 +61,6 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
         v.fee = t.fee;
         v.modelId = _modelOf(t);
         v.evaluatorId = _evaluatorOf(t);
-        v.outputHash = t.outputHash;
     }
 
     /// @inheritdoc ITaskViews

@@ -31,7 +31,7 @@ interface ITaskViews {
     /// an unknown task).
     function assignedProvider(uint256 taskId) external view returns (address);
 
-    /// @notice Task `taskId` (reverts UnknownTask).
+    /// @notice Task `taskId` (reverts UnknownTask). The answer and its hash are not in it: read AnswerSubmitted.
     function task(uint256 taskId) external view returns (ITaskMarket.TaskView memory);
 
     /// @notice The hash of the task's current round state (see RoundState); zero before the first draw.
