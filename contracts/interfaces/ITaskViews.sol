@@ -20,6 +20,12 @@ interface ITaskViews {
         view
         returns (address);
 
+    /// @notice Number of tasks created so far (the last task id).
+    function taskCount() external view returns (uint256);
+
+    /// @notice Version of the current parameters; each setParams appends one (0 is the constructor's).
+    function paramsVersion() external view returns (uint256);
+
     /// @notice Current parameters (those of new tasks).
     function params() external view returns (ITaskMarket.Params memory);
 
