@@ -7,7 +7,7 @@ import { newSalt, type SaltRecord } from "../../store/salt-store.ts";
 import { computeCommitment } from "../../../sdk/commitment.ts";
 import { revertName, sendWithRoundState, type TaskView } from "../market.ts";
 import { hasSeat, seatOf } from "../../../sdk/rounds.ts";
-import { enqueue, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
+import { answerHash, enqueue, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
 import { submitThroughRelayer } from "./relay-submit.ts";
 
@@ -20,11 +20,12 @@ async function sealScore(deps: ValidatorDeps, job: TaskJob, task: TaskView): Pro
   const { ctx, market } = deps;
   const existing = ctx.salts.get(job.taskId, job.round);
   const recorded = ctx.equivocation.recorded(job.taskId);
-  const sameAnswer = recorded !== undefined && recorded.outputHash.toLowerCase() === task.outputHash.toLowerCase();
+  const outputHash = await answerHash(deps, job.taskId, task);
+  const sameAnswer = recorded !== undefined && recorded.outputHash.toLowerCase() === outputHash.toLowerCase();
   const score = existing?.score ?? (sameAnswer ? recorded.score : job.score);
   if (score === undefined) throw new BadInputError(`task ${job.taskId} round ${job.round}: no score to commit and no saved salt`, { taskId: job.taskId });
   if (job.score !== undefined && job.score !== score) deps.log.error({ taskId: job.taskId, kept: score, now: job.score }, "evaluator is not deterministic: keeping the score already signed");
-  const signature = await signScore(deps, job.taskId, task.outputHash, task.evaluatorId, score);
+  const signature = await signScore(deps, job.taskId, outputHash, task.evaluatorId, score);
   if (existing !== undefined) return { saved: existing, signature };
   const salt: Hex = newSalt();
   const commitment = computeCommitment({ score, salt, validator: deps.me, taskId: BigInt(job.taskId), round: job.round, chainId: ctx.config.chain.chainId, market: market.address });
