@@ -82,7 +82,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         returns (uint256 taskId)
     {
         if (fee > type(uint96).max) revert FeeTooLarge(fee);
-        uint256 version = paramsVersion;
+        uint256 version = _paramsVersion;
         Params storage p = _paramsOf[version];
         // Below minFee a seat's share would not pay the gas of its commit and reveal (docs/ECONOMICS.md).
         if (fee < p.minFee) revert FeeBelowMinimum(fee, p.minFee);
@@ -91,7 +91,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         // Nothing is drawn here (the draw needs a hash that does not exist yet): one read of the pool's size, whose
         // gas does not depend on its contents, refuses a model nobody serves.
         if (registry.activeProviders(modelId) == 0) revert NoProviderAvailable(modelId);
-        taskId = ++taskCount;
+        taskId = ++_taskCount; // in the slot of _paramsVersion, read just above
 
         uint256 balanceBefore = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), fee);
@@ -162,7 +162,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         if (size > p.maxOutputBytes) revert OutputTooLarge(size, p.maxOutputBytes);
         if (keccak256(output) != outputHash) revert OutputHashMismatch(outputHash, keccak256(output));
         t.status = Status.Answered;
-        t.outputHash = outputHash;
+        // The hash is not stored (nothing on chain reads it): AnswerSubmitted carries it with the output.
         // The committee seed is the hash of the NEXT block, unknown to the provider when it sends the answer.
         t.seedBlock = uint40(block.number + 1);
         t.drawDeadline = uint40(block.number + p.drawWindow);
@@ -311,7 +311,7 @@ contract TaskMarket is TaskSettlement, TaskSignatures {
         address signer = _attestationSigner(first, firstSignature);
         if (signer != _attestationSigner(second, secondSignature)) revert NotEquivocation();
         uint256 taskId = first.taskId;
-        if (taskId == 0 || taskId > taskCount) revert UnknownTask(taskId);
+        if (taskId == 0 || taskId > _taskCount) revert UnknownTask(taskId);
         if (_equivocationReported[taskId][signer]) revert EquivocationAlreadyReported(taskId, signer);
         _equivocationReported[taskId][signer] = true;
         address[] memory one = new address[](1);

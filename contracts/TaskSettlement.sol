@@ -158,7 +158,7 @@ abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, Reen
     /// checked (a dirty word reverts), so once it returned the 672 bytes after the selector are the canonical
     /// encoding of the parameters, which is ParamsSet's data: logged as they are.
     function setParams(Params calldata newParams) external onlyOwner {
-        _setParams(paramsVersion + 1, bytes.concat(SettlementMath.checkParams.selector, msg.data[4:]));
+        _setParams(uint256(_paramsVersion) + 1, bytes.concat(SettlementMath.checkParams.selector, msg.data[4:]));
         bytes32 topic = ParamsSet.selector;
         assembly ("memory-safe") {
             let data := mload(0x40)
@@ -281,7 +281,7 @@ abstract contract TaskSettlement is ITaskMarket, TaskStorage, Ownable2Step, Reen
         (uint256 lifetime, uint256 word0, uint256 word1) = abi.decode(result, (uint256, uint256, uint256));
         uint256 cooldown = registry.unstakeCooldown();
         if (lifetime >= cooldown) revert LifetimeExceedsCooldown(lifetime, cooldown);
-        paramsVersion = version;
+        _paramsVersion = uint16(version); // checked above
         maxTaskLifetime = lifetime;
         Params storage p = _paramsOf[version];
         assembly ("memory-safe") {

@@ -25,8 +25,18 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
     }
 
     /// @inheritdoc ITaskViews
+    function taskCount() external view returns (uint256) {
+        return _taskCount;
+    }
+
+    /// @inheritdoc ITaskViews
+    function paramsVersion() external view returns (uint256) {
+        return _paramsVersion;
+    }
+
+    /// @inheritdoc ITaskViews
     function params() external view returns (ITaskMarket.Params memory) {
-        return paramsAt(paramsVersion);
+        return paramsAt(_paramsVersion);
     }
 
     /// @inheritdoc ITaskViews
@@ -64,7 +74,6 @@ contract TaskViews is TaskStorage, TaskSignatures, ITaskViews {
         v.fee = t.fee;
         v.modelId = _modelOf(t);
         v.evaluatorId = _evaluatorOf(t);
-        v.outputHash = t.outputHash;
     }
 
     /// @inheritdoc ITaskViews

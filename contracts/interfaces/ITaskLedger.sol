@@ -5,14 +5,8 @@ pragma solidity 0.8.28;
 /// @notice The task market's plain storage getters (declared apart so that the storage they read, TaskStorage, can
 /// implement them for both the market and its views module).
 interface ITaskLedger {
-    /// @notice Version of the current parameters; each setParams appends one (0 is the constructor's).
-    function paramsVersion() external view returns (uint256);
-
     /// @notice Credits of `account`; claim() transfers all of it but 1 wei.
     function claimable(address account) external view returns (uint256);
-
-    /// @notice Number of tasks created so far (the last task id).
-    function taskCount() external view returns (uint256);
 
     /// @notice Receives slashes, the unpaid share of fees and rounding dust.
     function treasury() external view returns (address);

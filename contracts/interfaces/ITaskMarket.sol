@@ -78,7 +78,7 @@ interface ITaskMarket is ITaskLedger {
         uint256 fee;
         bytes32 modelId;
         bytes32 evaluatorId;
-        bytes32 outputHash;
+        // No output hash: the market does not store the answer or its hash; both are in AnswerSubmitted.
     }
 
     /// @notice A committee round as the calls that need it pass it in calldata; the market stores only its hash
@@ -138,7 +138,8 @@ interface ITaskMarket is ITaskLedger {
     event ProviderDeclined(uint256 indexed taskId, address indexed provider);
     /// @notice Emitted when `provider` missed its deadline and lost `slashed` tokens.
     event ProviderTimedOut(uint256 indexed taskId, address indexed provider, uint256 slashed);
-    /// @notice Emitted when the provider answers: `output` bytes (may be empty) and/or `uri`, hashed to `outputHash`.
+    /// @notice Emitted when the provider answers: `output` bytes (never empty; `outputHash` = keccak256(output), checked
+    /// on chain) and an optional `uri`. The only record of the answer and its hash: the market stores neither.
     event AnswerSubmitted(
         uint256 indexed taskId,
         address indexed provider,

@@ -20,6 +20,12 @@ interface ITaskViews {
         view
         returns (address);
 
+    /// @notice Number of tasks created so far (the last task id).
+    function taskCount() external view returns (uint256);
+
+    /// @notice Version of the current parameters; each setParams appends one (0 is the constructor's).
+    function paramsVersion() external view returns (uint256);
+
     /// @notice Current parameters (those of new tasks).
     function params() external view returns (ITaskMarket.Params memory);
 
@@ -45,7 +51,7 @@ interface ITaskViews {
         view
         returns (address[] memory members, uint256 commitEnd, uint256 revealEnd);
 
-    /// @notice Task `taskId` (reverts UnknownTask).
+    /// @notice Task `taskId` (reverts UnknownTask). The answer and its hash are not in it: read AnswerSubmitted.
     function task(uint256 taskId) external view returns (ITaskMarket.TaskView memory);
 
     /// @notice The hash of the task's current round state (see RoundState); zero before the first draw.

@@ -11,6 +11,7 @@ import {
 import type { Logger } from "../observe/logger.ts";
 import type { DaemonMetrics } from "../observe/metrics.ts";
 import { WrongChainError } from "./errors.ts";
+import { closeWebSocketClients } from "./sockets.ts";
 
 export interface CreateChainClientParameters {
   chainId: number;
@@ -30,7 +31,8 @@ export interface ChainClient {
   transport: Transport;
   /** True when the preferred endpoint is a WebSocket, so the watcher can subscribe to new heads. */
   subscribes: boolean;
-  /** Closes WebSocket connections (they reconnect forever otherwise and keep the process alive). */
+  /** Closes this process's WebSocket connections to its URLs (they reconnect forever otherwise and keep the process
+   * alive); viem shares one per URL between the clients of a process, so other clients of the same URLs lose theirs. */
   close(): Promise<void>;
 }
 
@@ -80,15 +82,7 @@ export function createChainClient({
     logger?.debug({ method: response.method, err: response.error }, "RPC request failed; trying the next endpoint");
   });
   const close = async () => {
-    for (const [i, url] of rpcUrls.entries()) {
-      if (!url.startsWith("ws")) continue;
-      const instance = transports[i]!({ chain }) as { value?: { getRpcClient?: () => Promise<{ close(): void }> } };
-      const socket = await Promise.race([
-        instance.value?.getRpcClient?.().catch(() => undefined),
-        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000).unref()),
-      ]);
-      socket?.close();
-    }
+    for (const url of rpcUrls) if (url.startsWith("ws")) closeWebSocketClients(url);
   };
   return { client, chain, transport, subscribes: rpcUrls[0]!.startsWith("ws"), close };
 }

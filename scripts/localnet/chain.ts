@@ -11,6 +11,7 @@ import {
   type WalletClient,
 } from "viem";
 import { chainFromId } from "../../daemon/chain/client.ts";
+import { closeWebSocketClients } from "../../daemon/chain/sockets.ts";
 import { startAnvil } from "./anvil.ts";
 
 /** Hardhat's in-process EVM (the default), or anvil (Foundry's node) in its own process: the second EVM. */
@@ -56,7 +57,30 @@ export async function startLocalNode(evm: LocalEvm): Promise<LocalNode> {
   if (evm === "anvil") return startAnvil();
   const server = await network.createServer("default", "127.0.0.1", 0);
   const { port } = await server.listen();
-  return { port, stop: () => server.close() };
+  return { port, stop: () => closeServer(server, `ws://127.0.0.1:${port}`) };
+}
+
+/** Between sweeps of this process's WebSocket clients while the in-process server closes. */
+const SWEEP_MS = 250;
+/** A server still open this long after its stop has a client this process cannot close: a named failure, not a hang. */
+const CLOSE_LIMIT_MS = 30_000;
+
+/**
+ * Closes the in-process server. It finishes closing only once every WebSocket connection to it has closed (ws leaves
+ * upgraded connections to their clients), and a daemon's request in flight when its client closed can open a new
+ * socket, which viem then keeps alive: so this process's sockets to the node are closed again until the server is.
+ * (A stop that waited on such a socket hung a test run for good.)
+ */
+async function closeServer(server: { close(): Promise<void> }, wsUrl: string): Promise<void> {
+  let closed = false;
+  const closing = server.close().finally(() => (closed = true));
+  const giveUpAt = Date.now() + CLOSE_LIMIT_MS;
+  while (!closed) {
+    if (Date.now() > giveUpAt) throw new Error(`the local node at ${wsUrl} still has a connection open ${CLOSE_LIMIT_MS} ms after its stop: a client of this process was never closed`);
+    closeWebSocketClients(wsUrl);
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, SWEEP_MS))]);
+  }
+  await closing;
 }
 
 /** Starts `fn` on a fresh node and stops the node again when `fn` fails. */

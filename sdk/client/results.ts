@@ -10,7 +10,10 @@ export type RefundReasonName = keyof typeof RefundReason;
 const STATUS_NAMES = Object.fromEntries(Object.entries(TaskStatus).map(([name, value]) => [value, name])) as Record<number, TaskStatusName>;
 const REASON_NAMES = Object.fromEntries(Object.entries(RefundReason).map(([name, value]) => [value, name])) as Record<number, RefundReasonName>;
 
-/** A task as the market stores it, with the status as a name. */
+/**
+ * A task as the market stores it, with the status as a name. The answer and its output hash are not stored: they
+ * are in the task's AnswerSubmitted event (`JobResult.answer` once settled, or `events()` meanwhile).
+ */
 export interface TaskInfo {
   taskId: bigint;
   status: TaskStatusName;
@@ -24,8 +27,6 @@ export interface TaskInfo {
   fee: bigint;
   modelId: Hex;
   evaluatorId: Hex;
-  /** Zero until the provider answered. */
-  outputHash: Hex;
   /** Set once Finalized (basis points, 0..10 000). */
   consensus: number | undefined;
   answerDeadline: bigint;
@@ -71,7 +72,7 @@ export interface JobResult {
   taskId: bigint;
   status: "Finalized" | "Refunded";
   task: TaskInfo;
-  /** The last answer submitted (undefined when no provider answered). */
+  /** The answer, from its AnswerSubmitted event (undefined when no provider answered). */
   answer: JobAnswer | undefined;
   consensus: number | undefined;
   payouts: JobPayouts | undefined;
@@ -103,7 +104,6 @@ export async function getTask(manifest: DeploymentManifest, publicClient: Public
     fee: t.fee,
     modelId: t.modelId,
     evaluatorId: t.evaluatorId,
-    outputHash: t.outputHash,
     consensus: status === "Finalized" ? t.consensus : undefined,
     answerDeadline: t.answerDeadline,
     commitEnd: t.commitEnd,

@@ -108,7 +108,7 @@ async function equivocatingMember(env: Protocol) {
   const wallet = env.walletOf(members[0]);
   const t = await env.read.market.read.task([taskId]);
   const domain = taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
-  const a1 = { taskId, outputHash: t.outputHash, evaluatorId: t.evaluatorId, score: 8_000 };
+  const a1 = { taskId, outputHash: await env.answerHash(taskId), evaluatorId: t.evaluatorId, score: 8_000 };
   const a2 = { ...a1, score: 1_000 };
   const report = [a1, await signAttestation(wallet, domain, a1), a2, await signAttestation(wallet, domain, a2)] as const;
   const settle = async () => {

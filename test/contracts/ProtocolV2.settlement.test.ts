@@ -87,7 +87,7 @@ describe("issue 10.6: the stake-weighted median uses the stakes of the draw", ()
     const domain = taskMarketDomain(env.chainId, env.manifest.contracts.taskMarket);
     for (const member of members) {
       const wallet = env.walletOf(member);
-      const a1 = { taskId, outputHash: t.outputHash, evaluatorId: t.evaluatorId, score: 1 };
+      const a1 = { taskId, outputHash: await env.answerHash(taskId), evaluatorId: t.evaluatorId, score: 1 };
       const a2 = { ...a1, score: 2 };
       await env.wait(await env.as(env.wallets[18]).market.write.reportEquivocation([a1, await signAttestation(wallet, domain, a1), a2, await signAttestation(wallet, domain, a2)]));
       assert.equal((await env.read.registry.read.stakeInfo([member])).amount, 0n);

@@ -412,6 +412,39 @@ contract RoundsTest is RoundsFixture {
         );
     }
 
+    /// A score word with bits above the 16 of a uint16 (calldata made by hand: the ABI encoder never makes it). The
+    /// openings are read through calldata cursors, whole words: it is refused as out of range, never cut to its low
+    /// 16 bits (which are the committed score and would open the commitment).
+    function testRevealReportRefusesAScoreWordAbove16Bits() public {
+        (uint256 id, address[] memory members) = _drawnTask();
+        uint256[] memory scores = _scores(6_000);
+        ITaskMarket.RoundState memory state = _commitAll(id, members, ALL, scores);
+        ITaskMarket.RevealReport memory r = _reveal(id, 0, members, ALL, scores);
+        bytes memory data = abi.encodeCall(ITaskMarket.revealReport, (state, r));
+        uint256 at = _onlyWordEqualTo(data, scores[1]);
+        uint256 dirty = (1 << 16) | scores[1];
+        assembly ("memory-safe") {
+            mstore(add(add(data, 32), at), dirty)
+        }
+        _expectRevert(address(this), data, abi.encodeWithSelector(ITaskMarket.ScoreOutOfRange.selector, dirty));
+        assertEq(uint8(market.task(id).status), uint8(ITaskMarket.Status.Committee), "nothing settled");
+        market.revealReport(state, r); // the clean report still settles
+        assertEq(uint8(market.task(id).status), uint8(ITaskMarket.Status.Finalized), "settled by the clean report");
+    }
+
+    /// @dev The offset (after the selector's 4 bytes, word-aligned) of the one word of `data` equal to `value`.
+    function _onlyWordEqualTo(bytes memory data, uint256 value) internal pure returns (uint256 at) {
+        uint256 found;
+        for (uint256 offset = 4; offset + 32 <= data.length; offset += 32) {
+            uint256 word;
+            assembly ("memory-safe") {
+                word := mload(add(add(data, 32), offset))
+            }
+            if (word == value) (at, found) = (offset, found + 1);
+        }
+        require(found == 1, "value not unique in calldata");
+    }
+
     function testRevealReportOfAnUncommittedSeatAndTooEarly() public {
         (uint256 id, address[] memory members) = _drawnTask();
         uint256[] memory scores = _scores(6_000);

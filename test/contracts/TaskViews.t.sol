@@ -48,11 +48,31 @@ contract TaskViewsTest is TestBase {
         assertEq(ITaskViews(address(market)).params().committeeSize, MarketParams.defaults().committeeSize, "params");
     }
 
+    /// @notice The task count and the parameter version share a storage slot: writing one keeps the other, and a
+    ///         task keeps the version it was created under.
+    function testTaskCountAndParamsVersionShareASlotWithoutClobbering() public {
+        ITaskViews views = ITaskViews(address(market));
+        assertEq(views.taskCount(), 1, "one task");
+        assertEq(views.paramsVersion(), 0, "the constructor's parameters");
+        market.setParams(MarketParams.defaults());
+        assertEq(views.paramsVersion(), 1, "setParams appends a version");
+        assertEq(views.taskCount(), 1, "and leaves the count");
+        token.mint(address(this), FEE);
+        token.approve(address(market), FEE);
+        uint256 second = ITaskMarket(address(market)).createTask(MODEL, EVALUATOR, FEE, "prompt");
+        assertEq(second, 2, "the next task id");
+        assertEq(views.taskCount(), 2, "createTask counts");
+        assertEq(views.paramsVersion(), 1, "and leaves the version");
+        assertEq(views.task(taskId).paramsVersion, 0, "the first task keeps its version");
+        assertEq(views.task(second).paramsVersion, 1, "the second runs under the new one");
+    }
+
     function testModuleAtItsOwnAddressReadsOnlyItsOwnEmptyStorage() public {
         ITaskViews module = ITaskViews(market.views());
         (bool ok, bytes memory ret) = address(module).call(abi.encodeCall(ITaskViews.task, (taskId)));
         expectRevertData(ok, ret, abi.encodeWithSelector(ITaskMarket.UnknownTask.selector, taskId));
         assertEq(module.params().committeeSize, 0, "no parameters in the module's own storage");
+        assertEq(module.taskCount(), 0, "no task in the module's own storage");
         assertTrue(module.roundOf(taskId) == bytes32(0), "no round in the module's own storage");
     }
 

@@ -143,6 +143,12 @@ export async function setupProtocol(options: SetupOptions = {}) {
     const provider = await providerOf(taskId);
     await wait(await as(walletOf(provider)).market.write.submitAnswer([taskId, keccak256(output), output, ""]));
   };
+  /** The hash of the task's answer, from its AnswerSubmitted event, as a client reads it (the market does not store it). */
+  const answerHash = async (taskId: bigint): Promise<Hex> => {
+    const logs = await read.market.getEvents.AnswerSubmitted({ taskId }, { fromBlock: 0n, strict: true });
+    assert.equal(logs.length, 1, `task ${taskId} has one answer`);
+    return logs[0]!.args.outputHash!;
+  };
   /** Draws the committee (mining the seed block first) and returns its members in order. */
   const draw = async (taskId: bigint) => {
     await mine(1);
@@ -223,6 +229,7 @@ export async function setupProtocol(options: SetupOptions = {}) {
     providerOf,
     toAfterAnswerDeadline,
     answer,
+    answerHash,
     draw,
     roundState,
     finalize,

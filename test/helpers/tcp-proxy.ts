@@ -11,15 +11,19 @@ export interface TcpProxy {
   drop(): Promise<void>;
   restore(): Promise<void>;
   close(): Promise<void>;
+  /** Connections accepted so far. */
+  opened(): number;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"): Promise<TcpProxy> {
   const port = await freePort();
   const sockets = new Set<Socket>();
+  let opened = 0;
   let server: Server | undefined;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       server = createServer((client) => {
+        opened++;
         const upstream = connect(targetPort, targetHost);
         sockets.add(client).add(upstream);
         const cleanup = () => {
@@ -51,5 +55,6 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
       if (server === undefined) await listen();
     },
     close: drop,
+    opened: () => opened,
   };
 }

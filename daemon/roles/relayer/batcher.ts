@@ -8,6 +8,7 @@ import { toCompactSignature } from "../../../sdk/eip712.ts";
 import { hasSeat, maskOf, readOpenings, reportCommitment, stateArg, type RoundState } from "../../../sdk/rounds.ts";
 import { finalizeGasHeadroom } from "../keeper/keeper.ts";
 import { revertName, taskMarketAbi, type Market, type TaskView } from "../market.ts";
+import { LandMargin } from "./land-margin.ts";
 import { parseSignedItem, recoverCommitItemSigner, RelayRejectedError, type RelayKind, type SignedCommitItem, type SignedRevealItem } from "./relay-messages.ts";
 
 /** One committee's items of one kind (its signed commits, or its openings), sent as one report. */
@@ -21,9 +22,11 @@ interface Group {
   fromBlock: bigint;
   /** Held items by seat (a seat's newer item replaces its older one). */
   items: Map<number, SignedCommitItem | SignedRevealItem>;
-  /** Sent when the head reaches this block: the earliest validator fallback, less LAND_MARGIN_BLOCKS. */
-  sendAtHead: bigint;
+  /** The earliest fallback block of its members: sent the land margin (LandMargin) before it. */
+  fallbackAt: bigint;
   timer?: NodeJS.Timeout;
+  /** When it was released (ms), to measure how long reports take to land. */
+  releasedAt?: number;
   /** Reveal: a fallback is near, so the openings held go as soon as reveals are open even if they leave a committed
    * seat unopened (a partial report). Until then only a set that settles the round goes: no timer, because a round
    * with a silent seat cannot settle before revealEnd anyway, while a partial sent early for a member that is only
@@ -61,8 +64,6 @@ export interface RelayBatcherParameters {
 
 /** A validator that does not say when it falls back (no `sendBy`) is assumed to run the default, 5 blocks. */
 const DEFAULT_FALLBACK_BLOCKS = 5n;
-/** Sent this many blocks before a validator's fallback block: one for the transaction to land, one of margin. */
-const LAND_MARGIN_BLOCKS = 2n;
 /** Sends of one report (each rebuilt from fresh reads) before it is given up: its validators fall back. */
 const REPORT_ATTEMPTS = 3;
 
@@ -90,6 +91,7 @@ export class RelayBatcher {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #rechecking = new Set<Group>();
   readonly #unsubscribe: () => void;
+  readonly #margin = new LandMargin();
   /** Counters for logs and tests: transactions sent, seats reported, items dropped because they would revert,
    * rounds settled by a reveal report, partial reveal reports landed, and groups sent complete (all k) vs
    * incomplete (timer or fallback). */
@@ -98,12 +100,13 @@ export class RelayBatcher {
   constructor(p: RelayBatcherParameters) {
     this.#p = p;
     this.#unsubscribe = p.heads.onHead((head) => {
+      this.#margin.onHead(head);
       for (const g of this.#groups.values()) {
-        if (g.kind === "commit" && head >= g.sendAtHead) this.#release(g, "fallback near");
+        if (g.kind === "commit" && this.#fallbackNear(g, head)) this.#release(g, "fallback near");
         // Openings wait to settle the round (a fallback reveal elsewhere can complete them) until the fallback
         // nears, then go partial as soon as reveals are open.
         if (g.kind === "reveal") {
-          if (head >= g.sendAtHead) g.partialDue = true;
+          if (this.#fallbackNear(g, head)) g.partialDue = true;
           void this.#recheck(g);
         }
       }
@@ -146,23 +149,28 @@ export class RelayBatcher {
     const key = `${kind}:${item.taskId}:${round}`;
     let group = this.#groups.get(key);
     if (group === undefined) {
-      group = { kind, taskId: item.taskId, round, size: state.members.length, fromBlock: task.seedBlock, items: new Map(), sendAtHead: phaseEnd };
+      group = { kind, taskId: item.taskId, round, size: state.members.length, fromBlock: task.seedBlock, items: new Map(), fallbackAt: phaseEnd };
       this.#groups.set(key, group);
     }
     group.items.set(seat, item);
     const fallbackAt = sendBy ?? phaseEnd - DEFAULT_FALLBACK_BLOCKS;
-    if (fallbackAt - LAND_MARGIN_BLOCKS < group.sendAtHead) group.sendAtHead = fallbackAt - LAND_MARGIN_BLOCKS;
+    if (fallbackAt < group.fallbackAt) group.fallbackAt = fallbackAt;
     if (kind === "reveal") {
-      if (head.number >= group.sendAtHead) group.partialDue = true;
+      if (this.#fallbackNear(group, head.number)) group.partialDue = true;
       await this.#recheck(group);
       return { signer: member };
     }
     const held = maskOf(group.items.keys());
     if (mask32(held | task.committedMask) === fullMask(group.size)) this.#release(group, "complete");
-    else if (head.number >= group.sendAtHead) this.#release(group, "fallback near");
+    else if (this.#fallbackNear(group, head.number)) this.#release(group, "fallback near");
     else if (this.held >= this.#p.maxBatch) void this.flush();
     else group.timer ??= setTimeout(() => this.#release(group, "timer"), this.#p.batchMs);
     return { signer: member };
+  }
+
+  /** Whether a report of `g` released at `head` must go now to land before its earliest member falls back. */
+  #fallbackNear(g: Group, head: bigint): boolean {
+    return head + this.#margin.blocks() >= g.fallbackAt;
   }
 
   /** Refuses an opening the contract would refuse (so that it cannot make the whole report revert). */
@@ -236,6 +244,7 @@ export class RelayBatcher {
     if (this.#groups.get(key) !== g) return;
     this.#groups.delete(key);
     clearTimeout(g.timer);
+    g.releasedAt = Date.now();
     this.#p.log.debug({ kind: g.kind, taskId: String(g.taskId), held: g.items.size, size: g.size, why }, "report group ready");
     this.#ready.push(g);
     if (!this.#drainScheduled) {
@@ -326,6 +335,7 @@ export class RelayBatcher {
   }
 
   #landed(r: Report): void {
+    if (r.group.releasedAt !== undefined) this.#margin.landed(r.group.releasedAt);
     this.stats.relayed += r.seats.length;
     if (r.settles) this.stats.finalized++;
     else if (r.functionName === "revealReport") this.stats.partialReveals++;

@@ -8,11 +8,12 @@ export const WORTHLESS_SCORE = 0;
 
 /**
  * Checks an answer before scoring, the same way on every validator (so the committee agrees on 0 and nobody is
- * slashed for abstaining). The contracts accept an answer given only as a URI, with any output hash; refusing
- * it would make every honest member miss its reveal (a slash an attacking provider could cause at will), so it
- * is scored as worthless, as are bytes that do not hash to the stored output hash, more bytes than the market's
- * maxOutputBytes, or text that is not UTF-8. Fetching URIs is not supported: a provider that wants to be paid
- * answers inline.
+ * slashed for abstaining): refusing one would make every honest member miss its reveal (a slash an attacking
+ * provider could cause at will), so an answer given only as a URI is scored as worthless, as are bytes that do not
+ * hash to the answer's output hash, more bytes than the market's maxOutputBytes, or text that is not UTF-8. The
+ * market refuses the first three today (AnswerBytesRequired, OutputHashMismatch, OutputTooLarge), so only a node
+ * serving a tampered AnswerSubmitted log gets there; the check stays because chain text is hostile. Fetching URIs is
+ * not supported: a provider that wants to be paid answers inline.
  */
 export function unscorableReason(answer: { output: Hex; outputHash: Hex }, maxOutputBytes: number): UnscorableReason | undefined {
   if (answer.output === "0x") return "uri-only";

@@ -3,7 +3,8 @@ import type { DaemonContext } from "../../runtime/context.ts";
 import type { Logger } from "../../observe/logger.ts";
 import { enqueueStep, type EnqueueStepParameters } from "../../queue/queues.ts";
 import { signAttestation } from "../../../sdk/eip712.ts";
-import type { Market } from "../market.ts";
+import type { Market, TaskView } from "../market.ts";
+import { readAnswer } from "../task-content.ts";
 import type { AttestationLog } from "./attestation-log.ts";
 import type { PhaseWake } from "./phase-wake.ts";
 
@@ -45,6 +46,15 @@ export function warnIfDeadlineAtRisk(deps: ValidatorDeps, step: "commit" | "reve
   if (block + margin < phaseEnd) return;
   deps.ctx.metrics.deadlineAtRisk.inc({ step });
   deps.log.warn({ taskId, step, block: String(block), phaseEnd: String(phaseEnd), blocksLeft: String(phaseEnd - block) }, `${step} deadline at risk`);
+}
+
+/**
+ * The hash of the answer the task's committee judges, which attestations sign: from the task's AnswerSubmitted log
+ * at or below the current round's seed block (the market does not store it; the log is the one the score step
+ * read; the round may not be drawn yet: its first commit draws it).
+ */
+export async function answerHash(deps: ValidatorDeps, taskId: string, task: TaskView): Promise<Hex> {
+  return (await readAnswer(deps.ctx, deps.market, BigInt(taskId), task.createdBlock, task.seedBlock)).outputHash;
 }
 
 /**

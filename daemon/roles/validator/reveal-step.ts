@@ -6,7 +6,7 @@ import { postpone } from "../../queue/postpone.ts";
 import { TaskStatus } from "../../../sdk/contracts.ts";
 import { revertName, sendWithRoundState, taskMarketAbi } from "../market.ts";
 import { hasSeat, seatOf } from "../../../sdk/rounds.ts";
-import { recheckMs, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
+import { answerHash, recheckMs, signScore, warnIfDeadlineAtRisk, type TaskJob, type ValidatorDeps } from "./deps.ts";
 import { WindowMissedError } from "./errors.ts";
 import { submitThroughRelayer } from "./relay-submit.ts";
 
@@ -89,8 +89,9 @@ export async function revealStep(deps: ValidatorDeps, job: Job<StepJobData>, tok
     }
     ctx.salts.markRevealed(taskId, round, txHash ?? "0x");
   }
-  const signature = (job.data as TaskJob).signature ?? (await signScore(deps, taskId, task.outputHash, task.evaluatorId, saved.score));
-  if (deps.attestations.publish({ taskId: BigInt(taskId), outputHash: task.outputHash, evaluatorId: task.evaluatorId, score: saved.score, validator: deps.me, signature })) {
+  const outputHash = await answerHash(deps, taskId, task);
+  const signature = (job.data as TaskJob).signature ?? (await signScore(deps, taskId, outputHash, task.evaluatorId, saved.score));
+  if (deps.attestations.publish({ taskId: BigInt(taskId), outputHash, evaluatorId: task.evaluatorId, score: saved.score, validator: deps.me, signature })) {
     log.info({ score: saved.score }, "attestation published");
   }
   return { txHash };

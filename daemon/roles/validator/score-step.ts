@@ -87,8 +87,8 @@ export async function scoreStep(deps: ScoreDeps, job: Job<StepJobData>): Promise
     ctx.metrics.jobsFailed.inc({ queue: "poq-score", reason: "window-missed" });
     throw new WindowMissedError(`task ${taskId}: block ${block} is past the last safe commit start ${lastStart} (commitEnd ${commitEnd})`, { taskId });
   }
-  // Checked against the task's stored hash (the log's own hash could come from an earlier, reorged answer).
-  const unscorable = unscorableReason({ output: answer.output, outputHash: task.outputHash }, maxOutputBytes);
+  // The log's bytes against the log's hash (the market stores neither; the attestation signs the same hash).
+  const unscorable = unscorableReason(answer, maxOutputBytes);
   let score: number;
   if (unscorable !== undefined) {
     score = WORTHLESS_SCORE;

@@ -120,7 +120,7 @@ contract ProtocolHandler is HandlerBase {
             ++calls["assignProvider"];
             return;
         }
-        bytes memory output = abi.encodePacked("answer to task ", id);
+        bytes memory output = _answerOf(id);
         vm.prank(provider);
         market.submitAnswer(id, keccak256(output), output, "");
         ++calls["submitAnswer"];
@@ -354,6 +354,11 @@ contract ProtocolHandler is HandlerBase {
         ++calls["finalize"];
     }
 
+    /// @dev The answer the provider of task `id` submits.
+    function _answerOf(uint256 id) internal pure returns (bytes memory) {
+        return abi.encodePacked("answer to task ", id);
+    }
+
     /// @notice A validator signs two different scores for one task and a requester reports it.
     function reportEquivocation(uint256 taskSeed, uint256 who, uint256 reporterSeed, uint16 score) external {
         uint256 n = market.taskCount();
@@ -363,9 +368,11 @@ contract ProtocolHandler is HandlerBase {
         if (_reported[id][v]) return;
         _reported[id][v] = true;
         ITaskMarket.TaskView memory t = market.task(id);
-        ITaskMarket.Attestation memory a = ITaskMarket.Attestation(id, t.outputHash, t.evaluatorId, score % 10_001);
+        // The answer's hash is not stored (AnswerSubmitted carries it); the market checks the signatures only.
+        bytes32 outputHash = keccak256(_answerOf(id));
+        ITaskMarket.Attestation memory a = ITaskMarket.Attestation(id, outputHash, t.evaluatorId, score % 10_001);
         ITaskMarket.Attestation memory b =
-            ITaskMarket.Attestation(id, t.outputHash, t.evaluatorId, (a.score + 1) % 10_001);
+            ITaskMarket.Attestation(id, outputHash, t.evaluatorId, (a.score + 1) % 10_001);
         uint256 key = VALIDATOR_KEY_BASE + v;
         bytes memory call_ = abi.encodeCall(
             ITaskMarket.reportEquivocation,

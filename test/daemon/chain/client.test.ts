@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { socketClientCache } from "viem/utils";
 import { startTestChain, type TestChain } from "../../helpers/chain.ts";
+import { startLocalNode } from "../../../scripts/localnet/chain.ts";
 import { startTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.ts";
 import { waitFor } from "../../helpers/child-process.ts";
 import { assertChainId, createChainClient } from "../../../daemon/chain/client.ts";
@@ -106,3 +108,44 @@ describe("chain/client and watcher through RPC outages", () => {
     });
   }
 });
+
+describe("chain/client close: WebSocket connections", () => {
+  let chain: TestChain;
+  let proxy: TcpProxy;
+  before(async () => {
+    chain = await startTestChain();
+    proxy = await startTcpProxy(chain.port);
+  });
+  after(async () => {
+    await proxy?.close();
+    await chain?.close();
+  });
+
+  it("closes the socket its URL has and never opens one to close it (clients of one process share a socket per URL)", async () => {
+    const url = proxy.url("ws");
+    const a = createChainClient({ chainId: chain.chainId, rpcUrls: [url] });
+    const b = createChainClient({ chainId: chain.chainId, rpcUrls: [url] });
+    assert.equal(await a.client.getChainId(), chain.chainId);
+    assert.equal(proxy.opened(), 1, "one socket for the URL");
+    await a.close();
+    assert.equal(openSocketsTo(url), 0, "closed");
+    await b.close(); // nothing left to close: before, this opened a socket to close it (and under load, left it open)
+    assert.equal(proxy.opened(), 1, "closing opened no socket");
+    assert.equal(openSocketsTo(url), 0);
+  });
+
+  it("a local node stops although a WebSocket client of this process was never closed", { timeout: 30_000 }, async () => {
+    const node = await startLocalNode("hardhat");
+    const url = `ws://127.0.0.1:${node.port}`;
+    const forgotten = createChainClient({ chainId: chain.chainId, rpcUrls: [url] });
+    assert.equal(await forgotten.client.getChainId(), chain.chainId);
+    assert.equal(openSocketsTo(url), 1);
+    await node.stop(); // hung for good before: the server waits for its WebSocket connections, viem keeps them alive
+    assert.equal(openSocketsTo(url), 0);
+  });
+});
+
+/** viem's open WebSocket clients of this process to `url`. */
+function openSocketsTo(url: string): number {
+  return [...socketClientCache.values()].filter((c) => c.url.replace(/\/+$/, "") === url).length;
+}

@@ -40,7 +40,9 @@ describe("roles: a full round with 1 provider and 5 validator daemons", () => {
     taskId = await net.createTask();
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "the task to be finalized");
     const task = await c.taskMarket.read.task([taskId]);
-    assert.equal(task.outputHash, keccak256(stringToHex(`answer from ${MODEL}`)), "the provider submitted the endpoint's answer");
+    const [answered] = await c.taskMarket.getEvents.AnswerSubmitted({ taskId }, { fromBlock: 0n, strict: true });
+    const outputHash = keccak256(stringToHex(`answer from ${MODEL}`));
+    assert.equal(answered!.args.outputHash, outputHash, "the provider submitted the endpoint's answer");
     const members = await roundSeats(net, taskId);
     assert.equal(members.length, 5);
     assert.ok(members.every((m) => m.revealed), "every member revealed");
@@ -68,7 +70,7 @@ describe("roles: a full round with 1 provider and 5 validator daemons", () => {
       assert.equal(served.length, 1);
       const record = served[0]!;
       assert.equal(record.score, members.find((m) => m.account === v.account.address)!.score);
-      assert.equal(record.outputHash, task.outputHash);
+      assert.equal(record.outputHash, outputHash, "the attestation signs the answer's hash");
       assert.equal(record.evaluatorId, net.evaluatorId);
       assert.ok(await verifyAttestationRecord(taskMarketDomain(net.chain.chainId, net.protocol.manifest.contracts.taskMarket), record));
       assert.deepEqual(await listFailedJobs(v.ctx.queues), []);

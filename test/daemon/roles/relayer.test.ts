@@ -65,7 +65,6 @@ describe("relayer: one transaction per committee and phase", () => {
     const taskId = await net.createTask();
     await waitFor(async () => (await c.taskMarket.read.task([taskId])).status === TaskStatus.Finalized, 60_000, "finalization");
 
-    const task = await c.taskMarket.read.task([taskId]);
     const commits = await reportsOf(net, "CommitReported", taskId);
     const reveals = await reportsOf(net, "RevealReported", taskId);
     assert.deepEqual(commits.map((r) => r.mask), [0b11111], "the five commits in one report");
@@ -76,8 +75,6 @@ describe("relayer: one transaction per committee and phase", () => {
     assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: commitReceipt.logs, eventName: "CommitteeDrawn" }).length, 1, "the commit report drew the committee");
     const draws = await net.chain.publicClient.getLogs({ address: net.protocol.manifest.contracts.taskMarket, event: getAbiItem({ abi: taskMarketAbi, name: "CommitteeDrawn" }), args: { taskId }, fromBlock: 0n });
     assert.deepEqual(draws.map((l) => l.transactionHash), [commits[0]!.hash], "no other draw");
-    // Released by completeness, not by the fallback margin (5 + 2 blocks before commitEnd) nor the timer.
-    assert.ok(commits[0]!.blockNumber < task.commitEnd - 7n, `commits landed at ${commits[0]!.blockNumber}, commitEnd ${task.commitEnd}`);
     const revealReceipt = await net.chain.publicClient.getTransactionReceipt({ hash: reveals[0]!.hash });
     assert.equal(parseEventLogs({ abi: taskMarketAbi, logs: revealReceipt.logs, eventName: "TaskFinalized" }).length, 1, "the reveal report settled the task");
     for (const r of [...commits, ...reveals]) assert.equal(r.from, relayer.account.address.toLowerCase(), "reports are sent by the aggregator");
@@ -87,6 +84,7 @@ describe("relayer: one transaction per committee and phase", () => {
     }
     assert.ok((await roundSeats(net, taskId)).every((seat) => seat.revealed), "every seat opened");
     await relayer.role.batcher.flush(); // the report's sender may still be waiting for its confirmation
+    // completeGroups 2, incompleteGroups 0: released by completeness, not by the land margin nor the timer.
     assert.deepEqual({ ...relayer.role.batcher.stats }, { batches: 2, relayed: 10, dropped: 0, finalized: 1, partialReveals: 0, completeGroups: 2, incompleteGroups: 0 });
     for (const v of validators) {
       assert.equal((await c.stakeRegistry.read.stakeInfo([v.account.address])).amount, STAKE, "not slashed");
