@@ -42,7 +42,8 @@ interface ITaskViews {
     /// commits until `commitEnd`, reveals until `revealEnd` (both fixed by the seed block, wherever the draw lands).
     /// While the task is Answered (undrawn) these are the members the draw selects if it lands now (it is the
     /// round's first commit, alone or by report, or `drawCommittee`); once drawn (Committee) they are the members
-    /// CommitteeDrawn carries. Members are in seat order (the RoundState of the round's first commit); empty before
+    /// CommitteeDrawn carries, for as long as the seed block's hash is known (256 blocks): read a drawn round's
+    /// members from CommitteeDrawn. Members are in seat order (the RoundState of the round's first commit); empty before
     /// the seed block exists, when its hash is gone (older than 256 blocks) or fewer than k validators are eligible
     /// (the draw then reseeds or settles: only `drawCommittee` can send it). All empty and zero in any other
     /// status. Reverts UnknownTask.
