@@ -112,8 +112,9 @@ async function routeEvent(deps: ValidatorDeps, keeper: Keeper | undefined, event
   }
 }
 
-/** Heads (or poll intervals) a round's seat check waits for its seed block to be mined. */
-const SEED_BLOCK_POLLS = 10;
+/** How long a round's seat check waits for its seed block to be mined: several blocks of the slowest chain (12 s on
+ * Ethereum L1), whatever the poll interval, so that a slow chain never makes a member miss its seat. */
+const SEED_BLOCK_WAIT_MS = 60_000;
 
 /**
  * Learns this validator's seat in a round as soon as the round's seed block exists: the committee is public before
@@ -124,11 +125,13 @@ const SEED_BLOCK_POLLS = 10;
  */
 async function scoreIfSeated(deps: ValidatorDeps, add: (p: Parameters<typeof enqueue>[1]) => Promise<unknown>, taskId: string, round: number, seedBlock: bigint): Promise<void> {
   const { ctx } = deps;
-  // The watcher hands over a block's logs once it is the head (or older): the seed block is at most one block away.
-  // Bounded, so that a halted chain cannot hold the watcher (and a stop) here; missed, the seat comes with the
-  // round's CommitteeDrawn (its first commit, by another member or the aggregator, draws it).
-  for (let polls = 0; (await ctx.chain.client.getBlockNumber({ cacheTime: 0 })) < seedBlock; polls++) {
-    if (polls >= SEED_BLOCK_POLLS) {
+  // The watcher hands over a block's logs once they are `confirmations` deep: with 1 or more (the default is 2) the
+  // seed block is already there; with 0 it is the next block. Bounded in time, so that a halted chain cannot hold
+  // the watcher (and a stop) for long; missed, the seat comes with the round's CommitteeDrawn, sent by another
+  // member's commit or the aggregator's report, or by a keeper only once the commit window has passed.
+  const giveUpAt = Date.now() + SEED_BLOCK_WAIT_MS;
+  while ((await ctx.chain.client.getBlockNumber({ cacheTime: 0 })) < seedBlock) {
+    if (Date.now() > giveUpAt) {
       deps.log.warn({ taskId, round, seedBlock: String(seedBlock) }, "seed block not mined yet; the seat is checked again at the round's draw");
       return;
     }
