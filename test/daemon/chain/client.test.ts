@@ -44,41 +44,46 @@ describe("chain/backoff", () => {
   });
 });
 
-describe("chain/client and watcher through RPC outages", () => {
-  let chain: TestChain;
-  let proxy: TcpProxy;
+/** A test chain behind a TCP proxy for the enclosing describe: started before its tests, closed after them. */
+function chainBehindProxy(): { chain: TestChain; proxy: TcpProxy } {
+  const held = {} as { chain: TestChain; proxy: TcpProxy };
   before(async () => {
-    chain = await startTestChain();
-    proxy = await startTcpProxy(chain.port);
+    held.chain = await startTestChain();
+    held.proxy = await startTcpProxy(held.chain.port);
   });
   after(async () => {
-    await proxy?.close();
-    await chain?.close();
+    await held.proxy?.close();
+    await held.chain?.close();
   });
+  return held;
+}
+
+describe("chain/client and watcher through RPC outages", () => {
+  const net = chainBehindProxy();
 
   it("fails over to the next URL when the first is down, counting the error", async () => {
     const metrics = createMetrics({ withProcessMetrics: false });
-    const down = await startTcpProxy(chain.port);
+    const down = await startTcpProxy(net.chain.port);
     await down.drop();
-    const { client } = createChainClient({ chainId: chain.chainId, rpcUrls: [down.url("http"), chain.httpUrl], metrics, logger });
-    assert.equal(await client.getBlockNumber({ cacheTime: 0 }), await chain.publicClient.getBlockNumber());
-    await assertChainId(client, chain.chainId);
+    const { client } = createChainClient({ chainId: net.chain.chainId, rpcUrls: [down.url("http"), net.chain.httpUrl], metrics, logger });
+    assert.equal(await client.getBlockNumber({ cacheTime: 0 }), await net.chain.publicClient.getBlockNumber());
+    await assertChainId(client, net.chain.chainId);
     await assert.rejects(assertChainId(client, 1), WrongChainError);
-    await rpcHealthCheck(client, chain.chainId)();
+    await rpcHealthCheck(client, net.chain.chainId)();
     await assert.rejects(rpcHealthCheck(client, 1)(), /config expects 1/);
     assert.match(await metrics.registry.metrics(), /poq_rpc_errors_total\{operation="eth_blockNumber"\} [1-9]/);
   });
 
   for (const scheme of ["ws", "http"] as const) {
     it(`keeps following events over ${scheme} when the RPC drops and comes back, losing none`, async () => {
-      const { client, subscribes, close } = createChainClient({ chainId: chain.chainId, rpcUrls: [proxy.url(scheme)], pollingIntervalMs: 100, requestTimeoutMs: 1_000 });
+      const { client, subscribes, close } = createChainClient({ chainId: net.chain.chainId, rpcUrls: [net.proxy.url(scheme)], pollingIntervalMs: 100, requestTimeoutMs: 1_000 });
       assert.equal(subscribes, scheme === "ws");
       const seen: bigint[] = [];
-      const startBlock = (await chain.publicClient.getBlockNumber()) + 1n;
+      const startBlock = (await net.chain.publicClient.getBlockNumber()) + 1n;
       // Over WebSocket the daemon's head follower (one newHeads subscription, renewed after a quiet period) wakes the watcher.
       const heads = subscribes ? createHeadFollower({ client, subscribe: true, pollIntervalMs: 60_000, quietPeriodMs: 1_500, logger }) : undefined;
       const watcher = createLogWatcher({
-        name: `drop-${scheme}`, client, address: chain.emitter, abi: chain.emitterAbi,
+        name: `drop-${scheme}`, client, address: net.chain.emitter, abi: net.chain.emitterAbi,
         cursorStore: new CursorStore(mkdtempSync(path.join(tmpdir(), "poq-drop-"))),
         onEvent: async (e: WatcherEvent) => void (e.type === "log" && seen.push(e.log.args.taskId as bigint)),
         confirmations: 0, finalityDepth: 20, maxBlockRange: 50, startBlock,
@@ -87,22 +92,22 @@ describe("chain/client and watcher through RPC outages", () => {
       });
       watcher.start();
       try {
-        await chain.emit("postTask", [101n, "0x01"]);
+        await net.chain.emit("postTask", [101n, "0x01"]);
         await waitFor(() => seen.length === 1, 5_000, "the first event");
-        await proxy.drop();
-        await chain.emit("postTask", [102n, "0x01"]);
-        await chain.emit("postTask", [103n, "0x01"]);
+        await net.proxy.drop();
+        await net.chain.emit("postTask", [102n, "0x01"]);
+        await net.chain.emit("postTask", [103n, "0x01"]);
         await new Promise((r) => setTimeout(r, 500));
         assert.deepEqual(seen, [101n]);
-        await proxy.restore();
+        await net.proxy.restore();
         await waitFor(() => seen.length === 3, 10_000, `events after the outage (have ${seen})`);
-        await chain.emit("postTask", [104n, "0x01"]);
+        await net.chain.emit("postTask", [104n, "0x01"]);
         await waitFor(() => seen.length === 4, 10_000, "an event after recovery");
         assert.deepEqual(seen, [101n, 102n, 103n, 104n]);
       } finally {
         await watcher.stop();
         heads?.stop();
-        await proxy.restore();
+        await net.proxy.restore();
         await close();
       }
     });
@@ -110,35 +115,26 @@ describe("chain/client and watcher through RPC outages", () => {
 });
 
 describe("chain/client close: WebSocket connections", () => {
-  let chain: TestChain;
-  let proxy: TcpProxy;
-  before(async () => {
-    chain = await startTestChain();
-    proxy = await startTcpProxy(chain.port);
-  });
-  after(async () => {
-    await proxy?.close();
-    await chain?.close();
-  });
+  const net = chainBehindProxy();
 
   it("closes the socket its URL has and never opens one to close it (clients of one process share a socket per URL)", async () => {
-    const url = proxy.url("ws");
-    const a = createChainClient({ chainId: chain.chainId, rpcUrls: [url] });
-    const b = createChainClient({ chainId: chain.chainId, rpcUrls: [url] });
-    assert.equal(await a.client.getChainId(), chain.chainId);
-    assert.equal(proxy.opened(), 1, "one socket for the URL");
+    const url = net.proxy.url("ws");
+    const a = createChainClient({ chainId: net.chain.chainId, rpcUrls: [url] });
+    const b = createChainClient({ chainId: net.chain.chainId, rpcUrls: [url] });
+    assert.equal(await a.client.getChainId(), net.chain.chainId);
+    assert.equal(net.proxy.opened(), 1, "one socket for the URL");
     await a.close();
     assert.equal(openSocketsTo(url), 0, "closed");
     await b.close(); // nothing left to close: before, this opened a socket to close it (and under load, left it open)
-    assert.equal(proxy.opened(), 1, "closing opened no socket");
+    assert.equal(net.proxy.opened(), 1, "closing opened no socket");
     assert.equal(openSocketsTo(url), 0);
   });
 
   it("a local node stops although a WebSocket client of this process was never closed", { timeout: 30_000 }, async () => {
     const node = await startLocalNode("hardhat");
     const url = `ws://127.0.0.1:${node.port}`;
-    const forgotten = createChainClient({ chainId: chain.chainId, rpcUrls: [url] });
-    assert.equal(await forgotten.client.getChainId(), chain.chainId);
+    const forgotten = createChainClient({ chainId: net.chain.chainId, rpcUrls: [url] });
+    assert.equal(await forgotten.client.getChainId(), net.chain.chainId);
     assert.equal(openSocketsTo(url), 1);
     await node.stop(); // hung for good before: the server waits for its WebSocket connections, viem keeps them alive
     assert.equal(openSocketsTo(url), 0);
