@@ -275,10 +275,12 @@ async function gasOfRun(client: { getBlock: (a: { blockNumber: bigint }) => Prom
 }
 
 /** The market call a receipt belongs to, by the first of these events it carries (a revealReport also carries
- * TaskFinalized: it is listed first; several tasks' reports in one RelayBatcher.relayEach count as one). */
+ * TaskFinalized, and a round's first commit report or commit CommitteeDrawn, since it draws: each is listed before;
+ * so drawCommittee counts only a keeper's draw on its own; several tasks' reports in one RelayBatcher.relayEach
+ * count as one). */
 const OPERATIONS: [string, string][] = [
-  ["TaskCreated", "createTask"], ["AnswerSubmitted", "submitAnswer"], ["CommitteeDrawn", "drawCommittee"], ["CommitReported", "commitReport"],
-  ["RevealReported", "revealReport"], ["ScoreCommitted", "commit"], ["ScoreRevealed", "reveal"], ["TaskFinalized", "finalize"], ["TaskRolled", "finalize"], ["ProviderTimedOut", "reassign"], ["TaskRefunded", "refund"], ["Claimed", "claim"],
+  ["TaskCreated", "createTask"], ["AnswerSubmitted", "submitAnswer"], ["CommitReported", "commitReport"], ["RevealReported", "revealReport"],
+  ["ScoreCommitted", "commit"], ["ScoreRevealed", "reveal"], ["CommitteeDrawn", "drawCommittee"], ["TaskFinalized", "finalize"], ["TaskRolled", "finalize"], ["ProviderTimedOut", "reassign"], ["TaskRefunded", "refund"], ["Claimed", "claim"],
 ];
 
 main().then(
