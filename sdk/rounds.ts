@@ -128,12 +128,17 @@ export async function readRound(client: PublicClient, market: Address, taskId: b
  * can go on, reseeding or settling).
  */
 export async function readPendingRound(client: PublicClient, market: Address, taskId: bigint, round: number): Promise<Round | undefined> {
-  const read = <T>(functionName: "task" | "pendingCommittee") =>
-    client.readContract({ address: market, abi: taskMarketAbi, functionName, args: [taskId], blockTag: "pending" }) as Promise<T>;
-  const [task, [members, commitEnd, revealEnd]] = await Promise.all([
-    read<{ status: number; round: number; seedBlock: bigint }>("task"),
-    read<readonly [readonly Address[], bigint, bigint]>("pendingCommittee"),
-  ]);
+  const readAt = (blockTag: "pending" | "latest") => {
+    const read = <T>(functionName: "task" | "pendingCommittee") =>
+      client.readContract({ address: market, abi: taskMarketAbi, functionName, args: [taskId], blockTag }) as Promise<T>;
+    return Promise.all([
+      read<{ status: number; round: number; seedBlock: bigint }>("task"),
+      read<readonly [readonly Address[], bigint, bigint]>("pendingCommittee"),
+    ]);
+  };
+  // An endpoint that refuses calls at the pending block (some hosted RPCs do) is read at the latest one: the same
+  // committee, known one block later (the seed block's hash is visible to a call from the block after it on).
+  const [task, [members, commitEnd, revealEnd]] = await readAt("pending").catch(() => readAt("latest"));
   if (task.round !== round || members.length === 0) return undefined;
   return { taskId, round, state: drawnState(members), commitEnd, revealEnd, drawBlock: task.seedBlock + 1n, drawn: task.status === TaskStatus.Committee };
 }

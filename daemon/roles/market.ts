@@ -75,7 +75,9 @@ export function openMarket(ctx: MarketContext): Market {
       client.readContract({ address: manifest.contracts.stakeRegistry, abi: stakeRegistryAbi, functionName: "modelsOf", args: [provider] }),
     round: (taskId, round, fromBlock) => readCurrentRound(client as PublicClient, address, taskId, round, fromBlock),
     pendingDraw: async (taskId) => {
-      const [members, commitEnd] = await client.readContract({ address, abi: taskMarketAbi, functionName: "pendingCommittee", args: [taskId], blockTag: "pending" });
+      // At the latest block when the endpoint refuses the pending one (as readPendingRound does).
+      const at = (blockTag: "pending" | "latest") => client.readContract({ address, abi: taskMarketAbi, functionName: "pendingCommittee", args: [taskId], blockTag });
+      const [members, commitEnd] = await at("pending").catch(() => at("latest"));
       return { hasCommittee: members.length > 0, commitEnd };
     },
     drawGasHeadroom: async (taskId) => {

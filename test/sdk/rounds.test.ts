@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseEventLogs, type Hex, type PublicClient } from "viem";
+import { createPublicClient, custom, parseEventLogs, type Hex, type PublicClient } from "viem";
 import { setupProtocol } from "../contracts/protocol-fixture.ts";
 import { signCommit, signCommitCompact, fromCompactSignature, taskMarketDomain } from "../../sdk/eip712.ts";
 import { maskOf, mergeReport, readCurrentRound, readPendingRound, readRound, readRoundScores, roundHash, RoundNotDrawnError, seatsOf, stateArg } from "../../sdk/rounds.ts";
@@ -83,5 +83,27 @@ describe("sdk/rounds: a round's state rebuilt from logs is the one the market ho
     assert.equal(drawn.drawn, true);
     assert.equal(drawn.drawBlock, receipt.blockNumber);
     assert.equal(roundHash(drawn.state), await env.read.market.read.roundOf([taskId]), "the report's state, from the logs");
+  });
+
+  it("readPendingRound on an endpoint that refuses calls at the pending block: the same committee from the latest block, one block later", async () => {
+    const env = await setupProtocol({ providers: 1, validators: 5 });
+    const client = env.publicClient as unknown as PublicClient;
+    const refusing = createPublicClient({
+      transport: custom({
+        request: ({ method, params }: { method: string; params?: unknown[] }) => {
+          if (method === "eth_call" && params?.[1] === "pending") throw new Error("the pending block is not supported");
+          return client.request({ method, params } as never);
+        },
+      }),
+    }) as unknown as PublicClient;
+    const market = env.manifest.contracts.taskMarket;
+    const taskId = await env.createTask();
+    await env.answer(taskId);
+    await env.mine(1); // the seed block is the head: known at the pending block, not yet at the latest one
+    const pending = await readPendingRound(client, market, taskId, 0);
+    assert.equal(pending?.state.members.length, 5);
+    assert.equal(await readPendingRound(refusing, market, taskId, 0), undefined, "the latest block cannot see the seed block's hash yet");
+    await env.mine(1);
+    assert.deepEqual((await readPendingRound(refusing, market, taskId, 0))?.state, pending!.state, "the same members one block later");
   });
 });
