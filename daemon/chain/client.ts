@@ -11,7 +11,7 @@ import {
 import type { Logger } from "../observe/logger.ts";
 import type { DaemonMetrics } from "../observe/metrics.ts";
 import { WrongChainError } from "./errors.ts";
-import { closeWebSocketClients } from "./sockets.ts";
+import { closeWebSocketClients, openWebSocketClient, ownSocketOptions } from "./sockets.ts";
 
 export interface CreateChainClientParameters {
   chainId: number;
@@ -31,8 +31,10 @@ export interface ChainClient {
   transport: Transport;
   /** True when the preferred endpoint is a WebSocket, so the watcher can subscribe to new heads. */
   subscribes: boolean;
-  /** Closes this process's WebSocket connections to its URLs (they reconnect forever otherwise and keep the process
-   * alive); viem shares one per URL between the clients of a process, so other clients of the same URLs lose theirs. */
+  /** Opens its WebSocket connections before first use (a daemon calls it first; without it, concurrent first
+   * requests may open a socket close() cannot reach). */
+  connect(): Promise<void>;
+  /** Closes its WebSocket connections (they reconnect forever otherwise and keep the process alive). */
   close(): Promise<void>;
 }
 
@@ -62,14 +64,12 @@ export function createChainClient({
   metrics,
 }: CreateChainClientParameters): ChainClient {
   if (rpcUrls.length === 0) throw new TypeError("createChainClient needs at least one RPC URL");
+  // Sockets of this client only (see ownSocketOptions), opened by connect() before any request.
+  const sockets = { reconnect: ownSocketOptions(Number.MAX_SAFE_INTEGER, 1_000), keepAlive: { interval: 15_000 } };
+  const wsUrls = rpcUrls.filter((url) => url.startsWith("ws"));
   const transports = rpcUrls.map((url) =>
     url.startsWith("ws")
-      ? webSocket(url, {
-          timeout: requestTimeoutMs,
-          retryCount: 0,
-          reconnect: { attempts: Number.MAX_SAFE_INTEGER, delay: 1_000 },
-          keepAlive: { interval: 15_000 },
-        })
+      ? webSocket(url, { timeout: requestTimeoutMs, retryCount: 0, ...sockets })
       : http(url, { timeout: requestTimeoutMs, retryCount: 0 }),
   );
   const transport = fallback(transports, { rank: false, retryCount: 0 });
@@ -81,10 +81,13 @@ export function createChainClient({
     metrics?.rpcErrors.inc({ operation: response.method });
     logger?.debug({ method: response.method, err: response.error }, "RPC request failed; trying the next endpoint");
   });
-  const close = async () => {
-    for (const url of rpcUrls) if (url.startsWith("ws")) closeWebSocketClients(url);
+  const connect = async () => {
+    for (const url of wsUrls) await openWebSocketClient(url, sockets);
   };
-  return { client, chain, transport, subscribes: rpcUrls[0]!.startsWith("ws"), close };
+  const close = async () => {
+    for (const url of wsUrls) closeWebSocketClients(url, sockets.reconnect.owner);
+  };
+  return { client, chain, transport, subscribes: rpcUrls[0]!.startsWith("ws"), connect, close };
 }
 
 /** Refuses to run against an endpoint that serves another chain (a hard-coded or wrong chain id loses funds). */

@@ -75,6 +75,7 @@ export async function createDaemonContext(p: CreateDaemonContextParameters): Pro
   const opened: (() => unknown)[] = [() => chain.close()];
   let closing: Promise<void> | undefined;
   try {
+    await chain.connect();
     await retryWithBackoff(() => assertChainId(chain.client, config.chain.chainId), {
       attempts: 6,
       baseMs: 500,
