@@ -136,11 +136,18 @@ export async function readPendingRound(client: PublicClient, market: Address, ta
       read<readonly [readonly Address[], bigint, bigint]>("pendingCommittee"),
     ]);
   };
-  // An endpoint that refuses calls at the pending block (some hosted RPCs do) is read at the latest one: the same
-  // committee, known one block later (the seed block's hash is visible to a call from the block after it on).
-  const [task, [members, commitEnd, revealEnd]] = await readAt("pending").catch(() => readAt("latest"));
+  const [task, [members, commitEnd, revealEnd]] = await atPendingBlock(readAt);
   if (task.round !== round || members.length === 0) return undefined;
   return { taskId, round, state: drawnState(members), commitEnd, revealEnd, drawBlock: task.seedBlock + 1n, drawn: task.status === TaskStatus.Committee };
+}
+
+/**
+ * `read` at the pending block, where pendingCommittee already sees the seed block's hash while that block is the
+ * head; at the latest block when the endpoint refuses calls at the pending one (some hosted RPCs do): the same
+ * committee, known one block later.
+ */
+export function atPendingBlock<T>(read: (blockTag: "pending" | "latest") => Promise<T>): Promise<T> {
+  return read("pending").catch(() => read("latest"));
 }
 
 /**

@@ -22,16 +22,13 @@ export async function openWebSocketClient(url: string, options: { keepAlive: { i
  * Closes the viem WebSocket clients of this process connected to `url` (those of one `owner` only, when given),
  * without opening one: asking a transport for its client in order to close it opens a socket when none is cached.
  */
-export function closeWebSocketClients(url: string, owner?: string): number {
+export function closeWebSocketClients(url: string, owner?: string): void {
   const target = withoutTrailingSlash(url);
-  let closed = 0;
   for (const [key, client] of [...socketClientCache.entries()]) {
     if (withoutTrailingSlash(client.url) !== target) continue;
     if (owner !== undefined && !key.includes(`"owner":"${owner}"`)) continue;
     client.close();
-    closed++;
   }
-  return closed;
 }
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, "");

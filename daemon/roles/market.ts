@@ -7,7 +7,7 @@ import type { SentTransaction } from "../chain/sender.ts";
 import { evaluatorRegistryAbi, mockERC20Abi, stakeRegistryAbi, taskMarketAbi } from "../../sdk/contracts.ts";
 import { readDeploymentManifest, type DeploymentManifest } from "../../sdk/deployment.ts";
 import { taskMarketDomain } from "../../sdk/eip712.ts";
-import { readCurrentRound, stateArg, type Round, type RoundState } from "../../sdk/rounds.ts";
+import { atPendingBlock, readCurrentRound, stateArg, type Round, type RoundState } from "../../sdk/rounds.ts";
 
 export { taskMarketAbi };
 
@@ -75,9 +75,7 @@ export function openMarket(ctx: MarketContext): Market {
       client.readContract({ address: manifest.contracts.stakeRegistry, abi: stakeRegistryAbi, functionName: "modelsOf", args: [provider] }),
     round: (taskId, round, fromBlock) => readCurrentRound(client as PublicClient, address, taskId, round, fromBlock),
     pendingDraw: async (taskId) => {
-      // At the latest block when the endpoint refuses the pending one (as readPendingRound does).
-      const at = (blockTag: "pending" | "latest") => client.readContract({ address, abi: taskMarketAbi, functionName: "pendingCommittee", args: [taskId], blockTag });
-      const [members, commitEnd] = await at("pending").catch(() => at("latest"));
+      const [members, commitEnd] = await atPendingBlock((blockTag) => client.readContract({ address, abi: taskMarketAbi, functionName: "pendingCommittee", args: [taskId], blockTag }));
       return { hasCommittee: members.length > 0, commitEnd };
     },
     drawGasHeadroom: async (taskId) => {
